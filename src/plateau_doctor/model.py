@@ -1,0 +1,178 @@
+"""The data that crosses module boundaries: the parsed log, the run facts, findings and the report.
+
+Data flows one way: read -> parse (ParsedLog) -> resolve (ResolvedConfig, RunFacts) -> analyse
+-> rules (Finding) -> report (Report). Everything here is plain data; no behaviour beyond small
+conveniences, so any module can import it without pulling in numpy or pandas.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pandas is imported lazily so `--version` and `--help` stay fast
+    import pandas as pd
+
+SEVERITIES = ("info", "warning", "error")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+CATEGORIES = (
+    "overfitting", "data_repetition", "lr_too_high", "lr_too_low", "lr_schedule",
+    "capacity_limited", "eval_noise", "loss_spikes", "divergence", "still_improving",
+    "plateau", "init_loss", "throughput", "config", "incomplete_run", "regression",
+)
+
+# Column layout of the loss table; every parser produces exactly these columns.
+ITER_COLUMNS = ("iter", "loss", "time_ms", "mfu", "lr", "grad_norm", "segment", "line")
+EVAL_COLUMNS = ("step", "train_loss", "val_loss", "checkpoint_saved", "segment", "line")
+
+
+@dataclass
+class LogMeta:
+    """What the log itself printed, apart from the loss curves. None where the log is silent."""
+
+    n_lines: int = 0
+    n_segments: int = 1
+    tokens_per_iter: int | None = None          # the printed `tokens per iteration` line
+    n_params: float | None = None               # the printed `number of parameters` (absolute)
+    vocab_size: int | None = None               # `found vocab_size`, or implied by init_from
+    init_from: str | None = None                # scratch / resume / gpt2 / gpt2-medium / ...
+    max_iters: int | None = None                # formats that print `step N/M` know M
+    world_size: int | None = None               # ranks seen (duplicate headers, rank prefixes)
+    config_files: list[str] = field(default_factory=list)   # `Overriding config with X:`
+    # `Overriding config with X:` and the file text echoed after it; resolve reads it (never runs it)
+    config_echo: list[tuple[str, str]] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)   # `Overriding: k = v` as printed
+    decayed_params: int | None = None   # `num decayed parameter tensors: ..., with N parameters`
+    nodecayed_params: int | None = None
+    loss_kind: str = "micro_batch"   # micro_batch (nanoGPT iter), window_mean (HF), ema (nanochat)
+    val_metric: str = "loss"         # loss, or bpb (nanochat)
+    lr_logged: bool = False          # the log prints the learning rate itself
+    fused_adamw: bool | None = None
+    compiled: bool | None = None
+    checkpoints_saved: int = 0       # `saving checkpoint` lines
+    notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
+
+
+@dataclass
+class ParsedLog:
+    """The loss table of one log. iters/evals are deduplicated (a later segment wins on a repeated
+    step) and keep a `segment` column saying which run in the file each row came from."""
+
+    format: str
+    iters: "pd.DataFrame"   # ITER_COLUMNS
+    evals: "pd.DataFrame"   # EVAL_COLUMNS
+    meta: LogMeta
+
+
+@dataclass
+class ConfigValue:
+    value: Any
+    source: str   # default | config:<path> | log-echo | log-override | --set
+
+
+@dataclass
+class ResolvedConfig:
+    values: dict[str, ConfigValue]
+    mismatches: list[dict[str, Any]] = field(default_factory=list)  # --config vs what the log says
+    unknown: list[str] = field(default_factory=list)    # keys set by code we did not evaluate
+    claimed_params: list[str] = field(default_factory=list)   # e.g. "125M" in a config comment
+    config_path: str | None = None
+    has_log_config: bool = False     # the log echoed a config or printed overrides
+
+    def get(self, key: str, default: Any = None) -> Any:
+        item = self.values.get(key)
+        return default if item is None else item.value
+
+    def source(self, key: str) -> str | None:
+        item = self.values.get(key)
+        return None if item is None else item.source
+
+    def is_default(self, key: str) -> bool:
+        return self.source(key) in (None, "default")
+
+
+@dataclass
+class RunFacts:
+    """The `run` object of the JSON report, plus where each value came from."""
+
+    tokens_per_iter: int | None = None
+    n_params: int | None = None
+    last_iter: int | None = None
+    max_iters: int | None = None
+    tokens_seen: int | None = None
+    dataset_tokens: int | None = None
+    epochs: float | None = None
+    tokens_per_param: float | None = None
+    lr_at_last_iter: float | None = None
+    best_val_loss: float | None = None
+    best_val_step: int | None = None
+    last_val_loss: float | None = None
+    last_train_loss: float | None = None
+    # beyond the contract's minimum
+    vocab_size: int | None = None
+    n_params_printed: float | None = None
+    n_params_computed: int | None = None
+    eval_iters: int | None = None
+    batch_size: int | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    CONTRACT_KEYS = (
+        "tokens_per_iter", "n_params", "last_iter", "max_iters", "tokens_seen", "dataset_tokens",
+        "epochs", "tokens_per_param", "lr_at_last_iter", "best_val_loss", "best_val_step",
+        "last_val_loss", "last_train_loss",
+    )
+
+
+@dataclass
+class Finding:
+    code: str
+    category: str
+    severity: str
+    confidence: float
+    title: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    counter_evidence: dict[str, Any] = field(default_factory=dict)
+    fixes: list[str] = field(default_factory=list)
+    line: int | None = None      # a log line the evidence points at, 1-based, where there is one
+    weight: float = 1.0          # how directly this explains the run; used for ranking only
+
+    @property
+    def raised(self) -> bool:
+        return self.severity in ("warning", "error")
+
+
+@dataclass
+class RuleInfo:
+    """A rule's documentation: the single source for `rules`, `explain` and SARIF rule metadata."""
+
+    code: str
+    name: str
+    category: str
+    severity: str
+    summary: str
+    what: str
+    why: str
+    fix: str
+    reference: str = ""
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """One diagnosed log."""
+
+    path: str
+    format: str
+    lines: int
+    segments: int
+    run: RunFacts
+    findings: list[Finding]
+    verdict: str = ""
+    notes: list[str] = field(default_factory=list)
+    rules_checked: list[str] = field(default_factory=list)   # codes of the rules that ran
+    val_series: list[float] = field(default_factory=list)    # finite val losses, for sparklines
+
+    def worst_severity(self) -> str | None:
+        raised = [f.severity for f in self.findings]
+        return max(raised, key=SEVERITY_RANK.__getitem__) if raised else None

@@ -1,0 +1,45 @@
+"""Parsers: one module per log format, each turning lines into the same ParsedLog.
+
+Each format module exposes NAME, `sniff(lines) -> int` (how many of the sample lines are that
+format's own data lines) and `parse(lines) -> ParsedLog`. Detection picks the format whose data
+lines dominate the first lines of the log, so a log that quotes another format's template, or
+carries a few stray lines, is still recognised by what it mostly is.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+
+from ..model import ParsedLog
+from .formats import FORMATS
+
+SNIFF_LINES = 5000
+
+
+class UnknownFormat(Exception):
+    """No parser recognises the log."""
+
+
+def detect(sample: list[str]) -> str | None:
+    """The format with the most matching data lines in the sample, or None if nothing matches."""
+    scores = {name: module.sniff(sample) for name, module in FORMATS.items()}
+    best = max(scores, key=lambda name: scores[name])
+    return best if scores[best] > 0 else None
+
+
+def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
+    """Parse a log's lines with the given format, or the detected one for 'auto'."""
+    if log_format != "auto":
+        if log_format not in FORMATS:
+            raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
+        return FORMATS[log_format].parse(lines)
+    iterator: Iterator[str] = iter(lines)
+    sample = list(itertools.islice(iterator, SNIFF_LINES))
+    fmt = detect(sample)
+    if fmt is None:
+        rest = list(itertools.islice(iterator, 1))
+        if not sample and not rest:
+            raise UnknownFormat("the log is empty")
+        raise UnknownFormat("no training-loss lines of any known format "
+                            f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+    return FORMATS[fmt].parse(itertools.chain(sample, iterator))

@@ -1,0 +1,182 @@
+"""The run's facts (the `run` object of the report), each with where it came from.
+
+A value the log printed beats one computed from the config; a value computed from nanoGPT's
+defaults alone is not reported when the log gave no sign of its config, because a header-less
+log (a wandb capture, an excerpt) could have been run with anything.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
+from ..analyse.schedule import nanogpt_lr
+from ..model import ParsedLog, ResolvedConfig, RunFacts
+from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS
+from .files import ConfigError
+
+
+@dataclass
+class DatasetSize:
+    tokens: int
+    source: str
+
+
+def dataset_size(dataset_tokens: str | int | None, data_dir: str | None,
+                 resolved: ResolvedConfig, config_known: bool) -> DatasetSize | None:
+    """--dataset-tokens, else --data-dir's train.bin, else the stock size of a named nanoGPT
+    dataset (shakespeare_char, shakespeare, openwebtext)."""
+    if dataset_tokens not in (None, ""):
+        return DatasetSize(parse_token_count(str(dataset_tokens)), "--dataset-tokens")
+    if data_dir:
+        return DatasetSize(train_bin_tokens(data_dir), f"--data-dir {data_dir}")
+    name = resolved.get("dataset")
+    if config_known and not resolved.is_default("dataset") and name in STOCK_DATASET_TOKENS:
+        return DatasetSize(STOCK_DATASET_TOKENS[name], f"nanoGPT's prepare.py for {name!r}")
+    return None
+
+
+def train_bin_tokens(data_dir: str) -> int:
+    """Tokens in DIR/train.bin (uint16, so size / 2). Only the size is read; meta.pkl is never
+    unpickled (unpickling runs code), and a train.bin linking outside the directory is refused."""
+    directory = os.path.realpath(data_dir)
+    if not os.path.isdir(directory):
+        raise ConfigError(data_dir, "--data-dir is not a directory")
+    path = os.path.join(directory, "train.bin")
+    real = os.path.realpath(path)
+    if os.path.commonpath([directory, real]) != directory:
+        raise ConfigError(path, "is a link pointing outside --data-dir; refusing to follow it")
+    try:
+        size = os.stat(real).st_size
+    except OSError:
+        raise ConfigError(path, "no train.bin in --data-dir") from None
+    return size // 2
+
+
+def config_is_known(resolved: ResolvedConfig) -> bool:
+    return bool(resolved.has_log_config or resolved.config_path
+                or any(v.source == "--set" for v in resolved.values.values()))
+
+
+def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool):
+    """(n_layer, n_head, n_embd, vocab, block_size, bias) the run built, or None if unknown."""
+    init = resolved.get("init_from") or parsed.meta.init_from
+    if init in GPT2_SHAPES:
+        n_layer, n_head, n_embd = GPT2_SHAPES[init]
+        block = min(int(resolved.get("block_size", 1024) or 1024), 1024)
+        return n_layer, n_head, n_embd, 50257, block, True
+    if not config_known or parsed.format != "nanogpt":
+        return None
+    vocab = parsed.meta.vocab_size or resolved.get("vocab_size") or 50304
+    try:
+        return (int(resolved.get("n_layer")), int(resolved.get("n_head")), int(resolved.get("n_embd")),
+                int(vocab), int(resolved.get("block_size")), bool(resolved.get("bias")))
+    except (TypeError, ValueError):
+        return None
+
+
+def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
+                  dataset: DatasetSize | None) -> RunFacts:
+    facts = RunFacts()
+    src = facts.sources
+    meta = parsed.meta
+    known = config_is_known(resolved)
+
+    # tokens per iteration: printed line first (it includes the DDP world size), else config
+    if meta.tokens_per_iter:
+        facts.tokens_per_iter, src["tokens_per_iter"] = meta.tokens_per_iter, "log"
+    elif known and parsed.format == "nanogpt":
+        try:
+            facts.tokens_per_iter = (int(resolved.get("gradient_accumulation_steps"))
+                                     * int(resolved.get("batch_size")) * int(resolved.get("block_size")))
+            src["tokens_per_iter"] = "config"
+        except (TypeError, ValueError):
+            pass
+
+    # parameters: computed exactly from the shape when known, else the printed count
+    shape = model_shape(parsed, resolved, known)
+    if shape:
+        count = nanogpt_param_count(*shape)
+        facts.n_params_computed = count.printed_style
+        facts.n_params, src["n_params"] = count.printed_style, "computed from config"
+        facts.vocab_size = shape[3]
+    if meta.n_params:
+        facts.n_params_printed = meta.n_params
+        if facts.n_params is None:
+            facts.n_params, src["n_params"] = int(round(meta.n_params)), "log"
+    if facts.vocab_size is None and meta.vocab_size:
+        facts.vocab_size = meta.vocab_size
+
+    # progress
+    last_iter = _last_step(parsed)
+    facts.last_iter = last_iter
+    if known and parsed.format == "nanogpt" and resolved.get("max_iters") is not None:
+        facts.max_iters, src["max_iters"] = int(resolved.get("max_iters")), resolved.source("max_iters")
+    elif meta.max_iters:
+        facts.max_iters, src["max_iters"] = meta.max_iters, "log"
+    if facts.tokens_per_iter and last_iter is not None:
+        facts.tokens_seen = last_iter * facts.tokens_per_iter
+    if dataset:
+        facts.dataset_tokens, src["dataset_tokens"] = dataset.tokens, dataset.source
+        if facts.tokens_seen is not None and dataset.tokens > 0:
+            facts.epochs = round(epochs(facts.tokens_seen, dataset.tokens), 4)
+    if facts.tokens_seen and facts.n_params:
+        facts.tokens_per_param = round(tokens_per_param(facts.tokens_seen, facts.n_params), 3)
+
+    # learning rate at the last iteration: logged beats rebuilt
+    facts.lr_at_last_iter = _last_lr(parsed, resolved, known, last_iter)
+    if facts.lr_at_last_iter is not None:
+        src["lr_at_last_iter"] = "log" if meta.lr_logged else "rebuilt with get_lr"
+
+    # losses
+    evals = parsed.evals
+    val = evals[evals["val_loss"].map(math.isfinite)] if not evals.empty else evals
+    if not val.empty:
+        best = val.loc[val["val_loss"].idxmin()]
+        facts.best_val_loss, facts.best_val_step = float(best["val_loss"]), int(best["step"])
+        facts.last_val_loss = float(val["val_loss"].iloc[-1])
+    train = evals["train_loss"].dropna() if not evals.empty else evals
+    if len(train):
+        facts.last_train_loss = float(train.iloc[-1])
+    elif not parsed.iters.empty:
+        tail = parsed.iters["loss"].tail(20)
+        tail = tail[tail.map(math.isfinite)]
+        if len(tail):
+            facts.last_train_loss = float(tail.median())
+            src["last_train_loss"] = "median of the last iteration losses"
+    if known:
+        facts.eval_iters = _int_or_none(resolved.get("eval_iters"))
+        facts.batch_size = _int_or_none(resolved.get("batch_size"))
+    return facts
+
+
+def _last_step(parsed: ParsedLog) -> int | None:
+    candidates = []
+    if not parsed.iters.empty:
+        candidates.append(int(parsed.iters["iter"].iloc[-1]))
+    if not parsed.evals.empty:
+        candidates.append(int(parsed.evals["step"].iloc[-1]))
+    return max(candidates) if candidates else None
+
+
+def _last_lr(parsed: ParsedLog, resolved: ResolvedConfig, known: bool, last_iter: int | None):
+    if parsed.meta.lr_logged and not parsed.iters.empty:
+        lrs = parsed.iters["lr"].dropna()
+        if len(lrs):
+            return float(lrs.iloc[-1])
+    if not known or parsed.format != "nanogpt" or last_iter is None:
+        return None
+    try:
+        return float(nanogpt_lr(last_iter, float(resolved.get("learning_rate")),
+                                int(resolved.get("warmup_iters")), int(resolved.get("lr_decay_iters")),
+                                float(resolved.get("min_lr")), bool(resolved.get("decay_lr"))))
+    except (TypeError, ValueError):
+        return None
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
