@@ -1,0 +1,198 @@
+"""Analyse: the shared, pure computations every rule reads, done once per run.
+
+`analyse()` turns the loss table, the resolved config and the run facts into one `Analyses`
+object: noise (per-batch sigma, eval standard error, eval scatter), trends, a forecast, the LR
+schedule, scale references and spikes. Rules read it; they never re-parse or re-fit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import ParsedLog, ResolvedConfig, RunFacts
+from ..resolve.facts import config_is_known
+from .forecast import Forecast, ForecastRefusal, fit_power_law
+from .noise import EvalScatter, SigmaEstimate, eval_scatter, eval_standard_error, per_batch_sigma
+from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
+from .schedule import LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr, schedule_position
+from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
+from .trend import Trend, fit_trend
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A finite, step-sorted series with the log line of each point."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    lines: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass
+class Analyses:
+    config_known: bool
+    iter_loss: Curve                 # finite iteration losses
+    val: Curve                       # finite eval val losses
+    train_eval: Curve                # finite eval train estimates
+    sigma: SigmaEstimate | None      # per-batch sd of the iteration losses (micro-batch logs)
+    eval_iters: int | None
+    eval_se_predicted: float | None  # sigma / sqrt(eval_iters)
+    val_scatter: EvalScatter | None  # empirical scatter of val around its own trend
+    eval_noise: float | None         # the noise of one eval used by the rules (the larger)
+    val_trend: Trend | None
+    train_trend: Trend | None        # eval train estimates, else binned iteration losses
+    forecast: Forecast | ForecastRefusal | None
+    schedule: SchedulePosition | None
+    lr_at_tail_start: float | None   # rebuilt LR where the recent-trend window starts
+    logged_lr: LoggedLR | None
+    reference_lr: float | None       # GPT-3-table reference for the model's size
+    peak_lr: float | None            # configured learning_rate, or the largest logged LR
+    chinchilla_loss: float | None
+    chinchilla_terms: tuple[float, float, float] | None
+    spikes: list[Spike]
+    non_finite: NonFinite | None
+    eval_non_finite_step: int | None
+    explosion: Explosion | None      # in the iteration losses
+    val_explosion: Explosion | None  # in the val curve
+    init_loss: float | None          # the loss at step 0 (eval val, else iter 0)
+    init_loss_line: int | None
+    expected_init_loss: float | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _curve(frame, x: str, y: str) -> Curve:
+    if frame.empty:
+        empty = np.empty(0)
+        return Curve(empty, empty, empty.astype(int))
+    steps = frame[x].to_numpy(dtype=float)
+    values = frame[y].to_numpy(dtype=float)
+    keep = np.isfinite(values)
+    return Curve(steps[keep], values[keep], frame["line"].to_numpy()[keep])
+
+
+def _binned(curve: Curve, bins: int = 40) -> Curve:
+    """Median of iteration losses in equal-width step bins: a train curve as smooth as evals."""
+    if len(curve) < 2 * bins:
+        return curve
+    edges = np.linspace(curve.steps[0], curve.steps[-1], bins + 1)
+    idx = np.clip(np.searchsorted(edges, curve.steps, side="right") - 1, 0, bins - 1)
+    steps, values, lines = [], [], []
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            steps.append(float(np.median(curve.steps[mask])))
+            values.append(float(np.median(curve.values[mask])))
+            lines.append(int(curve.lines[mask][-1]))
+    return Curve(np.array(steps), np.array(values), np.array(lines))
+
+
+def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analyses:
+    meta = parsed.meta
+    known = config_is_known(config) and parsed.format == "nanogpt"
+    iter_loss = _curve(parsed.iters, "iter", "loss")
+    val = _curve(parsed.evals, "step", "val_loss")
+    train_eval = _curve(parsed.evals, "step", "train_loss")
+    notes: list[str] = []
+
+    # noise: only a per-micro-batch loss says something about one eval batch
+    sigma = None
+    if meta.loss_kind == "micro_batch" and len(iter_loss) >= 20:
+        sigma = per_batch_sigma(iter_loss.steps, iter_loss.values)
+    eval_iters = facts.eval_iters if known else None
+    eval_se = eval_standard_error(sigma.sigma, eval_iters) if sigma and eval_iters else None
+    # The empirical scatter is taken on the later half of the evals: early on the curve bends
+    # fast and second differences would count that bend as noise.
+    late = slice(len(val) // 2, len(val))
+    scatter = eval_scatter(val.steps[late], val.values[late], min_points=6) if len(val) >= 8 else None
+    # Sampling noise from sigma/sqrt(eval_iters) is the principled estimate; the scatter stands
+    # in only where eval_iters or sigma is unknown.
+    eval_noise = eval_se if eval_se is not None else (scatter.scatter if scatter else None)
+
+    val_trend = fit_trend(val.steps, val.values, point_se=eval_noise) if len(val) >= 4 else None
+    if len(train_eval) >= 4:
+        train_trend = fit_trend(train_eval.steps, train_eval.values, point_se=eval_noise)
+    else:
+        binned = _binned(iter_loss)
+        train_trend = fit_trend(binned.steps, binned.values) if len(binned) >= 4 else None
+
+    # the schedule, rebuilt from the config
+    schedule = lr_tail = None
+    peak_lr = None
+    if known and facts.last_iter is not None:
+        try:
+            lr_args = (float(config.get("learning_rate")), int(config.get("warmup_iters")),
+                       int(config.get("lr_decay_iters")), float(config.get("min_lr")),
+                       bool(config.get("decay_lr")))
+            schedule = schedule_position(facts.last_iter, *lr_args, max_iters=facts.max_iters)
+            peak_lr = lr_args[0]
+            if val_trend is not None:
+                lr_tail = float(nanogpt_lr(val_trend.start_step, *lr_args))
+        except (TypeError, ValueError):
+            notes.append("the learning-rate settings could not be read as numbers")
+    logged = None
+    if meta.lr_logged and not parsed.iters.empty:
+        lr_frame = parsed.iters[np.isfinite(parsed.iters["lr"].to_numpy(dtype=float))]
+        if len(lr_frame) >= 2:
+            logged = logged_lr_trend(lr_frame["iter"].to_numpy(), lr_frame["lr"].to_numpy())
+            if logged:
+                peak_lr = logged.peak
+
+    # forecast: refuse where the schedule moves the LR a lot over the fitted stretch
+    forecast = None
+    target = facts.max_iters or (facts.last_iter or 0)
+    if len(val) >= 6 and target:
+        bend = bool(schedule and lr_tail and schedule.lr_now > 0 and lr_tail / schedule.lr_now > 2.0)
+        forecast = fit_power_law(val.steps, val.values, target_step=int(target),
+                                 schedule_explains_bend=bend)
+
+    ref_lr = reference_lr(facts.n_params) if facts.n_params else None
+    chin = chin_terms = None
+    if facts.n_params and facts.tokens_seen:
+        chin = chinchilla_loss(facts.n_params, facts.tokens_seen)
+        chin_terms = chinchilla_terms(facts.n_params, facts.tokens_seen)
+
+    spikes = detect_spikes(iter_loss.steps, iter_loss.values,
+                           sigma=sigma.sigma if sigma else None) if len(iter_loss) >= 20 else []
+    non_finite = None
+    if not parsed.iters.empty:
+        non_finite = first_non_finite(parsed.iters["iter"].to_numpy(), parsed.iters["loss"].to_numpy())
+    eval_nan_step = None
+    if not parsed.evals.empty:
+        bad = parsed.evals[~np.isfinite(parsed.evals["val_loss"].to_numpy(dtype=float))
+                           & parsed.evals["val_loss"].notna().to_numpy()]
+        if len(bad):
+            eval_nan_step = int(bad["step"].iloc[0])
+    explosion = None
+    if len(iter_loss) >= 8:   # window means (HF) are few but each averages many steps
+        explosion = detect_explosion(iter_loss.steps, iter_loss.values,
+                                     min_run=max(3, min(5, len(iter_loss) // 4)))
+    val_explosion = detect_explosion(val.steps, val.values, min_run=2) if len(val) >= 6 else None
+
+    init_loss = init_line = None
+    if len(val) and val.steps[0] == 0:
+        init_loss, init_line = float(val.values[0]), int(val.lines[0])
+    elif len(iter_loss) and iter_loss.steps[0] <= 1:
+        init_loss, init_line = float(iter_loss.values[0]), int(iter_loss.lines[0])
+    init_from = config.get("init_from") or meta.init_from
+    expected = None
+    if facts.vocab_size and init_from in (None, "scratch"):
+        expected = expected_init_loss(facts.vocab_size)
+
+    return Analyses(
+        config_known=known, iter_loss=iter_loss, val=val, train_eval=train_eval, sigma=sigma,
+        eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
+        val_trend=val_trend, train_trend=train_trend, forecast=forecast, schedule=schedule,
+        lr_at_tail_start=lr_tail, logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
+        chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,
+        eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
+        init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,
+    )
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,124 @@
+"""How noisy the losses are: the per-batch sigma of iter losses, the standard error of an eval, and
+the scatter of an eval series around its own trend.
+
+Every later judgement ("the val uptick is real", "this iter loss is a spike", "the slope is flat")
+compares a difference with one of these numbers, so they are estimated robustly (median and MAD),
+never from a plain standard deviation that one spike would inflate.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of a gaussian times this is its standard deviation
+MAX_WINDOW = 51        # the trend window, in points; wider windows start to follow the curvature
+
+
+@dataclass(frozen=True)
+class SigmaEstimate:
+    """Per-batch standard deviation of the iter losses around their local trend."""
+
+    sigma: float
+    n_points: int      # residuals the estimate rests on
+    window: int        # points in the centred rolling-median window (odd)
+    start_iter: int    # iteration range of the points used
+    end_iter: int
+
+
+@dataclass(frozen=True)
+class EvalScatter:
+    """Empirical noise of an eval series around its smooth trend (same units as the values)."""
+
+    scatter: float
+    n_points: int        # finite eval points used
+    n_differences: int   # second differences the scale rests on (n_points - 2)
+
+
+def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
+    """Finite points ordered by step; a repeated step keeps its last value."""
+    s = np.asarray(steps, dtype=float).ravel()
+    v = np.asarray(values, dtype=float).ravel()
+    keep = np.isfinite(s) & np.isfinite(v)
+    s, v = s[keep], v[keep]
+    order = np.argsort(s, kind="stable")
+    s, v = s[order], v[order]
+    last_of_each = np.append(s[1:] != s[:-1], True)
+    return s[last_of_each], v[last_of_each]
+
+
+def _robust_scale(x: np.ndarray) -> float:
+    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+
+
+def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float = 0.5,
+                    min_points: int = 20) -> SigmaEstimate | None:
+    """Standard deviation of one micro-batch loss around the local trend, from the recent tail.
+
+    Each nanoGPT `iter N: loss X` is one micro-batch, so its spread around the trend is the
+    per-batch sigma. The tail is used because the trend there is slow, so a short rolling median
+    follows it without bias.
+
+    The trend at point i is the median of its window *neighbours* (the point itself excluded):
+    including it would let the median sit on the point and shrink the residuals (by ~27% for a
+    5-point window). Excluding it, residual = noise - median error, and the median of m gaussian
+    neighbours has variance ~ pi/2 * sigma^2 / (m + 1) (checked by simulation for m = 4..100), so
+    the residual scale is sigma * sqrt(1 + pi / (2 * window)); we divide that factor out.
+    None when fewer than `min_points` finite losses exist.
+    """
+    it, loss = _finite_sorted(iters, losses)
+    if len(loss) < max(min_points, 3):
+        return None
+    n_tail = min(len(loss), max(min_points, math.ceil(len(loss) * tail_fraction)))
+    it, loss = it[-n_tail:], loss[-n_tail:]
+
+    window = min(max(5, n_tail // 20), MAX_WINDOW) | 1   # odd, so it has a centre
+    while window > 3 and window > n_tail - 2:            # short series: keep a few residuals
+        window -= 2
+    half = window // 2
+    windows = sliding_window_view(loss, window)
+    neighbours = np.concatenate([windows[:, :half], windows[:, half + 1:]], axis=1)
+    residuals = loss[half:half + len(windows)] - np.median(neighbours, axis=1)
+
+    sigma = _robust_scale(residuals) / math.sqrt(1.0 + math.pi / (2.0 * window))
+    return SigmaEstimate(sigma=sigma, n_points=len(residuals), window=window,
+                         start_iter=int(it[0]), end_iter=int(it[-1]))
+
+
+def eval_standard_error(sigma: float, eval_iters: int) -> float:
+    """Standard error of an eval that averages `eval_iters` batches of per-batch sigma.
+
+    Assumes the batches are independent (nanoGPT draws random windows, so they overlap little).
+    """
+    return sigma / math.sqrt(eval_iters)
+
+
+def differ_beyond_noise(a: float, b: float, se_a: float, se_b: float, z: float = 2.0) -> bool:
+    """True when a and b differ by more than z combined standard errors."""
+    return abs(a - b) > z * math.sqrt(se_a ** 2 + se_b ** 2)
+
+
+def eval_scatter(steps, values, min_points: int = 5) -> EvalScatter | None:
+    """Noise of an eval series around its trend, with no model of the trend.
+
+    Each interior point is compared with the straight line through its two neighbours:
+    d_i = v_i - (w1 * v_{i-1} + w2 * v_{i+1}), w1 = (s_{i+1} - s_i) / (s_{i+1} - s_{i-1}),
+    w2 = 1 - w1. A locally linear trend cancels, and independent noise of scale sigma gives
+    var(d_i) = sigma^2 * (1 + w1^2 + w2^2), so d_i / sqrt(1 + w1^2 + w2^2) has scale sigma on
+    any step spacing. The MAD is taken around the median, which removes the constant offset a
+    steadily curving (convex) loss adds to every d_i; curvature that changes along the series
+    (the steep early descent) still leaks in, so pass the later stretch of the curve.
+    """
+    s, v = _finite_sorted(steps, values)
+    if len(v) < max(min_points, 3):
+        return None
+    gap_before = s[1:-1] - s[:-2]
+    gap_after = s[2:] - s[1:-1]
+    w1 = gap_after / (gap_before + gap_after)
+    w2 = 1.0 - w1
+    d = v[1:-1] - (w1 * v[:-2] + w2 * v[2:])
+    normalised = d / np.sqrt(1.0 + w1 ** 2 + w2 ** 2)
+    return EvalScatter(scatter=_robust_scale(normalised), n_points=len(v),
+                       n_differences=len(normalised))

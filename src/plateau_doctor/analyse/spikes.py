@@ -1,0 +1,154 @@
+"""Instability in the iter losses: single spikes, non-finite losses, and explosions (the curve
+leaves its minimum for good or for a long while).
+
+A spike is judged against the per-batch noise: one micro-batch loss of 4.11 among 3.65s is a
+spike only if 0.46 is many sigmas. An explosion is judged on a smoothed curve, so that a spike
+never counts as one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+MAD_TO_SIGMA = 1.4826
+MIN_HISTORY = 10        # points before the first one that can be judged
+SIGMA_FLOOR = 1e-6      # a constant stretch must not make every tiny wiggle infinitely significant
+RECOVERY_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Spike:
+    iter: int
+    loss: float
+    baseline: float   # median of the preceding window
+    z: float          # (loss - baseline) / sigma
+    index: int        # position in the arrays passed in
+
+
+def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    it = np.asarray(iters).ravel()
+    loss = np.asarray(losses, dtype=float).ravel()
+    positions = np.flatnonzero(np.isfinite(loss))
+    return it[positions], loss[positions], positions
+
+
+def detect_spikes(iters, losses, sigma: float | None = None, z_threshold: float = 6.0,
+                  window: int = 50) -> list[Spike]:
+    """Iter losses more than z_threshold sigmas ABOVE a causal baseline.
+
+    Baseline: median of the preceding `window` finite losses (fewer near the start; the first
+    MIN_HISTORY points are not judged). Scale: the given per-batch sigma, else 1.4826 x MAD of the
+    same preceding window; either is floored at 1e-6. Only rises count, so the fast descent of
+    warmup (every loss below its baseline) never produces a spike. Non-finite losses are skipped
+    here and reported by first_non_finite.
+    """
+    it, loss, positions = _finite_positions(iters, losses)
+    n = len(loss)
+    if n <= MIN_HISTORY:
+        return []
+    window = max(int(window), MIN_HISTORY)
+
+    # Preceding windows: growing ones until `window` points exist, then a sliding one.
+    baseline = np.empty(n)
+    scale = np.empty(n)
+    for j in range(MIN_HISTORY, min(window, n)):
+        history = loss[:j]
+        baseline[j] = np.median(history)
+        scale[j] = MAD_TO_SIGMA * np.median(np.abs(history - baseline[j]))
+    if n > window:
+        history = sliding_window_view(loss[:-1], window)     # row k holds loss[k : k + window]
+        baseline[window:] = np.median(history, axis=1)
+        scale[window:] = MAD_TO_SIGMA * np.median(
+            np.abs(history - baseline[window:, None]), axis=1)
+    if sigma is not None:
+        scale[:] = sigma
+    scale = np.maximum(scale, SIGMA_FLOOR)
+
+    judged = np.arange(MIN_HISTORY, n)
+    z = (loss[judged] - baseline[judged]) / scale[judged]
+    return [Spike(iter=int(it[j]), loss=float(loss[j]), baseline=float(baseline[j]),
+                  z=float(zj), index=int(positions[j]))
+            for j, zj in zip(judged, z) if zj > z_threshold]
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    first_iter: int
+    first_index: int
+    count: int          # non-finite losses (nan, inf)
+    total: int          # losses looked at
+    recovered: bool     # a finite loss follows the last non-finite one
+
+
+def first_non_finite(iters, losses) -> NonFinite | None:
+    """The first NaN/inf loss and how many there are; None when every loss is finite."""
+    it = np.asarray(iters).ravel()
+    loss = np.asarray(losses, dtype=float).ravel()
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if len(bad) == 0:
+        return None
+    return NonFinite(first_iter=int(it[bad[0]]), first_index=int(bad[0]), count=len(bad),
+                     total=len(loss), recovered=bool(bad[-1] < len(loss) - 1))
+
+
+@dataclass(frozen=True)
+class Explosion:
+    start_iter: int      # first iter of the run above the threshold
+    min_before: float    # running minimum of the smoothed curve when it took off
+    level_after: float   # median of the smoothed curve over that run above the threshold
+    ratio: float         # level_after / min_before
+    recovered: bool      # the last smoothed value is within 10% of the overall minimum
+    index: int           # position in the arrays passed in
+
+
+def _centred_median(x: np.ndarray, width: int) -> np.ndarray:
+    """Rolling median with a centred odd window; edges mirrored, so a spike on the last point is
+    smoothed away instead of being repeated by the padding."""
+    half = width // 2
+    if len(x) <= half:
+        return np.full(len(x), np.median(x))
+    padded = np.pad(x, half, mode="reflect")
+    return np.median(sliding_window_view(padded, width), axis=1)
+
+
+def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
+                     min_rise: float = 0.1) -> Explosion | None:
+    """The first time the smoothed loss leaves its running minimum by more than `ratio` and stays.
+
+    Smoothing: centred rolling median over max(5, n // 50) points (odd), so isolated spikes
+    vanish. Explosion: at least `min_run` consecutive smoothed points above
+    running_min x ratio (the running minimum up to each point) and above it by `min_rise` in
+    absolute terms too (a memorised loss going 0.02 -> 0.04 is not an explosion). This catches a
+    step jump (2.18 -> 4.3 and staying) and a slow climb (LR doubling) alike. Non-finite losses
+    are skipped (first_non_finite reports them).
+    """
+    it, loss, positions = _finite_positions(iters, losses)
+    n = len(loss)
+    if n < min_run:
+        return None
+    width = max(5, n // 50) | 1
+    smooth = _centred_median(loss, width)
+    running_min = np.minimum.accumulate(smooth)
+    above = (smooth > running_min * ratio) & (smooth - running_min > min_rise)
+
+    # Start of the first run of at least min_run consecutive True values.
+    run_length = 0
+    for k, flag in enumerate(above):
+        run_length = run_length + 1 if flag else 0
+        if run_length == min_run:
+            start = k - min_run + 1
+            break
+    else:
+        return None
+    end = start
+    while end < n and above[end]:
+        end += 1
+
+    min_before = float(running_min[start])
+    level_after = float(np.median(smooth[start:end]))
+    recovered = bool(smooth[-1] <= running_min[-1] * (1.0 + RECOVERY_TOLERANCE))
+    return Explosion(start_iter=int(it[start]), min_before=min_before, level_after=level_after,
+                     ratio=level_after / min_before if min_before > 0 else float("inf"),
+                     recovered=recovered, index=int(positions[start]))

@@ -1,0 +1,111 @@
+import numpy as np
+
+from plateau_doctor.analyse.spikes import detect_explosion, detect_spikes, first_non_finite
+
+
+def noisy_decay(n=2000, sigma=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    iters = np.arange(n) * 10
+    return iters, 3.6 + 7.0 * np.exp(-iters / 2000.0) + rng.normal(0, sigma, n)
+
+
+def test_detect_spikes_finds_exactly_the_one_spike():
+    iters, losses = noisy_decay()
+    losses[1000] += 0.46 * 2   # ~18 sigma
+    spikes = detect_spikes(iters, losses)
+    assert [s.index for s in spikes] == [1000]
+    assert spikes[0].iter == 10000
+    assert spikes[0].z > 6
+    assert abs(spikes[0].baseline - 3.6) < 0.05
+
+
+def test_detect_spikes_finds_none_in_clean_noise_of_known_sigma():
+    iters, losses = noisy_decay(n=5000, sigma=0.05, seed=1)
+    assert detect_spikes(iters, losses) == []
+    assert detect_spikes(iters, losses, sigma=0.05) == []
+
+
+def test_detect_spikes_uses_given_sigma():
+    iters, losses = noisy_decay(sigma=0.05, seed=2)
+    losses[1500] += 0.4   # 8 sigma of 0.05, but only 2 sigma of 0.2
+    assert [s.index for s in detect_spikes(iters, losses, sigma=0.05)] == [1500]
+    assert detect_spikes(iters, losses, sigma=0.2) == []
+
+
+def test_detect_spikes_never_flags_drops_or_the_warmup_descent():
+    iters = np.arange(300)
+    losses = 10.8 * np.exp(-iters / 20.0) + 3.0    # steep, noise-free descent
+    assert detect_spikes(iters, losses) == []
+    losses[200] -= 1.0
+    assert detect_spikes(iters, losses) == []
+
+
+def test_detect_spikes_skips_non_finite_and_reports_original_index():
+    iters, losses = noisy_decay(n=500, seed=3)
+    losses[100] = np.nan
+    losses[300] += 1.5
+    spikes = detect_spikes(iters, losses)
+    assert [s.index for s in spikes] == [300] and spikes[0].iter == 3000
+
+
+def test_detect_spikes_ignores_the_first_points_without_baseline():
+    losses = np.array([3.0, 3.0, 9.0] + [3.0] * 20)
+    assert detect_spikes(np.arange(len(losses)), losses) == []
+
+
+def test_first_non_finite_reports_nan_and_recovery():
+    losses = np.array([4.0, 3.9, np.nan, np.inf, 3.8, np.nan, 3.7])
+    report = first_non_finite(np.arange(len(losses)) * 10, losses)
+    assert (report.first_iter, report.first_index, report.count, report.total) == (20, 2, 3, 7)
+    assert report.recovered
+    assert not first_non_finite(np.arange(3), [4.0, np.nan, np.nan]).recovered
+    assert first_non_finite(np.arange(3), [4.0, 3.0, 2.0]) is None
+
+
+def test_detect_explosion_on_a_step_jump_that_stays():
+    rng = np.random.default_rng(4)
+    losses = np.r_[np.linspace(4.0, 2.18, 300), np.full(200, 4.3)] + rng.normal(0, 0.02, 500)
+    explosion = detect_explosion(np.arange(500) * 10, losses)
+    assert explosion is not None
+    assert abs(explosion.start_iter - 3000) <= 30
+    assert abs(explosion.min_before - 2.18) < 0.05
+    assert abs(explosion.level_after - 4.3) < 0.05
+    assert explosion.ratio > 1.9
+    assert not explosion.recovered
+
+
+def test_detect_explosion_on_a_slow_climb_from_lr_doubling():
+    rng = np.random.default_rng(5)
+    iters = np.arange(0, 10000, 10)
+    # val bottoms near 3.2 at 3000, then climbs as the LR keeps doubling
+    smooth = np.where(iters < 3000, 3.2 + 7.0 * np.exp(-iters / 500.0),
+                      3.2 * 2 ** ((iters - 3000) / 5000.0))
+    explosion = detect_explosion(iters, smooth + rng.normal(0, 0.05, len(iters)))
+    assert explosion is not None
+    assert 5700 < explosion.start_iter < 6200   # 3.2 * 1.5 = 4.8 is reached near 5925
+    assert not explosion.recovered
+
+
+def test_detect_explosion_reports_recovery():
+    rng = np.random.default_rng(6)
+    losses = np.r_[np.full(200, 2.0), np.full(100, 5.0), np.full(200, 2.05)]
+    explosion = detect_explosion(np.arange(500), losses + rng.normal(0, 0.02, 500))
+    assert explosion is not None and explosion.recovered
+
+
+def test_no_explosion_on_a_healthy_noisy_decay():
+    iters, losses = noisy_decay(n=3000, sigma=0.1, seed=7)
+    assert detect_explosion(iters, losses) is None
+
+
+def test_no_explosion_from_a_single_spike():
+    iters, losses = noisy_decay(seed=8)
+    losses[1200] = 20.0
+    losses[-1] = 20.0   # even on the last point
+    assert detect_explosion(iters, losses) is None
+
+
+def test_no_explosion_from_tiny_absolute_wiggles_near_zero_loss():
+    rng = np.random.default_rng(9)
+    losses = np.abs(0.02 + rng.normal(0, 0.01, 1000)) + np.r_[np.zeros(500), np.full(500, 0.03)]
+    assert detect_explosion(np.arange(1000), losses) is None
