@@ -1,0 +1,81 @@
+"""Metrics as JSON lines: one object per line, e.g. W&B history (`{"_step": 10, "train/loss": 3.2}`),
+Lightning/accelerate trackers, or a script's own `json.dumps(metrics)`.
+
+Nested objects are flattened with `/` (`{"train": {"loss": 3.2}}` -> `train/loss`). Columns are
+mapped by name over the keys of the first MAPPING_ROWS objects (rows differ: eval rows often hold
+only val keys), or explicitly (tabular.parse_with_columns). Lines that are not JSON objects are
+skipped.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+
+from ..model import ParsedLog
+from .lines import clean_line
+from .table import LossTableBuilder
+from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object
+
+NAME = "jsonl"
+MAPPING_ROWS = 1000
+
+
+def sniff(lines: list[str]) -> int:
+    """Count lines that are JSON objects with a loss-like key."""
+    hits = 0
+    for raw in lines:
+        line = clean_line(raw)
+        if line.startswith("{") and (obj := is_json_object(line)) is not None:
+            columns = auto_columns(_flatten(obj))
+            hits += any(role in columns for role in LOSS_ROLES)
+    return hits
+
+
+def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> ParsedLog:
+    source = _Counted(lines)
+    rows = _objects(source)
+    head = list(itertools.islice(rows, MAPPING_ROWS))
+    keys: dict[str, None] = {}     # ordered union of the keys seen
+    for _, obj in head:
+        keys.update(dict.fromkeys(obj))
+    columns = dict(columns) if columns else auto_columns(keys)
+    if not any(role in columns for role in LOSS_ROLES):
+        raise ValueError(f"JSON lines: no loss key recognised in {', '.join(keys) or 'no objects'}; "
+                         "name one with --columns train=KEY or val=KEY")
+    missing = [name for name in columns.values() if name not in keys]
+    if missing:
+        raise ValueError(f"JSON lines: no key {', '.join(map(repr, missing))} in the first "
+                         f"{len(head)} objects; keys: {', '.join(keys)}")
+    table = LossTableBuilder(NAME)
+    fill_table(table, itertools.chain(head, rows), columns)
+    return table.build(source.count)
+
+
+class _Counted:
+    """The lines, counting how many were read (blank and non-JSON lines included)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for self.count, line in enumerate(self.lines, start=1):
+            yield line
+
+
+def _objects(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    for number, raw in enumerate(lines, start=1):
+        line = clean_line(raw)
+        if line.startswith("{") and (obj := is_json_object(line)) is not None:
+            yield number, _flatten(obj)
+
+
+def _flatten(obj: dict, prefix: str = "") -> dict:
+    flat: dict = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "/"))
+        else:
+            flat[name] = value
+    return flat

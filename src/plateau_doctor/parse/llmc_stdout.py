@@ -1,0 +1,142 @@
+"""karpathy/llm.c `train_gpt2cu` stdout.
+
+The lines that matter:
+    step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms | -100.0% bf16 MFU | 91886 tok/s
+    step    1/19560: train loss 4.367631 norm 5.1 lr 1.00e-04 (80.64 ms, 50795 tok/s)   (older builds)
+    step 0: train loss 5.356082 (took 1452.121000 ms)                                   (CPU train_gpt2.c)
+    val loss 11.129390                                  (no step number: attached to the last step)
+plus the start-up table (`| num_parameters | 124475904 |`, `| total batch size | 524288 |`, ...),
+`num_parameters: N => bytes: M` and `... num_processes=8 and total_batch_size=1048576`.
+
+Mapping: iter is the printed step, which is 1-based on stdout (`step + 1`: the number of updates
+done), unlike main.log's 0-based `s:` (the CPU trainer's `step N:` is 0-based too). A `val loss`
+line is printed before the next update, so its step is the number of updates done: the last
+printed `step N/M`, or N + 1 after a 0-based `step N:` (0 before the first step). loss/norm/lr/ms/MFU go to loss, grad_norm,
+lr, time_ms, mfu; MFU `-100.0%` means "GPU not in llm.c's FLOPs table" and becomes NaN. z-scores,
+tok/s, HellaSwag accuracy and the free text of `generating:` blocks are ignored.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..model import ParsedLog
+from .lines import NAN, clean_line, pieces, to_float
+from .table import LossTableBuilder
+
+NAME = "llmc_stdout"
+
+STEP_RE = re.compile(r"^step\s+(\d+)(?:/(\d+))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$")
+NORM_RE = re.compile(r"\bnorm\s+(\S+)")
+LR_RE = re.compile(r"\blr\s+(\S+)")
+MS_RE = re.compile(r"([\d.]+)\s*ms\b")
+MFU_RE = re.compile(r"(-?[\d.]+)%[^|]*MFU")
+VAL_RE = re.compile(r"^val loss\s+(\S+)")
+TABLE_RE = re.compile(r"^\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|$")
+NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d+)")
+BATCH_RE = re.compile(r"num_processes=(\d+) and total_batch_size=(\d+)")
+
+
+def sniff(lines: list[str]) -> int:
+    """Count llm.c train-step lines (`step N/M | loss X ...`) and `val loss X` lines."""
+    hits = 0
+    for raw in lines:
+        for piece in pieces(raw):
+            line = clean_line(piece)
+            if line.startswith("step"):
+                hits += _step_match(line) is not None
+            elif line.startswith("val loss "):
+                hits += VAL_RE.match(line) is not None
+    return hits
+
+
+def _step_match(line: str) -> re.Match | None:
+    m = STEP_RE.match(line)
+    # nanoGPT's `step 250: train loss 1.97, val loss 2.07` has the same start: not ours
+    return m if m and "val loss" not in m.group(4) else None
+
+
+def parse(lines: Iterable[str]) -> ParsedLog:
+    table = LossTableBuilder(NAME)
+    meta = table.meta
+    updates_done = 0    # what a `val loss` line is attached to
+    in_sample = 0       # 0 outside a `generating:` block, 1 before its opening `---`, 2 inside
+    mfu_placeholder = hellaswag = 0
+    number = 0
+    for number, raw in enumerate(lines, start=1):
+        for piece in pieces(raw):
+            line = clean_line(piece)
+            if in_sample:      # generated text is free text: never read it as log lines
+                if line.startswith("---"):
+                    in_sample = 2 if in_sample == 1 else 0
+                continue
+            if line.startswith("generating:"):
+                in_sample = 1
+                continue
+            m = _step_match(line) if line.startswith("step") else None
+            if m:
+                # `step N/M` (CUDA) prints step + 1; CPU's `step N:` prints the 0-based step
+                updates_done = int(m.group(1)) + (0 if m.group(2) else 1)
+                if m.group(2):
+                    meta.max_iters = int(m.group(2))
+                mfu_placeholder += _add_step(table, m, number)
+                continue
+            m = VAL_RE.match(line)
+            if m:
+                table.add_eval(updates_done, NAN, to_float(m.group(1)), number)
+                continue
+            if line.startswith("HellaSwag:"):
+                hellaswag += 1
+            elif line.startswith("Writing checkpoint"):
+                meta.checkpoints_saved += 1
+            else:
+                _header_line(line, meta)
+    if mfu_placeholder:
+        meta.notes.append(f"MFU printed as -100% on {mfu_placeholder} steps (GPU missing from "
+                          "llm.c's peak-FLOPs table): a placeholder, read as unknown")
+    if hellaswag:
+        meta.notes.append(f"{hellaswag} HellaSwag accuracy lines not tabled")
+    meta.notes.append("stdout steps are 1-based (updates done); main.log's s: are 0-based")
+    return table.build(number)
+
+
+def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> int:
+    """Add one train row; return 1 if its MFU was the -100% placeholder."""
+    rest = m.group(4)
+    fields = {}
+    for key, regex in (("grad_norm", NORM_RE), ("lr", LR_RE), ("time_ms", MS_RE), ("mfu", MFU_RE)):
+        found = regex.search(rest)
+        fields[key] = to_float(found.group(1)) if found else NAN
+    placeholder = int(fields["mfu"] < 0)
+    if placeholder:
+        fields["mfu"] = NAN
+    if fields["lr"] == fields["lr"]:
+        table.meta.lr_logged = True
+    table.add_iter(int(m.group(1)), to_float(m.group(3)), number, **fields)
+    return placeholder
+
+
+def _header_line(line: str, meta) -> None:
+    """Run facts from the start-up table and the allocation lines."""
+    m = TABLE_RE.match(line)
+    if m:
+        key, value = m.group(1), m.group(2)
+        if key == "num_parameters" and value.isdigit():
+            meta.n_params = float(value)
+        elif key == "total batch size" and value.isdigit():
+            meta.tokens_per_iter = int(value)
+        elif key == "vocab_size V" and value.isdigit():
+            meta.vocab_size = int(value)
+        elif key == "num_processes" and value.isdigit():
+            meta.world_size = int(value)
+        elif key == "weight init method":
+            meta.init_from = value
+        return
+    m = NUM_PARAMS_RE.match(line)
+    if m:
+        meta.n_params = float(m.group(1))
+        return
+    m = BATCH_RE.search(line)
+    if m:
+        meta.world_size = int(m.group(1))
+        meta.tokens_per_iter = int(m.group(2))
