@@ -1,0 +1,85 @@
+"""The Python API: the same functions the CLI calls.
+
+    >>> from plateau_doctor import diagnose
+    >>> report = diagnose("examples/logs/h200_shakespeare_char_tiny_model.log")
+    >>> [f.category for f in report.findings if f.raised][:1]
+    ['capacity_limited']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .model import ParsedLog, Report, ResolvedConfig, RunFacts
+from .read import open_log
+
+if TYPE_CHECKING:
+    from .analyse import Analyses
+
+
+def parse(path: str | None, log_format: str = "auto") -> ParsedLog:
+    """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table."""
+    from .parse import parse_lines
+
+    source = open_log(path)
+    return parse_lines(source.lines, log_format)
+
+
+@dataclass
+class Examination:
+    """Everything the pipeline computed for one log: what plots and `watch` draw on."""
+
+    parsed: ParsedLog
+    config: ResolvedConfig
+    facts: RunFacts
+    analyses: "Analyses"
+    report: Report
+
+
+def diagnose(path: str | None = None, config: str | None = None, *,
+             overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
+             data_dir: str | None = None, log_format: str = "auto", settings=None,
+             parsed: ParsedLog | None = None) -> Report:
+    """Diagnose one log: parse, resolve the config, analyse, run the rules, rank the findings.
+
+    `config` is a nanoGPT .py / .yaml / .json / .toml file (read, never executed); `overrides`
+    are --set values; `dataset_tokens` the training split's size ('9.2M', 1003854) or `data_dir`
+    a nanoGPT data directory. `parsed` skips reading when the caller already has the loss table.
+    """
+    return examine(path, config, overrides=overrides, dataset_tokens=dataset_tokens,
+                   data_dir=data_dir, log_format=log_format, settings=settings, parsed=parsed).report
+
+
+def examine(path: str | None = None, config: str | None = None, *,
+            overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
+            data_dir: str | None = None, log_format: str = "auto", settings=None,
+            parsed: ParsedLog | None = None) -> Examination:
+    """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses)."""
+    from .analyse import analyse
+    from .report.verdict import write_verdict
+    from .resolve.config import resolve_config
+    from .resolve.facts import compute_facts, config_is_known, dataset_size
+    from .rules import Context, run_rules
+
+    if parsed is None:
+        parsed = parse(path, log_format)
+    resolved = resolve_config(parsed, config, overrides)
+    dataset = dataset_size(dataset_tokens, data_dir, resolved, config_is_known(resolved))
+    facts = compute_facts(parsed, resolved, dataset)
+    analyses = analyse(parsed, resolved, facts)
+    outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
+    notes = list(parsed.meta.notes) + analyses.notes
+    notes += [f"{s.code} not checked: {s.reason}" for s in outcome.skipped]
+    if not config_is_known(resolved) and parsed.format == "nanogpt":
+        notes.insert(0, "the log carries no config (no echoed config file or overrides) and none was "
+                        "given with --config: config-based checks were skipped")
+    if resolved.unknown:
+        notes.append("config keys set by code that was not evaluated: " + ", ".join(resolved.unknown))
+    report = Report(
+        path="<stdin>" if path in (None, "", "-") else str(path), format=parsed.format,
+        lines=parsed.meta.n_lines, segments=parsed.meta.n_segments, run=facts,
+        findings=outcome.findings, notes=notes, rules_checked=outcome.checked,
+        val_series=[float(v) for v in analyses.val.values],
+    )
+    report.verdict = write_verdict(report, analyses)
+    return Examination(parsed, resolved, facts, analyses, report)

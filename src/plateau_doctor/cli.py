@@ -1,0 +1,284 @@
+"""The command line: arguments in, exit code out. All the work is in api.py and below.
+
+Exit codes (CONTRACT.md): 0 ran and nothing at or above --fail-on; 1 ran and something is;
+2 could not run, with one line on stderr naming the file and the problem (a traceback only with
+--debug). numpy and pandas are imported only by commands that need them, so --version and
+--help start fast.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .settings import ToolSettings, load_tool_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Reads a language-model training log and its config and says why the loss "
+                       "behaves as it does.")
+
+FAIL_LEVELS = {"error": 2, "warning": 1, "info": 0, "never": 99}
+SEVERITY_LEVEL = {"error": 2, "warning": 1, "info": 0}
+
+
+class UsageError(Exception):
+    """A bad argument: one line, exit 2."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"plateau-doctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """plateau-doctor: why did the loss stop improving?"""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+@app.command()
+def diagnose(
+    logs: Optional[list[str]] = typer.Argument(None, help="Log paths (.gz too); '-' or nothing for stdin."),
+    config: Optional[str] = typer.Option(None, "--config", help="nanoGPT .py config, .yaml, .json or .toml (read, never run)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE override, like nanoGPT's --key=value. Repeatable."),
+    dataset_tokens: Optional[str] = typer.Option(None, "--dataset-tokens", help="Training split size in tokens: 1003854, 9.2M, 9B, 15T."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="nanoGPT data dir; train.bin's size gives the token count."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, nanogpt, modded_nanogpt, llmc_stdout, llmc_mainlog, nanochat, hf_trainer, csv, jsonl."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="text, json, markdown, sarif, junit, github, html."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write the report to FILE (atomically) instead of stdout."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error, warning, info or never (default error)."),
+    select: Optional[list[str]] = typer.Option(None, "--select", help="Rule codes or categories to run, comma separated."),
+    ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Rule codes or categories to skip, comma separated."),
+    config_file: Optional[str] = typer.Option(None, "--config-file", help="A TOML file with [tool.plateau-doctor] settings (else the nearest pyproject.toml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Diagnose one or more training logs."""
+    def work() -> int:
+        tool = load_tool_settings(config_file)
+        level = _fail_level(fail_on or tool.fail_on or "error")
+        report_format = _check_format(fmt or tool.format or "text")
+        settings = _rule_settings(tool, select, ignore)
+        overrides = _overrides(set_)
+        from .api import diagnose as run_diagnose
+
+        paths = logs or ["-"]
+        reports = [run_diagnose(p, config, overrides=overrides, dataset_tokens=dataset_tokens,
+                                data_dir=data_dir, log_format=log_format, settings=settings)
+                   for p in paths]
+        _emit(reports, report_format, output)
+        worst = max((SEVERITY_LEVEL[f.severity] for r in reports for f in r.findings), default=-1)
+        return 1 if worst >= level else 0
+
+    raise typer.Exit(_guard(work, debug))
+
+
+@app.command("parse")
+def parse_command(
+    log: str = typer.Argument(..., help="Log path (.gz too) or '-' for stdin."),
+    to: str = typer.Option("csv", "--to", help="csv, json or parquet."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write to FILE instead of stdout (parquet needs a file)."),
+    log_format: str = typer.Option("auto", "--log-format"),
+    debug: bool = typer.Option(False, "--debug"),
+) -> None:
+    """Export the loss table (iterations and evals) of a log."""
+    def work() -> int:
+        from .export import export_table
+
+        if to not in ("csv", "json", "parquet"):
+            raise UsageError(f"--to must be csv, json or parquet, not {to!r}")
+        from .api import parse
+
+        parsed = parse(log, log_format)
+        data = export_table(parsed, to, output)
+        if data is not None:
+            _write(data, output)
+        return 0
+
+    raise typer.Exit(_guard(work, debug))
+
+
+@app.command()
+def rules(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """List every rule: code, category, default severity, summary."""
+    from .rules import all_rules
+
+    infos = all_rules()
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps([{"code": i.code, "name": i.name, "category": i.category,
+                                "severity": i.severity, "summary": i.summary} for i in infos], indent=2))
+        return
+    for i in infos:
+        typer.echo(f"{i.code}  {i.severity:<7}  {i.category:<17} {i.name}: {i.summary}")
+
+
+@app.command()
+def explain(code: str = typer.Argument(..., help="A rule code (PD201) or name."),
+            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """What a rule checks, why it matters, its thresholds and how to fix what it finds."""
+    from .rules import find_rule
+
+    info = find_rule(code)
+    if info is None:
+        typer.echo(f"plateau-doctor: no rule {code!r} (see `plateau-doctor rules`)", err=True)
+        raise typer.Exit(2)
+    if fmt == "json":
+        import dataclasses
+        import json
+
+        typer.echo(json.dumps(dataclasses.asdict(info), indent=2))
+        return
+    lines = [f"{info.code} {info.name} ({info.category}, default severity {info.severity})", "",
+             info.summary, "", "What it checks: " + info.what, "", "Why it matters: " + info.why, "",
+             "How to fix: " + info.fix]
+    if info.thresholds:
+        lines += ["", "Thresholds (override in [tool.plateau-doctor.thresholds." + info.code + "]):"]
+        lines += [f"  {k} = {v}" for k, v in info.thresholds.items()]
+    if info.reference:
+        lines += ["", "Reference: " + info.reference]
+    typer.echo("\n".join(lines))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _guard(work, debug: bool) -> int:
+    """Run a command; turn every expected failure into one line on stderr and exit 2."""
+    from .read import InputError
+    from .resolve.files import ConfigError
+
+    try:
+        return work()
+    except (InputError, ConfigError, UsageError) as exc:
+        return _fail(str(exc), debug)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract: never a traceback without --debug
+        from .parse import UnknownFormat
+
+        if isinstance(exc, UnknownFormat):
+            return _fail(str(exc), debug)
+        if isinstance(exc, ValueError):
+            return _fail(str(exc), debug)
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", debug)
+
+
+def _fail(message: str, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    typer.echo(f"plateau-doctor: {message}", err=True)
+    return 2
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; once the reader is gone that would raise again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _fail_level(value: str) -> int:
+    if value not in FAIL_LEVELS:
+        raise UsageError(f"--fail-on must be error, warning, info or never, not {value!r}")
+    return FAIL_LEVELS[value]
+
+
+def _check_format(value: str) -> str:
+    from .report import FORMATS
+
+    if value not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {value!r}")
+    return value
+
+
+def _overrides(items: list[str] | None) -> dict:
+    from .resolve.config import parse_set_options
+
+    try:
+        return parse_set_options(items or [])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _rule_settings(tool: ToolSettings, select, ignore):
+    from .rules import RuleSettings
+
+    return RuleSettings(select=_split(select) or tool.select, ignore=_split(ignore) or tool.ignore,
+                        thresholds=tool.thresholds, severities=tool.severities)
+
+
+def _emit(reports, report_format: str, output: str | None) -> None:
+    from .report import renderer
+    from .rules import all_rules
+
+    module = renderer(report_format)
+    if report_format == "text":
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = module.render(reports, all_rules(), __version__, color=color, width=_width())
+    else:
+        text = module.render(reports, all_rules(), __version__)
+    _write(text, output)
+
+
+def _width() -> int:
+    try:
+        return max(60, min(os.get_terminal_size().columns, 120))
+    except OSError:
+        return 100
+
+
+def _write(data: str | bytes, output: str | None) -> None:
+    if output is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    write_atomically(output, data)
+
+
+def write_atomically(path: str, data: str | bytes) -> None:
+    """Write to a temporary file beside the target, then rename: a reader never sees half a
+    report, and a failure never truncates an existing file (or the input)."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write here: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)

@@ -1,0 +1,59 @@
+"""The JSON report of CONTRACT.md: one object per log, a list for several. Deterministic bytes."""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .. import __version__
+from ..model import Report, RunFacts
+
+SCHEMA_VERSION = 1
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "plateau-doctor", "version": __version__},
+        "source": {"path": report.path, "format": report.format, "lines": report.lines,
+                   "segments": report.segments},
+        "run": run_dict(report.run),
+        "verdict": report.verdict,
+        "findings": [
+            {"code": f.code, "category": f.category, "severity": f.severity,
+             "confidence": f.confidence, "title": f.title, "message": f.message,
+             "evidence": _clean(f.evidence), "counter_evidence": _clean(f.counter_evidence),
+             "fixes": list(f.fixes), "line": f.line}
+            for f in report.findings
+        ],
+        "notes": list(report.notes),
+    }
+
+
+def run_dict(run: RunFacts) -> dict[str, Any]:
+    data = {key: _clean(getattr(run, key)) for key in RunFacts.CONTRACT_KEYS}
+    data.update({
+        "vocab_size": run.vocab_size, "n_params_printed": _clean(run.n_params_printed),
+        "n_params_computed": run.n_params_computed, "eval_iters": run.eval_iters,
+        "sources": dict(sorted(run.sources.items())),
+    })
+    return data
+
+
+def render(reports: list[Report], rules=None, tool_version: str = __version__) -> str:
+    data = [report_dict(r) for r in reports]
+    payload = data[0] if len(data) == 1 else data
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf; numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

@@ -1,0 +1,50 @@
+"""PD202: the run has seen its training data many times over."""
+from __future__ import annotations
+
+from ..model import RuleInfo
+from .base import Context, Skip, finding, fmt_tokens
+
+INFO = RuleInfo(
+    code="PD202", name="data-repetition", category="data_repetition", severity="warning",
+    summary="Tokens seen exceed the training split many times over (epochs).",
+    what="Divides tokens seen (iterations x tokens per iteration) by the training split's size "
+         "(--dataset-tokens, --data-dir's train.bin, or the stock size of a named nanoGPT dataset).",
+    why="Up to about 4 epochs repeated data is nearly as good as new; beyond that each extra pass "
+        "is worth less and less and the model starts to memorise.",
+    fix="More data; or fewer iterations (max_iters for ~4 epochs); or more regularisation.",
+    reference="Muennighoff et al. 2023, Scaling Data-Constrained Language Models.",
+    thresholds={"warn_epochs": 4.0, "error_epochs": 40.0},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    f = ctx.facts
+    if f.epochs is None:
+        why = "dataset size unknown (pass --dataset-tokens or --data-dir)" if f.tokens_seen else \
+              "tokens seen unknown"
+        return [Skip(INFO.code, why)]
+    if f.epochs <= thresholds["warn_epochs"]:
+        return []
+    severity = "error" if f.epochs > thresholds["error_epochs"] else "warning"
+    iters_for_4 = int(thresholds["warn_epochs"] * f.dataset_tokens / f.tokens_per_iter)
+    return [finding(
+        INFO, severity=severity, confidence=0.9,
+        title=f"{f.epochs:.1f} epochs over a {fmt_tokens(f.dataset_tokens)}-token dataset",
+        message=(f"{fmt_tokens(f.tokens_seen)} tokens seen over a training split of "
+                 f"{fmt_tokens(f.dataset_tokens)} tokens ({f.sources.get('dataset_tokens')}) is "
+                 f"{f.epochs:.1f} passes; beyond ~{thresholds['warn_epochs']:.0f} repeated data "
+                 "buys less and less."),
+        evidence={"tokens_seen": f.tokens_seen, "dataset_tokens": f.dataset_tokens,
+                  "epochs": f.epochs, "tokens_per_iter": f.tokens_per_iter},
+        fixes=_fixes(f, thresholds["warn_epochs"], iters_for_4),
+        weight=0.7,
+    )]
+
+
+def _fixes(f, warn_epochs: float, iters_for_limit: int) -> list[str]:
+    fixes = [f"more training data (x{f.epochs / warn_epochs:.0f} to stay within {warn_epochs:.0f} epochs)"]
+    # Cutting the run short is only sensible advice when it keeps a fair share of the training.
+    if f.last_iter and iters_for_limit >= f.last_iter / 4:
+        fixes.append(f"--max_iters={iters_for_limit} --lr_decay_iters={iters_for_limit} "
+                     f"({warn_epochs:.0f} epochs at this batch size)")
+    return fixes

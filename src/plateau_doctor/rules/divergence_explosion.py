@@ -1,0 +1,59 @@
+"""PD102: the loss left its minimum and climbed far above it (an explosion)."""
+from __future__ import annotations
+
+from ..model import RuleInfo
+from .base import Context, finding, fmt_lr
+
+INFO = RuleInfo(
+    code="PD102", name="loss-explosion", category="divergence", severity="error",
+    summary="The smoothed loss climbed far above its minimum and did not come back.",
+    what="Smooths the iteration losses (and the val curve) with a rolling median so single spikes "
+         "vanish, then looks for a stretch well above the running minimum.",
+    why="A loss that rises and stays up means the optimiser left the basin it was in: later "
+        "training starts from a worse model, and the compute after the jump is mostly wasted.",
+    fix="Restart from the last checkpoint before the jump with a lower learning rate, a warmup, "
+        "and gradient clipping; if the LR was rising at the time, cap it.",
+    reference="Megatron-LM and OLMo spike/divergence detectors; Deep Learning Tuning Playbook.",
+    thresholds={"ratio": 1.5},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    a = ctx.analyses
+    candidates = [(e, "iteration loss") for e in (a.explosion,) if e is not None]
+    if a.val_explosion is not None:
+        candidates.append((a.val_explosion, "val loss"))
+    candidates = [(e, what) for e, what in candidates if e.ratio >= thresholds["ratio"]]
+    if not candidates:
+        return []
+    event, curve = min(candidates, key=lambda c: c[0].start_iter)
+    recovered = all(e.recovered for e, _ in candidates)
+    evidence = {
+        "curve": curve, "start_iter": event.start_iter, "min_before": event.min_before,
+        "level_after": event.level_after, "ratio": event.ratio, "recovered": recovered,
+        "last_val_loss": ctx.facts.last_val_loss, "best_val_loss": ctx.facts.best_val_loss,
+    }
+    fixes = ["restart from the checkpoint before iteration "
+             f"{event.start_iter} with a lower learning rate and gradient clipping"]
+    if a.logged_lr and a.logged_lr.doublings:
+        evidence["lr_doublings_logged"] = a.logged_lr.doublings
+        evidence["lr_peak_logged"] = a.logged_lr.peak
+        fixes.insert(0, f"cap the learning rate below {fmt_lr(a.logged_lr.first * 2)}: the logged LR "
+                        f"kept growing to {fmt_lr(a.logged_lr.peak)}")
+    if recovered:
+        return [finding(
+            INFO, severity="warning", confidence=0.6,
+            title=f"Loss excursion at iteration {event.start_iter}, later recovered",
+            message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
+                     f"{event.level_after:.3f} ({event.ratio:.1f}x) from iteration {event.start_iter}, "
+                     "then came back near its minimum."),
+            evidence=evidence, fixes=fixes, weight=0.8,
+        )]
+    return [finding(
+        INFO, confidence=0.9,
+        title=f"Loss exploded at iteration {event.start_iter} and stayed up",
+        message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
+                 f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum) from iteration "
+                 f"{event.start_iter} and did not recover: the run diverged."),
+        evidence=evidence, fixes=fixes, weight=1.1,
+    )]

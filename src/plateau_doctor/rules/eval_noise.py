@@ -1,0 +1,91 @@
+"""PD401: the evals are too noisy to support conclusions drawn from them."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..model import RuleInfo
+from .base import Context, Skip, finding
+
+INFO = RuleInfo(
+    code="PD401", name="eval-noise", category="eval_noise", severity="warning",
+    summary="Eval-to-eval jumps are within the noise of one eval: the evals cannot tell a trend.",
+    what="Estimates the noise of one eval two ways: the per-batch sigma of the iteration losses "
+         "divided by sqrt(eval_iters), and the scatter of val around its own local trend; takes "
+         "the larger and compares it with the real change between evals (the trend's slope times "
+         "the eval interval) and with the jumps seen. Says how many eval_iters would be enough.",
+    why="An eval averages eval_iters random batches; with few of them its error is larger than "
+        "the improvements being looked for, so upticks, plateaus and 'best checkpoints' are noise.",
+    fix="Raise eval_iters (the error falls as 1/sqrt(eval_iters)), or evaluate less often on "
+        "more batches.",
+    reference="Standard error of a mean: sigma / sqrt(n).",
+    thresholds={"min_noise": 0.01, "error_noise": 0.03, "target_se": 0.005, "snr": 1.0},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    a = ctx.analyses
+    if a.eval_noise is None or len(a.val) < 5:
+        return [Skip(INFO.code, "too few evals to measure their noise")]
+    noise = a.eval_noise
+    if a.val_explosion is not None:
+        return [Skip(INFO.code, "val jumps with an explosion of the loss: real movement, not eval noise")]
+    if a.eval_se_predicted is None and a.sigma is not None and noise > a.sigma.sigma:
+        # An eval averages at least one batch, so its sampling error cannot exceed the per-batch
+        # sigma: val moving more than that is the model changing (instability), not noise.
+        return [Skip(INFO.code, "val moves more than one batch's sampling noise: instability, not eval noise")]
+    steps, values = a.val.steps, a.val.values
+    recent = slice(max(0, len(values) - max(5, len(values) * 3 // 10)), len(values))
+    jumps = np.abs(np.diff(values[recent]))
+    typical_jump = float(np.median(jumps)) if len(jumps) else 0.0
+    interval = float(np.median(np.diff(steps))) if len(steps) > 1 else 0.0
+    vt = a.val_trend
+    signal = abs(vt.slope_per_1k) * interval / 1000 if vt else 0.0
+    snr = signal / noise if noise > 0 else math.inf
+    evidence = {
+        "eval_noise": noise, "eval_se_from_batches": a.eval_se_predicted,
+        "val_scatter": a.val_scatter.scatter if a.val_scatter else None,
+        "per_batch_sigma": a.sigma.sigma if a.sigma else None, "eval_iters": a.eval_iters,
+        "batches_per_eval_implied": (round((a.sigma.sigma / noise) ** 2, 1)
+                                     if a.sigma and a.eval_iters is None and noise > 0 else None),
+        "typical_jump_between_evals": typical_jump, "trend_change_per_eval": signal,
+        "signal_to_noise": snr if math.isfinite(snr) else None, "eval_interval": interval,
+    }
+    needed = _eval_iters_needed(a, thresholds["target_se"], noise)
+    if needed:
+        evidence["eval_iters_needed"] = needed
+    if noise < thresholds["min_noise"] or snr >= thresholds["snr"]:
+        if a.eval_se_predicted is not None and a.eval_iters:
+            return [finding(
+                INFO, severity="info", confidence=0.8,
+                title=f"Evals are precise enough: one eval's error is about {noise:.4f}",
+                message=(f"Per-batch sigma {a.sigma.sigma:.3f} / sqrt(eval_iters={a.eval_iters}) gives "
+                         f"{a.eval_se_predicted:.4f}; val scatters {evidence['val_scatter'] or 0:.4f} "
+                         f"around its trend. Differences between two evals above "
+                         f"{2 * math.sqrt(2) * noise:.4f} are real."),
+                evidence=evidence, weight=0.1,
+            )]
+        return []
+    severity = "error" if noise >= thresholds["error_noise"] else "warning"
+    fixes = [f"--eval_iters={needed}" + (f" (now {a.eval_iters})" if a.eval_iters else "")] if needed \
+        else ["raise eval_iters (or the eval batch) until one eval's error is below the changes you care about"]
+    return [finding(
+        INFO, severity=severity, confidence=0.8 if a.eval_se_predicted is not None else 0.65,
+        title=f"Evals are noisy: one eval's error (~{noise:.3f}) exceeds the change between evals",
+        message=(f"Over the recent evals val jumps by {typical_jump:.3f} from one eval to the next, "
+                 f"while the trend moves it only {signal:.4f} per eval; the noise of one eval is about "
+                 f"{noise:.3f}" + (f" (sigma {a.sigma.sigma:.3f} / sqrt({a.eval_iters}) = "
+                                    f"{a.eval_se_predicted:.3f})" if a.eval_se_predicted is not None else
+                                    " (from the scatter of val around its trend)")
+                 + ". Upticks, plateaus and the 'best' eval are within noise."),
+        evidence=evidence, fixes=fixes, weight=1.0,
+    )]
+
+
+def _eval_iters_needed(a, target_se: float, noise: float) -> int | None:
+    if a.sigma is not None:
+        return max(1, math.ceil((a.sigma.sigma / target_se) ** 2))
+    if a.eval_iters:
+        return max(1, math.ceil(a.eval_iters * (noise / target_se) ** 2))
+    return None

@@ -1,0 +1,49 @@
+"""PD402: iteration losses far outside the per-batch spread."""
+from __future__ import annotations
+
+from ..model import RuleInfo
+from .base import Context, Skip, finding
+
+INFO = RuleInfo(
+    code="PD402", name="loss-spikes", category="loss_spikes", severity="warning",
+    summary="Iteration losses many sigmas above their local baseline.",
+    what="Scores each iteration loss against the median of the preceding window, in units of the "
+         "per-batch sigma (robust z); z above the threshold is a spike. One spike is one unlucky "
+         "micro-batch; repeated or huge ones are instability.",
+    why="Spikes that repeat are the early sign of an LR too high for the batch, fp16 overflow or "
+        "bad data; each one can undo progress.",
+    fix="Lower the LR or lengthen warmup, keep grad_clip=1.0, check the batches at the spike "
+        "iterations for bad data.",
+    reference="OLMo-core flags loss > mean + 6 std of the last 128; llm-foundry and Megatron-LM "
+              "have similar detectors.",
+    thresholds={"z": 6.0, "warn_count": 3, "huge_z": 12.0},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    a = ctx.analyses
+    if len(a.iter_loss) < 20:
+        return [Skip(INFO.code, "fewer than 20 iteration losses")]
+    spikes = [s for s in a.spikes if s.z >= thresholds["z"]]
+    if not spikes:
+        return []
+    worst = max(spikes, key=lambda s: s.z)
+    raised = len(spikes) >= thresholds["warn_count"] or worst.z >= thresholds["huge_z"]
+    shown = sorted(spikes, key=lambda s: -s.z)[:5]
+    line = int(ctx.parsed.iters["line"].iloc[worst.index])
+    sigma = a.sigma.sigma if a.sigma else None
+    return [finding(
+        INFO, severity="warning" if raised else "info", confidence=0.75 if raised else 0.5,
+        title=(f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "
+               f"({worst.z:.0f} sigma)"),
+        message=(f"{len(spikes)} iteration losses sit more than {thresholds['z']:.0f} sigma above the "
+                 f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
+                 f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}."
+                 + ("" if raised else " A lone spike is one unlucky micro-batch, not instability.")),
+        evidence={"spikes": len(spikes), "iter_losses": len(a.iter_loss), "per_batch_sigma": sigma,
+                  "worst_iter": worst.iter, "worst_loss": worst.loss, "worst_baseline": worst.baseline,
+                  "worst_z": worst.z, "spike_iters": [s.iter for s in shown]},
+        fixes=["lower learning_rate or lengthen warmup_iters", "--grad_clip=1.0",
+               "inspect the batches at the spike iterations for corrupt or repeated data"],
+        line=line, weight=0.9,
+    )]

@@ -1,0 +1,54 @@
+"""PD302: the learning rate is so small that progress is slow."""
+from __future__ import annotations
+
+from ..model import RuleInfo
+from .base import Context, Skip, finding, fmt_lr
+
+PRETRAINED = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "resume")
+
+INFO = RuleInfo(
+    code="PD302", name="learning-rate-too-low", category="lr_too_low", severity="warning",
+    summary="A learning rate far below the reference for the model's size while the loss is "
+            "still falling slowly.",
+    what="Compares the peak LR with GPT-3's table for the model's size (a hundredth of it for "
+         "fine-tuning from pretrained weights, which rightly uses small LRs) and checks that the "
+         "val loss is still falling at the end.",
+    why="With a tiny step the loss keeps falling but slowly: the run ends far above where the same "
+        "compute would have taken it.",
+    fix="Raise learning_rate towards the reference (min_lr to a tenth of it).",
+    reference="Brown et al. 2020 (GPT-3) Table 2.1.",
+    thresholds={"ratio_warn": 0.1, "ratio_error": 0.03, "finetune_ratio": 0.01},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    a, f = ctx.analyses, ctx.facts
+    if a.peak_lr is None or a.reference_lr is None:
+        return [Skip(INFO.code, "learning rate or model size unknown")]
+    init_from = ctx.config.get("init_from") or ctx.parsed.meta.init_from
+    finetune = init_from in PRETRAINED
+    ratio = a.peak_lr / a.reference_lr
+    limit = thresholds["finetune_ratio"] if finetune else thresholds["ratio_warn"]
+    if ratio >= limit:
+        return []
+    vt = a.val_trend
+    still_falling = vt is not None and vt.verdict == "improving"
+    severity = "warning"
+    if still_falling and ratio < (thresholds["finetune_ratio"] / 3 if finetune else thresholds["ratio_error"]):
+        severity = "error"
+    elif not still_falling:
+        severity = "info"
+    return [finding(
+        INFO, severity=severity, confidence=0.8 if still_falling else 0.4,
+        title=f"Learning rate {fmt_lr(a.peak_lr)} is {1 / ratio:.0f}x below the reference for this model",
+        message=(f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.3f}x the reference {fmt_lr(a.reference_lr)} "
+                 f"for {f.n_params / 1e6:.1f}M parameters"
+                 + (f", and val is still falling ({vt.slope_per_1k:+.4f} per 1k steps) at the end: "
+                    "the run is slow, not finished." if still_falling else ".")),
+        evidence={"peak_lr": a.peak_lr, "reference_lr": a.reference_lr, "ratio_to_reference": ratio,
+                  "n_params": f.n_params, "fine_tuning": finetune,
+                  "val_slope_per_1k": vt.slope_per_1k if vt else None,
+                  "val_trend": vt.verdict if vt else None},
+        fixes=[f"--learning_rate={fmt_lr(a.reference_lr)} --min_lr={fmt_lr(a.reference_lr / 10)}"],
+        weight=1.0,
+    )]

@@ -1,0 +1,60 @@
+"""PD501: the loss is still falling meaningfully at the end of the log."""
+from __future__ import annotations
+
+from ..analyse.forecast import Forecast
+from ..model import RuleInfo
+from .base import Context, Skip, finding
+
+INFO = RuleInfo(
+    code="PD501", name="still-improving", category="still_improving", severity="warning",
+    summary="Val is still falling beyond noise at the end: not a plateau, more training helps.",
+    what="Fits a line to the recent val evals with an uncertainty that includes eval noise; a slope "
+         "below zero by more than two standard errors is 'still improving'. Where the LR schedule "
+         "does not explain the bend, a saturating power law projects the loss at max_iters and at "
+         "twice that.",
+    why="A run stopped (or judged) while it still improves leaves loss on the table; calling it a "
+        "plateau is the most common misreading of a loss curve.",
+    fix="Train longer: raise max_iters and lr_decay_iters together.",
+    reference="Deep Learning Tuning Playbook: still improving at the end means compute-bound.",
+    thresholds={"min_relative_gain": 0.005},
+)
+
+
+def check(ctx: Context, thresholds: dict) -> list:
+    a, f = ctx.analyses, ctx.facts
+    vt = a.val_trend
+    if vt is None:
+        return [Skip(INFO.code, "fewer than 4 val evals")]
+    if vt.verdict != "improving":
+        return []
+    relative = -vt.change / vt.end_value if vt.end_value > 0 else 0.0
+    if relative < thresholds["min_relative_gain"]:
+        return []
+    evidence = {"val_slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
+                "t_stat": vt.t_stat, "window": f"{vt.start_step}-{vt.end_step}",
+                "val_change_recent": vt.change, "relative_gain_recent": relative}
+    message = (f"Val fell {-vt.change:.4f} ({relative:.1%}) over steps {vt.start_step:,}-{vt.end_step:,}, "
+               f"a slope of {vt.slope_per_1k:+.4f} per 1k steps, {abs(vt.t_stat):.1f} standard errors "
+               "from flat.")
+    fc = a.forecast
+    if isinstance(fc, Forecast):
+        evidence.update({"forecast_at_max_iters": fc.predicted_at_target,
+                         "forecast_interval": list(fc.interval_at_target),
+                         "forecast_at_2x": fc.predicted_at_double, "forecast_l_inf": fc.l_inf})
+        message += (f" A power law fitted on the tail projects {fc.predicted_at_target:.3f} at step "
+                    f"{fc.target_step:,} ({fc.interval_at_target[0]:.3f}-{fc.interval_at_target[1]:.3f}) "
+                    f"and {fc.predicted_at_double:.3f} at twice that.")
+    elif fc is not None:
+        evidence["forecast_refused"] = fc.reason
+    ended = f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters
+    fixes = []
+    if f.max_iters:
+        fixes.append(f"--max_iters={2 * f.max_iters} --lr_decay_iters={2 * f.max_iters}"
+                     if ended else f"let the run reach max_iters={f.max_iters:,}")
+    else:
+        fixes.append("train longer (more steps, with the LR schedule stretched to match)")
+    return [finding(
+        INFO, severity="warning" if ended or f.max_iters is None else "info", confidence=0.7,
+        title=f"Still improving: val falls {-vt.slope_per_1k:.4f} per 1k steps at the end",
+        message=message, evidence=evidence, fixes=fixes, weight=0.5,
+    )]
