@@ -14,7 +14,8 @@ import numpy as np
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from ..resolve.facts import config_is_known
 from .forecast import Forecast, ForecastRefusal, fit_power_law
-from .noise import EvalScatter, SigmaEstimate, eval_scatter, eval_standard_error, per_batch_sigma
+from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
+                    per_batch_sigma)
 from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
 from .schedule import LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr, schedule_position
 from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
@@ -43,7 +44,8 @@ class Analyses:
     eval_iters: int | None
     eval_se_predicted: float | None  # sigma / sqrt(eval_iters)
     val_scatter: EvalScatter | None  # empirical scatter of val around its own trend
-    eval_noise: float | None         # the noise of one eval used by the rules (the larger)
+    eval_noise: float | None         # the noise of one eval used by the rules
+    train_val_co_movement: float | None  # correlation of train/val wiggles: > 0 means real moves
     val_trend: Trend | None
     train_trend: Trend | None        # eval train estimates, else binned iteration losses
     forecast: Forecast | ForecastRefusal | None
@@ -112,6 +114,10 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
     # Sampling noise from sigma/sqrt(eval_iters) is the principled estimate; the scatter stands
     # in only where eval_iters or sigma is unknown.
     eval_noise = eval_se if eval_se is not None else (scatter.scatter if scatter else None)
+    co_move = None
+    if len(train_eval) >= 8 and len(val) >= 8:
+        frame = parsed.evals.iloc[len(parsed.evals) // 2:]
+        co_move = co_movement(frame["step"], frame["train_loss"], frame["val_loss"])
 
     val_trend = fit_trend(val.steps, val.values, point_se=eval_noise) if len(val) >= 4 else None
     if len(train_eval) >= 4:
@@ -186,6 +192,7 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
     return Analyses(
         config_known=known, iter_loss=iter_loss, val=val, train_eval=train_eval, sigma=sigma,
         eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
+        train_val_co_movement=co_move,
         val_trend=val_trend, train_trend=train_trend, forecast=forecast, schedule=schedule,
         lr_at_tail_start=lr_tail, logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,

@@ -122,3 +122,33 @@ def eval_scatter(steps, values, min_points: int = 5) -> EvalScatter | None:
     normalised = d / np.sqrt(1.0 + w1 ** 2 + w2 ** 2)
     return EvalScatter(scatter=_robust_scale(normalised), n_points=len(v),
                        n_differences=len(normalised))
+
+
+def _second_differences(s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    gap_before = s[1:-1] - s[:-2]
+    gap_after = s[2:] - s[1:-1]
+    w1 = gap_after / (gap_before + gap_after)
+    return v[1:-1] - (w1 * v[:-2] + (1.0 - w1) * v[2:])
+
+
+def co_movement(steps, train_values, val_values, min_points: int = 6) -> float | None:
+    """Correlation of the train and val estimates' wiggles around their local trends.
+
+    nanoGPT draws the train and val batches of an eval independently, so pure sampling noise
+    makes the two wiggle independently (correlation near 0). When both jump together the model
+    itself changed between evals (instability), which more eval_iters would not fix. None when
+    there are too few points with both values.
+    """
+    s = np.asarray(steps, dtype=float).ravel()
+    a = np.asarray(train_values, dtype=float).ravel()
+    b = np.asarray(val_values, dtype=float).ravel()
+    keep = np.isfinite(s) & np.isfinite(a) & np.isfinite(b)
+    s, a, b = s[keep], a[keep], b[keep]
+    if len(s) < min_points:
+        return None
+    order = np.argsort(s, kind="stable")
+    s, a, b = s[order], a[order], b[order]
+    da, db = _second_differences(s, a), _second_differences(s, b)
+    if np.std(da) == 0 or np.std(db) == 0:
+        return None
+    return float(np.corrcoef(da, db)[0, 1])

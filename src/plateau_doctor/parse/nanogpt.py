@@ -29,6 +29,9 @@ DECAYED_RE = re.compile(r"^num (non-)?decayed parameter tensors: \d+, with ([\d,
 OVERRIDE_RE = re.compile(r"^Overriding: (\w+) = (.*)$")
 CONFIG_FILE_RE = re.compile(r"^Overriding config with (.+):$")
 DROPOUT_RE = re.compile(r"^overriding dropout rate to (\S+)")
+# Forks that change the LR during the run print it on a line of its own (`LINESEARCH LR: 0.0039`,
+# `lr = 3e-4`); it holds for the iterations that follow.
+LR_LINE_RE = re.compile(r"^(?:[A-Za-z_!]+ )?(?:lr|LR|learning[ _]rate)\s*[:=]\s*(-?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
 
 # Lines train.py prints itself: any of them ends an echoed config block.
 PROGRAM_PREFIXES = (
@@ -60,6 +63,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     seen_echo: set[tuple[str, str]] = set()
     header_copies: dict[str, int] = {}
     last_was_eval = False
+    current_lr = NAN      # from a standalone LR line, until the next one
     number = 0
 
     def close_echo() -> None:
@@ -85,7 +89,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
             if head == "iter":
                 m = ITER_RE.match(line)
                 if m:
-                    _add_iter(table, m, number)
+                    _add_iter(table, m, number, current_lr)
                     last_was_eval = False
                     continue
             elif head == "step":
@@ -94,6 +98,11 @@ def parse(lines: Iterable[str]) -> ParsedLog:
                     table.add_eval(int(m.group(1)), to_float(m.group(2)), to_float(m.group(3)), number)
                     last_was_eval = True
                     continue
+            m = LR_LINE_RE.match(line)
+            if m:
+                current_lr = to_float(m.group(1))
+                meta.lr_logged = True
+                continue
             if line.startswith("saving checkpoint"):
                 if last_was_eval:
                     table.mark_checkpoint()
@@ -112,8 +121,8 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     return table.build(number)
 
 
-def _add_iter(table: LossTableBuilder, m: re.Match, number: int) -> None:
-    time_ms = mfu = lr = NAN
+def _add_iter(table: LossTableBuilder, m: re.Match, number: int, lr: float = NAN) -> None:
+    time_ms = mfu = NAN
     for key, value in FIELD_RE.findall(m.group(3)):
         key = key.lower()
         if key == "time":

@@ -20,7 +20,8 @@ INFO = RuleInfo(
     fix="Raise eval_iters (the error falls as 1/sqrt(eval_iters)), or evaluate less often on "
         "more batches.",
     reference="Standard error of a mean: sigma / sqrt(n).",
-    thresholds={"min_noise": 0.01, "error_noise": 0.03, "target_se": 0.005, "snr": 1.0},
+    thresholds={"min_noise": 0.01, "error_noise": 0.03, "target_se": 0.005, "snr": 1.0,
+                "co_movement": 0.6},
 )
 
 
@@ -35,6 +36,11 @@ def check(ctx: Context, thresholds: dict) -> list:
         # An eval averages at least one batch, so its sampling error cannot exceed the per-batch
         # sigma: val moving more than that is the model changing (instability), not noise.
         return [Skip(INFO.code, "val moves more than one batch's sampling noise: instability, not eval noise")]
+    if a.train_val_co_movement is not None and a.train_val_co_movement >= thresholds["co_movement"]:
+        # Train and val batches are drawn independently: sampling noise cannot make them jump
+        # together, a changing model does.
+        return [Skip(INFO.code, f"train and val jump together (correlation {a.train_val_co_movement:.2f}): "
+                                "the model is changing between evals, not the estimate")]
     steps, values = a.val.steps, a.val.values
     recent = slice(max(0, len(values) - max(5, len(values) * 3 // 10)), len(values))
     jumps = np.abs(np.diff(values[recent]))
@@ -51,6 +57,7 @@ def check(ctx: Context, thresholds: dict) -> list:
                                      if a.sigma and a.eval_iters is None and noise > 0 else None),
         "typical_jump_between_evals": typical_jump, "trend_change_per_eval": signal,
         "signal_to_noise": snr if math.isfinite(snr) else None, "eval_interval": interval,
+        "train_val_co_movement": a.train_val_co_movement,
     }
     needed = _eval_iters_needed(a, thresholds["target_se"], noise)
     if needed:
