@@ -17,11 +17,15 @@ if TYPE_CHECKING:
     from .analyse import Analyses
 
 
-def parse(path: str | None, log_format: str = "auto") -> ParsedLog:
-    """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table."""
+def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | None = None) -> ParsedLog:
+    """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table.
+    `columns` maps loss-table roles to CSV/JSONL column names (step=_step,train=train/loss,...)."""
     from .parse import parse_lines
+    from .parse.tabular import parse_with_columns
 
     source = open_log(path)
+    if columns:
+        return parse_with_columns(source.lines, columns)
     return parse_lines(source.lines, log_format)
 
 
@@ -39,7 +43,7 @@ class Examination:
 def diagnose(path: str | None = None, config: str | None = None, *,
              overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
              data_dir: str | None = None, log_format: str = "auto", settings=None,
-             parsed: ParsedLog | None = None) -> Report:
+             parsed: ParsedLog | None = None, columns: dict[str, str] | None = None) -> Report:
     """Diagnose one log: parse, resolve the config, analyse, run the rules, rank the findings.
 
     `config` is a nanoGPT .py / .yaml / .json / .toml file (read, never executed); `overrides`
@@ -47,30 +51,31 @@ def diagnose(path: str | None = None, config: str | None = None, *,
     a nanoGPT data directory. `parsed` skips reading when the caller already has the loss table.
     """
     return examine(path, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                   data_dir=data_dir, log_format=log_format, settings=settings, parsed=parsed).report
+                   data_dir=data_dir, log_format=log_format, settings=settings, parsed=parsed,
+                   columns=columns).report
 
 
 def examine(path: str | None = None, config: str | None = None, *,
             overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
             data_dir: str | None = None, log_format: str = "auto", settings=None,
-            parsed: ParsedLog | None = None) -> Examination:
+            parsed: ParsedLog | None = None, columns: dict[str, str] | None = None) -> Examination:
     """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses)."""
     from .analyse import analyse
     from .report.verdict import write_verdict
     from .resolve.config import resolve_config
-    from .resolve.facts import compute_facts, config_is_known, dataset_size
+    from .resolve.facts import compute_facts, dataset_size
     from .rules import Context, run_rules
 
     if parsed is None:
-        parsed = parse(path, log_format)
+        parsed = parse(path, log_format, columns)
     resolved = resolve_config(parsed, config, overrides)
-    dataset = dataset_size(dataset_tokens, data_dir, resolved, config_is_known(resolved))
+    dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known())
     facts = compute_facts(parsed, resolved, dataset)
     analyses = analyse(parsed, resolved, facts)
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
     notes = list(parsed.meta.notes) + analyses.notes
     notes += [f"{s.code} not checked: {s.reason}" for s in outcome.skipped]
-    if not config_is_known(resolved) and parsed.format == "nanogpt":
+    if not resolved.is_known() and parsed.format == "nanogpt":
         notes.insert(0, "the log carries no config (no echoed config file or overrides) and none was "
                         "given with --config: config-based checks were skipped")
     if resolved.unknown:
@@ -83,3 +88,33 @@ def examine(path: str | None = None, config: str | None = None, *,
     )
     report.verdict = write_verdict(report, analyses)
     return Examination(parsed, resolved, facts, analyses, report)
+
+
+def compare(baseline: str, candidate: str, *, baseline_config: str | None = None,
+            candidate_config: str | None = None, overrides: dict[str, Any] | None = None,
+            dataset_tokens: str | int | None = None, log_format: str = "auto",
+            thresholds: dict[str, dict[str, float]] | None = None) -> Report:
+    """Is `candidate` worse than `baseline` beyond eval noise? A Report of the candidate whose
+    findings are the regression checks (PD801-PD803)."""
+    from .rules import rank
+    from .rules.regression import INFOS, align_by_tokens, compare_runs
+
+    base = examine(baseline, baseline_config, overrides=overrides, dataset_tokens=dataset_tokens,
+                   log_format=log_format)
+    cand = examine(candidate, candidate_config, overrides=overrides, dataset_tokens=dataset_tokens,
+                   log_format=log_format)
+    findings = rank(compare_runs(base, cand, thresholds))
+    unit = "tokens seen (tokens per iteration differ)" if align_by_tokens(base, cand) else "iteration"
+    raised = [f for f in findings if f.raised]
+    if raised:
+        verdict = (f"The candidate is worse than the baseline ({base.report.path}): "
+                   + "; ".join(f.title[0].lower() + f.title[1:] for f in raised) + ".")
+    else:
+        verdict = f"No regression against {base.report.path} beyond eval noise."
+    report = cand.report
+    return Report(
+        path=report.path, format=report.format, lines=report.lines, segments=report.segments,
+        run=report.run, findings=findings, verdict=verdict,
+        notes=[f"baseline: {base.report.path}", f"runs aligned by {unit}"],
+        rules_checked=[info.code for info in INFOS], val_series=report.val_series,
+    )

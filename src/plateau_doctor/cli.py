@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from typing import Optional
 
 import typer
@@ -60,7 +61,9 @@ def diagnose(
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error, warning, info or never (default error)."),
     select: Optional[list[str]] = typer.Option(None, "--select", help="Rule codes or categories to run, comma separated."),
     ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Rule codes or categories to skip, comma separated."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="CSV/JSONL column mapping: step=_step,train=train/loss,val=val/loss,lr=lr."),
     config_file: Optional[str] = typer.Option(None, "--config-file", help="A TOML file with [tool.plateau-doctor] settings (else the nearest pyproject.toml)."),
+    jobs: int = typer.Option(0, "--jobs", help="Processes for several logs (0: one per core)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Diagnose one or more training logs."""
@@ -68,17 +71,44 @@ def diagnose(
         tool = load_tool_settings(config_file)
         level = _fail_level(fail_on or tool.fail_on or "error")
         report_format = _check_format(fmt or tool.format or "text")
-        settings = _rule_settings(tool, select, ignore)
-        overrides = _overrides(set_)
-        from .api import diagnose as run_diagnose
-
-        paths = logs or ["-"]
-        reports = [run_diagnose(p, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                                data_dir=data_dir, log_format=log_format, settings=settings)
-                   for p in paths]
+        job = DiagnoseJob(config=config, overrides=_overrides(set_), dataset_tokens=dataset_tokens,
+                          data_dir=data_dir, log_format=log_format, columns=_columns(columns),
+                          settings=_rule_settings(tool, select, ignore))
+        reports = diagnose_many(logs or ["-"], job, jobs)
         _emit(reports, report_format, output)
-        worst = max((SEVERITY_LEVEL[f.severity] for r in reports for f in r.findings), default=-1)
-        return 1 if worst >= level else 0
+        return _exit_code(reports, level)
+
+    raise typer.Exit(_guard(work, debug))
+
+
+@app.command()
+def compare(
+    baseline: str = typer.Argument(..., help="The reference run's log."),
+    candidate: str = typer.Argument(..., help="The run to judge against it."),
+    baseline_config: Optional[str] = typer.Option(None, "--baseline-config", help="Config of the baseline run."),
+    candidate_config: Optional[str] = typer.Option(None, "--candidate-config", help="Config of the candidate run."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE override for both runs."),
+    dataset_tokens: Optional[str] = typer.Option(None, "--dataset-tokens"),
+    log_format: str = typer.Option("auto", "--log-format"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="text, json, markdown, sarif, junit, github, html."),
+    output: Optional[str] = typer.Option(None, "--output"),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on"),
+    config_file: Optional[str] = typer.Option(None, "--config-file"),
+    debug: bool = typer.Option(False, "--debug"),
+) -> None:
+    """Is the candidate run worse than the baseline beyond eval noise?"""
+    def work() -> int:
+        from .api import compare as run_compare
+
+        tool = load_tool_settings(config_file)
+        level = _fail_level(fail_on or tool.fail_on or "error")
+        report_format = _check_format(fmt or tool.format or "text")
+        report = run_compare(baseline, candidate, baseline_config=baseline_config,
+                             candidate_config=candidate_config, overrides=_overrides(set_),
+                             dataset_tokens=dataset_tokens, log_format=log_format,
+                             thresholds=tool.thresholds)
+        _emit([report], report_format, output)
+        return _exit_code([report], level)
 
     raise typer.Exit(_guard(work, debug))
 
@@ -152,6 +182,54 @@ def explain(code: str = typer.Argument(..., help="A rule code (PD201) or name.")
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+@dataclass
+class DiagnoseJob:
+    """The per-log work of `diagnose`, picklable so a process pool can run it."""
+
+    config: str | None
+    overrides: dict
+    dataset_tokens: str | None
+    data_dir: str | None
+    log_format: str
+    columns: dict | None
+    settings: object
+
+    def __call__(self, path: str):
+        from .api import diagnose as run_diagnose
+
+        return run_diagnose(path, self.config, overrides=self.overrides,
+                            dataset_tokens=self.dataset_tokens, data_dir=self.data_dir,
+                            log_format=self.log_format, settings=self.settings, columns=self.columns)
+
+
+def diagnose_many(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> list:
+    """One report per log, in the order given. Several files go to a process pool (the work is
+    CPU-bound); stdin, or a single file, runs here."""
+    workers = jobs or os.cpu_count() or 1
+    if len(paths) < 2 or workers < 2 or "-" in paths:
+        return [job(p) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+        return list(pool.map(job, paths))
+
+
+def _exit_code(reports, level: int) -> int:
+    worst = max((SEVERITY_LEVEL[f.severity] for r in reports for f in r.findings), default=-1)
+    return 1 if worst >= level else 0
+
+
+def _columns(text: str | None) -> dict | None:
+    if not text:
+        return None
+    from .parse.tabular import parse_columns_option
+
+    try:
+        return parse_columns_option(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
 
 def _guard(work, debug: bool) -> int:
     """Run a command; turn every expected failure into one line on stderr and exit 2."""

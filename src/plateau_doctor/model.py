@@ -90,6 +90,12 @@ class ResolvedConfig:
     def is_default(self, key: str) -> bool:
         return self.source(key) in (None, "default")
 
+    def is_known(self) -> bool:
+        """Is there any sign of the run's real config (an echo, overrides, --config, --set)?
+        Without one, nanoGPT's defaults say nothing about this run."""
+        return bool(self.has_log_config or self.config_path
+                    or any(v.source == "--set" for v in self.values.values()))
+
 
 @dataclass
 class RunFacts:

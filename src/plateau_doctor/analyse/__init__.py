@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import ParsedLog, ResolvedConfig, RunFacts
-from ..resolve.facts import config_is_known
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
                     per_batch_sigma)
@@ -95,7 +94,7 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
 
 def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analyses:
     meta = parsed.meta
-    known = config_is_known(config) and parsed.format == "nanogpt"
+    known = config.is_known() and parsed.format == "nanogpt"
     iter_loss = _curve(parsed.iters, "iter", "loss")
     val = _curve(parsed.evals, "step", "val_loss")
     train_eval = _curve(parsed.evals, "step", "train_loss")

@@ -54,11 +54,6 @@ def train_bin_tokens(data_dir: str) -> int:
     return size // 2
 
 
-def config_is_known(resolved: ResolvedConfig) -> bool:
-    return bool(resolved.has_log_config or resolved.config_path
-                or any(v.source == "--set" for v in resolved.values.values()))
-
-
 def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool):
     """(n_layer, n_head, n_embd, vocab, block_size, bias) the run built, or None if unknown."""
     init = resolved.get("init_from") or parsed.meta.init_from
@@ -81,7 +76,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     facts = RunFacts()
     src = facts.sources
     meta = parsed.meta
-    known = config_is_known(resolved)
+    known = resolved.is_known()
 
     # tokens per iteration: printed line first (it includes the DDP world size), else config
     if meta.tokens_per_iter:

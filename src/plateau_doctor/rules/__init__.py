@@ -28,14 +28,17 @@ RULES: tuple[ModuleType, ...] = (
 
 
 def all_rules() -> list[RuleInfo]:
-    return sorted((r.INFO for r in RULES), key=lambda info: info.code)
+    """Every rule's documentation, including the `compare`-only regression rules."""
+    from .regression import INFOS
+
+    return sorted([r.INFO for r in RULES] + list(INFOS), key=lambda info: info.code)
 
 
 def find_rule(code: str) -> RuleInfo | None:
     code = code.strip().upper()
-    for rule in RULES:
-        if rule.INFO.code == code or rule.INFO.name.upper() == code:
-            return rule.INFO
+    for info in all_rules():
+        if info.code == code or info.name.upper() == code:
+            return info
     return None
 
 
