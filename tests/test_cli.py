@@ -1,0 +1,198 @@
+"""The command line's contract: exit codes, one-line errors, deterministic JSON, compare."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "examples" / "logs"
+OVERFIT = LOGS / "h200_shakespeare_char_overfit_default.log"
+HEALTHY = LOGS / "h200_pycode_healthy.log"
+HEALTHY_2K = LOGS / "h200_shakespeare_char_healthy_2k.log"
+LR_HIGH = LOGS / "h200_shakespeare_char_lr_high_1e-2.log"
+
+
+def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], input=stdin,
+                          capture_output=True, cwd=cwd or ROOT, timeout=120)
+
+
+def test_version_prints_the_version():
+    done = run("--version")
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith("plateau-doctor ")
+
+
+def test_exit_0_when_no_finding_reaches_fail_on():
+    done = run("diagnose", str(HEALTHY), "--format", "json")
+    report = json.loads(done.stdout)
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+    assert done.returncode == 0
+
+
+def test_exit_1_when_a_finding_is_at_fail_on():
+    assert run("diagnose", str(OVERFIT)).returncode == 1
+
+
+def test_exit_1_when_fail_on_warning_and_only_warnings():
+    report = json.loads(run("diagnose", str(HEALTHY), "--format", "json").stdout)
+    assert any(f["severity"] == "warning" for f in report["findings"])
+    assert run("diagnose", str(HEALTHY), "--fail-on", "warning").returncode == 1
+
+
+def test_fail_on_never_exits_0_even_with_errors():
+    assert run("diagnose", str(OVERFIT), "--fail-on", "never").returncode == 0
+
+
+def test_missing_file_is_exit_2_with_one_line_naming_it():
+    done = run("diagnose", "no/such/run.log")
+    assert done.returncode == 2
+    err = done.stderr.decode().strip().splitlines()
+    assert len(err) == 1 and "no/such/run.log" in err[0] and "no such file" in err[0]
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_garbage_file_is_exit_2_with_one_line(tmp_path):
+    garbage = tmp_path / "garbage.log"
+    garbage.write_bytes(bytes(range(256)) * 40)
+    done = run("diagnose", str(garbage))
+    assert done.returncode == 2
+    err = done.stderr.decode().strip().splitlines()
+    assert len(err) == 1 and "no training-loss lines" in err[0]
+
+
+def test_bad_config_is_exit_2_naming_the_config(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("learning_rate = = 3\n")
+    done = run("diagnose", str(OVERFIT), "--config", str(bad))
+    assert done.returncode == 2
+    assert str(bad) in done.stderr.decode() and "not valid Python" in done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_bad_set_option_is_exit_2():
+    done = run("diagnose", str(OVERFIT), "--set", "learning_rate")
+    assert done.returncode == 2 and "KEY=VALUE" in done.stderr.decode()
+
+
+def test_json_report_is_byte_identical_across_runs():
+    first = run("diagnose", str(OVERFIT), "--format", "json").stdout
+    second = run("diagnose", str(OVERFIT), "--format", "json").stdout
+    assert first == second and json.loads(first)["schema_version"] == 1
+
+
+def test_stdin_is_read_when_no_log_is_given():
+    done = run("diagnose", "--format", "json", stdin=OVERFIT.read_bytes())
+    report = json.loads(done.stdout)
+    assert report["source"]["path"] == "<stdin>"
+    assert report["findings"][0]["category"] == "overfitting"
+
+
+def test_gzip_log_is_read(tmp_path):
+    import gzip
+
+    packed = tmp_path / "run.log.gz"
+    packed.write_bytes(gzip.compress(OVERFIT.read_bytes()))
+    report = json.loads(run("diagnose", str(packed), "--format", "json").stdout)
+    assert report["run"]["last_iter"] == 5000
+
+
+def test_several_logs_give_a_json_list_and_the_worst_exit_code():
+    done = run("diagnose", str(HEALTHY), str(OVERFIT), "--format", "json")
+    reports = json.loads(done.stdout)
+    assert [r["source"]["path"] for r in reports] == [str(HEALTHY), str(OVERFIT)]
+    assert done.returncode == 1
+
+
+def test_output_is_written_to_file_not_stdout(tmp_path):
+    target = tmp_path / "report.json"
+    done = run("diagnose", str(OVERFIT), "--format", "json", "--output", str(target))
+    assert done.stdout == b""
+    assert json.loads(target.read_text())["source"]["format"] == "nanogpt"
+    assert not list(tmp_path.glob(".plateau-doctor-*"))   # no temporary left behind
+
+
+def test_select_and_ignore_by_category_and_code():
+    only = json.loads(run("diagnose", str(OVERFIT), "--format", "json", "--select", "data_repetition").stdout)
+    assert {f["category"] for f in only["findings"]} == {"data_repetition"}
+    rest = json.loads(run("diagnose", str(OVERFIT), "--format", "json", "--ignore", "PD201,PD2").stdout)
+    assert not [f for f in rest["findings"] if f["code"].startswith("PD2")]
+
+
+def test_pyproject_settings_apply_and_flags_win(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.plateau-doctor]\nfail-on = "never"\nignore = ["PD202"]\n'
+        '[tool.plateau-doctor.severity]\nPD201 = "warning"\n')
+    done = run("diagnose", str(OVERFIT), "--format", "json", cwd=tmp_path)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert "PD202" not in {f["code"] for f in report["findings"]}
+    assert report["findings"][0]["severity"] == "warning"
+    assert run("diagnose", str(OVERFIT), "--fail-on", "warning", cwd=tmp_path).returncode == 1
+
+
+def test_threshold_override_in_settings_changes_the_outcome(tmp_path):
+    settings = tmp_path / "pd.toml"
+    settings.write_text("[tool.plateau-doctor.thresholds.PD202]\nwarn_epochs = 100\nerror_epochs = 200\n")
+    report = json.loads(run("diagnose", str(OVERFIT), "--format", "json", "--config-file", str(settings)).stdout)
+    assert "PD202" not in {f["code"] for f in report["findings"]}
+
+
+def test_rules_and_explain_share_one_source():
+    listed = json.loads(run("rules", "--format", "json").stdout)
+    codes = [r["code"] for r in listed]
+    assert codes == sorted(codes) and "PD201" in codes and "PD801" in codes
+    for code in codes:
+        doc = json.loads(run("explain", code, "--format", "json").stdout)
+        assert doc["code"] == code and doc["what"] and doc["why"] and doc["fix"]
+
+
+def test_explain_unknown_code_is_exit_2():
+    assert run("explain", "PD999").returncode == 2
+
+
+def test_compare_flags_the_high_lr_run_as_a_regression():
+    done = run("compare", str(HEALTHY_2K), str(LR_HIGH), "--format", "json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert {f["category"] for f in report["findings"] if f["severity"] == "error"} == {"regression"}
+
+
+def test_compare_a_run_with_itself_is_not_a_regression():
+    done = run("compare", str(HEALTHY_2K), str(HEALTHY_2K), "--format", "json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert not [f for f in report["findings"] if f["severity"] in ("warning", "error")]
+
+
+def test_compare_better_candidate_exits_0():
+    assert run("compare", str(LR_HIGH), str(HEALTHY_2K)).returncode == 0
+
+
+def test_parse_exports_csv_with_iters_and_evals():
+    done = run("parse", str(OVERFIT), "--to", "csv")
+    lines = done.stdout.decode().splitlines()
+    assert lines[0].startswith("kind,step,loss,train_loss,val_loss")
+    assert sum(1 for line in lines if line.startswith("eval,")) == 21
+    assert sum(1 for line in lines if line.startswith("iter,")) == 501
+
+
+def test_parse_json_has_meta_and_tables():
+    data = json.loads(run("parse", str(OVERFIT), "--to", "json").stdout)
+    assert data["format"] == "nanogpt" and data["meta"]["tokens_per_iter"] == 16384
+    assert len(data["evals"]) == 21
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "sarif", "junit", "github", "text"])
+def test_every_output_format_renders(fmt):
+    done = run("diagnose", str(OVERFIT), "--format", fmt)
+    assert done.returncode == 1 and done.stdout and not done.stderr
+
+
+def test_text_report_is_plain_when_piped():
+    out = run("diagnose", str(OVERFIT)).stdout.decode()
+    assert "\x1b[" not in out and "PD201" in out
