@@ -30,17 +30,6 @@ def check(ctx: Context, thresholds: dict) -> list:
     if a.eval_noise is None or len(a.val) < 5:
         return [Skip(INFO.code, "too few evals to measure their noise")]
     noise = a.eval_noise
-    if a.val_explosion is not None:
-        return [Skip(INFO.code, "val jumps with an explosion of the loss: real movement, not eval noise")]
-    if a.eval_se_predicted is None and a.sigma is not None and noise > a.sigma.sigma:
-        # An eval averages at least one batch, so its sampling error cannot exceed the per-batch
-        # sigma: val moving more than that is the model changing (instability), not noise.
-        return [Skip(INFO.code, "val moves more than one batch's sampling noise: instability, not eval noise")]
-    if a.train_val_co_movement is not None and a.train_val_co_movement >= thresholds["co_movement"]:
-        # Train and val batches are drawn independently: sampling noise cannot make them jump
-        # together, a changing model does.
-        return [Skip(INFO.code, f"train and val jump together (correlation {a.train_val_co_movement:.2f}): "
-                                "the model is changing between evals, not the estimate")]
     steps, values = a.val.steps, a.val.values
     recent = slice(max(0, len(values) - max(5, len(values) * 3 // 10)), len(values))
     jumps = np.abs(np.diff(values[recent]))
@@ -74,6 +63,9 @@ def check(ctx: Context, thresholds: dict) -> list:
                 evidence=evidence, weight=0.1,
             )]
         return []
+    reason = _real_movement(a, noise, thresholds)
+    if reason:
+        return [Skip(INFO.code, reason)]
     severity = "error" if noise >= thresholds["error_noise"] else "warning"
     fixes = [f"--eval_iters={needed}" + (f" (now {a.eval_iters})" if a.eval_iters else "")] if needed \
         else ["raise eval_iters (or the eval batch) until one eval's error is below the changes you care about"]
@@ -95,4 +87,20 @@ def _eval_iters_needed(a, target_se: float, noise: float) -> int | None:
         return max(1, math.ceil((a.sigma.sigma / target_se) ** 2))
     if a.eval_iters:
         return max(1, math.ceil(a.eval_iters * (noise / target_se) ** 2))
+    return None
+
+
+def _real_movement(a, noise: float, thresholds: dict) -> str | None:
+    """Reasons to read big eval-to-eval jumps as the model changing rather than as noise."""
+    if a.val_explosion is not None:
+        return "val jumps with an explosion of the loss: real movement, not eval noise"
+    if a.eval_se_predicted is None and a.sigma is not None and noise > a.sigma.sigma:
+        # An eval averages at least one batch, so its sampling error cannot exceed the per-batch
+        # sigma: val moving more than that is the model changing (instability), not noise.
+        return "val moves more than one batch's sampling noise: instability, not eval noise"
+    if a.train_val_co_movement is not None and a.train_val_co_movement >= thresholds["co_movement"]:
+        # Train and val batches are drawn independently: sampling noise cannot make them jump
+        # together, a changing model does.
+        return (f"train and val jump together (correlation {a.train_val_co_movement:.2f}): "
+                "the model is changing between evals, not the estimate")
     return None
