@@ -109,3 +109,36 @@ def test_no_explosion_from_tiny_absolute_wiggles_near_zero_loss():
     rng = np.random.default_rng(9)
     losses = np.abs(0.02 + rng.normal(0, 0.01, 1000)) + np.r_[np.zeros(500), np.full(500, 0.03)]
     assert detect_explosion(np.arange(1000), losses) is None
+
+
+def test_spike_impact_calls_a_lone_recovered_spike_isolated():
+    from plateau_doctor.analyse.spikes import spike_impact
+
+    rng = np.random.default_rng(3)
+    loss = 3.0 + 0.05 * rng.standard_normal(400)
+    loss[200] = 4.5
+    spikes = detect_spikes(np.arange(400), loss, sigma=0.05)
+    impact = spike_impact(loss, spikes, sigma=0.05)
+    assert (impact.isolated, impact.damaging, impact.clustered) == (1, 0, 0)
+
+
+def test_spike_impact_calls_a_spike_that_leaves_the_loss_higher_damaging():
+    from plateau_doctor.analyse.spikes import spike_impact
+
+    rng = np.random.default_rng(4)
+    loss = 3.0 + 0.05 * rng.standard_normal(400)
+    loss[200] = 4.5
+    loss[201:] += 0.4          # the run never gets back to where it was
+    spikes = [s for s in detect_spikes(np.arange(400), loss, sigma=0.05) if s.iter == 200]
+    impact = spike_impact(loss, spikes, sigma=0.05)
+    assert impact.damaging == 1 and impact.worst_shift > 0.3
+
+
+def test_spike_impact_counts_bursts():
+    from plateau_doctor.analyse.spikes import spike_impact
+
+    rng = np.random.default_rng(5)
+    loss = 3.0 + 0.05 * rng.standard_normal(400)
+    loss[[100, 101, 102, 300]] = 4.5
+    spikes = detect_spikes(np.arange(400), loss, sigma=0.05)
+    assert spike_impact(loss, spikes, sigma=0.05).clustered == 2

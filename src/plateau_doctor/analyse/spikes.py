@@ -152,3 +152,38 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
     return Explosion(start_iter=int(it[start]), min_before=min_before, level_after=level_after,
                      ratio=level_after / min_before if min_before > 0 else float("inf"),
                      recovered=recovered, index=int(positions[start]))
+
+
+@dataclass(frozen=True)
+class SpikeImpact:
+    """How much a spike changed the run: the level after it against the level before."""
+
+    isolated: int        # spikes after which the loss returned to its previous level at once
+    damaging: int        # spikes after which the loss stayed higher
+    clustered: int       # spikes within `burst` logged points of the previous one (a burst)
+    worst_shift: float   # largest (median after - median before)
+
+
+def spike_impact(losses, spikes: list[Spike], sigma: float, window: int = 20, burst: int = 3) -> SpikeImpact:
+    """Classify spikes by what followed them. A lone bad micro-batch is harmless; a spike after
+    which the loss stays up, or spikes in bursts, is instability. `spikes` index into `losses`."""
+    loss = np.asarray(losses, dtype=float).ravel()
+    isolated = damaging = clustered = 0
+    worst = 0.0
+    indices = sorted(s.index for s in spikes)
+    for k, i in enumerate(indices):
+        before = loss[max(0, i - window):i]
+        after = loss[i + 1:i + 1 + window]
+        before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+        if k and i - indices[k - 1] <= burst:
+            clustered += 1
+        if len(before) < 3 or len(after) < 3:
+            continue
+        shift = float(np.median(after) - np.median(before))
+        worst = max(worst, shift)
+        # the median of `window` points has a standard error of about 1.25 sigma / sqrt(window)
+        if shift > 3 * 1.25 * sigma * np.sqrt(2.0 / window):
+            damaging += 1
+        else:
+            isolated += 1
+    return SpikeImpact(isolated=isolated, damaging=damaging, clustered=clustered, worst_shift=worst)

@@ -25,5 +25,5 @@ def write_verdict(report: Report, analyses=None) -> str:
     if others:
         text += " Also: " + "; ".join(o[0].lower() + o[1:] for o in others) + "."
     if first.fixes:
-        text += f" First fix: {first.fixes[0]}."
+        text += f" First fix: {first.fixes[0].rstrip('.')}."
     return text

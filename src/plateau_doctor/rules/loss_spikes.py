@@ -1,6 +1,7 @@
 """PD402: iteration losses far outside the per-batch spread."""
 from __future__ import annotations
 
+from ..analyse.spikes import spike_impact
 from ..model import RuleInfo
 from .base import Context, Skip, finding
 
@@ -16,7 +17,7 @@ INFO = RuleInfo(
         "iterations for bad data.",
     reference="OLMo-core flags loss > mean + 6 std of the last 128; llm-foundry and Megatron-LM "
               "have similar detectors.",
-    thresholds={"z": 6.0, "warn_count": 3, "huge_z": 12.0},
+    thresholds={"z": 6.0, "warn_damaging": 2, "warn_clustered": 2, "warn_rate": 0.02},
 )
 
 
@@ -28,22 +29,32 @@ def check(ctx: Context, thresholds: dict) -> list:
     if not spikes:
         return []
     worst = max(spikes, key=lambda s: s.z)
-    raised = len(spikes) >= thresholds["warn_count"] or worst.z >= thresholds["huge_z"]
+    sigma = a.sigma.sigma if a.sigma else None
+    # Spikes index the parsed table; the impact is judged on the same positions.
+    impact = spike_impact(ctx.parsed.iters["loss"].to_numpy(dtype=float), spikes,
+                          sigma or max(1e-6, abs(worst.loss - worst.baseline) / worst.z))
+    rate = len(spikes) / len(a.iter_loss)
+    raised = (impact.damaging >= thresholds["warn_damaging"] or impact.clustered >= thresholds["warn_clustered"]
+              or rate >= thresholds["warn_rate"])
     shown = sorted(spikes, key=lambda s: -s.z)[:5]
     line = int(ctx.parsed.iters["line"].iloc[worst.index])
-    sigma = a.sigma.sigma if a.sigma else None
     return [finding(
         INFO, severity="warning" if raised else "info", confidence=0.75 if raised else 0.5,
         title=(f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "
                f"({worst.z:.0f} sigma)"),
         message=(f"{len(spikes)} iteration losses sit more than {thresholds['z']:.0f} sigma above the "
                  f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
-                 f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}."
-                 + ("" if raised else " A lone spike is one unlucky micro-batch, not instability.")),
-        evidence={"spikes": len(spikes), "iter_losses": len(a.iter_loss), "per_batch_sigma": sigma,
+                 f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
+                 + (f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
+                    "instability, not bad luck." if raised else
+                    "Each was followed by a return to the previous level: single unlucky micro-batches, "
+                    "harmless to the run.")),
+        evidence={"spikes": len(spikes), "iter_losses": len(a.iter_loss), "spike_rate": rate,
+                  "isolated": impact.isolated, "damaging": impact.damaging, "clustered": impact.clustered,
+                  "worst_level_shift": impact.worst_shift, "per_batch_sigma": sigma,
                   "worst_iter": worst.iter, "worst_loss": worst.loss, "worst_baseline": worst.baseline,
                   "worst_z": worst.z, "spike_iters": [s.iter for s in shown]},
         fixes=["lower learning_rate or lengthen warmup_iters", "--grad_clip=1.0",
                "inspect the batches at the spike iterations for corrupt or repeated data"],
-        line=line, weight=0.9,
+        line=line, weight=0.9 if raised else 0.2,
     )]

@@ -17,14 +17,18 @@ INFO = RuleInfo(
     fix="Lower learning_rate towards the reference (and min_lr to a tenth of it), add a warmup, "
         "keep gradient clipping at 1.0.",
     reference="Brown et al. 2020 (GPT-3) Table 2.1 peak LRs by size; nanoGPT uses 1e-3 at 10.7M.",
-    thresholds={"ratio_warn": 3.0, "ratio_error": 4.0, "stuck_fraction_of_init": 0.4},
+    thresholds={"ratio_warn": 3.0, "ratio_error": 4.0, "stuck_fraction_of_init": 0.4,
+                "unknown_size_lr_floor": 1.2e-4},
 )
 
 
 def check(ctx: Context, thresholds: dict) -> list:
     a, f = ctx.analyses, ctx.facts
     logged = a.logged_lr
-    if logged and logged.doublings >= 2:
+    # An LR that keeps doubling is a cause only once it is large: below GPT-3's smallest
+    # reference (1.2e-4 was used up to 6.7B parameters) no model size makes it too high.
+    floor = a.reference_lr if a.reference_lr is not None else thresholds["unknown_size_lr_floor"]
+    if logged and logged.doublings >= 2 and logged.peak >= floor:
         return [_growing_lr(ctx)]
     if a.peak_lr is None or a.reference_lr is None:
         return [Skip(INFO.code, "learning rate or model size unknown")]

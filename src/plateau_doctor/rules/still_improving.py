@@ -27,6 +27,10 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, "fewer than 4 val evals")]
     if vt.verdict != "improving":
         return []
+    broken = {"divergence", "init_loss"} & ctx.raised_categories()
+    if broken:
+        # a broken run recovering from its own damage is not "keep training" territory
+        return [Skip(INFO.code, f"the run is broken ({', '.join(sorted(broken))}): falling loss is recovery")]
     relative = -vt.change / vt.end_value if vt.end_value > 0 else 0.0
     if relative < thresholds["min_relative_gain"]:
         return []
