@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from . import __version__
+from .output import OutputError, write_atomically
 from .settings import ToolSettings, load_tool_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -238,7 +239,7 @@ def _guard(work, debug: bool) -> int:
 
     try:
         return work()
-    except (InputError, ConfigError, UsageError) as exc:
+    except (InputError, ConfigError, UsageError, OutputError) as exc:
         return _fail(str(exc), debug)
     except BrokenPipeError:
         _silence_stdout()
@@ -331,27 +332,10 @@ def _write(data: str | bytes, output: str | None) -> None:
             sys.stdout.write(data)
         sys.stdout.flush()
         return
-    write_atomically(output, data)
-
-
-def write_atomically(path: str, data: str | bytes) -> None:
-    """Write to a temporary file beside the target, then rename: a reader never sees half a
-    report, and a failure never truncates an existing file (or the input)."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write here: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        write_atomically(output, data)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ import io
 import json
 
 from .model import ParsedLog
+from .output import write_atomically
 
 
 def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes | None:
@@ -36,10 +37,6 @@ def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes 
         import pyarrow  # noqa: F401
     except ImportError:
         raise ValueError("parquet output needs pyarrow: pip install 'plateau-doctor[parquet]'") from None
-    buffer = io.BytesIO()
-    parsed.iters.assign(kind="iter").to_parquet(buffer)   # validates before touching output
-    from .cli import write_atomically
-
     frames = pd.concat([parsed.iters.assign(kind="iter").rename(columns={"iter": "step"}),
                         parsed.evals.assign(kind="eval")], ignore_index=True, sort=False)
     out = io.BytesIO()

@@ -31,10 +31,10 @@ def check(ctx: Context, thresholds: dict) -> list:
     slow = vt.verdict != "improving" or (vt.end_value > 0 and -vt.change / vt.end_value < 0.03)
     if not slow:
         return []
-    ended = f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters
-    title = (f"Judged mid-schedule: LR is still {fmt_lr(s.lr_now)}, {s.lr_now_over_min:.1f}x min_lr"
-             if not ended else
-             f"The run ended at LR {fmt_lr(s.lr_now)}, {s.lr_now_over_min:.1f}x min_lr")
+    if f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters:
+        # a run that ended above min_lr has a schedule longer than the run: PD303's finding
+        return []
+    title = f"Judged mid-schedule: LR is still {fmt_lr(s.lr_now)}, {s.lr_now_over_min:.1f}x min_lr"
     return [finding(
         INFO, confidence=0.75,
         title=title,
