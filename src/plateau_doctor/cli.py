@@ -139,6 +139,36 @@ def parse_command(
     raise typer.Exit(_guard(work, debug))
 
 
+@app.command("plot")
+def plot_command(
+    logs: Optional[list[str]] = typer.Argument(None, help="Log paths (.gz too); '-' or nothing for stdin. Several logs are overlaid on one plot."),
+    output: str = typer.Option(..., "--output", help="FILE.png, FILE.svg, or FILE.html (the full report with the plot embedded)."),
+    config: Optional[str] = typer.Option(None, "--config", help="nanoGPT .py config, .yaml, .json or .toml (read, never run)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE override, like nanoGPT's --key=value. Repeatable."),
+    dataset_tokens: Optional[str] = typer.Option(None, "--dataset-tokens", help="Training split size in tokens: 1003854, 9.2M, 9B, 15T."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="nanoGPT data dir; train.bin's size gives the token count."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, nanogpt, modded_nanogpt, llmc_stdout, llmc_mainlog, nanochat, hf_trainer, csv, jsonl."),
+    log_x: bool = typer.Option(False, "--log-x", help="Logarithmic iteration (or token) axis."),
+    align: str = typer.Option("iter", "--align", help="Overlay several logs by iteration (iter) or by tokens seen (tokens)."),
+    config_file: Optional[str] = typer.Option(None, "--config-file", help="A TOML file with [tool.plateau-doctor] settings (else the nearest pyproject.toml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Draw the loss curves with the diagnosis on them (needs: pip install 'plateau-doctor[plot]')."""
+    def work() -> int:
+        from .plot import PlotError, run_plot
+
+        settings = _rule_settings(load_tool_settings(config_file), None, None)
+        try:
+            run_plot(logs or ["-"], output, config=config, overrides=_overrides(set_),
+                     dataset_tokens=dataset_tokens, log_format=log_format, log_x=log_x,
+                     align=align, data_dir=data_dir, settings=settings)
+        except PlotError as exc:
+            raise UsageError(str(exc)) from None
+        return 0
+
+    raise typer.Exit(_guard(work, debug))
+
+
 @app.command()
 def rules(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """List every rule: code, category, default severity, summary."""

@@ -21,6 +21,7 @@ def write_atomically(path: str, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a report should read like any file
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -28,3 +29,9 @@ def write_atomically(path: str, data: str | bytes) -> None:
         except OSError:
             pass
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,80 @@
+"""`plateau-doctor plot`: examine the logs, draw them, write a PNG, an SVG or an HTML report."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..api import Examination
+
+FORMATS = {".png": "png", ".svg": "svg", ".html": "html", ".htm": "html"}
+ALIGNS = ("iter", "tokens")
+MISSING = "plotting needs matplotlib: pip install 'plateau-doctor[plot]'"
+
+
+class PlotError(Exception):
+    """Why a plot cannot be made; str() is one line for the user."""
+
+
+def run_plot(paths: list[str], output: str, config: str | None = None,
+             overrides: dict[str, Any] | None = None, dataset_tokens: str | None = None,
+             log_format: str = "auto", log_x: bool = False, align: str = "iter",
+             data_dir: str | None = None, settings: Any = None) -> None:
+    """Examine each log and write `output`: one plot overlaying every log (.png/.svg), or an HTML
+    report with each log's diagnosis and plot, plus the overlay when there are several (.html).
+    `data_dir` and `settings` (RuleSettings) mean what they mean for `diagnose`."""
+    fmt = output_format(output)
+    if align not in ALIGNS:
+        raise PlotError(f"--align must be iter or tokens, not {align!r}")
+    require_matplotlib()   # before the (slower) examination, so a missing extra fails fast
+    from ..api import examine
+
+    paths = paths or ["-"]
+    exams = [examine(p, config, overrides=overrides, dataset_tokens=dataset_tokens,
+                     data_dir=data_dir, log_format=log_format, settings=settings) for p in paths]
+    data = plot_bytes(exams, fmt, log_x=log_x, align=align) if fmt != "html" else \
+        html_report(exams, log_x=log_x, align=align).encode("utf-8")
+    from ..output import write_atomically
+
+    write_atomically(output, data)
+
+
+def output_format(output: str) -> str:
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in FORMATS:
+        raise PlotError(f"{output}: --output must end in .png, .svg or .html")
+    return FORMATS[ext]
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlotError(MISSING) from None
+
+
+def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
+               align: str = "iter", salt: str = "plateau-doctor") -> bytes:
+    """The plot of one or several examined logs as PNG or SVG bytes."""
+    from .annotations import picture, run_labels
+    from .figure import render
+
+    labels = run_labels([e.report.path for e in exams])
+    pictures = [picture(e, label) for e, label in zip(exams, labels)]
+    if not any(len(p.raw) or len(p.val) or len(p.train_eval) for p in pictures):
+        raise PlotError(f"{exams[0].report.path}: no finite losses to plot")
+    if align == "tokens":
+        unknown = [p.label for p in pictures if not p.tokens_per_iter]
+        if unknown:
+            raise PlotError(f"{unknown[0]}: tokens per iteration unknown, cannot align by tokens "
+                            "(pass --config, or use --align iter)")
+    return render(pictures, fmt, log_x=log_x, align=align, salt=salt)
+
+
+def html_report(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str:
+    from .. import __version__
+    from ..report.html import render
+    from ..rules import all_rules
+
+    return render([e.report for e in exams], all_rules(), __version__, examinations=exams,
+                  log_x=log_x, align=align)
