@@ -1,0 +1,70 @@
+"""PD501 still improving: the recent val slope is below zero by more than two standard errors
+(eval noise included) and the gain is meaningful: not a plateau, more training helps."""
+from __future__ import annotations
+
+import pytest
+
+from plateau_doctor import diagnose
+from plateau_doctor.api import examine
+
+
+@pytest.fixture
+def falling(kit):
+    # a power law still well above its floor of 1.0 at iteration 5000
+    return dict(val_curve=kit.power_law(4.2, 1.0, alpha=0.7), train_curve=kit.power_law(4.2, 0.95, alpha=0.7))
+
+
+def test_still_improving_warning_when_the_run_ended_while_val_still_falls(kit, falling):
+    f = kit.one(diagnose(kit.log(**falling)), "PD501")
+    assert (f.category, f.severity) == ("still_improving", "warning")
+    assert f.evidence["val_slope_per_1k"] < 0
+    assert f.evidence["t_stat"] < -2
+    assert f.fixes == ["--max_iters=10000 --lr_decay_iters=10000"]
+
+
+def test_still_improving_only_info_while_the_run_is_still_going(kit, falling):
+    f = kit.one(diagnose(kit.log(**falling, last_iter=3000)), "PD501")
+    assert f.severity == "info"
+    assert f.fixes == ["let the run reach max_iters=5,000"]
+
+
+def test_still_improving_silent_on_a_flat_curve(kit):
+    path = kit.log(val_curve=kit.plateau(1.5, tau=300), train_curve=kit.plateau(1.45, tau=300))
+    assert kit.by_code(diagnose(path), "PD501") == []
+
+
+def test_still_improving_silent_when_the_gain_is_negligible(kit):
+    # precise evals see a real slope, but 0.0015 over the window is 0.1% of the loss
+    slow = lambda t: kit.plateau(1.5, tau=300)(t) - 0.001 * t / 1000.0   # noqa: E731
+    path = kit.log(val_curve=slow, train_curve=slow, iter_noise=0.002, eval_noise=0.0001)
+    result = examine(str(path))
+    assert result.analyses.val_trend.verdict == "improving"
+    assert kit.by_code(result.report, "PD501") == []
+    assert not kit.skipped(result.report, "PD501")
+
+
+def test_still_improving_projects_the_loss_when_the_lr_is_constant(kit, falling):
+    f = kit.one(diagnose(kit.log({"decay_lr": False}, **falling)), "PD501")
+    low, high = f.evidence["forecast_interval"]
+    assert low <= f.evidence["forecast_at_max_iters"] <= high
+    # the true curve reaches 1.27 at 10,000 iterations
+    assert f.evidence["forecast_at_2x"] == pytest.approx(1.27, abs=0.05)
+
+
+def test_still_improving_refuses_to_project_through_a_cosine_tail(kit, falling):
+    f = kit.one(diagnose(kit.log(**falling)), "PD501")
+    assert "forecast_at_max_iters" not in f.evidence
+    assert "schedule" in f.evidence["forecast_refused"]
+
+
+def test_still_improving_not_said_of_a_run_that_diverged(kit, falling):
+    report = diagnose(kit.log(**falling, nan_from=3000))
+    assert "still_improving" not in kit.raised_categories(report)
+
+
+@pytest.mark.parametrize("name", ["h200_shakespeare_char_healthy_2k.log",
+                                  "h200_shakespeare_char_lr_low_2e-5.log"])
+def test_still_improving_on_labelled_runs_stopped_while_val_falls(example_log, name):
+    report = diagnose(str(example_log(name)), dataset_tokens=1_003_854)
+    f = [f for f in report.findings if f.code == "PD501"]
+    assert f and f[0].raised
