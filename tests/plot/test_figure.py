@@ -77,7 +77,7 @@ def test_png_of_the_overfitting_run_is_a_valid_1200x700_image(tmp_path):
 @needs_matplotlib
 def test_svg_of_the_overfitting_run_carries_its_findings_as_text(overfit_svg):
     texts = svg_texts(overfit_svg)
-    for expected in ("best val 1.4647 @ 1,750", "overfitting: val +0.218 since best",
+    for expected in ("best val 1.4647 @ 1,750", "overfitting: val +0.239 since best",
                      "warmup ends (100)", "LR reaches min_lr (5,000)", "tokens seen", "iteration",
                      "learning rate", "val loss (eval)", "train loss (eval)"):
         assert expected in texts, expected

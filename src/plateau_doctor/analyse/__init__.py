@@ -144,7 +144,7 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         lr_frame = parsed.iters[np.isfinite(parsed.iters["lr"].to_numpy(dtype=float))]
         if len(lr_frame) >= 2:
             logged = logged_lr_trend(lr_frame["iter"].to_numpy(), lr_frame["lr"].to_numpy())
-            if logged:
+            if logged and peak_lr is None:   # a configured peak beats one still warming up
                 peak_lr = logged.peak
 
     # forecast: refuse where the schedule moves the LR a lot over the fitted stretch
@@ -168,8 +168,8 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         non_finite = first_non_finite(parsed.iters["iter"].to_numpy(), parsed.iters["loss"].to_numpy())
     eval_nan_step = None
     if not parsed.evals.empty:
-        bad = parsed.evals[~np.isfinite(parsed.evals["val_loss"].to_numpy(dtype=float))
-                           & parsed.evals["val_loss"].notna().to_numpy()]
+        # every eval row carries a val value, so a non-finite one was printed as nan/inf
+        bad = parsed.evals[~np.isfinite(parsed.evals["val_loss"].to_numpy(dtype=float))]
         if len(bad):
             eval_nan_step = int(bad["step"].iloc[0])
     explosion = None

@@ -101,6 +101,7 @@ class Explosion:
     ratio: float         # level_after / min_before
     recovered: bool      # the last smoothed value is within 10% of the overall minimum
     index: int           # position in the arrays passed in
+    end_iter: int = -1   # last iter of that run above the threshold
 
 
 def _centred_median(x: np.ndarray, width: int) -> np.ndarray:
@@ -151,7 +152,7 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
     recovered = bool(smooth[-1] <= running_min[-1] * (1.0 + RECOVERY_TOLERANCE))
     return Explosion(start_iter=int(it[start]), min_before=min_before, level_after=level_after,
                      ratio=level_after / min_before if min_before > 0 else float("inf"),
-                     recovered=recovered, index=int(positions[start]))
+                     recovered=recovered, index=int(positions[start]), end_iter=int(it[end - 1]))
 
 
 @dataclass(frozen=True)

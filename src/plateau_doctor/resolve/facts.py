@@ -130,7 +130,8 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     if not val.empty:
         best = val.loc[val["val_loss"].idxmin()]
         facts.best_val_loss, facts.best_val_step = float(best["val_loss"]), int(best["step"])
-        facts.last_val_loss = float(val["val_loss"].iloc[-1])
+        last = float(evals["val_loss"].iloc[-1])
+        facts.last_val_loss = last if math.isfinite(last) else None   # unknown, not the last good one
     train = evals["train_loss"].dropna() if not evals.empty else evals
     if len(train):
         facts.last_train_loss = float(train.iloc[-1])

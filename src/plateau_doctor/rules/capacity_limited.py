@@ -23,7 +23,11 @@ def check(ctx: Context, thresholds: dict) -> list:
     f, a = ctx.facts, ctx.analyses
     if f.tokens_per_param is None:
         return [Skip(INFO.code, "parameter count or tokens seen unknown")]
-    if f.tokens_per_param < thresholds["warn_tokens_per_param"]:
+    # Chinchilla's ~20 is for BPE tokens (about 4 bytes each); a character- or byte-level token
+    # carries about a quarter as much, so its tokens per parameter count for a quarter.
+    byte_level = f.vocab_size is not None and f.vocab_size <= 256
+    effective = f.tokens_per_param / 4 if byte_level else f.tokens_per_param
+    if effective < thresholds["warn_tokens_per_param"]:
         return []
     vt = a.val_trend
     if vt is None:
@@ -54,15 +58,20 @@ def check(ctx: Context, thresholds: dict) -> list:
             message += (f" Chinchilla's formula puts L(N, D) near {a.chinchilla_loss:.2f} with the "
                         f"model-size term ({model_term:.2f}) above the data term ({data_term:.2f}) "
                         "(different data and tokenizer, so only roughly comparable).")
-    severity = "error" if f.tokens_per_param >= thresholds["error_tokens_per_param"] else "warning"
+    if byte_level:
+        evidence["bpe_equivalent_tokens_per_param"] = effective
+        message += (f" (At {f.vocab_size} symbols a token is a character or byte, worth about a quarter "
+                    f"of a BPE token: ~{effective:.0f} BPE-equivalent tokens per parameter.)")
+    # an overtrained model that still improves is a choice (inference-optimal training), not an error
+    severity = ("error" if effective >= thresholds["error_tokens_per_param"]
+                and relative_gain < thresholds["max_relative_gain"] / 2 else "warning")
     confidence = 0.85 if severity == "error" else 0.7
     bigger = _bigger_model(ctx)
     return [finding(
         INFO, severity=severity, confidence=confidence,
         title=f"Model is small for its data: {f.tokens_per_param:.0f} tokens per parameter",
         message=message, evidence=evidence,
-        fixes=[bigger, "or spend the same compute on a bigger model for fewer steps "
-                       f"(~20 tokens/parameter: {fmt_tokens(f.tokens_seen / 20)} parameters for these tokens)"],
+        fixes=[bigger, _compute_optimal(f, byte_level)],
         weight=1.0,
     )]
 
@@ -76,4 +85,13 @@ def _bigger_model(ctx: Context) -> str:
     except (TypeError, ValueError):
         return "a bigger model"
     return (f"--n_layer={n_layer * 2} --n_embd={n_embd * 2} --n_head={n_head * 2} "
-            "(roughly 8x the non-embedding parameters)")
+            "(roughly 8x the non-embedding parameters; mind the data: see the next fix)")
+
+
+def _compute_optimal(f, byte_level: bool) -> str:
+    """The Chinchilla-sized model for the data there is: repeated tokens count up to ~4 epochs."""
+    usable = f.tokens_seen if not f.dataset_tokens else min(f.tokens_seen, 4 * f.dataset_tokens)
+    per_param = 80 if byte_level else 20
+    return (f"size the model to the data: ~{per_param} tokens per parameter of "
+            f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(usable / per_param)} parameters"
+            + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else ""))

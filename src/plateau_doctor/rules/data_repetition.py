@@ -25,7 +25,12 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, why)]
     if f.epochs <= thresholds["warn_epochs"]:
         return []
-    severity = "error" if f.epochs > thresholds["error_epochs"] else "warning"
+    # Repetition hurts through memorising; while train ~= val it is waste, not damage.
+    gap = (f.last_val_loss - f.last_train_loss
+           if f.last_val_loss is not None and f.last_train_loss is not None else None)
+    noise = ctx.analyses.eval_noise or 0.0
+    memorising = "overfitting" in ctx.raised_categories() or (gap is not None and gap > max(0.05, 4 * noise))
+    severity = "error" if f.epochs > thresholds["error_epochs"] and memorising else "warning"
     iters_for_4 = int(thresholds["warn_epochs"] * f.dataset_tokens / f.tokens_per_iter)
     return [finding(
         INFO, severity=severity, confidence=0.9,
@@ -33,18 +38,25 @@ def check(ctx: Context, thresholds: dict) -> list:
         message=(f"{fmt_tokens(f.tokens_seen)} tokens seen over a training split of "
                  f"{fmt_tokens(f.dataset_tokens)} tokens ({f.sources.get('dataset_tokens')}) is "
                  f"{f.epochs:.1f} passes; beyond ~{thresholds['warn_epochs']:.0f} repeated data "
-                 "buys less and less."),
+                 "buys less and less"
+                 + (f", and the train/val gap of {gap:.3f} shows the model memorising it." if memorising and gap is not None
+                    else "; the model is memorising it." if memorising
+                    else ", though train ~= val shows no memorising yet.")),
         evidence={"tokens_seen": f.tokens_seen, "dataset_tokens": f.dataset_tokens,
-                  "epochs": f.epochs, "tokens_per_iter": f.tokens_per_iter},
-        fixes=_fixes(f, thresholds["warn_epochs"], iters_for_4),
+                  "epochs": f.epochs, "tokens_per_iter": f.tokens_per_iter, "train_val_gap": gap},
+        fixes=_fixes(ctx, thresholds["warn_epochs"], iters_for_4),
         weight=0.7,
     )]
 
 
-def _fixes(f, warn_epochs: float, iters_for_limit: int) -> list[str]:
+def _fixes(ctx: Context, warn_epochs: float, iters_for_limit: int) -> list[str]:
+    f = ctx.facts
     fixes = [f"more training data (x{f.epochs / warn_epochs:.0f} to stay within {warn_epochs:.0f} epochs)"]
-    # Cutting the run short is only sensible advice when it keeps a fair share of the training.
-    if f.last_iter and iters_for_limit >= f.last_iter / 4:
+    # Repetition past ~4 epochs gives diminishing returns, not harm: cutting the run short is
+    # advice only once val has stopped improving, and only if it keeps a fair share of training.
+    vt = ctx.analyses.val_trend
+    stalled = "overfitting" in ctx.raised_categories() or (vt is not None and vt.verdict != "improving")
+    if stalled and f.last_iter and iters_for_limit >= f.last_iter / 4:
         fixes.append(f"--max_iters={iters_for_limit} --lr_decay_iters={iters_for_limit} "
                      f"({warn_epochs:.0f} epochs at this batch size)")
     return fixes

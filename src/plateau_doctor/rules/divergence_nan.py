@@ -35,8 +35,11 @@ def check(ctx: Context, thresholds: dict) -> list:
         fixes.append("--grad_clip=1.0 (clipping is off)")
     if a.config_known and int(ctx.config.get("warmup_iters") or 0) == 0:
         fixes.append("--warmup_iters=<about 1-5% of max_iters>")
-    if first is not None and first <= 1:
-        message = (f"The loss is NaN from iteration {first}, the first update. That is numerics "
+    # With log_interval > 1 the first update is logged at iteration log_interval, not 1.
+    iters = ctx.parsed.iters["iter"]
+    first_logged_update = int(iters[iters > int(iters.min())].min()) if len(iters) > 1 else 1
+    if first is not None and first <= max(1, first_logged_update):
+        message = (f"The loss is NaN from iteration {first}, the first update the log shows. That is numerics "
                    "(fp16 overflow, a bad kernel or compile path) or bad input data, not the "
                    "learning-rate schedule.")
         fixes.insert(0, "check the first batch for bad tokens and try --compile=False to rule out the compiled path")

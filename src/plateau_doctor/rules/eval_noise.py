@@ -48,10 +48,23 @@ def check(ctx: Context, thresholds: dict) -> list:
         "signal_to_noise": snr if math.isfinite(snr) else None, "eval_interval": interval,
         "train_val_co_movement": a.train_val_co_movement,
     }
-    needed = _eval_iters_needed(a, thresholds["target_se"], noise)
-    if needed:
-        evidence["eval_iters_needed"] = needed
-    if noise < thresholds["min_noise"] or snr >= thresholds["snr"]:
+    # Many noisy evals still show a trend: what matters is whether the recent window's trend is
+    # resolved. Jumps between consecutive evals within noise are only a problem when the trend
+    # over the window is not resolved either.
+    trend_resolved = vt is not None and vt.verdict != "flat" and abs(vt.change) > 3 * noise
+    # Above error_noise an eval cannot resolve the few hundredths that decisions hinge on,
+    # whatever the trend does.
+    resolved_enough = (snr >= thresholds["snr"] or trend_resolved) and noise < thresholds["error_noise"]
+    if noise < thresholds["min_noise"] or resolved_enough:
+        if noise >= thresholds["min_noise"]:
+            return [finding(
+                INFO, severity="info", confidence=0.7,
+                title=f"Single evals are noisy (~{noise:.3f}) but the trend is resolved",
+                message=(f"One eval's error is about {noise:.3f}, more than the change between two "
+                         f"evals ({signal:.4f}), so an uptick from one eval to the next means nothing; "
+                         "over the recent window the trend stands well out of that noise."),
+                evidence=evidence, weight=0.1,
+            )]
         if a.eval_se_predicted is not None and a.eval_iters:
             return [finding(
                 INFO, severity="info", confidence=0.8,
@@ -66,6 +79,9 @@ def check(ctx: Context, thresholds: dict) -> list:
     reason = _real_movement(a, noise, thresholds)
     if reason:
         return [Skip(INFO.code, reason)]
+    needed = _eval_iters_needed(a, thresholds["target_se"], noise)
+    if needed:
+        evidence["eval_iters_needed"] = needed
     severity = "error" if noise >= thresholds["error_noise"] else "warning"
     fixes = [f"--eval_iters={needed}" + (f" (now {a.eval_iters})" if a.eval_iters else "")] if needed \
         else ["raise eval_iters (or the eval batch) until one eval's error is below the changes you care about"]

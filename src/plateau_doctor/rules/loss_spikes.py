@@ -26,6 +26,12 @@ def check(ctx: Context, thresholds: dict) -> list:
     if len(a.iter_loss) < 20:
         return [Skip(INFO.code, "fewer than 20 iteration losses")]
     spikes = [s for s in a.spikes if s.z >= thresholds["z"]]
+    # Points inside an excursion of the smoothed loss are one event, PD102's, not many spikes:
+    # each is scored against the level before the excursion.
+    for event in (a.explosion,):
+        if event is not None:
+            margin = max(1, (event.end_iter - event.start_iter) // 2)
+            spikes = [s for s in spikes if not event.start_iter - margin <= s.iter <= event.end_iter]
     if not spikes:
         return []
     worst = max(spikes, key=lambda s: s.z)

@@ -63,6 +63,15 @@ def check(ctx: Context, thresholds: dict) -> list:
             evidence={"learning_rate": lr, "min_lr": min_lr},
             fixes=[f"--min_lr={fmt_lr(lr / 10)}"], weight=0.4,
         ))
+    if lr > 0 and 0 < min_lr / lr < thresholds["min_lr_ratio_low"]:
+        out.append(finding(
+            INFO, severity="info", confidence=0.4,
+            title=f"min_lr is {min_lr / lr:.3f}x learning_rate: the tail anneals to almost nothing",
+            message=(f"min_lr={fmt_lr(min_lr)} is far below learning_rate/10 ({fmt_lr(lr / 10)}); the last "
+                     "part of the run makes little progress per step."),
+            evidence={"learning_rate": lr, "min_lr": min_lr},
+            fixes=[f"--min_lr={fmt_lr(lr / 10)}"], weight=0.3,
+        ))
     warmup = s.warmup_iters
     if max_iters and warmup > max_iters * thresholds["long_warmup_fraction"]:
         out.append(finding(

@@ -44,8 +44,9 @@ def check(ctx: Context, thresholds: dict) -> list:
         symptoms["spikes"] = len(a.spikes)
     # "stuck": the loss is still a large fraction of where it started although train ~= val and
     # the model has few tokens per parameter, so neither memorising nor capacity explains it
-    if a.init_loss and f.last_val_loss:
-        remaining = f.last_val_loss / a.init_loss
+    start = _fresh_model_loss(ctx)
+    if start and f.last_val_loss:
+        remaining = f.last_val_loss / start
         not_memorising = gap is None or abs(gap) <= max(0.05, 4 * (a.eval_noise or 0))
         not_capacity = f.tokens_per_param is None or f.tokens_per_param < 100
         if remaining > thresholds["stuck_fraction_of_init"] and not_memorising and not_capacity:
@@ -78,6 +79,18 @@ def check(ctx: Context, thresholds: dict) -> list:
         evidence=evidence, counter_evidence=counter, fixes=_fixes(ctx, a.reference_lr),
         weight=1.0,
     )]
+
+
+def _fresh_model_loss(ctx: Context) -> float | None:
+    """The loss of an untrained model: ln(vocab) when known, else the first loss of a run from
+    scratch. After a resume or a fine-tune the first loss is already trained, so it says nothing."""
+    a = ctx.analyses
+    if a.expected_init_loss:
+        return a.expected_init_loss
+    init_from = ctx.config.get("init_from") if a.config_known else ctx.parsed.meta.init_from
+    if init_from in (None, "scratch") and a.init_loss:
+        return a.init_loss
+    return None
 
 
 def _growing_lr(ctx: Context):

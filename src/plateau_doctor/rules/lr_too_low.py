@@ -4,8 +4,6 @@ from __future__ import annotations
 from ..model import RuleInfo
 from .base import Context, Skip, finding, fmt_lr
 
-PRETRAINED = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "resume")
-
 INFO = RuleInfo(
     code="PD302", name="learning-rate-too-low", category="lr_too_low", severity="warning",
     summary="A learning rate far below the reference for the model's size while the loss is "
@@ -25,8 +23,15 @@ def check(ctx: Context, thresholds: dict) -> list:
     a, f = ctx.analyses, ctx.facts
     if a.peak_lr is None or a.reference_lr is None:
         return [Skip(INFO.code, "learning rate or model size unknown")]
-    init_from = ctx.config.get("init_from") or ctx.parsed.meta.init_from
-    finetune = init_from in PRETRAINED
+    if a.logged_lr is not None and not a.config_known and a.logged_lr.peak_iter >= a.iter_loss.steps[-1]:
+        return [Skip(INFO.code, "the logged LR is still rising (warmup): its peak is not known yet")]
+    init_from = ctx.config.get("init_from") if a.config_known else ctx.parsed.meta.init_from
+    # Only a run known to start from scratch is held to pretraining LRs: fine-tunes rightly use
+    # small ones, and formats that do not say how the model was initialised are mostly fine-tunes.
+    from_scratch = init_from == "scratch" or (
+        init_from is None and a.init_loss is not None and a.expected_init_loss is not None
+        and abs(a.init_loss - a.expected_init_loss) < 1.0)
+    finetune = not from_scratch
     ratio = a.peak_lr / a.reference_lr
     limit = thresholds["finetune_ratio"] if finetune else thresholds["ratio_warn"]
     if ratio >= limit:

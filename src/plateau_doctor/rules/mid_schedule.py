@@ -14,7 +14,7 @@ INFO = RuleInfo(
     fix="Let the run reach lr_decay_iters before judging it; to stop earlier, shorten the "
         "schedule (lr_decay_iters = max_iters = where you will stop) so it anneals in time.",
     reference="Karpathy, 'A Recipe for Training Neural Networks': people call plateaus too early.",
-    thresholds={"lr_over_min": 1.5},
+    thresholds={"lr_over_min": 1.5, "lr_left_of_peak": 0.15},
 )
 
 
@@ -23,7 +23,13 @@ def check(ctx: Context, thresholds: dict) -> list:
     s = a.schedule
     if s is None:
         return [Skip(INFO.code, "no config: the schedule cannot be rebuilt")]
-    if s.phase != "decay" or s.lr_now_over_min is None or s.lr_now_over_min < thresholds["lr_over_min"]:
+    if s.phase != "decay":
+        return []
+    if s.lr_now_over_min is not None:
+        ahead = s.lr_now_over_min >= thresholds["lr_over_min"]
+    else:   # a decay to zero: judge by how much of the peak LR is left
+        ahead = s.lr_now_over_peak >= thresholds["lr_left_of_peak"]
+    if not ahead:
         return []
     vt = a.val_trend
     if vt is None:
@@ -34,7 +40,9 @@ def check(ctx: Context, thresholds: dict) -> list:
     if f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters:
         # a run that ended above min_lr has a schedule longer than the run: PD303's finding
         return []
-    title = f"Judged mid-schedule: LR is still {fmt_lr(s.lr_now)}, {s.lr_now_over_min:.1f}x min_lr"
+    left = (f"{s.lr_now_over_min:.1f}x min_lr" if s.lr_now_over_min is not None
+            else f"{s.lr_now_over_peak:.0%} of its peak")
+    title = f"Judged mid-schedule: LR is still {fmt_lr(s.lr_now)}, {left}"
     return [finding(
         INFO, confidence=0.75,
         title=title,

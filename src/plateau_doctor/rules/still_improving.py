@@ -27,7 +27,8 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, "fewer than 4 val evals")]
     if vt.verdict != "improving":
         return []
-    broken = {"divergence", "init_loss"} & ctx.raised_categories()
+    broken = {f.category for f in ctx.earlier if f.severity == "error"
+              and f.category in ("divergence", "init_loss")}
     if broken:
         # a broken run recovering from its own damage is not "keep training" territory
         return [Skip(INFO.code, f"the run is broken ({', '.join(sorted(broken))}): falling loss is recovery")]
