@@ -25,9 +25,10 @@ def test_lr_too_high_error_when_the_loss_sticks_high_with_train_equal_to_val(kit
     assert kit.top_raised(report, 1) == ["lr_too_high"]
 
 
-def test_lr_too_high_silent_at_nanogpts_own_1e3_for_the_char_model(kit):
+def test_lr_too_high_says_nanogpts_own_1e3_is_usual_for_the_char_model(kit):
     path = kit.log(val_curve=kit.power_law(4.2, 1.45), train_curve=kit.power_law(4.2, 1.2))
-    assert kit.by_code(diagnose(path), "PD301") == []
+    [f] = kit.by_code(diagnose(path), "PD301")
+    assert f.severity == "info" and "usual range" in f.title
 
 
 def test_lr_too_high_only_info_when_the_loss_shows_no_symptom(kit):

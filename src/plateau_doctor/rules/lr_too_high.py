@@ -17,7 +17,7 @@ INFO = RuleInfo(
     fix="Lower learning_rate towards the reference (and min_lr to a tenth of it), add a warmup, "
         "keep gradient clipping at 1.0.",
     reference="Brown et al. 2020 (GPT-3) Table 2.1 peak LRs by size; nanoGPT uses 1e-3 at 10.7M.",
-    thresholds={"ratio_warn": 3.0, "ratio_error": 4.0, "stuck_fraction_of_init": 0.4,
+    thresholds={"ratio_warn": 3.0, "ratio_error": 4.0, "usual_low": 0.3, "stuck_fraction_of_init": 0.4,
                 "unknown_size_lr_floor": 1.2e-4},
 )
 
@@ -34,7 +34,17 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, "learning rate or model size unknown")]
     ratio = a.peak_lr / a.reference_lr
     if ratio < thresholds["ratio_warn"]:
-        return []
+        if ratio < thresholds["usual_low"]:
+            return []          # PD302's side of the range
+        return [finding(
+            INFO, severity="info", confidence=0.7,
+            title=f"Learning rate {fmt_lr(a.peak_lr)} is in the usual range for {f.n_params / 1e6:.1f}M parameters",
+            message=(f"The peak LR is {ratio:.2f}x the GPT-3-table reference {fmt_lr(a.reference_lr)} for "
+                     "this size (smaller models take larger LRs): not aggressive."),
+            evidence={"peak_lr": a.peak_lr, "reference_lr": a.reference_lr, "ratio_to_reference": ratio,
+                      "n_params": f.n_params},
+            weight=0.05,
+        )]
     symptoms: dict[str, object] = {}
     counter: dict[str, object] = {}
     gap = None if f.last_val_loss is None or f.last_train_loss is None else f.last_val_loss - f.last_train_loss
