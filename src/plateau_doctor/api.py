@@ -20,13 +20,17 @@ if TYPE_CHECKING:
 def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | None = None) -> ParsedLog:
     """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table.
     `columns` maps loss-table roles to CSV/JSONL column names (step=_step,train=train/loss,...)."""
-    from .parse import parse_lines
+    from .parse import UnknownFormat, parse_source
     from .parse.tabular import parse_with_columns
+    from .read import InputError
 
     source = open_log(path)
-    if columns:
-        return parse_with_columns(source.lines, columns)
-    return parse_lines(source.lines, log_format)
+    try:
+        if columns:
+            return parse_with_columns(source.lines, columns)
+        return parse_source(source, log_format)
+    except (UnknownFormat, ValueError) as exc:   # name the file, as every input error does
+        raise InputError(source.name, str(exc)) from None
 
 
 @dataclass

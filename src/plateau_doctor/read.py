@@ -1,21 +1,27 @@
-"""Sources: a path, a .gz path, or stdin, decoded as UTF-8 with replacement, one line at a time.
+"""Sources: a path, a .gz path, or stdin, read in large binary blocks of whole lines.
+
+A log can be consumed two ways, from the same blocks: as decoded lines (UTF-8, invalid bytes
+become U+FFFD) for the line-by-line parsers, or as raw blocks for the vectorised nanoGPT scanner.
+`head()` peeks at the first lines for format detection without consuming them.
 
 Nothing here writes to or changes the input. Problems a user can fix (missing file, a directory,
 permission denied, a corrupt gzip) become an InputError naming the file; the CLI prints it as one
-line and exits 2.
+line and exits 2. No numpy here: the CLI imports this module on its error path.
 """
 from __future__ import annotations
 
-import codecs
 import gzip
 import io
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import BinaryIO
 
-CHUNK = 1 << 20
+CHUNK = 1 << 20      # bytes per read when decoding lines (the nanoGPT scanner picks its own)
+PAD = 16             # spare bytes kept before and after a block (see LineBuffer)
+HEAD_BYTES = 64 << 20   # head() never buffers more than this looking for lines
 
 
 class InputError(Exception):
@@ -27,12 +33,156 @@ class InputError(Exception):
         self.problem = problem
 
 
-@dataclass
-class LogText:
-    """An opened log: a display name and an iterator over its decoded lines (no newline)."""
+class LineBuffer:
+    """Bytes in, runs of whole lines out, in one reused buffer.
 
-    name: str
-    lines: Iterator[str]
+    A run is `(buf, lo, hi)`: `buf[lo:hi]` holds complete lines, each ending in b"\\n", except the
+    final run of a stream, which may end with a line that has no newline (a truncated last line).
+    At least PAD spare bytes lie before `lo` and after `hi`, so a vectorised scanner may read a
+    word past either end without bounds checks. A run is valid until the next call that adds data:
+    the consumer must not keep views of `buf`.
+    """
+
+    def __init__(self, size: int = CHUNK) -> None:
+        self.size = size
+        self.buf = bytearray(PAD + size + PAD)
+        self.lo = self.hi = PAD
+
+    def room(self) -> memoryview:
+        """Free space after the data, for `readinto`; grows the buffer when one partial line
+        fills most of it."""
+        if self.lo > PAD:       # move the partial line left over from the last run to the front
+            n = self.hi - self.lo
+            self.buf[PAD:PAD + n] = self.buf[self.lo:self.hi]
+            self.lo, self.hi = PAD, PAD + n
+        if len(self.buf) - PAD - self.hi < max(1, self.size // 4):   # a line longer than the buffer
+            grown = bytearray(2 * len(self.buf))
+            grown[:self.hi] = self.buf[:self.hi]
+            self.buf = grown
+        return memoryview(self.buf)[self.hi:len(self.buf) - PAD]
+
+    def commit(self, n: int) -> None:
+        self.hi += n
+
+    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[tuple[bytearray, int, int]]:
+        """Copy `data` in, yielding each run of whole lines as soon as it is complete, so runs
+        stay about the buffer's size and the buffer only grows for a line longer than itself."""
+        view = memoryview(data)
+        at = 0
+        while at < len(view):
+            space = self.room()
+            n = min(len(space), len(view) - at)
+            space[:n] = view[at:at + n]
+            space.release()
+            self.commit(n)
+            at += n
+            run = self.lines()
+            if run:
+                yield run
+
+    def lines(self) -> tuple[bytearray, int, int] | None:
+        """The complete lines buffered so far, or None if there is not one yet."""
+        cut = self.buf.rfind(b"\n", self.lo, self.hi) + 1
+        if cut <= 0:
+            return None
+        run = (self.buf, self.lo, cut)
+        self.lo = cut
+        return run
+
+    def rest(self) -> tuple[bytearray, int, int] | None:
+        """At end of input: the last line if it has no newline."""
+        if self.hi == self.lo:
+            return None
+        run = (self.buf, self.lo, self.hi)
+        self.lo = self.hi
+        return run
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete line waiting for its newline."""
+        return self.hi - self.lo
+
+
+def decode_run(buf: bytearray, lo: int, hi: int) -> list[str]:
+    """The lines of a run as text (no newlines). Blocks end at a newline, and no UTF-8 sequence
+    contains one, so decoding block by block gives the same text as decoding the whole file."""
+    text = str(memoryview(buf)[lo:hi], "utf-8", "replace")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+class LogText:
+    """An opened log: a display name and its content, read once, as lines or as blocks."""
+
+    def __init__(self, name: str, stream: BinaryIO, owner: BinaryIO | None = None,
+                 size: int | None = None) -> None:
+        self.name = name
+        self.size = size                   # bytes, when known up front (a plain file)
+        self._stream = stream
+        self._owner = owner or stream      # what to close (the file under a GzipFile)
+        self._peeked = bytearray()         # bytes read by head(), replayed first
+        self._eof = False
+        self._lines: Iterator[str] | None = None
+
+    @property
+    def lines(self) -> Iterator[str]:
+        """The decoded lines, without newlines; a truncated last line is still a line."""
+        if self._lines is None:
+            self._lines = (line for run in self.blocks() for line in decode_run(*run))
+        return self._lines
+
+    def head(self, n: int) -> list[str]:
+        """The first `n` lines (fewer at end of input), without consuming them."""
+        while self._peeked.count(b"\n") < n and not self._eof and len(self._peeked) < HEAD_BYTES:
+            data = self._read(CHUNK)
+            if not data:
+                self._eof = True
+            self._peeked += data
+        lines = decode_run(self._peeked, 0, len(self._peeked)) if self._peeked else []
+        return lines[:n]
+
+    def blocks(self, size: int = CHUNK) -> Iterator[tuple[bytearray, int, int]]:
+        """Runs of whole lines (see LineBuffer), from the start of the log."""
+        buffer = LineBuffer(size)
+        try:
+            peeked, self._peeked = self._peeked, bytearray()
+            yield from buffer.feed(peeked)          # first what head() read, then the stream
+            while not self._eof:
+                space = buffer.room()
+                n = self._readinto(space)
+                space.release()
+                if not n:
+                    break
+                buffer.commit(n)
+                run = buffer.lines()
+                if run:
+                    yield run
+            run = buffer.lines()
+            if run:
+                yield run
+            run = buffer.rest()
+            if run:
+                yield run
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.name != "<stdin>":   # never close the process's own stdin
+            self._owner.close()
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self._stream.read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(self.name, f"cannot read: {exc}") from None
+
+    def _readinto(self, space: memoryview) -> int:
+        try:
+            return self._stream.readinto(space) or 0
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(self.name, f"cannot read: {exc}") from None
 
 
 def is_stdin(path: str | None) -> bool:
@@ -42,8 +192,16 @@ def is_stdin(path: str | None) -> bool:
 def open_log(path: str | None) -> LogText:
     """Open a log for reading. The file is checked up front so errors surface before parsing."""
     if is_stdin(path):
-        return LogText("<stdin>", _decode_lines(sys.stdin.buffer, "<stdin>"))
+        return LogText("<stdin>", sys.stdin.buffer)
     assert path is not None
+    handle = open_binary(path)
+    if _is_gzip(handle):
+        return LogText(path, gzip.GzipFile(fileobj=handle), owner=handle)
+    return LogText(path, handle, size=_regular_size(handle))
+
+
+def open_binary(path: str) -> io.BufferedReader:
+    """Open a file for binary reading, or raise InputError with the reason in a few words."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -55,14 +213,19 @@ def open_log(path: str | None) -> LogText:
     if stat.S_ISDIR(info.st_mode):
         raise InputError(path, "is a directory, not a log file")
     try:
-        handle = open(path, "rb")
+        return open(path, "rb")
     except PermissionError:
         raise InputError(path, "permission denied") from None
     except OSError as exc:
         raise InputError(path, exc.strerror or str(exc)) from None
-    if _is_gzip(handle):
-        return LogText(path, _decode_lines(gzip.GzipFile(fileobj=handle), path, handle))
-    return LogText(path, _decode_lines(handle, path))
+
+
+def _regular_size(handle: io.BufferedReader) -> int | None:
+    try:
+        info = os.fstat(handle.fileno())
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _is_gzip(handle: io.BufferedReader) -> bool:
@@ -70,27 +233,3 @@ def _is_gzip(handle: io.BufferedReader) -> bool:
         return handle.peek(2)[:2] == b"\x1f\x8b"
     except OSError:
         return False
-
-
-def _decode_lines(stream, name: str, owner=None) -> Iterator[str]:
-    """Yield lines decoded as UTF-8 (invalid bytes become U+FFFD), reading in large chunks."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    tail = ""
-    try:
-        while True:
-            try:
-                chunk = stream.read(CHUNK)
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise InputError(name, f"cannot read: {exc}") from None
-            if not chunk:
-                break
-            text = tail + decoder.decode(chunk)
-            parts = text.split("\n")
-            tail = parts.pop()
-            yield from parts
-        tail += decoder.decode(b"", final=True)
-        if tail:
-            yield tail   # a truncated last line is still a line
-    finally:
-        if name != "<stdin>":   # never close the process's own stdin
-            (owner or stream).close()

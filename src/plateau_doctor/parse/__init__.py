@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from ..model import ParsedLog
+from ..read import LogText
 from .formats import FORMATS
 
 SNIFF_LINES = 5000
@@ -43,3 +44,22 @@ def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
         raise UnknownFormat("no training-loss lines of any known format "
                             f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
     return FORMATS[fmt].parse(itertools.chain(sample, iterator))
+
+
+def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
+    """Parse an opened log (read.open_log). nanoGPT logs take the vectorised block path
+    (nanogpt.parse_source, the same table as the line path); other formats go line by line."""
+    if log_format == "auto":
+        sample = source.head(SNIFF_LINES)
+        log_format = detect(sample)
+        if log_format is None:
+            if not sample:
+                raise UnknownFormat("the log is empty")
+            raise UnknownFormat("no training-loss lines of any known format "
+                                f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+    elif log_format not in FORMATS:
+        raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
+    module = FORMATS[log_format]
+    if hasattr(module, "parse_source"):
+        return module.parse_source(source)
+    return module.parse(source.lines)

@@ -6,17 +6,32 @@ The lines that matter:
     iter 0: loss 1.70, time 69641.57ms, lr:0.0003 , mfu: -100.00%   forks add fields)
 and the header: the echoed config file, `Overriding: k = v`, tokens per iteration, vocab size,
 init mode and parameter counts. Under DDP every rank prints the header, so it repeats.
+
+NanoGPTParser is a state machine fed one line at a time (`feed_line`) or one block of lines at a
+time (`feed_block`); `snapshot()` gives the table so far, `finish()` the final one. Blocks go
+through the vectorised scanner (nanogpt_fast), which decodes the strict iter lines of the block in
+bulk; every other line is fed to the same careful per-line code, in order.
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 
-from ..model import ParsedLog
+from ..model import LogMeta, ParsedLog
+from ..read import LogText
 from .lines import NAN, clean_line, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
+# bytes of the shortest iter line train.py prints (the old format: "iter 0: loss 0.0000, time
+# 0.00ms\n"): a file of N bytes holds at most N / MIN_ITER_LINE of them, so room for that many rows
+# (address space, only touched as rows arrive) means the columns never need copying to grow.
+MIN_ITER_LINE = 33
+# bytes per block for the vectorised scanner: big enough that numpy's per-call cost is spread over
+# thousands of lines, small enough that its temporaries stay in cache and are reused rather than
+# freshly mapped (page faults are what a larger block mostly adds)
+BLOCK = 1 << 17
 
 EVAL_RE = re.compile(r"^step (\d+): train loss (\S+?),? val loss (\S+)")
 ITER_RE = re.compile(r"^iter (\d+): loss (\S+?)(?:,|$)(.*)")
@@ -56,85 +71,180 @@ def sniff(lines: list[str]) -> int:
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
-    meta = table.meta
-    echo_name: str | None = None     # inside an echoed config block
-    echo_lines: list[str] = []
-    seen_echo: set[tuple[str, str]] = set()
-    header_copies: dict[str, int] = {}
-    last_was_eval = False
-    current_lr = NAN      # from a standalone LR line, until the next one
-    number = 0
+    """Parse decoded lines one by one (the careful path)."""
+    parser = NanoGPTParser()
+    for raw in lines:
+        parser.feed_line(raw)
+    return parser.finish()
 
-    def close_echo() -> None:
-        nonlocal echo_name
-        if echo_name is not None:
-            block = (echo_name, "\n".join(echo_lines).strip("\n"))
-            if block not in seen_echo:       # DDP: every rank echoes the same file
-                seen_echo.add(block)
-                meta.config_echo.append(block)
-            echo_name = None
 
-    for number, raw in enumerate(lines, start=1):
+def parse_source(source: LogText, block: int = BLOCK) -> ParsedLog:
+    """Parse an opened log from its raw blocks: the fast path, with the same result as parse()."""
+    return parse_blocks(source.blocks(block), size=source.size)
+
+
+def parse_blocks(blocks: Iterable[tuple[bytearray, int, int]], size: int | None = None) -> ParsedLog:
+    """Parse runs of whole lines (read.LineBuffer); `size`, the log's size in bytes if known,
+    lets the table reserve room for all its rows at once."""
+    parser = NanoGPTParser()
+    if size:
+        parser.table.reserve_iters(size // MIN_ITER_LINE + 1)
+    for buf, lo, hi in blocks:
+        parser.feed_block(buf, lo, hi)
+    return parser.finish()
+
+
+class NanoGPTParser:
+    """The parse state of one nanoGPT log; feed it lines or blocks, in order."""
+
+    def __init__(self) -> None:
+        self.table = LossTableBuilder(NAME)
+        self.meta = self.table.meta
+        self.n_lines = 0                  # physical lines seen; the next one is n_lines + 1
+        self._echo_name: str | None = None  # inside an echoed config block
+        self._echo_lines: list[str] = []
+        self._seen_echo: set[tuple[str, str]] = set()
+        self._header_copies: dict[str, int] = {}
+        self._last_was_eval = False
+        self._lr = NAN                    # from a standalone LR line, until the next one
+
+    @property
+    def n_evals(self) -> int:
+        return self.table.n_evals
+
+    # -- input ------------------------------------------------------------------------------
+    def feed_line(self, raw: str) -> None:
+        """One physical line, without its newline."""
+        self.n_lines += 1
         for piece in pieces(raw):
-            line = clean_line(piece)
-            if echo_name is not None:
-                if not line.startswith(PROGRAM_PREFIXES):
-                    echo_lines.append(piece.rstrip())
-                    continue
-                close_echo()
-            if not line:
-                continue
-            head = line[:4]
-            if head == "iter":
-                m = ITER_RE.match(line)
-                if m:
-                    _add_iter(table, m, number, current_lr)
-                    last_was_eval = False
-                    continue
-            elif head == "step":
-                m = EVAL_RE.match(line)
-                if m:
-                    table.add_eval(int(m.group(1)), to_float(m.group(2)), to_float(m.group(3)), number)
-                    last_was_eval = True
-                    continue
-            m = LR_LINE_RE.match(line)
-            if m:
-                current_lr = to_float(m.group(1))
-                meta.lr_logged = True
-                continue
-            if line.startswith("saving checkpoint"):
-                if last_was_eval:
-                    table.mark_checkpoint()
-                else:
-                    meta.checkpoints_saved += 1
-                continue
-            if line.startswith(RUN_START_PREFIXES) and table.rows_in_segment >= 3:
-                table.new_segment()
-            _header_line(line, meta, header_copies)
-            m = CONFIG_FILE_RE.match(line)
-            if m:
-                echo_name, echo_lines = m.group(1), []
-    close_echo()
-    if header_copies:
-        meta.world_size = max(header_copies.values()) // max(1, table.segment + 1) or None
-    return table.build(number)
+            self._piece(piece, self.n_lines)
 
+    def feed_block(self, buf: bytearray, lo: int, hi: int) -> None:
+        """The whole lines in `buf[lo:hi]` (a read.LineBuffer run): strict iter lines in bulk,
+        every other line through feed_line, keeping the order of the log."""
+        import numpy as np
 
-def _add_iter(table: LossTableBuilder, m: re.Match, number: int, lr: float = NAN) -> None:
-    time_ms = mfu = NAN
-    for key, value in FIELD_RE.findall(m.group(3)):
-        key = key.lower()
-        if key == "time":
-            time_ms = to_float(value)
-        elif key == "mfu":
-            mfu = to_float(value)
-            if mfu < 0:          # -100.00% is the placeholder of the first iterations
-                mfu = NAN
-        elif key == "lr":
-            lr = to_float(value)
-            table.meta.lr_logged = True
-    table.add_iter(int(m.group(1)), to_float(m.group(2)), number, time_ms=time_ms, mfu=mfu, lr=lr)
+        from .nanogpt_fast import scan_iter_lines
+
+        scan = scan_iter_lines(buf, lo, hi)
+        base = self.n_lines
+        n = len(scan.starts)
+        done = 0
+        if len(scan.rows) < n:
+            others = np.ones(n, dtype=bool)
+            others[scan.rows] = False
+            careful = np.flatnonzero(others)
+            upto = np.searchsorted(scan.rows, careful)   # bulk rows before each careful line
+            view = memoryview(buf)
+            for k, j in zip(careful.tolist(), upto.tolist()):
+                if j > done:
+                    self._bulk(scan, done, j, base)
+                    done = j
+                self.n_lines = base + k
+                self.feed_line(str(view[scan.starts[k]:scan.ends[k]], "utf-8", "replace"))
+            view.release()
+        if done < len(scan.rows):
+            self._bulk(scan, done, len(scan.rows), base)
+        self.n_lines = base + n
+
+    # -- output -----------------------------------------------------------------------------
+    def snapshot(self) -> ParsedLog:
+        """The table so far (a copy); parsing can go on afterwards."""
+        meta = copy.deepcopy(self.meta)
+        block = self._echo_block()
+        if block is not None and block not in self._seen_echo:   # an echo still being printed
+            meta.config_echo.append(block)
+        self._set_world_size(meta)
+        return self.table.snapshot(self.n_lines, meta)
+
+    def finish(self) -> ParsedLog:
+        """The final table; nothing may be fed afterwards."""
+        if self._echo_name is not None:
+            self._close_echo()
+        self._set_world_size(self.meta)
+        return self.table.build(self.n_lines)
+
+    def _set_world_size(self, meta: LogMeta) -> None:
+        """Every rank prints the header: copies per run give the number of ranks."""
+        if self._header_copies:
+            meta.world_size = max(self._header_copies.values()) // max(1, self.table.segment + 1) or None
+
+    # -- the careful path -------------------------------------------------------------------
+    def _piece(self, piece: str, number: int) -> None:
+        line = clean_line(piece)
+        if self._echo_name is not None:
+            if not line.startswith(PROGRAM_PREFIXES):
+                self._echo_lines.append(piece.rstrip())
+                return
+            self._close_echo()
+        if not line:
+            return
+        head = line[:4]
+        if head == "iter":
+            m = ITER_RE.match(line)
+            if m:
+                self._add_iter(m, number)
+                self._last_was_eval = False
+                return
+        elif head == "step":
+            m = EVAL_RE.match(line)
+            if m:
+                self.table.add_eval(int(m.group(1)), to_float(m.group(2)), to_float(m.group(3)), number)
+                self._last_was_eval = True
+                return
+        m = LR_LINE_RE.match(line)
+        if m:
+            self._lr = to_float(m.group(1))
+            self.meta.lr_logged = True
+            return
+        if line.startswith("saving checkpoint"):
+            if self._last_was_eval:
+                self.table.mark_checkpoint()
+            else:
+                self.meta.checkpoints_saved += 1
+            return
+        if line.startswith(RUN_START_PREFIXES) and self.table.rows_in_segment >= 3:
+            self.table.new_segment()
+        _header_line(line, self.meta, self._header_copies)
+        m = CONFIG_FILE_RE.match(line)
+        if m:
+            self._echo_name, self._echo_lines = m.group(1), []
+
+    def _echo_block(self) -> tuple[str, str] | None:
+        if self._echo_name is None:
+            return None
+        return self._echo_name, "\n".join(self._echo_lines).strip("\n")
+
+    def _close_echo(self) -> None:
+        block = self._echo_block()
+        if block not in self._seen_echo:       # DDP: every rank echoes the same file
+            self._seen_echo.add(block)
+            self.meta.config_echo.append(block)
+        self._echo_name = None
+
+    def _add_iter(self, m: re.Match, number: int) -> None:
+        time_ms = mfu = NAN
+        lr = self._lr
+        for key, value in FIELD_RE.findall(m.group(3)):
+            key = key.lower()
+            if key == "time":
+                time_ms = to_float(value)
+            elif key == "mfu":
+                mfu = to_float(value)
+                if mfu < 0:          # -100.00% is the placeholder of the first iterations
+                    mfu = NAN
+            elif key == "lr":
+                lr = to_float(value)
+                self.meta.lr_logged = True
+        self.table.add_iter(int(m.group(1)), to_float(m.group(2)), number, time_ms=time_ms, mfu=mfu, lr=lr)
+
+    def _bulk(self, scan, a: int, b: int, base: int) -> None:
+        """Rows a..b of the scanned strict iter lines; what feed_line would do with each."""
+        if self._echo_name is not None:      # an iter line ends an echoed config block
+            self._close_echo()
+        self.table.add_iter_block(scan.iters[a:b], scan.loss[a:b], scan.rows[a:b] + (base + 1),
+                                  time_ms=scan.time_ms[a:b], mfu=scan.mfu[a:b], lr=self._lr)
+        self._last_was_eval = False
 
 
 def _header_line(line: str, meta, header_copies: dict[str, int]) -> None:

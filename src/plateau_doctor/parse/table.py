@@ -1,16 +1,125 @@
-"""The loss table every parser builds: typed columns filled row by row, then frozen into DataFrames.
+"""The loss table every parser builds: typed columns filled row by row or block by block, then
+turned into DataFrames.
 
-Rows are kept in `array` columns (8 bytes a number, no Python object per line) so a long log costs
-little memory. `build()` applies the resume rule: when a step appears again (a resumed run
-re-evaluates at its checkpoint step), the row from the later segment wins.
+No Python object per row: single rows land in `array` columns (8 bytes a number), and blocks of
+rows from the vectorised nanoGPT scanner are copied into one preallocated numpy vector per column.
+`build()` hands those vectors to pandas without copying them (a million-row log is never held
+twice) and applies the resume rule: when a step appears again (a resumed run re-evaluates at its
+checkpoint step), the row from the later segment wins. `snapshot()` copies instead, so a live
+parser can go on.
 """
 from __future__ import annotations
 
+import copy
 from array import array
+from typing import TYPE_CHECKING
 
 from ..model import EVAL_COLUMNS, ITER_COLUMNS, LogMeta, ParsedLog
-
 from .lines import NAN
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# array typecodes: integers stay integers (int64 in the DataFrame), flags are one byte.
+ITER_TYPES = {"iter": "q", "loss": "d", "time_ms": "d", "mfu": "d", "lr": "d", "grad_norm": "d",
+              "segment": "q", "line": "q"}
+EVAL_TYPES = {"step": "q", "train_loss": "d", "val_loss": "d", "checkpoint_saved": "b",
+              "segment": "q", "line": "q"}
+NUMPY_TYPES = {"q": "int64", "d": "float64", "b": "bool"}
+assert tuple(ITER_TYPES) == ITER_COLUMNS and tuple(EVAL_TYPES) == EVAL_COLUMNS
+
+class Column:
+    """One growing typed column.
+
+    Single values go to `tail` (an array: cheap appends). Blocks of values are copied into
+    `data`, one numpy vector with spare capacity sized from the file, so a big log is written
+    once, in place (pages of capacity never written are never resident). While every block
+    value so far is the same number (the LR of a log that does not print it, the segment of a
+    single run) the column only remembers that number and a count.
+    """
+
+    __slots__ = ("typecode", "tail", "data", "filled", "constant", "reserve")
+
+    def __init__(self, typecode: str) -> None:
+        self.typecode = typecode
+        self.tail = array(typecode)
+        self.data: "np.ndarray | None" = None
+        self.filled = 0                     # rows in data (or in the constant run)
+        self.constant: tuple | None = None  # (value,) while the column is one repeated value
+        self.reserve = 0                    # rows to allocate room for at the first block
+
+    def __len__(self) -> int:
+        return self.filled + len(self.tail)
+
+    def extend(self, values: "np.ndarray | float", count: int) -> None:
+        """Append a block: a vector of `count` values, or one value repeated `count` times."""
+        if not hasattr(values, "dtype") and self.data is None and not len(self.tail):
+            if not self.filled:
+                self.constant = (values,)
+            if _same(self.constant[0], values):
+                self.filled += count
+                return
+        self._materialise(count)
+        self.data[self.filled:self.filled + count] = values
+        self.filled += count
+
+    def last(self):
+        """The last value (the column must not be empty)."""
+        if len(self.tail):
+            return self.tail[-1]
+        if self.data is not None:
+            return self.data[self.filled - 1].item()
+        return self.constant[0]
+
+    def set_last(self, value) -> None:
+        """Overwrite the last row (a checkpoint flag set after its eval row was added)."""
+        if len(self.tail):
+            self.tail[-1] = value
+        elif self.filled:
+            self._materialise(0)
+            self.data[self.filled - 1] = value
+
+    def to_numpy(self, consume: bool = False) -> "np.ndarray":
+        """The whole column as one vector; `consume` hands the memory over instead of copying."""
+        import numpy as np
+
+        dtype = NUMPY_TYPES[self.typecode]
+        if self.data is None and self.constant is None:   # one by one only (most parsers)
+            values = np.frombuffer(self.tail, dtype=dtype) if len(self.tail) else np.empty(0, dtype)
+            return values if consume else values.copy()
+        if len(self.tail):
+            self._materialise(0)
+        if self.data is None:                 # still one repeated value
+            value = self.constant[0]
+            if value == 0:
+                return np.zeros(self.filled, dtype=dtype)   # calloc: no page touched
+            return np.full(self.filled, value, dtype=dtype)
+        values = self.data[:self.filled]
+        return values if consume else values.copy()
+
+    def _materialise(self, extra: int) -> None:
+        """Make sure `data` holds every row so far (tail included) with room for `extra` more."""
+        import numpy as np
+
+        need = self.filled + len(self.tail) + extra
+        if self.data is None:
+            data = np.empty(max(need, self.reserve), dtype=NUMPY_TYPES[self.typecode])
+            if self.constant is not None:
+                data[:self.filled] = self.constant[0]
+                self.constant = None
+            self.data = data
+        elif need > len(self.data):
+            grown = np.empty(max(need, len(self.data) * 3 // 2), dtype=self.data.dtype)
+            grown[:self.filled] = self.data[:self.filled]
+            self.data = grown
+        if len(self.tail):
+            self.data[self.filled:self.filled + len(self.tail)] = np.frombuffer(self.tail, self.data.dtype)
+            self.filled += len(self.tail)
+            self.tail = array(self.typecode)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)      # NaN (no LR printed) repeats too
 
 
 class LossTableBuilder:
@@ -20,10 +129,10 @@ class LossTableBuilder:
         self.format = fmt
         self.meta = LogMeta()
         self.segment = 0
-        self._iter = {name: array("d") for name in ITER_COLUMNS}
-        self._eval = {name: array("d") for name in EVAL_COLUMNS}
-        self.last_iter: float | None = None
-        self.last_step: float | None = None
+        self._iter = {name: Column(code) for name, code in ITER_TYPES.items()}
+        self._eval = {name: Column(code) for name, code in EVAL_TYPES.items()}
+        self.last_iter: int | None = None
+        self.last_step: int | None = None
         self.rows_in_segment = 0
 
     # -- segments -------------------------------------------------------------------------
@@ -34,45 +143,91 @@ class LossTableBuilder:
             self.rows_in_segment = 0
             self.last_iter = self.last_step = None
 
+    def reserve_iters(self, rows: int) -> None:
+        """Room for about this many iteration rows (from the file size), allocated at the first
+        block; unused room costs address space, not memory."""
+        for column in self._iter.values():
+            column.reserve = rows
+
     # -- rows -----------------------------------------------------------------------------
     def add_iter(self, it: float, loss: float, line: int, time_ms: float = NAN, mfu: float = NAN,
                  lr: float = NAN, grad_norm: float = NAN) -> None:
+        it = int(it)
         if self.last_iter is not None and it < self.last_iter:
             self.new_segment()
         cols = self._iter
-        cols["iter"].append(it)
-        cols["loss"].append(loss)
-        cols["time_ms"].append(time_ms)
-        cols["mfu"].append(mfu)
-        cols["lr"].append(lr)
-        cols["grad_norm"].append(grad_norm)
-        cols["segment"].append(self.segment)
-        cols["line"].append(line)
+        cols["iter"].tail.append(it)
+        cols["loss"].tail.append(loss)
+        cols["time_ms"].tail.append(time_ms)
+        cols["mfu"].tail.append(mfu)
+        cols["lr"].tail.append(lr)
+        cols["grad_norm"].tail.append(grad_norm)
+        cols["segment"].tail.append(self.segment)
+        cols["line"].tail.append(line)
         self.last_iter = it
         self.rows_in_segment += 1
 
+    def add_iter_block(self, iters: "np.ndarray", loss: "np.ndarray", lines: "np.ndarray", *,
+                       time_ms: "np.ndarray", mfu: "np.ndarray", lr: float = NAN) -> None:
+        """Many iteration rows at once (numpy vectors, in add_iter's order), with add_iter's
+        segment rule applied wherever the iteration number goes backwards inside the block."""
+        import numpy as np
+
+        if not len(iters):
+            return
+        drops = np.flatnonzero(iters[1:] < iters[:-1]) + 1
+        bounds = [0, *drops.tolist(), len(iters)]
+        for a, b in zip(bounds, bounds[1:]):
+            if self.last_iter is not None and int(iters[a]) < self.last_iter:
+                self.new_segment()
+            count = b - a
+            cols = self._iter
+            cols["iter"].extend(iters[a:b], count)
+            cols["loss"].extend(loss[a:b], count)
+            cols["time_ms"].extend(time_ms[a:b], count)
+            cols["mfu"].extend(mfu[a:b], count)
+            cols["lr"].extend(lr, count)
+            cols["grad_norm"].extend(NAN, count)
+            cols["segment"].extend(self.segment, count)
+            cols["line"].extend(lines[a:b], count)
+            self.last_iter = int(iters[b - 1])
+            self.rows_in_segment += count
+
     def add_eval(self, step: float, train_loss: float, val_loss: float, line: int) -> None:
+        step = int(step)
         if self.last_step is not None and step < self.last_step:
             self.new_segment()
         cols = self._eval
-        cols["step"].append(step)
-        cols["train_loss"].append(train_loss)
-        cols["val_loss"].append(val_loss)
-        cols["checkpoint_saved"].append(0.0)
-        cols["segment"].append(self.segment)
-        cols["line"].append(line)
+        cols["step"].tail.append(step)
+        cols["train_loss"].tail.append(train_loss)
+        cols["val_loss"].tail.append(val_loss)
+        cols["checkpoint_saved"].tail.append(0)
+        cols["segment"].tail.append(self.segment)
+        cols["line"].tail.append(line)
         self.last_step = step
         self.rows_in_segment += 1
 
     def mark_checkpoint(self) -> None:
         """`saving checkpoint` right after an eval: that eval's weights were saved."""
         self.meta.checkpoints_saved += 1
-        if self._eval["checkpoint_saved"]:
-            self._eval["checkpoint_saved"][-1] = 1.0
+        self._eval["checkpoint_saved"].set_last(1)
 
     @property
     def n_iters(self) -> int:
         return len(self._iter["iter"])
+
+    def last_iter_row(self) -> dict | None:
+        """The latest iteration row as it was added (for a live view; O(1))."""
+        if not self.n_iters:
+            return None
+        return {name: column.last() for name, column in self._iter.items()}
+
+    def eval_rows(self, start: int = 0) -> list[tuple[int, float, float]]:
+        """(step, train_loss, val_loss) of the eval rows from `start` on, in log order."""
+        cols = self._eval
+        return list(zip(cols["step"].to_numpy()[start:].tolist(),
+                        cols["train_loss"].to_numpy()[start:].tolist(),
+                        cols["val_loss"].to_numpy()[start:].tolist()))
 
     @property
     def n_evals(self) -> int:
@@ -80,29 +235,45 @@ class LossTableBuilder:
 
     # -- output ---------------------------------------------------------------------------
     def build(self, n_lines: int) -> ParsedLog:
-        import numpy as np
-        import pandas as pd
+        """The final table. It takes over the columns' memory, so nothing may be added after."""
+        return self._frames(n_lines, self.meta, consume=True)
 
-        iters = pd.DataFrame({k: np.frombuffer(v, dtype="f8") if len(v) else np.empty(0)
-                              for k, v in self._iter.items()})
-        evals = pd.DataFrame({k: np.frombuffer(v, dtype="f8") if len(v) else np.empty(0)
-                              for k, v in self._eval.items()})
-        iters = _later_segment_wins(iters, "iter")
-        evals = _later_segment_wins(evals, "step")
-        for frame, ints in ((iters, ("iter", "segment", "line")),
-                            (evals, ("step", "segment", "line"))):
-            for col in ints:
-                frame[col] = frame[col].astype("int64")
-        evals["checkpoint_saved"] = evals["checkpoint_saved"].astype(bool)
-        self.meta.n_lines = n_lines
-        self.meta.n_segments = self.segment + 1 if (self.n_iters or self.n_evals) else 0
-        return ParsedLog(format=self.format, iters=iters, evals=evals, meta=self.meta)
+    def snapshot(self, n_lines: int, meta: LogMeta | None = None) -> ParsedLog:
+        """The table so far, copied: the builder can go on growing (`watch`). `meta`, if given,
+        is a copy of self.meta the caller completed."""
+        return self._frames(n_lines, meta or copy.deepcopy(self.meta), consume=False)
+
+    def _frames(self, n_lines: int, meta: LogMeta, consume: bool) -> ParsedLog:
+        meta.n_lines = n_lines
+        meta.n_segments = self.segment + 1 if (self.n_iters or self.n_evals) else 0
+        iters = _frame(self._iter, "iter", consume)
+        evals = _frame(self._eval, "step", consume)
+        return ParsedLog(format=self.format, iters=iters, evals=evals, meta=meta)
 
 
-def _later_segment_wins(frame, key: str):
-    """Drop rows whose step is repeated by a later row, then sort by step."""
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    frame = frame.drop_duplicates(subset=[key], keep="last")
-    return frame.sort_values(key, kind="stable").reset_index(drop=True)
+def _frame(columns: dict[str, Column], key: str, consume: bool):
+    """A DataFrame of the columns with the resume rule applied: for a repeated step keep the
+    last row, and sort by step. With `consume` the columns' own vectors become the DataFrame's
+    (copy=False), so a big log is never held twice; otherwise they are copied."""
+    import pandas as pd
 
+    keys = columns[key].to_numpy(consume)
+    keep = _later_segment_wins(keys)
+    arrays = {}
+    for name, column in columns.items():
+        values = keys if name == key else column.to_numpy(consume)
+        arrays[name] = values if keep is None else values[keep]
+    return pd.DataFrame(arrays, copy=False)
+
+
+def _later_segment_wins(keys: "np.ndarray") -> "np.ndarray | None":
+    """Row positions that survive the resume rule, in step order; None when the steps already
+    increase strictly (the usual case: nothing to drop or reorder)."""
+    import numpy as np
+
+    if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])):
+        return None
+    # np.unique on the reversed keys finds each key's first position there, i.e. its last
+    # position in the log, and returns the keys sorted.
+    _, first_in_reversed = np.unique(keys[::-1], return_index=True)
+    return len(keys) - 1 - first_in_reversed
