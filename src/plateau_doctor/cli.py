@@ -139,6 +139,31 @@ def parse_command(
     raise typer.Exit(_guard(work, debug))
 
 
+@app.command()
+def watch(
+    log: Optional[str] = typer.Argument(None, help="Log file to follow; '-' or nothing for stdin (a pipe)."),
+    config: Optional[str] = typer.Option(None, "--config", help="nanoGPT .py config, .yaml, .json or .toml (read, never run)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE override, like nanoGPT's --key=value. Repeatable."),
+    dataset_tokens: Optional[str] = typer.Option(None, "--dataset-tokens", help="Training split size in tokens: 1003854, 9.2M, 9B, 15T."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, nanogpt, modded_nanogpt, llmc_stdout, llmc_mainlog, nanochat, hf_trainer, csv, jsonl."),
+    once_per_eval: bool = typer.Option(False, "--once-per-eval", help="One plain line per eval instead of the live view (the default when stdout is not a terminal)."),
+    poll: float = typer.Option(0.5, "--poll", help="Seconds between checks of a followed file."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop once the file has not grown for this many seconds (default: follow until Ctrl-C)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Follow a running job's log (like tail -f, or a pipe) and re-diagnose at every eval."""
+    def work() -> int:
+        if poll <= 0 or (timeout is not None and timeout < 0):
+            raise UsageError("--poll must be > 0 and --timeout >= 0")
+        from .watch import run_watch
+
+        return run_watch(log, once_per_eval=once_per_eval, config=config, overrides=_overrides(set_),
+                         dataset_tokens=dataset_tokens, log_format=log_format, poll_seconds=poll,
+                         timeout=timeout)
+
+    raise typer.Exit(_guard(work, debug))
+
+
 @app.command("plot")
 def plot_command(
     logs: Optional[list[str]] = typer.Argument(None, help="Log paths (.gz too); '-' or nothing for stdin. Several logs are overlaid on one plot."),

@@ -1,0 +1,160 @@
+"""`watch`: a log followed while a writer process appends to it, a pipe read to EOF, rotation
+and truncation, Ctrl-C, and the incremental parse state."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from plateau_doctor.watch import LiveLog, follow_file
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "logs"
+OVERFIT = EXAMPLES / "h200_shakespeare_char_overfit_default.log"
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    src, dst, pieces, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    lines = open(src).read().splitlines(keepends=True)
+    size = -(-len(lines) // pieces)
+    with open(dst, "a") as out:
+        for i in range(0, len(lines), size):
+            out.write("".join(lines[i:i + size]))
+            out.flush()
+            time.sleep(pause)
+""")
+
+
+def watcher(source: str, timeout: float | None, **popen) -> subprocess.Popen:
+    code = ("import sys\nfrom plateau_doctor.watch import run_watch\n"
+            f"sys.exit(run_watch({source!r}, once_per_eval=True, config=None, overrides={{}}, "
+            f"dataset_tokens='1003854', log_format='auto', poll_seconds=0.05, timeout={timeout!r}))")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, **popen)
+
+
+def eval_lines(output: str) -> list[tuple[int, str]]:
+    return [(int(m.group(1)), line) for line in output.splitlines()
+            if (m := re.match(r"step (\d+): train [\d.]+, val [\d.]+", line))]
+
+
+def test_findings_appear_after_the_eval_that_triggers_them_in_a_growing_file(tmp_path):
+    log = tmp_path / "train.log"
+    log.touch()
+    watch = watcher(str(log), timeout=1.5)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(OVERFIT), str(log), "6", "0.3"])
+    output, _ = watch.communicate(timeout=30)
+    writer.wait(timeout=5)
+
+    evals = eval_lines(output)
+    assert [step for step, _ in evals] == list(range(0, 5001, 250))     # every eval, in order
+    # val is best at step 1750 and only rises after it: no overfitting finding before then
+    assert not any("PD201" in line for step, line in evals if step <= 1750)
+    assert "PD201" in evals[-1][1]
+    assert "| " in evals[-1][1]                                   # the last eval carries findings
+    # then the full report, and exit code 1 for the error finding
+    assert "Most likely: overfitting" in output and "1. ERROR PD201" in output
+    assert watch.returncode == 1
+
+
+def test_a_pipe_is_read_until_it_closes_and_the_process_exits(tmp_path):
+    watch = watcher("-", timeout=None, stdin=subprocess.PIPE)
+    lines = OVERFIT.read_text().splitlines(keepends=True)
+    for i in range(0, len(lines), 150):
+        watch.stdin.write("".join(lines[i:i + 150]))
+        watch.stdin.flush()
+        time.sleep(0.05)
+    watch.stdin.close()
+    output = watch.stdout.read()
+    assert watch.wait(timeout=20) == 1
+    assert [step for step, _ in eval_lines(output)][-1] == 5000
+    assert "<stdin> (nanogpt, 579 lines)" in output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_exits_cleanly_with_the_report(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text(OVERFIT.read_text())
+    watch = watcher(str(log), timeout=None)          # would follow forever
+    first = watch.stdout.readline()                  # it has read the log: an eval line is out
+    assert first.startswith("step ")
+    watch.send_signal(signal.SIGINT)
+    output, _ = watch.communicate(timeout=20)
+    assert "Traceback" not in output and "1. ERROR PD201" in output
+    assert watch.returncode == 1
+
+
+def test_follow_file_survives_rotation_and_truncation(tmp_path):
+    path = tmp_path / "train.log"
+    path.write_bytes(b"first\n")
+    events: list[str] = []
+    chunks = follow_file(str(path), poll_seconds=0.01, timeout=0.3, events=events)
+    assert next(chunks) == b"first\n"
+    assert next(chunks) is None                      # nothing new yet
+    path.rename(tmp_path / "train.log.1")            # logrotate: move away, start a new file
+    path.write_bytes(b"second file, longer\n")
+    assert next(chunks) == b"" and events == ["rotated"]
+    assert next(chunks) == b"second file, longer\n"
+    path.write_bytes(b"third\n")                     # truncated and rewritten in place
+    assert next(chunks) == b"" and events == ["rotated", "truncated"]
+    assert next(chunks) == b"third\n"
+    started = time.monotonic()
+    assert all(chunk is None for chunk in chunks)    # then it gives up after the timeout
+    assert time.monotonic() - started < 2
+
+
+def test_live_log_is_incremental_and_waits_for_the_format():
+    live = LiveLog()
+    live.feed(b"Overriding: device = cpu\ntokens per iteration will be: 16,384\n")
+    assert live.format is None and live.new_evals() == []
+    live.feed(b"step 0: train loss 4.2874, val loss 4.2823\niter 0: loss 4.26")   # half a line
+    assert live.format is None                       # one data line is not enough to decide
+    live.feed(b"89, time 9.00ms, mfu -100.00%\n")
+    assert live.format == "nanogpt"
+    assert live.new_evals() == [(0, 4.2874, 4.2823)] and live.new_evals() == []
+    assert live.latest_iter()["loss"] == 4.2689
+    snapshot = live.snapshot()
+    live.feed(b"step 10: train loss 3.0, val loss 3.1\nsaving checkpoint to out\n")
+    assert live.new_evals() == [(10, 3.0, 3.1)]
+    live.end_of_file()
+    final = live.snapshot(final=True)
+    assert len(snapshot.evals) == 1 and len(final.evals) == 2     # a snapshot is a copy
+    assert final.evals["checkpoint_saved"].tolist() == [False, True]
+    assert final.meta.tokens_per_iter == 16_384 and final.meta.n_lines == 6
+
+
+def test_a_single_data_line_is_enough_at_the_end_of_input():
+    live = LiveLog()
+    live.feed(b"header\nstep 0: train loss 4.0, val loss 4.1")
+    assert live.format is None
+    live.end_of_file()
+    assert live.format == "nanogpt" and live.snapshot(final=True).evals["val_loss"].tolist() == [4.1]
+
+
+def test_live_log_other_formats_are_reparsed():
+    live = LiveLog(reparse_seconds=0)
+    live.feed(b"s:0 tel:11.0\ns:0 trl:10.9 lr:0.000001 norm:15.37\n")
+    assert live.format == "llmc_mainlog"
+    assert live.new_evals() == [(0, pytest.approx(float("nan"), nan_ok=True), 11.0)]
+    live.feed(b"s:1 trl:9.5 lr:0.000002 norm:10.0\n")
+    assert live.latest_iter()["loss"] == 9.5
+
+
+def test_a_log_no_parser_recognises_is_one_line_naming_the_file(tmp_path):
+    from plateau_doctor.read import InputError
+    from plateau_doctor.watch import run_watch
+
+    log = tmp_path / "notes.txt"
+    log.write_text("just some text\nnothing numeric here\n")
+    with pytest.raises(InputError) as caught:
+        run_watch(str(log), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
+                  log_format="auto", poll_seconds=0.01, timeout=0, out=io.StringIO())
+    assert str(caught.value).startswith(f"{log}: no training-loss lines")
