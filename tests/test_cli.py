@@ -196,3 +196,20 @@ def test_every_output_format_renders(fmt):
 def test_text_report_is_plain_when_piped():
     out = run("diagnose", str(OVERFIT)).stdout.decode()
     assert "\x1b[" not in out and "PD201" in out
+
+
+def test_parquet_export_needs_pyarrow_and_says_so_or_writes_the_table(tmp_path):
+    target = tmp_path / "table.parquet"
+    done = run("parse", str(OVERFIT), "--to", "parquet", "--output", str(target))
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        assert done.returncode == 2
+        assert "pip install 'plateau-doctor[parquet]'" in done.stderr.decode()
+        assert not target.exists()
+        return
+    import pandas as pd
+
+    assert done.returncode == 0
+    table = pd.read_parquet(target)
+    assert (table["kind"] == "eval").sum() == 21

@@ -142,3 +142,15 @@ def test_spike_impact_counts_bursts():
     loss[[100, 101, 102, 300]] = 4.5
     spikes = detect_spikes(np.arange(400), loss, sigma=0.05)
     assert spike_impact(loss, spikes, sigma=0.05).clustered == 2
+
+
+def test_long_curves_find_the_same_lone_spike_with_the_block_baseline():
+    # past LONG_CURVE points the baseline is the previous block's median, computed in one pass
+    from plateau_doctor.analyse.spikes import LONG_CURVE
+
+    rng = np.random.default_rng(11)
+    n = LONG_CURVE + 20_000
+    loss = 3.0 + 0.05 * rng.standard_normal(n)
+    loss[n - 5_000] = 4.0
+    found = detect_spikes(np.arange(n), loss, sigma=0.05)
+    assert [s.iter for s in found] == [n - 5_000]

@@ -43,6 +43,8 @@ def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(values, dtype=float).ravel()
     keep = np.isfinite(s) & np.isfinite(v)
     s, v = s[keep], v[keep]
+    if len(s) < 2 or bool(np.all(s[1:] > s[:-1])):   # logs usually arrive in step order already
+        return s, v
     order = np.argsort(s, kind="stable")
     s, v = s[order], v[order]
     last_of_each = np.append(s[1:] != s[:-1], True)
@@ -51,6 +53,9 @@ def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
 
 def _robust_scale(x: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+
+
+MAX_TAIL_POINTS = 50_000
 
 
 def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float = 0.5,
@@ -71,7 +76,9 @@ def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float 
     it, loss = _finite_sorted(iters, losses)
     if len(loss) < max(min_points, 3):
         return None
-    n_tail = min(len(loss), max(min_points, math.ceil(len(loss) * tail_fraction)))
+    # A sigma needs thousands of residuals, not millions: the last MAX_TAIL_POINTS of the tail
+    # keep a 1M-iteration log's estimate as good and ~20x cheaper.
+    n_tail = min(len(loss), max(min_points, math.ceil(len(loss) * tail_fraction)), MAX_TAIL_POINTS)
     it, loss = it[-n_tail:], loss[-n_tail:]
 
     window = min(max(5, n_tail // 20), MAX_WINDOW) | 1   # odd, so it has a centre

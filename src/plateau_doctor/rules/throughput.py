@@ -27,8 +27,8 @@ def check(ctx: Context, thresholds: dict) -> list:
     if finite.sum() < 20 or ctx.parsed.evals.empty:
         return [Skip(INFO.code, "too few timed iterations")]
     steps = iters["iter"].to_numpy()
-    eval_steps = set(ctx.parsed.evals["step"].tolist())
-    is_eval = np.array([s in eval_steps and s > 0 for s in steps]) & finite
+    eval_steps = ctx.parsed.evals["step"].to_numpy()
+    is_eval = np.isin(steps, eval_steps[eval_steps > 0]) & finite
     first = steps == steps.min()                       # iter 0 includes compile
     normal = finite & ~is_eval & ~first
     if normal.sum() < 10:
