@@ -55,7 +55,7 @@ def _robust_scale(x: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
 
 
-MAX_TAIL_POINTS = 50_000
+MAX_TAIL_POINTS = 20_000
 
 
 def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float = 0.5,
