@@ -45,6 +45,7 @@ class Analyses:
     val_scatter: EvalScatter | None  # empirical scatter of val around its own trend
     eval_noise: float | None         # the noise of one eval used by the rules
     train_val_co_movement: float | None  # correlation of train/val wiggles: > 0 means real moves
+    train_val_comparable: bool       # train and val are in the same unit (not nats vs bits/byte)
     val_trend: Trend | None
     train_trend: Trend | None        # eval train estimates, else binned iteration losses
     forecast: Forecast | ForecastRefusal | None
@@ -192,6 +193,8 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         config_known=known, iter_loss=iter_loss, val=val, train_eval=train_eval, sigma=sigma,
         eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
         train_val_co_movement=co_move,
+        # nanochat reports val in bits per byte; its train loss (an EMA) is in nats per token
+        train_val_comparable=meta.val_metric == "loss" or len(train_eval) > 0,
         val_trend=val_trend, train_trend=train_trend, forecast=forecast, schedule=schedule,
         lr_at_tail_start=lr_tail, logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,

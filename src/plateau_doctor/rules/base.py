@@ -32,6 +32,14 @@ class Context:
         return {f.category for f in self.earlier if f.raised}
 
 
+def train_val_gap(ctx: Context) -> float | None:
+    """Last val minus last train, or None where unknown or in different units."""
+    f = ctx.facts
+    if f.last_val_loss is None or f.last_train_loss is None or not ctx.analyses.train_val_comparable:
+        return None
+    return f.last_val_loss - f.last_train_loss
+
+
 def finding(info: RuleInfo, *, severity: str | None = None, confidence: float, title: str,
             message: str, evidence: dict[str, Any], fixes: list[str] | None = None,
             counter_evidence: dict[str, Any] | None = None, line: int | None = None,

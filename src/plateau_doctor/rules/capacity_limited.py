@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo
-from .base import Context, Skip, finding, fmt_tokens
+from .base import Context, Skip, finding, fmt_tokens, train_val_gap
 
 INFO = RuleInfo(
     code="PD203", name="capacity-limited", category="capacity_limited", severity="warning",
@@ -33,7 +33,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     if vt is None:
         return [Skip(INFO.code, "too few val evals for a trend")]
     noise = a.eval_noise or 0.0
-    gap = None if f.last_val_loss is None or f.last_train_loss is None else f.last_val_loss - f.last_train_loss
+    gap = train_val_gap(ctx)
     if gap is not None and gap > max(0.05, 4 * noise):
         return [Skip(INFO.code, "val clearly above train: memorising, not capacity-bound")]
     level = vt.end_value

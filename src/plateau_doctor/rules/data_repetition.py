@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo
-from .base import Context, Skip, finding, fmt_tokens
+from .base import Context, Skip, finding, fmt_tokens, train_val_gap
 
 INFO = RuleInfo(
     code="PD202", name="data-repetition", category="data_repetition", severity="warning",
@@ -26,8 +26,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     if f.epochs <= thresholds["warn_epochs"]:
         return []
     # Repetition hurts through memorising; while train ~= val it is waste, not damage.
-    gap = (f.last_val_loss - f.last_train_loss
-           if f.last_val_loss is not None and f.last_train_loss is not None else None)
+    gap = train_val_gap(ctx)
     noise = ctx.analyses.eval_noise or 0.0
     memorising = "overfitting" in ctx.raised_categories() or (gap is not None and gap > max(0.05, 4 * noise))
     severity = "error" if f.epochs > thresholds["error_epochs"] and memorising else "warning"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo
-from .base import Context, Skip, finding, fmt_lr
+from .base import Context, Skip, finding, fmt_lr, train_val_gap
 
 INFO = RuleInfo(
     code="PD301", name="learning-rate-too-high", category="lr_too_high", severity="error",
@@ -47,7 +47,7 @@ def check(ctx: Context, thresholds: dict) -> list:
         )]
     symptoms: dict[str, object] = {}
     counter: dict[str, object] = {}
-    gap = None if f.last_val_loss is None or f.last_train_loss is None else f.last_val_loss - f.last_train_loss
+    gap = train_val_gap(ctx)
     if a.non_finite or (a.explosion and not a.explosion.recovered):
         symptoms["diverged"] = True
     if len(a.spikes) >= 3:

@@ -128,7 +128,7 @@ def _train_at(ctx: Context, step: int) -> float | None:
         i = int(np.argmin(np.abs(train.steps - step)))
         return float(train.values[i])
     it = ctx.analyses.iter_loss
-    if len(it) < 10:
+    if len(it) < 10 or not ctx.analyses.train_val_comparable:
         return None
     i = int(np.argmin(np.abs(it.steps - step)))
     lo, hi = max(0, i - 10), min(len(it), i + 11)
