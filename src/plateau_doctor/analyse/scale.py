@@ -81,9 +81,10 @@ def parse_token_count(text: str) -> int:
         raise ValueError(f"cannot read {text!r} as a token count; write it like 1003854, "
                          "1,003,854, 300k, 9.2M, 9B, 15T or 1e9")
     value = float(match["number"].replace(",", "")) * _SUFFIX[match["suffix"].lower()]
-    if not math.isfinite(value) or value <= 0:
+    tokens = int(round(value)) if math.isfinite(value) else 0
+    if tokens <= 0:                    # checked after rounding: '.4' is not a count of tokens
         raise ValueError(f"a token count must be a positive number, got {text!r}")
-    return int(round(value))
+    return tokens
 
 
 # Brown et al. 2020 (GPT-3), Table 2.1: peak learning rate by model size.

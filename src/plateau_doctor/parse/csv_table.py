@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
 from .table import LossTableBuilder
-from .tabular import LOSS_ROLES, auto_columns, cell_value, fill_table
+from .tabular import LOSS_ROLES, auto_columns, cell_value, fill_table, names
 
 NAME = "csv"
 DELIMITERS = (",", "\t", ";")
@@ -69,7 +69,7 @@ def _split_header(line: str, columns: Mapping[str, str] | None) -> tuple[str, li
     given columns (or, without them, a loss column); else the widest split and fits=False."""
     # Excel writes a byte-order mark; a stray line break would make the csv module raise
     text = line.lstrip("\ufeff").replace("\r", "").replace("\n", "").strip()
-    splits = [(d, next(csv.reader([text], delimiter=d), [])) for d in DELIMITERS]
+    splits = [(d, _cells(text, d)) for d in DELIMITERS]
     for delimiter, header in splits:
         if len(header) < 2:
             continue
@@ -80,13 +80,21 @@ def _split_header(line: str, columns: Mapping[str, str] | None) -> tuple[str, li
     return delimiter, header, False
 
 
+def _cells(text: str, delimiter: str) -> list[str]:
+    """The cells of one line, or [] when the csv module refuses it (a cell over its field size
+    limit: a whole megabyte-long line read with the wrong separator is one such cell)."""
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
 def _check_columns(columns: Mapping[str, str], header: list[str]) -> None:
     missing = [name for name in columns.values() if name not in header]
     if missing:
-        raise ValueError(f"CSV: no column {', '.join(map(repr, missing))}; "
-                         f"the header has: {', '.join(header)}")
+        raise ValueError(f"CSV: no column {names(missing)}; the header has: {names(header)}")
     if not any(role in columns for role in LOSS_ROLES):
-        raise ValueError(f"CSV: no loss column recognised in {', '.join(header)}; "
+        raise ValueError(f"CSV: no loss column recognised in {names(header)}; "
                          "name one with --columns train=COLUMN or val=COLUMN")
 
 

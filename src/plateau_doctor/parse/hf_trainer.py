@@ -23,7 +23,9 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import math
 import re
+import warnings
 from collections.abc import Iterable
 
 from ..model import ParsedLog
@@ -35,8 +37,9 @@ NAME = "hf_trainer"
 DICT_RE = re.compile(r"\{'[^{}]*\}")
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
 RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
-PARAMS_RE = re.compile(r"Number of trainable parameters = ([\d,]+)")
-TOTAL_STEPS_RE = re.compile(r"Total optimization steps = ([\d,]+)")
+PARAMS_RE = re.compile(r"Number of trainable parameters = (\d[\d,]{0,23})\b")
+TOTAL_STEPS_RE = re.compile(r"Total optimization steps = (\d[\d,]{0,23})\b")
+MAX_STEP = 2 ** 53      # larger "steps" are corruption: they would not fit the int64 table
 
 
 def sniff(lines: list[str]) -> int:
@@ -114,7 +117,10 @@ def _read_dict(text: str) -> dict[str, float]:
     """A printed logs dict as floats. literal_eval handles numbers and quoted numbers; `nan`,
     `inf` or `tensor(...)` values make it fail, and then a key/value regex reads the pairs."""
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():     # `1if`, "\d": no SyntaxWarning on stderr
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            value = ast.literal_eval(text)
         items = value.items() if isinstance(value, dict) else ()
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         items = ((m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
@@ -125,9 +131,23 @@ def _read_dict(text: str) -> dict[str, float]:
 def _number(value: object) -> float:
     if isinstance(value, bool):
         return NAN
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:   # a 400-digit integer: as large as a float gets
+            return math.inf if value > 0 else -math.inf
     return to_float(str(value).strip())
+
+
+def _step(value: object) -> int | None:
+    """A trainer_state.json step: a whole number (int, or a float like 10.0) in range, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if 0 <= value < MAX_STEP else None
 
 
 def _header_line(line: str, meta) -> None:
@@ -147,14 +167,24 @@ def _parse_state(lines: list[str]) -> ParsedLog:
     meta.loss_kind = "window_mean"
     try:
         state = json.loads("\n".join(lines))
+    except RecursionError:
+        meta.notes.append("trainer_state.json is nested too deeply to read; nothing tabled")
+        return table.build(len(lines))
     except ValueError as exc:
         meta.notes.append(f"trainer_state.json is not valid JSON ({exc}); nothing tabled")
         return table.build(len(lines))
     history = state.get("log_history", []) if isinstance(state, dict) else []
+    if not isinstance(history, list):
+        meta.notes.append("trainer_state.json: log_history is not a list; nothing tabled")
+        history = []
+    skipped = 0
     for entry in history:
         if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
             continue
-        step = int(entry["step"])
+        step = _step(entry["step"])
+        if step is None:
+            skipped += 1
+            continue
         if "loss" in entry:
             lr = _number(entry.get("learning_rate", NAN))
             meta.lr_logged = meta.lr_logged or lr == lr
@@ -162,7 +192,10 @@ def _parse_state(lines: list[str]) -> ParsedLog:
                            grad_norm=_number(entry.get("grad_norm", NAN)))
         if "eval_loss" in entry:
             table.add_eval(step, NAN, _number(entry["eval_loss"]), 0)
-    if isinstance(state, dict) and isinstance(state.get("max_steps"), int) and state["max_steps"] > 0:
-        meta.max_iters = state["max_steps"]
+    if skipped:
+        meta.notes.append(f"trainer_state.json: {skipped} log_history entries without a usable step skipped")
+    max_steps = state.get("max_steps") if isinstance(state, dict) else None
+    if isinstance(max_steps, int) and not isinstance(max_steps, bool) and 0 < max_steps < MAX_STEP:
+        meta.max_iters = max_steps
     meta.notes.append("trainer_state.json: steps are optimizer steps; rows have no log line (line 0)")
     return table.build(len(lines))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from ..model import ParsedLog
 from .lines import clean_line
 from .table import LossTableBuilder
-from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object
+from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
 NAME = "jsonl"
 MAPPING_ROWS = 1000
@@ -40,12 +40,12 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
         keys.update(dict.fromkeys(obj))
     columns = dict(columns) if columns else auto_columns(keys)
     if not any(role in columns for role in LOSS_ROLES):
-        raise ValueError(f"JSON lines: no loss key recognised in {', '.join(keys) or 'no objects'}; "
+        raise ValueError(f"JSON lines: no loss key recognised in {names(keys) or 'no objects'}; "
                          "name one with --columns train=KEY or val=KEY")
     missing = [name for name in columns.values() if name not in keys]
     if missing:
-        raise ValueError(f"JSON lines: no key {', '.join(map(repr, missing))} in the first "
-                         f"{len(head)} objects; keys: {', '.join(keys)}")
+        raise ValueError(f"JSON lines: no key {names(missing)} in the first "
+                         f"{len(head)} objects; keys: {names(keys)}")
     table = LossTableBuilder(NAME)
     fill_table(table, itertools.chain(head, rows), columns)
     return table.build(source.count)
@@ -70,12 +70,20 @@ def _objects(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
             yield number, _flatten(obj)
 
 
-def _flatten(obj: dict, prefix: str = "") -> dict:
+def _flatten(obj: dict) -> dict:
+    """Nested objects flattened with '/', without recursion: json.loads accepts nesting almost as
+    deep as the interpreter's recursion limit, and a recursive walk from deeper in the stack
+    would hit it."""
     flat: dict = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "/"))
-        else:
+    stack = [("", iter(obj.items()))]
+    while stack:             # depth first, in key order: the same order as the recursive walk
+        prefix, items = stack[-1]
+        for key, value in items:
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stack.append((name + "/", iter(value.items())))
+                break
             flat[name] = value
+        else:
+            stack.pop()
     return flat

@@ -21,8 +21,10 @@ from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
 
-LINE_RE = re.compile(r"^s:(\d+) (trl|tel|eval):(\S+)(.*)$")
-FIELD_RE = re.compile(r"(\w+):(\S+)")
+# Bounded step digits (corruption must not overflow the float table); fields start after a space
+# (a long run of word characters would otherwise be rescanned from every position).
+LINE_RE = re.compile(r"^s:(\d{1,15}) (trl|tel|eval):(\S+)(.*)$")
+FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+)")
 
 
 def sniff(lines: list[str]) -> int:

@@ -26,15 +26,17 @@ from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
 
-STEP_RE = re.compile(r"^step\s+(\d+)(?:/(\d+))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$")
+# Numbers are bounded in length: a 400-digit "step" is corruption, and it would overflow the table.
+# The searched patterns start only where a number starts ((?<![\d.])) and MFU's text stops at the
+# next '%': otherwise a long run of digits would be rescanned from every position (quadratic time).
+STEP_RE = re.compile(r"^step\s+(\d{1,15})(?:/(\d{1,15}))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$")
 NORM_RE = re.compile(r"\bnorm\s+(\S+)")
 LR_RE = re.compile(r"\blr\s+(\S+)")
-MS_RE = re.compile(r"([\d.]+)\s*ms\b")
-MFU_RE = re.compile(r"(-?[\d.]+)%[^|]*MFU")
+MS_RE = re.compile(r"(?<![\d.])([\d.]+)\s*ms\b")
+MFU_RE = re.compile(r"(?<![\d.-])(-?[\d.]+)%[^|%]*MFU")
 VAL_RE = re.compile(r"^val loss\s+(\S+)")
-TABLE_RE = re.compile(r"^\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|$")
-NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d+)")
-BATCH_RE = re.compile(r"num_processes=(\d+) and total_batch_size=(\d+)")
+NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d{1,18})\b")
+BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\b")
 
 
 def sniff(lines: list[str]) -> int:
@@ -118,17 +120,18 @@ def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> int:
 
 def _header_line(line: str, meta) -> None:
     """Run facts from the start-up table and the allocation lines."""
-    m = TABLE_RE.match(line)
-    if m:
-        key, value = m.group(1), m.group(2)
-        if key == "num_parameters" and value.isdigit():
-            meta.n_params = float(value)
-        elif key == "total batch size" and value.isdigit():
-            meta.tokens_per_iter = int(value)
-        elif key == "vocab_size V" and value.isdigit():
-            meta.vocab_size = int(value)
-        elif key == "num_processes" and value.isdigit():
-            meta.world_size = int(value)
+    cells = _table_row(line)
+    if cells:
+        key, value = cells
+        number = int(value) if _is_count(value) else None
+        if key == "num_parameters" and number is not None:
+            meta.n_params = float(number)
+        elif key == "total batch size" and number is not None:
+            meta.tokens_per_iter = number
+        elif key == "vocab_size V" and number is not None:
+            meta.vocab_size = number
+        elif key == "num_processes" and number is not None:
+            meta.world_size = number
         elif key == "weight init method":
             meta.init_from = value
         return
@@ -140,3 +143,20 @@ def _header_line(line: str, meta) -> None:
     if m:
         meta.world_size = int(m.group(1))
         meta.tokens_per_iter = int(m.group(2))
+
+
+def _table_row(line: str) -> tuple[str, str] | None:
+    """`| key | value |` of the start-up table as (key, value), else None. Split, not a regex: a
+    regex with optional spaces around each cell is cubic on a long run of spaces."""
+    if len(line) < 5 or line[0] != "|" or line[-1] != "|":
+        return None
+    cells = line[1:-1].split("|")
+    if len(cells) != 2:
+        return None
+    key, value = cells[0].strip(), cells[1].strip()
+    return (key, value) if key else None
+
+
+def _is_count(value: str) -> bool:
+    """ASCII digits only (str.isdigit() also takes '²', which int() refuses), at most 18 of them."""
+    return 0 < len(value) <= 18 and value.isascii() and value.isdigit()

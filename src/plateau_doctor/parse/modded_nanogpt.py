@@ -24,8 +24,11 @@ from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
 
-STEP_RE = re.compile(r"^step:(\d+)/(\d+)\s+(\w+:\S+.*)$")
-FIELD_RE = re.compile(r"(\w+):(\S+?)(?:ms)?(?=\s|$)")
+# Step numbers are bounded (a 400-digit "step" is corruption, not a step; it would overflow the
+# float table). A field starts at a word start only, so a long run of word characters costs
+# linear, not quadratic, time.
+STEP_RE = re.compile(r"^step:(\d{1,15})/(\d{1,15})\s+(\w+:\S+.*)$")
+FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+?)(?:ms)?(?=\s|$)")
 
 # (step, loss, train_time_ms, line) of train lines not yet handed to the table
 Pending = list[tuple[int, float, float, int]]

@@ -25,14 +25,16 @@ from .table import LossTableBuilder
 
 NAME = "nanochat"
 
-STEP_RE = re.compile(r"^step (\d+)(?:/(\d+))? \([\d.]+%\) \| loss: (\S+)(.*)$")
-EVAL_RE = re.compile(r"^Step (\d+)(?:/\d+)?\s*[|,]\s*(.*)$")
+# Step numbers and counts are bounded in length (a 400-digit number is corruption and would
+# overflow the table) and counts start with a digit (a lone ',' is no number).
+STEP_RE = re.compile(r"^step (\d{1,15})(?:/(\d{1,15}))? \([\d.]+%\) \| loss: (\S+)(.*)$")
+EVAL_RE = re.compile(r"^Step (\d{1,15})(?:/\d+)?\s*[|,]\s*(.*)$")
 VAL_BPB_RE = re.compile(r"Validation bpb:\s*(\S+)", re.IGNORECASE)
 TRAIN_BPB_RE = re.compile(r"Train bpb:\s*([^\s|]+)", re.IGNORECASE)
-FIELD_RE = re.compile(r"\|\s*([\w/ ]+?):\s*([^|]+?)\s*(?=\||$)")
-PARAMS_RE = re.compile(r"^(?:Number of parameters|total)\s*:\s*([\d,]+)$")
-VOCAB_RE = re.compile(r"^Vocab size: ([\d,]+)")
-BATCH_RE = re.compile(r"^Total batch size ([\d,]+) =>")
+FIELD_KEY_RE = re.compile(r"[\w/ ]+")
+PARAMS_RE = re.compile(r"^(?:Number of parameters|total)\s*:\s*(\d[\d,]{0,23})$")
+VOCAB_RE = re.compile(r"^Vocab size: (\d[\d,]{0,23})\b")
+BATCH_RE = re.compile(r"^Total batch size (\d[\d,]{0,23}) =>")
 RANK_RE = re.compile(r"^\[rank (\d+)\]")
 
 
@@ -84,10 +86,22 @@ def parse(lines: Iterable[str]) -> ParsedLog:
 
 
 def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> None:
-    fields = {key.strip(): value for key, value in FIELD_RE.findall(m.group(4))}
+    fields = _fields(m.group(4))
     time_ms = to_float(fields.get("dt", "nan").removesuffix("ms"))
     mfu = to_float(fields.get("bf16_mfu", fields.get("mfu", "nan")))
     table.add_iter(int(m.group(1)), to_float(m.group(3)), number, time_ms=time_ms, mfu=mfu)
+
+
+def _fields(rest: str) -> dict[str, str]:
+    """`| key: value | key: value` -> {key: value}. Split on '|' rather than a regex with optional
+    spaces on both sides of each cell, which takes quadratic time on a long run of spaces."""
+    fields = {}
+    for cell in rest.split("|")[1:]:
+        key, sep, value = cell.partition(":")
+        key, value = key.strip(), value.strip()
+        if sep and value and FIELD_KEY_RE.fullmatch(key):
+            fields[key] = value
+    return fields
 
 
 def _val_bpb(line: str) -> re.Match | None:

@@ -39,6 +39,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "mfu": ("mfu", "train/mfu"),
 }
 LOSS_ROLES = ("train", "val")
+MAX_STEP = 2 ** 53     # steps beyond this are corruption: they would not fit the int64 table
 
 
 def _normalise(name: str) -> str:
@@ -109,7 +110,8 @@ def fill_table(table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, o
         values = {role: cell_value(row.get(name)) for role, name in columns.items()}
         step = values["step"] if "step" in columns else float(index)
         index += 1
-        if step is None or not math.isfinite(step) or step != int(step):   # whole numbers only
+        # whole numbers only, and small enough for the int64 table (a 1e300 step is corruption)
+        if step is None or not math.isfinite(step) or step != int(step) or abs(step) >= MAX_STEP:
             continue
         train, val = values.get("train"), values.get("val")
         if train is not None:
@@ -124,8 +126,13 @@ def cell_value(cell: object) -> float | None:
     """A cell as a float, or None when missing: None, '', booleans and text that is no number."""
     if cell is None or isinstance(cell, bool):
         return None
-    if isinstance(cell, (int, float)):
-        return float(cell)
+    if isinstance(cell, float):
+        return cell
+    if isinstance(cell, int):
+        try:
+            return float(cell)
+        except OverflowError:   # a 400-digit JSON integer: as large as a float gets
+            return math.inf if cell > 0 else -math.inf
     try:
         return float(str(cell).strip())
     except ValueError:
@@ -136,6 +143,14 @@ def _or_nan(value: float | None) -> float:
     return NAN if value is None else value
 
 
+def names(items: Iterable[str], limit: int = 20) -> str:
+    """Column or key names for a one-line error message: quoted (a name may hold a newline) and
+    at most `limit` of them (a header may have a million cells)."""
+    items = list(items)
+    shown = ", ".join(repr(str(item)[:80]) for item in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def is_json_object(line: str) -> dict | None:
     """The dict a JSON-lines line holds, or None."""
     line = line.strip()
@@ -143,6 +158,6 @@ def is_json_object(line: str) -> dict | None:
         return None
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):   # RecursionError: nested too deeply to be a metrics row
         return None
     return value if isinstance(value, dict) else None

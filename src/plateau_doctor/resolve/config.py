@@ -8,6 +8,9 @@ disagree we keep the log's value and report the disagreement.
 from __future__ import annotations
 
 import ast
+import math
+import reprlib
+import warnings
 from typing import Any
 
 from ..model import ConfigValue, ParsedLog, ResolvedConfig
@@ -18,7 +21,10 @@ from .files import ConfigError, load_config_file, read_python_config
 def parse_value(text: str) -> Any:
     """A value as nanoGPT's configurator reads `--key=value`: a Python literal, else the string."""
     try:
-        return ast.literal_eval(text.strip())
+        with warnings.catch_warnings():     # `1if`, "\d": no SyntaxWarning on stderr
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text.strip()
 
@@ -70,7 +76,18 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
     values: dict[str, ConfigValue] = {}
     for source, layer in layers:
         for key, value in layer.items():
-            values[key] = ConfigValue(value, source)
+            problem = value_problem(key, value)
+            if problem is None:
+                values[key] = ConfigValue(value, source)
+            elif source.startswith("config:"):
+                raise ConfigError(config_path or source, f"{key} = {_short(value)}: {problem}")
+            elif source == "--set":
+                raise ConfigError("--set", f"{key}={_short(value)}: {problem}")
+            else:
+                # The log is evidence, not input we can send back: a garbled value is unknown.
+                values.pop(key, None)
+                if key not in unknown:
+                    unknown.append(key)
     if parsed.meta.init_from and "init_from" not in log_values and "init_from" not in log_overrides:
         values["init_from"] = ConfigValue(parsed.meta.init_from, "log")
     # A key the log set with code we could not read must not fall back to a default silently.
@@ -88,6 +105,46 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
         values=values, mismatches=mismatches, unknown=unknown, config_path=config_path,
         has_log_config=bool(log_values or log_overrides), claimed_params=claims,
     )
+
+
+# nanoGPT keys that hold counts but have no default in train.py
+COUNT_KEYS = {"vocab_size"}
+MAX_COUNT = 2 ** 53      # counts beyond this are not settings (and overflow float arithmetic)
+MAX_FLOAT = 1e300        # finite, with room to multiply by a count without overflowing
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """Why `value` cannot be nanoGPT's `key` (None if it can): every later computation (tokens per
+    iteration, the LR schedule, the model size) takes the type of train.py's default for granted.
+    Keys nanoGPT does not have are not checked."""
+    default = NANOGPT_DEFAULTS.get(key, 0 if key in COUNT_KEYS else None)
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return None
+        return "expected True or False"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        if number and (isinstance(value, int) or (math.isfinite(value) and value.is_integer())) \
+                and 0 <= value < MAX_COUNT:
+            return None
+        return "expected a whole number from 0 to 2**53"
+    if isinstance(default, float):
+        # compared, not math.isfinite(): that raises OverflowError on a 400-digit int
+        if number and -MAX_FLOAT <= value <= MAX_FLOAT:
+            return None
+        return "expected a finite number"
+    # strings: names are looked up in tables (dataset, init_from), so they must be scalars
+    return None if value is None or isinstance(value, (str, int, float)) else "expected a string"
+
+
+def _short(value: Any) -> str:
+    """A value for a one-line message: repr (quotes, escaped newlines), cut to 60 characters."""
+    short = reprlib.Repr()          # (keyword arguments only from Python 3.12)
+    short.maxstring = short.maxother = 60
+    short.maxlevel = 3
+    return short.repr(value)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -13,11 +13,15 @@ import json
 import math
 import operator
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MAX_CONFIG_BYTES = 4 << 20   # a training config is a few KB; refuse to read something huge
+MAX_DEPTH = 100              # nesting of lists/mappings in a config value; deeper is hostile
+MAX_NODES = 100_000          # values in one config (shared sub-lists counted each time they occur)
+MAX_INT_BITS = 256           # a folded integer larger than this is not a training setting
 
 
 class ConfigError(Exception):
@@ -58,9 +62,14 @@ def load_config_file(path: str) -> ConfigFile:
         return ConfigFile(path, _mapping(path, _load_yaml(path, text)))
     if suffix == ".json":
         try:
-            return ConfigFile(path, _mapping(path, json.loads(text)))
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ConfigError(path, "invalid JSON: nested too deeply") from None
+        except ValueError as exc:    # e.g. an integer of more than 4300 digits
+            raise ConfigError(path, f"invalid JSON: {_first_line(exc)}") from None
+        return ConfigFile(path, _mapping(path, data))
     if suffix == ".toml":
         return ConfigFile(path, _load_toml(path, text))
     return read_python_config(text, path)
@@ -69,7 +78,12 @@ def load_config_file(path: str) -> ConfigFile:
 def read_python_config(text: str, path: str = "<config>") -> ConfigFile:
     """Literal assignments of a nanoGPT-style Python config, read with ast only."""
     try:
-        tree = ast.parse(text, filename=path)
+        with warnings.catch_warnings():
+            # compiling warns on stderr about code like `1if x else 2` or "\d": not the user's
+            # business here, and it would break the one-line error contract
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         raise ConfigError(path, f"not valid Python (line {exc.lineno}): {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError):
@@ -110,6 +124,15 @@ def _fold(node: ast.AST, known: dict[str, Any], depth: int = 0) -> Any:
     """Constant-fold a literal expression; raise _NotLiteral for anything that would need running."""
     if depth > 50:
         raise _NotLiteral
+    value = _fold_node(node, known, depth)
+    # Results are checked, not just inputs: `a = a * a` repeated would otherwise square a number's
+    # size through a name assigned earlier in the file, line after line.
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+        raise _NotLiteral
+    return value
+
+
+def _fold_node(node: ast.AST, known: dict[str, Any], depth: int) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
         return node.value
     if isinstance(node, ast.Name) and node.id in known:
@@ -127,16 +150,24 @@ def _fold(node: ast.AST, known: dict[str, Any], depth: int = 0) -> Any:
                 result = _BINOPS[type(node.op)](left, right)
             except (ZeroDivisionError, OverflowError, ValueError):
                 raise _NotLiteral from None
-            if isinstance(result, float) and not math.isfinite(result):
-                raise _NotLiteral
+            if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
+                raise _NotLiteral        # (-8) ** 0.5 is complex: no config value is
             return result
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_fold(e, known, depth + 1) for e in node.elts]
+        items = [_fold(e, known, depth + 1) for e in node.elts]
+        # A list may hold list literals but not names of lists: `a = [a, a]` repeated would
+        # double the value on every line (a 2**200-element list from 200 short lines).
+        if any(isinstance(item, list) and not isinstance(e, (ast.List, ast.Tuple))
+               for item, e in zip(items, node.elts)):
+            raise _NotLiteral
+        return items
     raise _NotLiteral
 
 
 # "125M parameters", "a 40M model", "GPT-2 124M": sizes a config's comments claim for the model.
-_CLAIM_RE = re.compile(r"(\d+(?:\.\d+)?)\s?([MB])\b(?![a-zA-Z])")
+# A claim starts where a number starts: otherwise a comment holding a long run of digits is
+# rescanned from every digit (quadratic time).
+_CLAIM_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?([MB])\b(?![a-zA-Z])")
 
 
 def claimed_params(text: str) -> list[str]:
@@ -164,8 +195,11 @@ def _load_yaml(path: str, text: str) -> Any:
     except RecursionError:
         raise ConfigError(path, "YAML nested too deeply") from None
     except yaml.YAMLError as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(path, f"invalid YAML: {problem}") from None
+        raise ConfigError(path, f"invalid YAML: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's safe constructors raise ValueError
+        # (a 13th month, a 5000-digit int, `!!float abc`), AttributeError (`!!timestamp x`), ...;
+        # for the user each is a config that is not valid YAML, never a crash.
+        raise ConfigError(path, f"invalid YAML: {_first_line(exc)}") from None
 
 
 def _safe_loader():
@@ -192,10 +226,16 @@ def _load_toml(path: str, text: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, f"invalid TOML: {exc}") from None
+        raise ConfigError(path, f"invalid TOML: {_first_line(exc)}") from None
+    except RecursionError:
+        raise ConfigError(path, "invalid TOML: nested too deeply") from None
+    except ValueError as exc:    # e.g. an integer of more than 4300 digits
+        raise ConfigError(path, f"invalid TOML: {_first_line(exc)}") from None
     # A pyproject.toml keeps the run's config under [tool.plateau-doctor.run]; a standalone
-    # TOML file may hold the keys at the top level.
-    table = data.get("tool", {}).get("plateau-doctor", {}).get("run")
+    # TOML file may hold the keys at the top level. (`tool = 1` is a key, not a table.)
+    table = data
+    for name in ("tool", "plateau-doctor", "run"):
+        table = table.get(name) if isinstance(table, dict) else None
     return _mapping(path, table if table is not None else data)
 
 
@@ -204,6 +244,9 @@ def _mapping(path: str, data: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(path, f"expected a mapping of config keys, got {type(data).__name__}")
+    if _too_big(data):
+        raise ConfigError(path, f"nested more than {MAX_DEPTH} levels deep or holds more than "
+                                f"{MAX_NODES} values; not a training config")
     # Nested tables (e.g. wandb's config.yaml {key: {value: v}}) flatten to their `value`.
     flat = {}
     for key, value in data.items():
@@ -211,3 +254,26 @@ def _mapping(path: str, data: Any) -> dict[str, Any]:
             value = value["value"]
         flat[str(key)] = value
     return flat
+
+
+def _too_big(value: Any) -> bool:
+    """Is `value` nested deeper than MAX_DEPTH or made of more than MAX_NODES values? Walked
+    without recursion, counting a shared sub-list each time it occurs, and stopping at the limit."""
+    stack = [(value, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES or depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message as one line (YAML and TOML messages span several)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

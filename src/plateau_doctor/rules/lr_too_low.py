@@ -23,8 +23,11 @@ def check(ctx: Context, thresholds: dict) -> list:
     a, f = ctx.analyses, ctx.facts
     if a.peak_lr is None or a.reference_lr is None:
         return [Skip(INFO.code, "learning rate or model size unknown")]
-    if a.logged_lr is not None and not a.config_known and a.logged_lr.peak_iter >= a.iter_loss.steps[-1]:
-        return [Skip(INFO.code, "the logged LR is still rising (warmup): its peak is not known yet")]
+    if a.logged_lr is not None and not a.config_known:
+        if not len(a.iter_loss):    # e.g. NaN from the first step: nothing to place the peak against
+            return [Skip(INFO.code, "no finite iteration loss to set the logged LR against")]
+        if a.logged_lr.peak_iter >= a.iter_loss.steps[-1]:
+            return [Skip(INFO.code, "the logged LR is still rising (warmup): its peak is not known yet")]
     init_from = ctx.config.get("init_from") if a.config_known else ctx.parsed.meta.init_from
     # Only a run known to start from scratch is held to pretraining LRs: fine-tunes rightly use
     # small ones, and formats that do not say how the model was initialised are mostly fine-tunes.
@@ -45,7 +48,9 @@ def check(ctx: Context, thresholds: dict) -> list:
         severity = "info"
     return [finding(
         INFO, severity=severity, confidence=0.8 if still_falling else 0.4,
-        title=f"Learning rate {fmt_lr(a.peak_lr)} is {1 / ratio:.0f}x below the reference for this model",
+        # (an LR of 0, from --set or a log's override, is no multiple of anything)
+        title=(f"Learning rate {fmt_lr(a.peak_lr)} is "
+               f"{f'{1 / ratio:.0f}x' if ratio > 0 else 'far'} below the reference for this model"),
         message=(f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.3f}x the reference {fmt_lr(a.reference_lr)} "
                  f"for {f.n_params / 1e6:.1f}M parameters"
                  + (f", and val is still falling ({vt.slope_per_1k:+.4f} per 1k steps) at the end: "
