@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .output import OutputError, write_atomically
+from .output import OutputError, refuse_overwriting_inputs, write_atomically
 from .settings import ToolSettings, load_tool_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -65,6 +65,7 @@ def diagnose(
     columns: Optional[str] = typer.Option(None, "--columns", help="CSV/JSONL column mapping: step=_step,train=train/loss,val=val/loss,lr=lr."),
     config_file: Optional[str] = typer.Option(None, "--config-file", help="A TOML file with [tool.plateau-doctor] settings (else the nearest pyproject.toml)."),
     jobs: int = typer.Option(0, "--jobs", help="Processes for several logs (0: one per core)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Give up after this many seconds (a FIFO or pipe that never closes)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Diagnose one or more training logs."""
@@ -72,10 +73,17 @@ def diagnose(
         tool = load_tool_settings(config_file)
         level = _fail_level(fail_on or tool.fail_on or "error")
         report_format = _check_format(fmt or tool.format or "text")
+        refuse_overwriting_inputs(output, [*(logs or []), config])
         job = DiagnoseJob(config=config, overrides=_overrides(set_), dataset_tokens=dataset_tokens,
                           data_dir=data_dir, log_format=log_format, columns=_columns(columns),
                           settings=_rule_settings(tool, select, ignore))
-        reports = diagnose_many(logs or ["-"], job, jobs)
+        paths = logs or ["-"]
+        if timeout is not None:
+            # one process, under one deadline: a pool's workers would not see the alarm
+            with deadline(timeout, paths):
+                reports = diagnose_many(paths, job, 1)
+        else:
+            reports = diagnose_many(paths, job, jobs)
         _emit(reports, report_format, output)
         return _exit_code(reports, level)
 
@@ -104,6 +112,7 @@ def compare(
         tool = load_tool_settings(config_file)
         level = _fail_level(fail_on or tool.fail_on or "error")
         report_format = _check_format(fmt or tool.format or "text")
+        refuse_overwriting_inputs(output, [baseline, candidate, baseline_config, candidate_config])
         report = run_compare(baseline, candidate, baseline_config=baseline_config,
                              candidate_config=candidate_config, overrides=_overrides(set_),
                              dataset_tokens=dataset_tokens, log_format=log_format,
@@ -130,6 +139,7 @@ def parse_command(
             raise UsageError(f"--to must be csv, json or parquet, not {to!r}")
         from .api import parse
 
+        refuse_overwriting_inputs(output, [log])
         parsed = parse(log, log_format)
         data = export_table(parsed, to, output)
         if data is not None:
@@ -271,6 +281,36 @@ def diagnose_many(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> list:
         return list(pool.map(job, paths))
 
 
+class deadline:
+    """Raise InputError naming the inputs if the work takes longer than `seconds`. SIGALRM
+    interrupts even a blocking open() or read() of a FIFO that never gets a writer."""
+
+    def __init__(self, seconds: float, paths: list[str]) -> None:
+        if seconds <= 0:
+            raise UsageError("--timeout must be > 0")
+        self.seconds, self.paths = seconds, paths
+
+    def _expired(self, signum, frame):
+        from .read import InputError
+
+        names = ", ".join("<stdin>" if p == "-" else p for p in self.paths)
+        raise InputError(names, f"timed out after {self.seconds:g} s waiting for data "
+                                "(a FIFO or pipe that never closes?)")
+
+    def __enter__(self):
+        import signal
+
+        self.previous = signal.signal(signal.SIGALRM, self._expired)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+
+
 def _exit_code(reports, level: int) -> int:
     worst = max((SEVERITY_LEVEL[f.severity] for r in reports for f in r.findings), default=-1)
     return 1 if worst >= level else 0
@@ -292,8 +332,15 @@ def _guard(work, debug: bool) -> int:
     from .read import InputError
     from .resolve.files import ConfigError
 
+    import warnings
+
     try:
-        return work()
+        with warnings.catch_warnings():
+            if not debug:
+                # losses near the float limit overflow to inf on purpose; numpy's warnings
+                # about it are noise on stderr, not findings
+                warnings.simplefilter("ignore", RuntimeWarning)
+            return work()
     except (InputError, ConfigError, UsageError, OutputError) as exc:
         return _fail(str(exc), debug)
     except BrokenPipeError:

@@ -3,6 +3,7 @@ never truncates what was there (the input log included)."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 
@@ -10,9 +11,37 @@ class OutputError(Exception):
     """The output cannot be written. `str()` is the one line the user sees."""
 
 
+def refuse_overwriting_inputs(output: str | None, inputs: list[str | None]) -> None:
+    """`--output` naming an input (the log, the config; under any spelling, link or hard link)
+    would destroy it: refuse before any work is done."""
+    if not output or not os.path.exists(output):
+        return
+    for path in inputs:
+        if path and path != "-" and os.path.exists(path):
+            try:
+                same = os.path.samefile(output, path)
+            except OSError:
+                continue
+            if same:
+                raise OutputError(f"{output}: --output is the input {path}; refusing to overwrite it")
+
+
 def write_atomically(path: str, data: str | bytes) -> None:
     """Write to a temporary file beside the target, then rename: a reader never sees half a
     report, and a failure never truncates an existing file (or the input)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # a device, FIFO or /dev/stdout has nothing to replace: write to it
+        try:
+            with open(path, "wb") as handle:
+                handle.write(payload)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return
     directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
         fd, tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
@@ -20,7 +49,7 @@ def write_atomically(path: str, data: str | bytes) -> None:
         raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.write(payload)
         os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a report should read like any file
         os.replace(tmp, path)
     except OSError as exc:

@@ -55,9 +55,14 @@ def load_tool_settings(config_file: str | None = None, start: str | None = None)
         raise ConfigError(str(path), "no such file") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(str(path), f"cannot read settings: {exc}") from None
-    table = data.get("tool", {}).get("plateau-doctor")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(str(path), "[tool] must be a table")
+    table = tool.get("plateau-doctor")
     if table is None:
         table = data if config_file else {}
+    if not isinstance(table, dict):
+        raise ConfigError(str(path), "[tool.plateau-doctor] must be a table")
     return _from_table(table, str(path))
 
 
@@ -73,14 +78,31 @@ def _from_table(table: dict, path: str) -> ToolSettings:
         return [str(v).strip() for v in value if str(v).strip()]
 
     thresholds = {}
-    for code, values in (table.get("thresholds") or {}).items():
+    for code, values in _table(table, "thresholds", path).items():
         if not isinstance(values, dict):
             raise ConfigError(path, f"thresholds.{code} must be a table of name = number")
-        thresholds[code.upper()] = {k: float(v) for k, v in values.items()}
-    severities = {code.upper(): str(v) for code, v in (table.get("severity") or {}).items()}
+        thresholds[code.upper()] = {k: _number(v, f"thresholds.{code}.{k}", path) for k, v in values.items()}
+    severities = {code.upper(): str(v) for code, v in _table(table, "severity", path).items()}
     for code, sev in severities.items():
         if sev not in ("error", "warning", "info"):
             raise ConfigError(path, f"severity.{code} must be error, warning or info, not {sev!r}")
     return ToolSettings(fail_on=table.get("fail-on") or table.get("fail_on"), format=table.get("format"),
                         select=names("select"), ignore=names("ignore"), thresholds=thresholds,
                         severities=severities, path=path)
+
+
+def _table(table: dict, key: str, path: str) -> dict:
+    from .resolve.files import ConfigError
+
+    value = table.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"[tool.plateau-doctor] {key} must be a table")
+    return value
+
+
+def _number(value, where: str, path: str) -> float:
+    from .resolve.files import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(path, f"{where} must be a number, not {value!r}")
+    return float(value)

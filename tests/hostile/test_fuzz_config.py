@@ -424,11 +424,6 @@ def test_hostile_config_files(workdir, name, text, fragment):
     assert not (Path.cwd() / MARKER).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="settings.py (the [tool.plateau-doctor] reader, run on the "
-                   "nearest pyproject.toml of whatever repository the user is in) does "
-                   "data.get('tool', {}).get(...) and .items() on values it never type-checks, and "
-                   "float(v) without catching ValueError: check each level is a dict (else "
-                   "ConfigError naming the key), and wrap float() in try/except -> ConfigError")
 @pytest.mark.parametrize("text", ["tool = 1\n", "[tool]\nplateau-doctor = 1\n",
                                   "[tool.plateau-doctor]\nthresholds = [1]\n",
                                   "[tool.plateau-doctor.thresholds.PD201]\nx = 'high'\n",

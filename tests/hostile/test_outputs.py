@@ -83,11 +83,6 @@ def test_output_into_a_missing_directory_is_exit_2(cli, one_line_error, tmp_path
     one_line_error(run, str(out))
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py/output.py write the report over the input: --output naming "
-                   "the log (or the --config, under any spelling: ./x, a hard link, a symlink) "
-                   "replaces it. Fix: before running, for each input path p that exists, if "
-                   "os.path.exists(output) and os.path.samefile(output, p): raise UsageError("
-                   "f'{output}: --output is the input {p}; refusing to overwrite it') -> exit 2")
 @pytest.mark.parametrize("spelling", ["same", "dot", "hardlink", "symlink", "config"])
 def test_output_never_overwrites_an_input(cli, one_line_error, tmp_path, spelling):
     log = tmp_path / "run.log"
@@ -121,13 +116,6 @@ def _device_copy(tmp_path: Path, name: str, minor: int) -> str:
     return str(node)
 
 
-@pytest.mark.xfail(strict=True, reason="output.write_atomically renames a temp file over any "
-                   "target: as root --output /dev/full (or /dev/null, /dev/stdout) replaces the "
-                   "device node with a regular file (and as another user mkstemp in /dev fails with "
-                   "EACCES instead of reporting the full disk). Fix: if os.stat(path) exists and is "
-                   "not S_ISREG, open(path, 'wb') and write to it directly (a device, FIFO or "
-                   "/dev/stdout has nothing to replace); map OSError to UsageError(f'{path}: cannot "
-                   "write: {strerror}')")
 def test_full_disk_is_one_line_and_the_device_survives(cli, one_line_error, tmp_path):
     full = _device_copy(tmp_path, "full", 7)
     run = cli("diagnose", str(LOG), "--output", full, cwd=tmp_path, timeout=FAST)
@@ -135,8 +123,6 @@ def test_full_disk_is_one_line_and_the_device_survives(cli, one_line_error, tmp_
     one_line_error(run, full, "No space left on device")
 
 
-@pytest.mark.xfail(strict=True, reason="same cause and fix as the /dev/full case: a non-regular "
-                   "--output target must be written to, not renamed over")
 def test_output_to_dev_null_works_and_leaves_the_device(cli, tmp_path):
     null = _device_copy(tmp_path, "null", 3)
     run = cli("diagnose", str(LOG), "--output", null, cwd=tmp_path, timeout=FAST)

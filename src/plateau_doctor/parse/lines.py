@@ -6,7 +6,7 @@ import re
 NAN = float("nan")
 
 # ANSI colour/cursor sequences (wandb footers, rich/tqdm output) and C0 controls other than tab.
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|[\x00-\x08\x0b-\x1f\x7f]")
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f]")
 
 # Prefixes launchers and pastes put in front of a program's line: a chat/markdown quote `> `,
 # srun/torchrun rank labels `0: ` or `[rank0]: `, and ISO or syslog-style timestamps.

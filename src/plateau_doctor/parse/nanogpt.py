@@ -33,14 +33,16 @@ MIN_ITER_LINE = 33
 # freshly mapped (page faults are what a larger block mostly adds)
 BLOCK = 1 << 17
 
-EVAL_RE = re.compile(r"^step (\d+): train loss (\S+?),? val loss (\S+)")
-ITER_RE = re.compile(r"^iter (\d+): loss (\S+?)(?:,|$)(.*)")
-FIELD_RE = re.compile(r"([A-Za-z_]+)\s*:?\s*(-?[0-9.eE+-]+|nan|inf|-inf)")
-TOKENS_RE = re.compile(r"^(?:tokens per iteration will be|total number of tokens per iteration):?\s*([\d,]+)")
+EVAL_RE = re.compile(r"^step (\d{1,15}): train loss (\S+?),? val loss (\S+)")
+ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)(?:,|$)(.*)")
+# anchored at word starts, with the colon optional as a unit: no quadratic backtracking on a
+# long garbled tail
+FIELD_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*(?::\s*)?(-?[0-9.eE+-]+|nan|inf|-inf)")
+TOKENS_RE = re.compile(r"^(?:tokens per iteration will be|total number of tokens per iteration):?\s*(\d[\d,]{0,23})")
 VOCAB_RE = re.compile(r"^(?:found )?vocab_size = (\d+)|^defaulting to vocab_size of GPT-2 to (\d+)"
                       r"|^forcing vocab_size=(\d+)")
-PARAMS_RE = re.compile(r"^number of parameters: ([\d.]+)M")
-DECAYED_RE = re.compile(r"^num (non-)?decayed parameter tensors: \d+, with ([\d,]+) parameters")
+PARAMS_RE = re.compile(r"^number of parameters: (\d{1,12}(?:\.\d{1,6})?)M")
+DECAYED_RE = re.compile(r"^num (non-)?decayed parameter tensors: \d+, with (\d[\d,]{0,23}) parameters")
 OVERRIDE_RE = re.compile(r"^Overriding: (\w+) = (.*)$")
 CONFIG_FILE_RE = re.compile(r"^Overriding config with (.+):$")
 DROPOUT_RE = re.compile(r"^overriding dropout rate to (\S+)")

@@ -98,8 +98,10 @@ def sparkline(values: list[float], width: int = 40) -> str:
         step = len(finite) / width
         finite = [finite[min(len(finite) - 1, int(i * step))] for i in range(width - 1)] + [finite[-1]]
     lo, hi = min(finite), max(finite)
-    span = hi - lo or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, int((v - lo) / span * (len(SPARK) - 1) + 0.5))] for v in finite)
+    # halves keep the span finite for losses near the float limit (+-1e308)
+    span = hi / 2 - lo / 2 or 1.0
+    return "".join(SPARK[min(len(SPARK) - 1, int((v / 2 - lo / 2) / span * (len(SPARK) - 1) + 0.5))]
+                   for v in finite)
 
 
 def _num(value) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from dataclasses import dataclass
 
 from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
@@ -48,10 +49,12 @@ def train_bin_tokens(data_dir: str) -> int:
     if os.path.commonpath([directory, real]) != directory:
         raise ConfigError(path, "is a link pointing outside --data-dir; refusing to follow it")
     try:
-        size = os.stat(real).st_size
+        info = os.stat(real)
     except OSError:
         raise ConfigError(path, "no train.bin in --data-dir") from None
-    return size // 2
+    if not stat.S_ISREG(info.st_mode):   # a directory's or a FIFO's size is not a token count
+        raise ConfigError(path, "is not a regular file")
+    return info.st_size // 2
 
 
 def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool):
@@ -96,7 +99,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.n_params_computed = count.printed_style
         facts.n_params, src["n_params"] = count.printed_style, "computed from config"
         facts.vocab_size = shape[3]
-    if meta.n_params:
+    if meta.n_params and math.isfinite(meta.n_params) and meta.n_params > 0:
         facts.n_params_printed = meta.n_params
         if facts.n_params is None:
             facts.n_params, src["n_params"] = int(round(meta.n_params)), "log"
