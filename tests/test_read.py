@@ -135,3 +135,13 @@ def test_line_buffer_feed_yields_runs_of_about_its_size():
     runs = [bytes(buf[lo:hi]) for buf, lo, hi in buffer.feed(b"0123456789\n" * 100)]
     assert b"".join(runs) == b"0123456789\n" * 100
     assert max(map(len, runs)) <= 64 and len(buffer.buf) == 64 + 2 * read.PAD
+
+
+def test_an_overlong_line_keeps_its_first_mebibyte_and_the_lines_after_it(tmp_path):
+    from plateau_doctor.read import MAX_LINE, open_log
+
+    path = tmp_path / "long.log"
+    path.write_bytes(b"first\n" + b"x" * (3 * MAX_LINE + 123) + b"\nlast\n")
+    lines = list(open_log(str(path)).lines)
+    assert lines[0] == "first" and lines[2] == "last" and len(lines) == 3
+    assert len(lines[1]) == MAX_LINE

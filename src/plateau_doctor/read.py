@@ -21,7 +21,8 @@ from typing import BinaryIO
 
 CHUNK = 1 << 20      # bytes per read when decoding lines (the nanoGPT scanner picks its own)
 PAD = 16             # spare bytes kept before and after a block (see LineBuffer)
-HEAD_BYTES = 64 << 20   # head() never buffers more than this looking for lines
+HEAD_BYTES = 8 << 20    # head() never buffers more than this looking for lines
+MAX_LINE = 1 << 20      # a longer line (a dumped tensor, a binary file) keeps its first MiB
 
 
 class InputError(Exception):
@@ -47,6 +48,7 @@ class LineBuffer:
         self.size = size
         self.buf = bytearray(PAD + size + PAD)
         self.lo = self.hi = PAD
+        self.skipping = False    # inside a line past MAX_LINE: drop bytes up to its newline
 
     def room(self) -> memoryview:
         """Free space after the data, for `readinto`; grows the buffer when one partial line
@@ -55,6 +57,9 @@ class LineBuffer:
             n = self.hi - self.lo
             self.buf[PAD:PAD + n] = self.buf[self.lo:self.hi]
             self.lo, self.hi = PAD, PAD + n
+        if self.hi - self.lo >= MAX_LINE:      # an overlong line: keep its first MAX_LINE bytes
+            self.hi = self.lo + MAX_LINE
+            self.skipping = True
         if len(self.buf) - PAD - self.hi < max(1, self.size // 4):   # a line longer than the buffer
             grown = bytearray(2 * len(self.buf))
             grown[:self.hi] = self.buf[:self.hi]
@@ -62,7 +67,18 @@ class LineBuffer:
         return memoryview(self.buf)[self.hi:len(self.buf) - PAD]
 
     def commit(self, n: int) -> None:
-        self.hi += n
+        start, self.hi = self.hi, self.hi + n
+        if not self.skipping:
+            return
+        # drop what belongs to the overlong line; keep its newline and whatever follows
+        newline = self.buf.find(b"\n", start, self.hi)
+        if newline < 0:
+            self.hi = start
+            return
+        tail = self.buf[newline:self.hi]
+        self.buf[start:start + len(tail)] = tail
+        self.hi = start + len(tail)
+        self.skipping = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> Iterator[tuple[bytearray, int, int]]:
         """Copy `data` in, yielding each run of whole lines as soon as it is complete, so runs
@@ -141,7 +157,7 @@ class LogText:
                 self._eof = True
             self._peeked += data
         lines = decode_run(self._peeked, 0, len(self._peeked)) if self._peeked else []
-        return lines[:n]
+        return [line[:MAX_LINE] for line in lines[:n]]   # sniffers need no more of a line
 
     def blocks(self, size: int = CHUNK) -> Iterator[tuple[bytearray, int, int]]:
         """Runs of whole lines (see LineBuffer), from the start of the log."""

@@ -165,14 +165,6 @@ def test_one_long_line_that_starts_like_data(cli, tmp_path):
     report(run)
 
 
-@pytest.mark.xfail(strict=True, reason="read.py has no cap on a line's length: head() buffers "
-                   "64 MB (HEAD_BYTES) of this newline-less file, decodes it, and every sniffer "
-                   "cleans that 64 MB 'line' (~30 s, ~700 MB; LineBuffer.room() also doubles the "
-                   "buffer for such a line). Fix: MAX_LINE = 1 MiB in read.py: once a line's pending "
-                   "bytes pass it, keep the first MAX_LINE bytes as the line and skip to the next "
-                   "b'\\n' with bytes.find on each new chunk, without growing the buffer (and rfind "
-                   "only the newly read bytes). This file is then one cut line: exit 2 'no "
-                   "training-loss lines' in a second or two, at constant memory")
 def test_a_2_gb_sparse_file(cli, one_line_error, tmp_path):
     sparse = tmp_path / "sparse.log"
     with open(sparse, "wb") as handle:
