@@ -109,6 +109,7 @@ class NanoGPTParser:
         self._header_copies: dict[str, int] = {}
         self._last_was_eval = False
         self._lr = NAN                    # from a standalone LR line, until the next one
+        self._garbled_rows = 0              # loss values that were not numbers (skipped)
 
     @property
     def n_evals(self) -> int:
@@ -191,7 +192,11 @@ class NanoGPTParser:
         elif head == "step":
             m = EVAL_RE.match(line)
             if m:
-                self.table.add_eval(int(m.group(1)), to_float(m.group(2)), to_float(m.group(3)), number)
+                train, val = to_float(m.group(2)), to_float(m.group(3))
+                if _garbled(m.group(3), val) or _garbled(m.group(2), train):
+                    self._skip_garbled(number)
+                    return
+                self.table.add_eval(int(m.group(1)), train, val, number)
                 self._last_was_eval = True
                 return
         m = LR_LINE_RE.match(line)
@@ -238,7 +243,19 @@ class NanoGPTParser:
             elif key == "lr":
                 lr = to_float(value)
                 self.meta.lr_logged = True
-        self.table.add_iter(int(m.group(1)), to_float(m.group(2)), number, time_ms=time_ms, mfu=mfu, lr=lr)
+        loss = to_float(m.group(2))
+        if _garbled(m.group(2), loss):
+            self._skip_garbled(number)
+            return
+        self.table.add_iter(int(m.group(1)), loss, number, time_ms=time_ms, mfu=mfu, lr=lr)
+
+    def _skip_garbled(self, number: int) -> None:
+        """A loss that is neither a number nor a printed nan/inf (bytes lost in a copy) is not a
+        divergence: the row is left out and the first such line is noted."""
+        self._garbled_rows += 1
+        if self._garbled_rows == 1:
+            self.meta.notes.append(f"line {number}: a loss that is not a number was skipped "
+                                   "(garbled bytes?); later ones are skipped too")
 
     def _bulk(self, scan, a: int, b: int, base: int) -> None:
         """Rows a..b of the scanned strict iter lines; what feed_line would do with each."""
@@ -247,6 +264,11 @@ class NanoGPTParser:
         self.table.add_iter_block(scan.iters[a:b], scan.loss[a:b], scan.rows[a:b] + (base + 1),
                                   time_ms=scan.time_ms[a:b], mfu=scan.mfu[a:b], lr=self._lr)
         self._last_was_eval = False
+
+
+def _garbled(text: str, value: float) -> bool:
+    """NaN from to_float, but the text was not a printed nan/inf: unreadable, not divergent."""
+    return value != value and text.strip(",").lower() not in ("nan", "-nan", "inf", "-inf", "+inf")
 
 
 def _header_line(line: str, meta, header_copies: dict[str, int]) -> None:
