@@ -12,12 +12,10 @@ Budget: see conftest.py (PLATEAU_FUZZ_EXAMPLES).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -34,25 +32,14 @@ from plateau_doctor.resolve.files import (ConfigError, claimed_params, load_conf
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+from hostile_support import no_compiler_warnings  # noqa: E402
+
 PROFILE = settings.get_profile("plateau-hostile")
 # Values near 1e308 overflow in numpy (to inf, as they should); the warnings are noise here.
 # (On the command line they reach stderr: see test_corpus.py::test_huge_values_report_without_noise_on_stderr.)
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-@contextlib.contextmanager
-def no_compiler_warnings():
-    """Fail if compiling config text or a printed dict let a SyntaxWarning (`1if x else 2`) or an
-    invalid-escape DeprecationWarning ("\\d") out: on the command line those land on stderr.
-    (Turning them into errors would not do: the compiler then raises SyntaxError, which the
-    readers catch, and the leak would go unseen.)"""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    leaked = [f"{w.category.__name__}: {w.message}" for w in caught
-              if issubclass(w.category, SyntaxWarning)
-              or (issubclass(w.category, DeprecationWarning) and "escape sequence" in str(w.message))]
-    assert not leaked, leaked
 LOAD_SECONDS = 5.0
 CONFIG_TEXT = (ROOT / "examples" / "configs" / "h200_shakespeare_char_tiny_model.py").read_text()
 LOG_LINES = (ROOT / "examples" / "logs" / "h200_shakespeare_char_tiny_model.log").read_text().split("\n")
