@@ -192,6 +192,7 @@ def plot_command(
     def work() -> int:
         from .plot import PlotError, run_plot
 
+        refuse_overwriting_inputs(output, [*(logs or []), config])
         settings = _rule_settings(load_tool_settings(config_file), None, None)
         try:
             run_plot(logs or ["-"], output, config=config, overrides=_overrides(set_),

@@ -6,7 +6,6 @@ schedule, scale references and spikes. Rules read it; they never re-parse or re-
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,7 +200,3 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
         init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,
     )
-
-
-def is_finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
