@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 NAN = float("nan")
 
@@ -33,6 +34,13 @@ def pieces(raw: str) -> list[str]:
     if "\r" not in raw:
         return [raw]
     return [p for p in raw.split("\r") if p.strip()]
+
+
+def clean_pieces(lines) -> Iterator[str]:
+    """Every `\r` piece of every line, cleaned: what a format's sniffer looks at."""
+    for raw in lines:
+        for piece in pieces(raw):
+            yield clean_line(piece)
 
 
 def to_float(text: str) -> float:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
@@ -30,11 +30,9 @@ FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+)")
 def sniff(lines: list[str]) -> int:
     """Count `s:N trl:X` / `s:N tel:X` lines."""
     hits = 0
-    for raw in lines:
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if line.startswith("s:") and (m := LINE_RE.match(line)) and m.group(2) != "eval":
-                hits += 1
+    for line in clean_pieces(lines):
+        if line.startswith("s:") and (m := LINE_RE.match(line)) and m.group(2) != "eval":
+            hits += 1
     return hits
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
@@ -42,13 +42,11 @@ BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\
 def sniff(lines: list[str]) -> int:
     """Count llm.c train-step lines (`step N/M | loss X ...`) and `val loss X` lines."""
     hits = 0
-    for raw in lines:
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if line.startswith("step"):
-                hits += _step_match(line) is not None
-            elif line.startswith("val loss "):
-                hits += VAL_RE.match(line) is not None
+    for line in clean_pieces(lines):
+        if line.startswith("step"):
+            hits += _step_match(line) is not None
+        elif line.startswith("val loss "):
+            hits += VAL_RE.match(line) is not None
     return hits
 
 

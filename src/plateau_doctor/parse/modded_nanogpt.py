@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
@@ -37,11 +37,9 @@ Pending = list[tuple[int, float, float, int]]
 def sniff(lines: list[str]) -> int:
     """Count `step:N/M ...` lines that carry a loss or a train time."""
     hits = 0
-    for raw in lines:
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if line.startswith("step:") and STEP_RE.match(line):
-                hits += 1
+    for line in clean_pieces(lines):
+        if line.startswith("step:") and STEP_RE.match(line):
+            hits += 1
     return hits
 
 

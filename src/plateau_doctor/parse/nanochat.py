@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
@@ -41,11 +41,9 @@ RANK_RE = re.compile(r"^\[rank (\d+)\]")
 def sniff(lines: list[str]) -> int:
     """Count nanochat train lines (`step 00004/21400 (0.02%) | loss: ...`) and val-bpb lines."""
     hits = 0
-    for raw in lines:
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if line.startswith(("step ", "Step ")) and (STEP_RE.match(line) or _val_bpb(line)):
-                hits += 1
+    for line in clean_pieces(lines):
+        if line.startswith(("step ", "Step ")) and (STEP_RE.match(line) or _val_bpb(line)):
+            hits += 1
     return hits
 
 

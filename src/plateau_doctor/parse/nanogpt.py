@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from ..model import LogMeta, ParsedLog
 from ..read import LogText
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
@@ -64,11 +64,9 @@ RUN_START_PREFIXES = ("Overriding config with", "tokens per iteration", "Initial
 def sniff(lines: list[str]) -> int:
     """Count nanoGPT step/iter lines in a sample."""
     hits = 0
-    for raw in lines:
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if line.startswith(("step ", "iter ")) and (EVAL_RE.match(line) or ITER_RE.match(line)):
-                hits += 1
+    for line in clean_pieces(lines):
+        if line.startswith(("step ", "iter ")) and (EVAL_RE.match(line) or ITER_RE.match(line)):
+            hits += 1
     return hits
 
 

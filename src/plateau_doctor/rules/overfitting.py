@@ -25,7 +25,7 @@ INFO = RuleInfo(
 
 def check(ctx: Context, thresholds: dict) -> list:
     a = ctx.analyses
-    val, train = a.val, a.train_eval
+    val = a.val
     if len(val) < 4:
         return [Skip(INFO.code, "fewer than 4 val evals")]
     noise = a.eval_noise if a.eval_noise is not None else 0.02
