@@ -73,7 +73,10 @@ def _curve(frame, x: str, y: str) -> Curve:
     steps = frame[x].to_numpy(dtype=float)
     values = frame[y].to_numpy(dtype=float)
     keep = np.isfinite(values)
-    return Curve(steps[keep], values[keep], frame["line"].to_numpy()[keep])
+    lines = frame["line"].to_numpy()
+    if keep.all():            # the usual case: no copies of a long curve
+        return Curve(steps, values, lines)
+    return Curve(steps[keep], values[keep], lines[keep])
 
 
 def _binned(curve: Curve, bins: int = 40) -> Curve:

@@ -30,7 +30,10 @@ class Spike:
 def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     it = np.asarray(iters).ravel()
     loss = np.asarray(losses, dtype=float).ravel()
-    positions = np.flatnonzero(np.isfinite(loss))
+    finite = np.isfinite(loss)
+    if finite.all():          # the usual case: no copies of a long curve
+        return it, loss, np.arange(len(loss))
+    positions = np.flatnonzero(finite)
     return it[positions], loss[positions], positions
 
 
