@@ -28,6 +28,17 @@ def detect(sample: list[str]) -> str | None:
     return best if scores[best] > 0 else None
 
 
+def detect_or_raise(sample: list[str]) -> str:
+    """The detected format; UnknownFormat saying why when there is none."""
+    fmt = detect(sample)
+    if fmt is None:
+        if not sample:
+            raise UnknownFormat("the log is empty")
+        raise UnknownFormat("no training-loss lines of any known format "
+                            f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+    return fmt
+
+
 def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
     """Parse a log's lines with the given format, or the detected one for 'auto'."""
     if log_format != "auto":
@@ -35,14 +46,8 @@ def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
             raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
         return FORMATS[log_format].parse(lines)
     iterator: Iterator[str] = iter(lines)
-    sample = list(itertools.islice(iterator, SNIFF_LINES))
-    fmt = detect(sample)
-    if fmt is None:
-        rest = list(itertools.islice(iterator, 1))
-        if not sample and not rest:
-            raise UnknownFormat("the log is empty")
-        raise UnknownFormat("no training-loss lines of any known format "
-                            f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+    sample = list(itertools.islice(iterator, SNIFF_LINES))   # empty only if the log is
+    fmt = detect_or_raise(sample)
     return FORMATS[fmt].parse(itertools.chain(sample, iterator))
 
 
@@ -50,13 +55,7 @@ def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
     """Parse an opened log (read.open_log). nanoGPT logs take the vectorised block path
     (nanogpt.parse_source, the same table as the line path); other formats go line by line."""
     if log_format == "auto":
-        sample = source.head(SNIFF_LINES)
-        log_format = detect(sample)
-        if log_format is None:
-            if not sample:
-                raise UnknownFormat("the log is empty")
-            raise UnknownFormat("no training-loss lines of any known format "
-                                f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+        log_format = detect_or_raise(source.head(SNIFF_LINES))
     elif log_format not in FORMATS:
         raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
     module = FORMATS[log_format]
