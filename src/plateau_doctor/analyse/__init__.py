@@ -17,6 +17,7 @@ from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_
 from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
 from .schedule import LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr, schedule_position
 from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
+from .timing import IterationTiming, iteration_timing
 from .trend import Trend, fit_trend
 
 
@@ -63,6 +64,7 @@ class Analyses:
     init_loss: float | None          # the loss at step 0 (eval val, else iter 0)
     init_loss_line: int | None
     expected_init_loss: float | None
+    timing: IterationTiming | None   # median iteration time, eval time hidden after evals
     notes: list[str] = field(default_factory=list)
 
 
@@ -93,6 +95,13 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
             values.append(float(np.median(curve.values[mask])))
             lines.append(int(curve.lines[mask][-1]))
     return Curve(np.array(steps), np.array(values), np.array(lines))
+
+
+def _timing(parsed: ParsedLog) -> IterationTiming | None:
+    if parsed.iters.empty:
+        return None
+    return iteration_timing(parsed.iters["iter"].to_numpy(), parsed.iters["time_ms"].to_numpy(dtype=float),
+                            parsed.evals["step"].to_numpy() if not parsed.evals.empty else np.empty(0))
 
 
 def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analyses:
@@ -202,4 +211,5 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,
         eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
         init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,
+        timing=_timing(parsed),
     )

@@ -59,14 +59,8 @@ class RunView:
 def view(examination, by_tokens: bool) -> RunView:
     a, f = examination.analyses, examination.facts
     scale = float(f.tokens_per_iter) if by_tokens and f.tokens_per_iter else 1.0
-    iters = examination.parsed.iters
-    median = None
-    if not iters.empty:
-        times = iters["time_ms"].to_numpy(dtype=float)
-        eval_steps = set(examination.parsed.evals["step"].tolist())
-        keep = np.isfinite(times) & ~iters["iter"].isin(eval_steps | {int(iters["iter"].min())}).to_numpy()
-        if keep.sum() >= 5:
-            median = float(np.median(times[keep]))
+    timing = a.timing
+    median = timing.median_iter_ms if timing is not None and timing.n_normal >= 5 else None
     return RunView(a.val.steps * scale, a.val.values, a.eval_noise, median, f.tokens_per_iter)
 
 

@@ -22,31 +22,24 @@ INFO = RuleInfo(
 
 def check(ctx: Context, thresholds: dict) -> list:
     iters = ctx.parsed.iters
-    times = iters["time_ms"].to_numpy(dtype=float) if not iters.empty else np.empty(0)
-    finite = np.isfinite(times)
-    if finite.sum() < 20 or ctx.parsed.evals.empty:
+    timing = ctx.analyses.timing
+    timed = 0 if iters.empty else int(np.isfinite(iters["time_ms"].to_numpy(dtype=float)).sum())
+    if timed < 20 or ctx.parsed.evals.empty or timing is None or timing.n_normal < 10:
         return [Skip(INFO.code, "too few timed iterations")]
     steps = iters["iter"].to_numpy()
-    eval_steps = ctx.parsed.evals["step"].to_numpy()
-    is_eval = np.isin(steps, eval_steps[eval_steps > 0]) & finite
-    first = steps == steps.min()                       # iter 0 includes compile
-    normal = finite & ~is_eval & ~first
-    if normal.sum() < 10:
-        return [Skip(INFO.code, "too few timed iterations")]
-    median = float(np.median(times[normal]))
+    median, eval_excess = timing.median_iter_ms, timing.eval_excess_ms
     log_interval = float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0
-    eval_excess = float(np.clip(times[is_eval] - median, 0, None).sum())
-    train_time = median * (steps.max() - steps.min() + 1)
+    train_time = median * (timing.last_iter - timing.first_iter + 1)
     share = eval_excess / (eval_excess + train_time) if train_time > 0 else 0.0
     mfu = iters["mfu"].to_numpy(dtype=float)
     mfu_med = float(np.median(mfu[np.isfinite(mfu)])) if np.isfinite(mfu).any() else None
-    evidence = {"median_iter_ms": median, "eval_time_share": share, "evals": int(is_eval.sum()),
+    evidence = {"median_iter_ms": median, "eval_time_share": share, "evals": timing.evals_timed,
                 "median_mfu_percent": mfu_med, "log_interval": log_interval}
     if share >= thresholds["eval_share_info"]:
         return [finding(
             INFO, severity="warning" if share >= thresholds["eval_share_warn"] else "info", confidence=0.7,
             title=f"Evals take {share:.0%} of wall time",
-            message=(f"Iterations right after an eval take {eval_excess / max(1, is_eval.sum()) / 1000:.1f}s "
+            message=(f"Iterations right after an eval take {eval_excess / max(1, timing.evals_timed) / 1000:.1f}s "
                      f"longer than the median {median:.0f}ms iteration; over the run that is "
                      f"{share:.0%} of the time."),
             evidence=evidence,
