@@ -213,3 +213,33 @@ def test_parquet_export_needs_pyarrow_and_says_so_or_writes_the_table(tmp_path):
     assert done.returncode == 0
     table = pd.read_parquet(target)
     assert (table["kind"] == "eval").sum() == 21
+
+
+HEAVY_IMPORTS = r"""
+import sys
+from plateau_doctor.cli import main
+sys.argv = ["plateau-doctor", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("LOADED " + " ".join(m for m in ("numpy", "pandas") if m in sys.modules) + "\n")
+"""
+
+
+def loaded_heavy_modules(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", HEAVY_IMPORTS, *args], capture_output=True,
+                          cwd=ROOT, timeout=120)
+    line = [x for x in done.stderr.decode().splitlines() if x.startswith("LOADED")][-1]
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_import_neither_numpy_nor_pandas(flag):
+    assert loaded_heavy_modules(flag) == set()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_diagnose_never_imports_pandas(fmt):
+    # pandas takes longer to import than a small log takes to diagnose; the loss table is numpy
+    assert loaded_heavy_modules("diagnose", str(OVERFIT), "--format", fmt) == {"numpy"}

@@ -7,9 +7,11 @@ conveniences, so any module can import it without pulling in numpy or pandas.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pandas is imported lazily so `--version` and `--help` stay fast
+if TYPE_CHECKING:  # numpy and pandas are imported lazily so `--version` and `--help` stay fast
+    import numpy as np
     import pandas as pd
 
 SEVERITIES = ("info", "warning", "error")
@@ -53,15 +55,58 @@ class LogMeta:
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
 
 
+class Columns:
+    """Named numpy vectors of one length: one half of the loss table, as the analyses read it.
+
+    The diagnosis needs nothing pandas adds, and importing pandas (~0.2 s) costs more than a
+    whole diagnosis of a small log, so the DataFrame face is built only when asked for.
+    """
+
+    def __init__(self, arrays: "dict[str, np.ndarray]") -> None:
+        self.arrays = arrays
+        self._length = len(next(iter(arrays.values()))) if arrays else 0
+
+    def __getitem__(self, name: str) -> "np.ndarray":
+        return self.arrays[name]
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def empty(self) -> bool:
+        return self._length == 0
+
+    def rows(self, which: "np.ndarray | slice") -> "Columns":
+        """The rows a boolean mask, index vector or slice picks, as a new table."""
+        return Columns({name: values[which] for name, values in self.arrays.items()})
+
+    def to_frame(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        return pd.DataFrame(self.arrays, copy=False)
+
+
 @dataclass
 class ParsedLog:
-    """The loss table of one log. iters/evals are deduplicated (a later segment wins on a repeated
-    step) and keep a `segment` column saying which run in the file each row came from."""
+    """The loss table of one log. Its rows are deduplicated (a later segment wins on a repeated
+    step) and keep a `segment` column saying which run in the file each row came from.
+
+    `iter_table` / `eval_table` are the numpy columns (ITER_COLUMNS / EVAL_COLUMNS) the diagnosis
+    reads; `iters` / `evals` are the same data as DataFrames, built on first use.
+    """
 
     format: str
-    iters: "pd.DataFrame"   # ITER_COLUMNS
-    evals: "pd.DataFrame"   # EVAL_COLUMNS
+    iter_table: Columns
+    eval_table: Columns
     meta: LogMeta
+
+    @cached_property
+    def iters(self) -> "pd.DataFrame":
+        return self.iter_table.to_frame()
+
+    @cached_property
+    def evals(self) -> "pd.DataFrame":
+        return self.eval_table.to_frame()
 
 
 @dataclass

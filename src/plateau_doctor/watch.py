@@ -185,9 +185,9 @@ class LiveLog:
             rows = table.eval_rows(self._evals_reported)
         else:
             parsed = self._reparse(force)
-            if parsed is None or len(parsed.evals) <= self._evals_reported:
+            if parsed is None or len(parsed.eval_table) <= self._evals_reported:
                 return []
-            tail = parsed.evals.iloc[self._evals_reported:]
+            tail = parsed.eval_table.rows(slice(self._evals_reported, None))
             rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist()))
         self._evals_reported += len(rows)
         return rows
@@ -196,8 +196,8 @@ class LiveLog:
         if self._parser is not None:
             return self._parser.table.last_iter_row()
         parsed = self._reparse(force=False)
-        if parsed is not None and len(parsed.iters):
-            return parsed.iters.iloc[-1].to_dict()
+        if parsed is not None and len(parsed.iter_table):
+            return {name: values[-1].item() for name, values in parsed.iter_table.arrays.items()}
         return None
 
     def snapshot(self, final: bool = False) -> ParsedLog:
@@ -469,7 +469,7 @@ def _on_new_lines(log: LiveLog, diagnosis: Diagnosis, view, force: bool = False)
         parsed = log.snapshot()
         diagnosis.run(parsed)
         if isinstance(view, LiveView):
-            view.iter_losses(_thin(parsed.iters["loss"].to_numpy()))
+            view.iter_losses(_thin(parsed.iter_table["loss"]))
         view.evals(rows, diagnosis)
     view.refresh(log, diagnosis)
 

@@ -1,9 +1,9 @@
 """The loss table every parser builds: typed columns filled row by row or block by block, then
-turned into DataFrames.
+handed over as numpy vectors (model.Columns).
 
 No Python object per row: single rows land in `array` columns (8 bytes a number), and blocks of
 rows from the vectorised nanoGPT scanner are copied into one preallocated numpy vector per column.
-`build()` hands those vectors to pandas without copying them (a million-row log is never held
+`build()` hands those vectors over without copying them (a million-row log is never held
 twice) and applies the resume rule: when a step appears again (a resumed run re-evaluates at its
 checkpoint step), the row from the later segment wins. `snapshot()` copies instead, so a live
 parser can go on.
@@ -14,7 +14,7 @@ import copy
 from array import array
 from typing import TYPE_CHECKING
 
-from ..model import EVAL_COLUMNS, ITER_COLUMNS, LogMeta, ParsedLog
+from ..model import EVAL_COLUMNS, ITER_COLUMNS, Columns, LogMeta, ParsedLog
 from .lines import NAN
 
 if TYPE_CHECKING:
@@ -246,24 +246,22 @@ class LossTableBuilder:
     def _frames(self, n_lines: int, meta: LogMeta, consume: bool) -> ParsedLog:
         meta.n_lines = n_lines
         meta.n_segments = self.segment + 1 if (self.n_iters or self.n_evals) else 0
-        iters = _frame(self._iter, "iter", consume)
-        evals = _frame(self._eval, "step", consume)
-        return ParsedLog(format=self.format, iters=iters, evals=evals, meta=meta)
+        iters = _table(self._iter, "iter", consume)
+        evals = _table(self._eval, "step", consume)
+        return ParsedLog(format=self.format, iter_table=iters, eval_table=evals, meta=meta)
 
 
-def _frame(columns: dict[str, Column], key: str, consume: bool):
-    """A DataFrame of the columns with the resume rule applied: for a repeated step keep the
-    last row, and sort by step. With `consume` the columns' own vectors become the DataFrame's
-    (copy=False), so a big log is never held twice; otherwise they are copied."""
-    import pandas as pd
-
+def _table(columns: dict[str, Column], key: str, consume: bool) -> Columns:
+    """The columns with the resume rule applied: for a repeated step keep the last row, and sort
+    by step. With `consume` the columns' own vectors are handed over, so a big log is never held
+    twice; otherwise they are copied."""
     keys = columns[key].to_numpy(consume)
     keep = _later_segment_wins(keys)
     arrays = {}
     for name, column in columns.items():
         values = keys if name == key else column.to_numpy(consume)
         arrays[name] = values if keep is None else values[keep]
-    return pd.DataFrame(arrays, copy=False)
+    return Columns(arrays)
 
 
 def _later_segment_wins(keys: "np.ndarray") -> "np.ndarray | None":

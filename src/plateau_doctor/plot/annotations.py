@@ -170,10 +170,10 @@ def _best_val(val: Series) -> list[Point]:
 def _lr(ex: "Examination", x_end: float) -> tuple[Series | None, str | None]:
     """The logged LR where the log prints one (it is the truth), else nanoGPT's get_lr rebuilt
     from the config, but only where analyse() trusted the config enough to build a schedule."""
-    iters = ex.parsed.iters
+    iters = ex.parsed.iter_table
     if ex.parsed.meta.lr_logged and not iters.empty:
-        x = iters["iter"].to_numpy(dtype=float)
-        y = iters["lr"].to_numpy(dtype=float)
+        x = iters["iter"].astype(float)
+        y = iters["lr"].astype(float)
         keep = np.isfinite(x) & np.isfinite(y)
         if keep.sum() >= 2:
             return Series(x[keep], y[keep]), "logged"

@@ -11,6 +11,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
 from ..analyse.schedule import nanogpt_lr
 from ..model import ParsedLog, ResolvedConfig, RunFacts
@@ -128,21 +130,21 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         src["lr_at_last_iter"] = "log" if meta.lr_logged else "rebuilt with get_lr"
 
     # losses
-    evals = parsed.evals
-    val = evals[evals["val_loss"].map(math.isfinite)] if not evals.empty else evals
-    if not val.empty:
-        best = val.loc[val["val_loss"].idxmin()]
-        facts.best_val_loss, facts.best_val_step = float(best["val_loss"]), int(best["step"])
-        last = float(evals["val_loss"].iloc[-1])
+    evals = parsed.eval_table
+    finite_val = np.flatnonzero(np.isfinite(evals["val_loss"])) if not evals.empty else []
+    if len(finite_val):
+        best = finite_val[np.argmin(evals["val_loss"][finite_val])]   # the first of equal bests
+        facts.best_val_loss, facts.best_val_step = float(evals["val_loss"][best]), int(evals["step"][best])
+        last = float(evals["val_loss"][-1])
         facts.last_val_loss = last if math.isfinite(last) else None   # unknown, not the last good one
-    train = evals["train_loss"].dropna() if not evals.empty else evals
+    train = evals["train_loss"][~np.isnan(evals["train_loss"])] if not evals.empty else []
     if len(train):
-        facts.last_train_loss = float(train.iloc[-1])
-    elif not parsed.iters.empty:
-        tail = parsed.iters["loss"].tail(20)
-        tail = tail[tail.map(math.isfinite)]
+        facts.last_train_loss = float(train[-1])
+    elif not parsed.iter_table.empty:
+        tail = parsed.iter_table["loss"][-20:]
+        tail = tail[np.isfinite(tail)]
         if len(tail):
-            facts.last_train_loss = float(tail.median())
+            facts.last_train_loss = float(np.median(tail))
             src["last_train_loss"] = "median of the last iteration losses"
     if known:
         facts.eval_iters = _int_or_none(resolved.get("eval_iters"))
@@ -152,18 +154,19 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
 
 def _last_step(parsed: ParsedLog) -> int | None:
     candidates = []
-    if not parsed.iters.empty:
-        candidates.append(int(parsed.iters["iter"].iloc[-1]))
-    if not parsed.evals.empty:
-        candidates.append(int(parsed.evals["step"].iloc[-1]))
+    if not parsed.iter_table.empty:
+        candidates.append(int(parsed.iter_table["iter"][-1]))
+    if not parsed.eval_table.empty:
+        candidates.append(int(parsed.eval_table["step"][-1]))
     return max(candidates) if candidates else None
 
 
 def _last_lr(parsed: ParsedLog, resolved: ResolvedConfig, known: bool, last_iter: int | None):
-    if parsed.meta.lr_logged and not parsed.iters.empty:
-        lrs = parsed.iters["lr"].dropna()
+    if parsed.meta.lr_logged and not parsed.iter_table.empty:
+        lrs = parsed.iter_table["lr"]
+        lrs = lrs[~np.isnan(lrs)]
         if len(lrs):
-            return float(lrs.iloc[-1])
+            return float(lrs[-1])
     if not known or parsed.format != "nanogpt" or last_iter is None:
         return None
     try:

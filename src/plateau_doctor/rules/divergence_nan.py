@@ -24,7 +24,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     first = nf.first_iter if nf else a.eval_non_finite_step
     line = None
     if nf is not None:
-        line = int(ctx.parsed.iters["line"].iloc[nf.first_index])
+        line = int(ctx.parsed.iter_table["line"][nf.first_index])
     lr = ctx.config.get("learning_rate") if a.config_known else None
     fixes = []
     if a.config_known and ctx.config.get("dtype") == "float16":
@@ -36,8 +36,9 @@ def check(ctx: Context, thresholds: dict) -> list:
     if a.config_known and int(ctx.config.get("warmup_iters") or 0) == 0:
         fixes.append("--warmup_iters=<about 1-5% of max_iters>")
     # With log_interval > 1 the first update is logged at iteration log_interval, not 1.
-    iters = ctx.parsed.iters["iter"]
-    first_logged_update = int(iters[iters > int(iters.min())].min()) if len(iters) > 1 else 1
+    iters = ctx.parsed.iter_table["iter"]
+    later = iters[iters > iters.min()] if len(iters) > 1 else iters[:0]
+    first_logged_update = int(later.min()) if len(later) else 1
     if first is not None and first <= max(1, first_logged_update):
         message = (f"The loss is NaN from iteration {first}, the first update the log shows. That is numerics "
                    "(fp16 overflow, a bad kernel or compile path) or bad input data, not the "
@@ -50,7 +51,7 @@ def check(ctx: Context, thresholds: dict) -> list:
         evidence={
             "first_non_finite_iter": first,
             "non_finite_iter_losses": nf.count if nf else 0,
-            "iter_losses": nf.total if nf else len(ctx.parsed.iters),
+            "iter_losses": nf.total if nf else len(ctx.parsed.iter_table),
             "recovered": nf.recovered if nf else False,
             "first_non_finite_eval_step": a.eval_non_finite_step,
         },

@@ -37,13 +37,13 @@ def check(ctx: Context, thresholds: dict) -> list:
     worst = max(spikes, key=lambda s: s.z)
     sigma = a.sigma.sigma if a.sigma else None
     # Spikes index the parsed table; the impact is judged on the same positions.
-    impact = spike_impact(ctx.parsed.iters["loss"].to_numpy(dtype=float), spikes,
+    impact = spike_impact(ctx.parsed.iter_table["loss"], spikes,
                           sigma or max(1e-6, abs(worst.loss - worst.baseline) / worst.z))
     rate = len(spikes) / len(a.iter_loss)
     raised = (impact.damaging >= thresholds["warn_damaging"] or impact.clustered >= thresholds["warn_clustered"]
               or rate >= thresholds["warn_rate"])
     shown = sorted(spikes, key=lambda s: -s.z)[:5]
-    line = int(ctx.parsed.iters["line"].iloc[worst.index])
+    line = int(ctx.parsed.iter_table["line"][worst.index])
     return [finding(
         INFO, severity="warning" if raised else "info", confidence=0.75 if raised else 0.5,
         title=(f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "

@@ -148,8 +148,9 @@ def _last_checkpoint_step(ctx: Context) -> int | None:
     """With always_save_checkpoint=False nanoGPT saves only when val improves: a free signal."""
     if not ctx.analyses.config_known or ctx.config.get("always_save_checkpoint") is not False:
         return None
-    saved = ctx.parsed.evals[ctx.parsed.evals["checkpoint_saved"]]
-    return int(saved["step"].iloc[-1]) if len(saved) else None
+    evals = ctx.parsed.eval_table
+    saved = evals["step"][evals["checkpoint_saved"].astype(bool)] if not evals.empty else []
+    return int(saved[-1]) if len(saved) else None
 
 
 def _epochs_clause(ctx: Context) -> str:
