@@ -16,3 +16,23 @@ def test_eval_time_is_the_excess_of_post_eval_iterations_over_the_median():
 
 def test_no_timing_without_an_ordinary_timed_iteration():
     assert iteration_timing(np.array([0, 250]), np.array([np.nan, 10.0]), np.array([250])) is None
+
+
+def test_log_interval_is_the_median_gap_between_logged_iterations():
+    assert iteration_timing(np.arange(0, 500, 10), np.full(50, 5.0), np.array([])).log_interval == 10.0
+    steps = np.array([0, 10, 20, 30, 31, 40, 50, 60])
+    assert iteration_timing(steps, np.full(8, 5.0), np.array([])).log_interval == 10.0
+
+
+def test_median_mfu_ignores_iterations_without_a_measurement():
+    mfu = np.array([np.nan] * 5 + [30.0, 31.0, 32.0])
+    timing = iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), mfu)
+    assert timing.median_mfu_percent == 31.0 and timing.n_timed == 8
+    assert iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), np.full(8, np.nan)).median_mfu_percent is None
+
+
+def test_post_eval_iterations_are_found_when_steps_are_out_of_order():
+    iters = np.array([0, 20, 10, 30, 40, 50])
+    times = np.array([900.0, 50.0, 50.0, 50.0, 150.0, 50.0])
+    timing = iteration_timing(iters, times, np.array([40]))
+    assert timing.evals_timed == 1 and timing.eval_excess_ms == 100.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import ParsedLog, ResolvedConfig, RunFacts
+from ..model import Columns, ParsedLog, ResolvedConfig, RunFacts
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
                     per_batch_sigma)
@@ -68,14 +68,14 @@ class Analyses:
     notes: list[str] = field(default_factory=list)
 
 
-def _curve(frame, x: str, y: str) -> Curve:
-    if frame.empty:
+def _curve(table: Columns, x: str, y: str) -> Curve:
+    if table.empty:
         empty = np.empty(0)
         return Curve(empty, empty, empty.astype(int))
-    steps = frame[x].to_numpy(dtype=float)
-    values = frame[y].to_numpy(dtype=float)
+    steps = table[x].astype(float, copy=False)
+    values = table[y].astype(float, copy=False)
     keep = np.isfinite(values)
-    lines = frame["line"].to_numpy()
+    lines = table["line"]
     if keep.all():            # the usual case: no copies of a long curve
         return Curve(steps, values, lines)
     return Curve(steps[keep], values[keep], lines[keep])
@@ -98,18 +98,19 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
 
 
 def _timing(parsed: ParsedLog) -> IterationTiming | None:
-    if parsed.iters.empty:
+    iters = parsed.iter_table
+    if iters.empty:
         return None
-    return iteration_timing(parsed.iters["iter"].to_numpy(), parsed.iters["time_ms"].to_numpy(dtype=float),
-                            parsed.evals["step"].to_numpy() if not parsed.evals.empty else np.empty(0))
+    return iteration_timing(iters["iter"], iters["time_ms"], parsed.eval_table["step"], iters["mfu"])
 
 
 def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analyses:
     meta = parsed.meta
     known = config.is_known() and parsed.format == "nanogpt"
-    iter_loss = _curve(parsed.iters, "iter", "loss")
-    val = _curve(parsed.evals, "step", "val_loss")
-    train_eval = _curve(parsed.evals, "step", "train_loss")
+    iters, evals = parsed.iter_table, parsed.eval_table
+    iter_loss = _curve(iters, "iter", "loss")
+    val = _curve(evals, "step", "val_loss")
+    train_eval = _curve(evals, "step", "train_loss")
     notes: list[str] = []
 
     # noise: only a per-micro-batch loss says something about one eval batch
@@ -127,8 +128,8 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
     eval_noise = eval_se if eval_se is not None else (scatter.scatter if scatter else None)
     co_move = None
     if len(train_eval) >= 8 and len(val) >= 8:
-        frame = parsed.evals.iloc[len(parsed.evals) // 2:]
-        co_move = co_movement(frame["step"], frame["train_loss"], frame["val_loss"])
+        late_evals = evals.rows(slice(len(evals) // 2, None))
+        co_move = co_movement(late_evals["step"], late_evals["train_loss"], late_evals["val_loss"])
 
     val_trend = fit_trend(val.steps, val.values, point_se=eval_noise) if len(val) >= 4 else None
     if len(train_eval) >= 4:
@@ -152,10 +153,10 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         except (TypeError, ValueError):
             notes.append("the learning-rate settings could not be read as numbers")
     logged = None
-    if meta.lr_logged and not parsed.iters.empty:
-        lr_frame = parsed.iters[np.isfinite(parsed.iters["lr"].to_numpy(dtype=float))]
-        if len(lr_frame) >= 2:
-            logged = logged_lr_trend(lr_frame["iter"].to_numpy(), lr_frame["lr"].to_numpy())
+    if meta.lr_logged and not iters.empty:
+        has_lr = np.isfinite(iters["lr"])
+        if np.count_nonzero(has_lr) >= 2:
+            logged = logged_lr_trend(iters["iter"][has_lr], iters["lr"][has_lr])
             if logged and peak_lr is None:   # a configured peak beats one still warming up
                 peak_lr = logged.peak
 
@@ -176,14 +177,14 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
     spikes = detect_spikes(iter_loss.steps, iter_loss.values,
                            sigma=sigma.sigma if sigma else None) if len(iter_loss) >= 20 else []
     non_finite = None
-    if not parsed.iters.empty:
-        non_finite = first_non_finite(parsed.iters["iter"].to_numpy(), parsed.iters["loss"].to_numpy())
+    if not iters.empty:
+        non_finite = first_non_finite(iters["iter"], iters["loss"])
     eval_nan_step = None
-    if not parsed.evals.empty:
+    if not evals.empty:
         # every eval row carries a val value, so a non-finite one was printed as nan/inf
-        bad = parsed.evals[~np.isfinite(parsed.evals["val_loss"].to_numpy(dtype=float))]
+        bad = np.flatnonzero(~np.isfinite(evals["val_loss"]))
         if len(bad):
-            eval_nan_step = int(bad["step"].iloc[0])
+            eval_nan_step = int(evals["step"][bad[0]])
     explosion = None
     if len(iter_loss) >= 8:   # window means (HF) are few but each averages many steps
         explosion = detect_explosion(iter_loss.steps, iter_loss.values,

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from .medians import median, median_of_rows, sliding
 
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of a gaussian times this is its standard deviation
 MAX_WINDOW = 51        # the trend window, in points; wider windows start to follow the curvature
@@ -39,10 +40,13 @@ class EvalScatter:
 
 def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
     """Finite points ordered by step; a repeated step keeps its last value."""
-    s = np.asarray(steps, dtype=float).ravel()
+    s = np.asarray(steps).ravel()
+    if s.dtype.kind not in "iuf":
+        s = s.astype(float)
     v = np.asarray(values, dtype=float).ravel()
-    keep = np.isfinite(s) & np.isfinite(v)
-    s, v = s[keep], v[keep]
+    keep = np.isfinite(v) if s.dtype.kind in "iu" else np.isfinite(s) & np.isfinite(v)
+    if not keep.all():        # the usual case (a Curve is finite already): no copies
+        s, v = s[keep], v[keep]
     if len(s) < 2 or bool(np.all(s[1:] > s[:-1])):   # logs usually arrive in step order already
         return s, v
     order = np.argsort(s, kind="stable")
@@ -52,7 +56,7 @@ def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _robust_scale(x: np.ndarray) -> float:
-    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+    return float(MAD_TO_SIGMA * median(np.abs(x - median(x))))
 
 
 MAX_TAIL_POINTS = 20_000
@@ -85,13 +89,17 @@ def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float 
     while window > 3 and window > n_tail - 2:            # short series: keep a few residuals
         window -= 2
     half = window // 2
-    windows = sliding_window_view(loss, window)
-    neighbours = np.concatenate([windows[:, :half], windows[:, half + 1:]], axis=1)
-    residuals = loss[half:half + len(windows)] - np.median(neighbours, axis=1)
+    neighbour_median = sliding(loss, window, lambda rows: _median_without_centre(rows, half))
+    residuals = loss[half:half + len(neighbour_median)] - neighbour_median
 
     sigma = _robust_scale(residuals) / math.sqrt(1.0 + math.pi / (2.0 * window))
     return SigmaEstimate(sigma=sigma, n_points=len(residuals), window=window,
                          start_iter=int(it[0]), end_iter=int(it[-1]))
+
+
+def _median_without_centre(rows: np.ndarray, half: int) -> np.ndarray:
+    """Median of each row of 2 * half + 1 values, its centre left out."""
+    return median_of_rows(np.concatenate([rows[:, :half], rows[:, half + 1:]], axis=1))
 
 
 def eval_standard_error(sigma: float, eval_iters: int) -> float:

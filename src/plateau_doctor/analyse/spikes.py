@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .medians import centred_median, median, median_of_rows, quantile_of_rows, trailing
+
 MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349
 MIN_HISTORY = 10        # points before the first one that can be judged
@@ -45,11 +47,12 @@ def _previous_block_median(loss: np.ndarray, window: int) -> np.ndarray:
     block; the first block uses the running median of what precedes each point."""
     n = len(loss)
     blocks = n // window
-    medians = np.median(loss[:blocks * window].reshape(blocks, window), axis=1)
+    medians = median_of_rows(loss[:blocks * window].reshape(blocks, window))
     baseline = np.empty(n)
     baseline[:window] = [np.median(loss[:j]) if j else np.nan for j in range(min(window, n))]
-    block_of = np.arange(window, n) // window
-    baseline[window:] = medians[block_of - 1]
+    # points of block b >= 1 take the median of block b - 1; a partial last block, the last median
+    baseline[window:blocks * window] = np.repeat(medians[:-1], window)
+    baseline[blocks * window:] = medians[-1]
     return baseline
 
 
@@ -74,27 +77,24 @@ def detect_spikes(iters, losses, sigma: float | None = None, z_threshold: float 
         # points (it lags by up to two windows, which a slow trend does not notice), computed in
         # one vectorised pass instead of a rolling median per point.
         baseline = _previous_block_median(loss, window)
-        scale = np.full(n, float(sigma))
+        scale = float(sigma)
     else:
         # Preceding windows: growing ones until `window` points exist, then a sliding one.
-        import pandas as pd
-
-        history = pd.Series(loss).rolling(window, min_periods=MIN_HISTORY)
-        baseline = history.median().shift(1).to_numpy()
+        baseline = trailing(loss, window, MIN_HISTORY, median_of_rows)
         if sigma is not None:
-            scale = np.full(n, float(sigma))
+            scale = float(sigma)
         else:
             # robust spread of the same window: interquartile range / 1.349 (a gaussian's IQR)
-            q75 = history.quantile(0.75).shift(1).to_numpy()
-            q25 = history.quantile(0.25).shift(1).to_numpy()
+            q75 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.75))
+            q25 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.25))
             scale = (q75 - q25) / IQR_TO_SIGMA
     scale = np.maximum(np.nan_to_num(scale, nan=SIGMA_FLOOR), SIGMA_FLOOR)
 
-    judged = np.arange(MIN_HISTORY, n)
-    z = (loss[judged] - baseline[judged]) / scale[judged]
-    hits = np.flatnonzero(z > z_threshold)        # Python objects only for the few spikes
-    return [Spike(iter=int(it[judged[k]]), loss=float(loss[judged[k]]), baseline=float(baseline[judged[k]]),
-                  z=float(z[k]), index=int(positions[judged[k]]))
+    judged = slice(MIN_HISTORY, n)
+    z = (loss[judged] - baseline[judged]) / (scale[judged] if np.ndim(scale) else scale)
+    hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY   # Python objects only for the few spikes
+    return [Spike(iter=int(it[k]), loss=float(loss[k]), baseline=float(baseline[k]),
+                  z=float(z[k - MIN_HISTORY]), index=int(positions[k]))
             for k in hits]
 
 
@@ -141,24 +141,11 @@ def _block_medians(it: np.ndarray, loss: np.ndarray, positions: np.ndarray, limi
         return it, loss, positions
     size = -(-n // limit)
     usable = n - n % size
-    medians = np.median(loss[:usable].reshape(-1, size), axis=1)
+    medians = median_of_rows(loss[:usable].reshape(-1, size))
     if usable < n:
-        medians = np.append(medians, np.median(loss[usable:]))
+        medians = np.append(medians, median(loss[usable:]))
     starts = np.arange(0, n, size)
     return it[starts], medians, positions[starts]
-
-
-def _centred_median(x: np.ndarray, width: int) -> np.ndarray:
-    """Rolling median with a centred odd window; edges mirrored, so a spike on the last point is
-    smoothed away instead of being repeated by the padding."""
-    import pandas as pd
-
-    half = width // 2
-    if len(x) <= half:
-        return np.full(len(x), np.median(x))
-    padded = np.pad(x, half, mode="reflect")
-    smooth = pd.Series(padded).rolling(width, center=True).median().to_numpy()
-    return smooth[half:half + len(x)]
 
 
 def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
@@ -178,7 +165,7 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
     if n < min_run:
         return None
     width = max(5, n // 50) | 1
-    smooth = _centred_median(loss, width)
+    smooth = centred_median(loss, width)
     running_min = np.minimum.accumulate(smooth)
     above = (smooth > running_min * ratio) & (smooth - running_min > min_rise)
 

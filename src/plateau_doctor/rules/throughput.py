@@ -1,8 +1,6 @@
 """PD701: time spent evaluating, and model FLOPs utilisation, from real measurements."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..model import RuleInfo
 from .base import Context, Skip, finding
 
@@ -21,20 +19,15 @@ INFO = RuleInfo(
 
 
 def check(ctx: Context, thresholds: dict) -> list:
-    iters = ctx.parsed.iters
     timing = ctx.analyses.timing
-    timed = 0 if iters.empty else int(np.isfinite(iters["time_ms"].to_numpy(dtype=float)).sum())
-    if timed < 20 or ctx.parsed.evals.empty or timing is None or timing.n_normal < 10:
+    if timing is None or timing.n_timed < 20 or ctx.parsed.eval_table.empty or timing.n_normal < 10:
         return [Skip(INFO.code, "too few timed iterations")]
-    steps = iters["iter"].to_numpy()
     median, eval_excess = timing.median_iter_ms, timing.eval_excess_ms
-    log_interval = float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0
     train_time = median * (timing.last_iter - timing.first_iter + 1)
     share = eval_excess / (eval_excess + train_time) if train_time > 0 else 0.0
-    mfu = iters["mfu"].to_numpy(dtype=float)
-    mfu_med = float(np.median(mfu[np.isfinite(mfu)])) if np.isfinite(mfu).any() else None
+    mfu_med = timing.median_mfu_percent
     evidence = {"median_iter_ms": median, "eval_time_share": share, "evals": timing.evals_timed,
-                "median_mfu_percent": mfu_med, "log_interval": log_interval}
+                "median_mfu_percent": mfu_med, "log_interval": timing.log_interval}
     if share >= thresholds["eval_share_info"]:
         return [finding(
             INFO, severity="warning" if share >= thresholds["eval_share_warn"] else "info", confidence=0.7,

@@ -1,0 +1,86 @@
+"""The numpy medians agree with np.median and pandas' rolling() (the references they replace)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plateau_doctor.analyse.medians import (centred_median, median, median_of_rows, quantile_of_rows,
+                                            sliding, trailing)
+
+
+def curves():
+    rng = np.random.default_rng(7)
+    yield rng.normal(size=1000)
+    yield np.round(rng.normal(size=700), 1)          # many ties
+    yield 3 + np.exp(-np.arange(500) / 80) + rng.normal(0, 0.05, 500)
+    yield np.repeat([1.0, 5.0], 40)                   # a step
+
+
+@pytest.mark.parametrize("window", [1, 4, 5, 50])
+def test_sliding_median_equals_pandas_rolling_median(window):
+    for x in curves():
+        expected = pd.Series(x).rolling(window).median().to_numpy()[window - 1:]
+        np.testing.assert_allclose(sliding(x, window, median_of_rows), expected, rtol=0, atol=1e-12)
+
+
+def test_sliding_works_across_chunk_boundaries(monkeypatch):
+    monkeypatch.setattr("plateau_doctor.analyse.medians.CHUNK_VALUES", 7)
+    x = np.random.default_rng(1).normal(size=300)
+    expected = pd.Series(x).rolling(9).median().to_numpy()[8:]
+    np.testing.assert_allclose(sliding(x, 9, median_of_rows), expected, atol=1e-12)
+
+
+def test_sliding_of_a_series_shorter_than_the_window_is_empty():
+    assert len(sliding(np.arange(3.0), 5, median_of_rows)) == 0
+
+
+@pytest.mark.parametrize("reduce, pandas_stat", [
+    (median_of_rows, lambda r: r.median()),
+    (quantile_of_rows(0.25), lambda r: r.quantile(0.25)),
+    (quantile_of_rows(0.75), lambda r: r.quantile(0.75)),
+])
+def test_trailing_equals_pandas_rolling_shifted_by_one(reduce, pandas_stat):
+    for x in curves():
+        expected = pandas_stat(pd.Series(x).rolling(50, min_periods=10)).shift(1).to_numpy()
+        np.testing.assert_allclose(trailing(x, 50, 10, reduce), expected, atol=1e-12)
+
+
+def test_trailing_excludes_the_point_itself():
+    x = np.array([1.0] * 20 + [100.0])
+    assert trailing(x, 10, 5, median_of_rows)[-1] == 1.0
+
+
+@pytest.mark.parametrize("width", [3, 5, 81])
+def test_centred_median_equals_pandas_centred_rolling_on_mirrored_edges(width):
+    half = width // 2
+    for x in curves():
+        padded = np.pad(x, half, mode="reflect")
+        expected = pd.Series(padded).rolling(width, center=True).median().to_numpy()[half:half + len(x)]
+        np.testing.assert_allclose(centred_median(x, width), expected, atol=1e-12)
+
+
+def test_centred_median_removes_a_spike_on_the_last_point():
+    x = np.array([2.0] * 30 + [9.0])
+    assert centred_median(x, 5)[-1] == 2.0
+
+
+def test_centred_median_of_nothing_is_nothing():
+    assert len(centred_median(np.empty(0), 5)) == 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 51, 1000, 1001])
+def test_median_equals_numpy_median_for_odd_and_even_lengths(n):
+    rng = np.random.default_rng(n)
+    for x in (rng.normal(size=n), np.round(rng.normal(size=n))):   # the second has ties
+        assert median(x) == np.median(x)
+
+
+def test_median_of_nothing_is_nan():
+    assert np.isnan(median(np.empty(0)))
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 50, 250])
+def test_median_of_rows_equals_numpy_median_along_rows(width):
+    rows = np.random.default_rng(width).normal(size=(40, width))
+    np.testing.assert_array_equal(median_of_rows(rows), np.median(rows, axis=1))
