@@ -12,6 +12,7 @@ import numpy as np
 
 from ..model import Columns, ParsedLog, ResolvedConfig, RunFacts
 from .forecast import Forecast, ForecastRefusal, fit_power_law
+from .medians import median
 from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
                     per_batch_sigma)
 from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
@@ -91,8 +92,8 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
     for b in range(bins):
         mask = idx == b
         if mask.any():
-            steps.append(float(np.median(curve.steps[mask])))
-            values.append(float(np.median(curve.values[mask])))
+            steps.append(float(median(curve.steps[mask])))
+            values.append(float(median(curve.values[mask])))
             lines.append(int(curve.lines[mask][-1]))
     return Curve(np.array(steps), np.array(values), np.array(lines))
 

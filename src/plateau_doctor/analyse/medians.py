@@ -78,6 +78,6 @@ def centred_median(values: np.ndarray, width: int) -> np.ndarray:
     if not len(values):
         return values
     if len(values) <= half:
-        return np.full(len(values), np.median(values))
+        return np.full(len(values), median(values))
     padded = np.pad(values, half, mode="reflect")
     return sliding(padded, 2 * half + 1, median_of_rows)

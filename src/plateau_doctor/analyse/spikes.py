@@ -49,7 +49,7 @@ def _previous_block_median(loss: np.ndarray, window: int) -> np.ndarray:
     blocks = n // window
     medians = median_of_rows(loss[:blocks * window].reshape(blocks, window))
     baseline = np.empty(n)
-    baseline[:window] = [np.median(loss[:j]) if j else np.nan for j in range(min(window, n))]
+    baseline[:window] = [median(loss[:j]) if j else np.nan for j in range(min(window, n))]
     # points of block b >= 1 take the median of block b - 1; a partial last block, the last median
     baseline[window:blocks * window] = np.repeat(medians[:-1], window)
     baseline[blocks * window:] = medians[-1]
@@ -183,7 +183,7 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
         end += 1
 
     min_before = float(running_min[start])
-    level_after = float(np.median(smooth[start:end]))
+    level_after = float(median(smooth[start:end]))
     recovered = bool(smooth[-1] <= running_min[-1] * (1.0 + RECOVERY_TOLERANCE))
     return Explosion(start_iter=int(it[start]), min_before=min_before, level_after=level_after,
                      ratio=level_after / min_before if min_before > 0 else float("inf"),
@@ -215,7 +215,7 @@ def spike_impact(losses, spikes: list[Spike], sigma: float, window: int = 20, bu
             clustered += 1
         if len(before) < 3 or len(after) < 3:
             continue
-        shift = float(np.median(after) - np.median(before))
+        shift = float(median(after) - median(before))
         worst = max(worst, shift)
         # the median of `window` points has a standard error of about 1.25 sigma / sqrt(window)
         if shift > 3 * 1.25 * sigma * np.sqrt(2.0 / window):

@@ -49,7 +49,7 @@ def _median_gap(steps: np.ndarray) -> float:
     gaps = np.diff(steps)
     if gaps.min() == gaps.max():      # the usual case, a fixed log_interval: no median to sort for
         return float(gaps[0])
-    return float(np.median(gaps))
+    return float(finite_median(gaps))
 
 
 def _finite_median(values: np.ndarray | None) -> float | None:

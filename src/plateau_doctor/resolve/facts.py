@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analyse.medians import median
 from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
 from ..analyse.schedule import nanogpt_lr
 from ..model import ParsedLog, ResolvedConfig, RunFacts
@@ -144,7 +145,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         tail = parsed.iter_table["loss"][-20:]
         tail = tail[np.isfinite(tail)]
         if len(tail):
-            facts.last_train_loss = float(np.median(tail))
+            facts.last_train_loss = float(median(tail))
             src["last_train_loss"] = "median of the last iteration losses"
     if known:
         facts.eval_iters = _int_or_none(resolved.get("eval_iters"))

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..analyse.medians import median
 from ..model import RuleInfo
 from .base import Context, Skip, finding
 
@@ -33,8 +34,8 @@ def check(ctx: Context, thresholds: dict) -> list:
     steps, values = a.val.steps, a.val.values
     recent = slice(max(0, len(values) - max(5, len(values) * 3 // 10)), len(values))
     jumps = np.abs(np.diff(values[recent]))
-    typical_jump = float(np.median(jumps)) if len(jumps) else 0.0
-    interval = float(np.median(np.diff(steps))) if len(steps) > 1 else 0.0
+    typical_jump = float(median(jumps)) if len(jumps) else 0.0
+    interval = float(median(np.diff(steps))) if len(steps) > 1 else 0.0
     vt = a.val_trend
     signal = abs(vt.slope_per_1k) * interval / 1000 if vt else 0.0
     snr = signal / noise if noise > 0 else math.inf

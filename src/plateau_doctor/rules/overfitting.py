@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..analyse.medians import median
 from ..model import RuleInfo
 from .base import Context, Skip, finding
 
@@ -132,7 +133,7 @@ def _train_at(ctx: Context, step: int) -> float | None:
         return None
     i = int(np.argmin(np.abs(it.steps - step)))
     lo, hi = max(0, i - 10), min(len(it), i + 11)
-    return float(np.median(it.values[lo:hi]))
+    return float(median(it.values[lo:hi]))
 
 
 def _gap_at(ctx: Context, step: int) -> float | None:
