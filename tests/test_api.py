@@ -1,6 +1,7 @@
 """The Python API mirrors the CLI (README examples are run here)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import plateau_doctor
@@ -8,10 +9,21 @@ import plateau_doctor
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_python_example_runs(monkeypatch):
+def readme_python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_examples_print_what_their_comments_say(monkeypatch, capsys):
+    # Each `print(...)  # expected` line of a README python block must print `expected`.
     monkeypatch.chdir(ROOT)
-    report = plateau_doctor.diagnose("examples/logs/h200_shakespeare_char_tiny_model.log")
-    assert report.findings[0].category == "capacity_limited"
+    blocks = readme_python_blocks()
+    assert blocks
+    for block in blocks:
+        expected = [line.split("#", 1)[1].strip() for line in block.splitlines()
+                    if line.startswith("print(") and "#" in line]
+        exec(compile(block, "README.md", "exec"), {})
+        assert capsys.readouterr().out.splitlines() == expected
 
 
 def test_readme_quick_start_example_names_overfitting_first(monkeypatch):
@@ -28,3 +40,14 @@ def test_readme_lists_every_rule():
 
     for rule in RULES:
         assert f"| {rule.INFO.code} |" in readme, rule.INFO.code
+
+
+def test_top_level_functions_stay_functions_once_every_subpackage_is_imported():
+    # A subpackage named like an API function replaces it on import (this once broke parse()).
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(plateau_doctor.__path__):
+        if module.name != "__main__":     # that one runs the command line
+            importlib.import_module(f"plateau_doctor.{module.name}")
+    assert callable(plateau_doctor.parse) and callable(plateau_doctor.diagnose)

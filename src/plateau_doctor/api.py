@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | None = None) -> ParsedLog:
     """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table.
     `columns` maps loss-table roles to CSV/JSONL column names (step=_step,train=train/loss,...)."""
-    from .parse import UnknownFormat, parse_source
-    from .parse.tabular import parse_with_columns
+    from .parsers import UnknownFormat, parse_source
+    from .parsers.tabular import parse_with_columns
     from .read import InputError
 
     source = open_log(path)

@@ -319,7 +319,7 @@ def _exit_code(reports, level: int) -> int:
 def _columns(text: str | None) -> dict | None:
     if not text:
         return None
-    from .parse.tabular import parse_columns_option
+    from .parsers.tabular import parse_columns_option
 
     try:
         return parse_columns_option(text)
@@ -349,7 +349,7 @@ def _guard(work, debug: bool) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the contract: never a traceback without --debug
-        from .parse import UnknownFormat
+        from .parsers import UnknownFormat
 
         if isinstance(exc, UnknownFormat):
             return _fail(str(exc), debug)

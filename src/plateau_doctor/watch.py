@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .model import ParsedLog, Report
-from .parse.nanogpt import BLOCK
+from .parsers.nanogpt import BLOCK
 from .read import CHUNK, InputError, LineBuffer, decode_run, is_stdin, open_binary, open_log
 
-SAMPLE_LINES = 5000     # lines kept for format detection, as parse.detect uses
+SAMPLE_LINES = 5000     # lines kept for format detection, as parsers.detect uses
 DECIDE_HITS = 2         # data lines of one format before a live log is taken to be that format
 
 
@@ -144,9 +144,9 @@ class LiveLog:
             self._detect(lines)
 
     def _detect(self, lines: list[str], final: bool = False) -> None:
-        """parse.detect's rule, counted as lines arrive: the format with the most data lines wins
+        """parsers.detect's rule, counted as lines arrive: the format with the most data lines wins
         (ties in registry order), decided once it has DECIDE_HITS of them (or at the end)."""
-        from .parse.formats import FORMATS
+        from .parsers.formats import FORMATS
 
         for name, module in FORMATS.items():
             self._scores[name] = self._scores.get(name, 0) + module.sniff(lines)
@@ -160,14 +160,14 @@ class LiveLog:
             del self._sample[SAMPLE_LINES:]          # enough for the error message at the end
 
     def _start(self, fmt: str, lines: list[str]) -> None:
-        from .parse import UnknownFormat
-        from .parse.formats import FORMATS
+        from .parsers import UnknownFormat
+        from .parsers.formats import FORMATS
 
         if fmt not in FORMATS:
             raise UnknownFormat(f"unknown log format {fmt!r}; known: {', '.join(FORMATS)}")
         self.format = fmt
         if fmt == "nanogpt":
-            from .parse.nanogpt import NanoGPTParser
+            from .parsers.nanogpt import NanoGPTParser
 
             self._parser = NanoGPTParser()
             for line in lines:
@@ -207,7 +207,7 @@ class LiveLog:
         elif self._lines is not None:
             parsed = self._reparse(force=True)
         else:                           # never recognised: let parse_lines say why
-            from .parse import parse_lines
+            from .parsers import parse_lines
 
             parsed = parse_lines(self._sample, self.log_format)
         parsed.meta.notes.extend(n for n in self.notes if n not in parsed.meta.notes)
@@ -220,7 +220,7 @@ class LiveLog:
             return None
         now = time.monotonic()
         if force or self._parsed is None or now - self._parsed_at >= self._reparse_seconds:
-            from .parse import parse_lines
+            from .parsers import parse_lines
 
             self._parsed = parse_lines(self._lines, self.format or "auto")
             self._parsed_at = now
@@ -428,7 +428,7 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
 
 def _final_table(log: LiveLog, name: str) -> ParsedLog:
     """The whole table; a log no parser recognised is an input error naming the file."""
-    from .parse import UnknownFormat
+    from .parsers import UnknownFormat
 
     try:
         return log.snapshot(final=True)

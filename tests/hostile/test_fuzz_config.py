@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import plateau_doctor
 from plateau_doctor.api import diagnose
-from plateau_doctor.parse import parse_lines
+from plateau_doctor.parsers import parse_lines
 from plateau_doctor.resolve.config import parse_set_options, parse_value
 from plateau_doctor.resolve.defaults import NANOGPT_DEFAULTS
 from plateau_doctor.resolve.files import (ConfigError, claimed_params, load_config_file,

@@ -38,11 +38,11 @@ from plateau_doctor.analyse.scale import parse_token_count
 from plateau_doctor.api import diagnose
 from plateau_doctor.api import parse as api_parse
 from plateau_doctor.model import CATEGORIES, EVAL_COLUMNS, ITER_COLUMNS, SEVERITIES, ParsedLog
-from plateau_doctor.parse import UnknownFormat, nanogpt, parse_lines
-from plateau_doctor.parse.formats import FORMATS
-from plateau_doctor.parse.lines import clean_line
-from plateau_doctor.parse.table import LossTableBuilder
-from plateau_doctor.parse.tabular import ROLES, parse_columns_option, parse_with_columns
+from plateau_doctor.parsers import UnknownFormat, nanogpt, parse_lines
+from plateau_doctor.parsers.formats import FORMATS
+from plateau_doctor.parsers.lines import clean_line
+from plateau_doctor.parsers.table import LossTableBuilder
+from plateau_doctor.parsers.tabular import ROLES, parse_columns_option, parse_with_columns
 from plateau_doctor.read import InputError, open_log
 from plateau_doctor.report import renderer
 from plateau_doctor.rules import all_rules

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plateau_doctor.parse import detect, parse_lines
+from plateau_doctor.parsers import detect, parse_lines
 
 # Same place as conftest's fixture; needed here at collection time to parametrize.
 SHARED_LOGS = Path(__file__).parents[2].parent / "shared" / "logs"

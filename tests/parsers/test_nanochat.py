@@ -2,7 +2,7 @@
 (SOURCES.md section D) and its chat_sft / fork variants."""
 import math
 
-from plateau_doctor.parse import nanochat
+from plateau_doctor.parsers import nanochat
 
 BASE_TRAIN = """\
 Vocab size: 65,536

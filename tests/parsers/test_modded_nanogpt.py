@@ -1,6 +1,6 @@
 import math
 
-from plateau_doctor.parse import modded_nanogpt
+from plateau_doctor.parsers import modded_nanogpt
 
 # 2024-10 record format: a train loss on every step; train_time resets after step 10.
 WITH_LOSS = """\

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from plateau_doctor.parse import llmc_mainlog, llmc_stdout
+from plateau_doctor.parsers import llmc_mainlog, llmc_stdout
 
 STDOUT = """\
 +-----------------------+----------------------------------------------------+

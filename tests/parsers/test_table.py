@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from plateau_doctor.model import EVAL_COLUMNS, ITER_COLUMNS
-from plateau_doctor.parse import parse_lines
+from plateau_doctor.parsers import parse_lines
 from plateau_doctor.read import open_log
 
 OVERFIT = Path(__file__).resolve().parents[2] / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from plateau_doctor.model import ParsedLog
-from plateau_doctor.parse import parse_lines
+from plateau_doctor.parsers import parse_lines
 from plateau_doctor.read import open_log
 
 SHARED_LOGS = Path(__file__).parents[2].parent / "shared" / "logs"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from plateau_doctor.model import ParsedLog
-from plateau_doctor.parse import detect, parse_lines
-from plateau_doctor.parse import nanogpt
+from plateau_doctor.parsers import detect, parse_lines
+from plateau_doctor.parsers import nanogpt
 from plateau_doctor.read import LogText, open_log
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logs"
@@ -372,7 +372,7 @@ def test_block_path_equals_line_path_on_random_variations():
 
 
 def test_strict_lines_really_take_the_block_path():
-    from plateau_doctor.parse.nanogpt_fast import scan_iter_lines
+    from plateau_doctor.parsers.nanogpt_fast import scan_iter_lines
 
     text = (it(0, mfu="-100.00") + "\nstep 0: train loss 1.0, val loss 1.0\n"
             + "iter 1: loss 2.0000, time 5.00ms\n" + "0: " + it(2) + "\n" + it(3, "nan") + "\n")

@@ -1,7 +1,7 @@
 import json
 import math
 
-from plateau_doctor.parse import hf_trainer
+from plateau_doctor.parsers import hf_trainer
 
 STDOUT = """\
 [INFO|trainer.py:2137] 2025-05-02 22:42:34,742 >>   Number of trainable parameters = 3,920,390

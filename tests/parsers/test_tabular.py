@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from plateau_doctor.parse import csv_table, jsonl_table
-from plateau_doctor.parse.tabular import auto_columns, parse_columns_option, parse_with_columns
+from plateau_doctor.parsers import csv_table, jsonl_table
+from plateau_doctor.parsers.tabular import auto_columns, parse_columns_option, parse_with_columns
 
 WANDB_CSV = """\
 _step,_runtime,train/loss,val/loss,lr
