@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
-from .lines import clean_line
+from .lines import NumberedLines, clean_line
 from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
@@ -32,7 +32,7 @@ def sniff(lines: list[str]) -> int:
 
 
 def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> ParsedLog:
-    source = _Counted(lines)
+    source = NumberedLines(lines)
     rows = _objects(source)
     head = list(itertools.islice(rows, MAPPING_ROWS))
     keys: dict[str, None] = {}     # ordered union of the keys seen
@@ -51,21 +51,8 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
     return table.build(source.count)
 
 
-class _Counted:
-    """The lines, counting how many were read (blank and non-JSON lines included)."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self.lines = lines
-        self.count = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for self.count, line in enumerate(self.lines, start=1):
-            yield line
-
-
-def _objects(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
-    for number, raw in enumerate(lines, start=1):
-        line = clean_line(raw)
+def _objects(lines: NumberedLines) -> Iterator[tuple[int, dict]]:
+    for number, line in lines:
         if line.startswith("{") and (obj := is_json_object(line)) is not None:
             yield number, _flatten(obj)
 

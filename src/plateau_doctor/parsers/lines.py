@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 NAN = float("nan")
 
@@ -41,6 +41,21 @@ def clean_pieces(lines) -> Iterator[str]:
     for raw in lines:
         for piece in pieces(raw):
             yield clean_line(piece)
+
+
+class NumberedLines:
+    """The cleaned lines of a log with their 1-based physical line numbers; each `\r` piece is a
+    line of its own and keeps the number of the physical line it came from. `count` is how many
+    physical lines have been read: the table's line count, also when the last lines held nothing."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = lines
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        for self.count, raw in enumerate(self._lines, start=1):
+            for piece in pieces(raw):
+                yield self.count, clean_line(piece)
 
 
 def to_float(text: str) -> float:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, clean_pieces, pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
@@ -40,30 +40,28 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     table = LossTableBuilder(NAME)
     meta = table.meta
     zero_lr = hellaswag = 0
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            m = LINE_RE.match(line) if line.startswith("s:") else None
-            if not m:
-                continue
-            step, kind, value = int(m.group(1)), m.group(2), to_float(m.group(3))
-            if kind == "tel":
-                table.add_eval(step, NAN, value, number)
-            elif kind == "trl":
-                fields = dict(FIELD_RE.findall(m.group(4)))
-                lr = to_float(fields.get("lr", "nan"))
-                if lr == lr:
-                    meta.lr_logged = True
-                    zero_lr += lr == 0.0
-                table.add_iter(step, value, number, lr=lr,
-                               grad_norm=to_float(fields.get("norm", "nan")))
-            else:
-                hellaswag += 1
+    source = NumberedLines(lines)
+    for number, line in source:
+        m = LINE_RE.match(line) if line.startswith("s:") else None
+        if not m:
+            continue
+        step, kind, value = int(m.group(1)), m.group(2), to_float(m.group(3))
+        if kind == "tel":
+            table.add_eval(step, NAN, value, number)
+        elif kind == "trl":
+            fields = dict(FIELD_RE.findall(m.group(4)))
+            lr = to_float(fields.get("lr", "nan"))
+            if lr == lr:
+                meta.lr_logged = True
+                zero_lr += lr == 0.0
+            table.add_iter(step, value, number, lr=lr,
+                           grad_norm=to_float(fields.get("norm", "nan")))
+        else:
+            hellaswag += 1
     if zero_lr:
         # `lr:%.6f` prints any LR below 5e-7 as 0.000000: the schedule may not really be at zero
         meta.notes.append(f"lr printed with 6 decimals: {zero_lr} steps read as lr 0 (below 5e-7)")
     if hellaswag:
         meta.notes.append(f"{hellaswag} HellaSwag accuracy lines (`eval:`) not tabled")
     meta.notes.append("main.log steps are 0-based (s: = updates done before the step)")
-    return table.build(number)
+    return table.build(source.count)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, clean_pieces, pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
@@ -62,42 +62,40 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     updates_done = 0    # what a `val loss` line is attached to
     in_sample = 0       # 0 outside a `generating:` block, 1 before its opening `---`, 2 inside
     mfu_placeholder = hellaswag = 0
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            if in_sample:      # generated text is free text: never read it as log lines
-                if line.startswith("---"):
-                    in_sample = 2 if in_sample == 1 else 0
-                continue
-            if line.startswith("generating:"):
-                in_sample = 1
-                continue
-            m = _step_match(line) if line.startswith("step") else None
-            if m:
-                # `step N/M` (CUDA) prints step + 1; CPU's `step N:` prints the 0-based step
-                updates_done = int(m.group(1)) + (0 if m.group(2) else 1)
-                if m.group(2):
-                    meta.max_iters = int(m.group(2))
-                mfu_placeholder += _add_step(table, m, number)
-                continue
-            m = VAL_RE.match(line)
-            if m:
-                table.add_eval(updates_done, NAN, to_float(m.group(1)), number)
-                continue
-            if line.startswith("HellaSwag:"):
-                hellaswag += 1
-            elif line.startswith("Writing checkpoint"):
-                meta.checkpoints_saved += 1
-            else:
-                _header_line(line, meta)
+    source = NumberedLines(lines)
+    for number, line in source:
+        if in_sample:      # generated text is free text: never read it as log lines
+            if line.startswith("---"):
+                in_sample = 2 if in_sample == 1 else 0
+            continue
+        if line.startswith("generating:"):
+            in_sample = 1
+            continue
+        m = _step_match(line) if line.startswith("step") else None
+        if m:
+            # `step N/M` (CUDA) prints step + 1; CPU's `step N:` prints the 0-based step
+            updates_done = int(m.group(1)) + (0 if m.group(2) else 1)
+            if m.group(2):
+                meta.max_iters = int(m.group(2))
+            mfu_placeholder += _add_step(table, m, number)
+            continue
+        m = VAL_RE.match(line)
+        if m:
+            table.add_eval(updates_done, NAN, to_float(m.group(1)), number)
+            continue
+        if line.startswith("HellaSwag:"):
+            hellaswag += 1
+        elif line.startswith("Writing checkpoint"):
+            meta.checkpoints_saved += 1
+        else:
+            _header_line(line, meta)
     if mfu_placeholder:
         meta.notes.append(f"MFU printed as -100% on {mfu_placeholder} steps (GPU missing from "
                           "llm.c's peak-FLOPs table): a placeholder, read as unknown")
     if hellaswag:
         meta.notes.append(f"{hellaswag} HellaSwag accuracy lines not tabled")
     meta.notes.append("stdout steps are 1-based (updates done); main.log's s: are 0-based")
-    return table.build(number)
+    return table.build(source.count)
 
 
 def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> int:

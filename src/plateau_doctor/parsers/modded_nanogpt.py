@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, clean_pieces, pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
@@ -50,35 +50,33 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     last_step = -1
     timed_only = 0          # train lines without a loss (newer records)
     last_step_avg = NAN
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            m = STEP_RE.match(line) if line.startswith("step:") else None
-            if not m:
-                continue
-            step, total = int(m.group(1)), int(m.group(2))
-            fields = dict(FIELD_RE.findall(m.group(3)))
-            if step < last_step:         # a second run in the same file
-                _flush(table, pending)
-                table.new_segment()
-            last_step = step
-            meta.max_iters = total
-            if "val_loss" in fields:
-                table.add_eval(step, NAN, to_float(fields["val_loss"]), number)
-            elif "train_loss" in fields:
-                pending.append((step, to_float(fields["train_loss"]),
-                                to_float(fields.get("train_time", "nan")), number))
-            elif "train_time" in fields:
-                timed_only += 1
-                last_step_avg = to_float(fields.get("step_avg", "nan"))
+    source = NumberedLines(lines)
+    for number, line in source:
+        m = STEP_RE.match(line) if line.startswith("step:") else None
+        if not m:
+            continue
+        step, total = int(m.group(1)), int(m.group(2))
+        fields = dict(FIELD_RE.findall(m.group(3)))
+        if step < last_step:         # a second run in the same file
+            _flush(table, pending)
+            table.new_segment()
+        last_step = step
+        meta.max_iters = total
+        if "val_loss" in fields:
+            table.add_eval(step, NAN, to_float(fields["val_loss"]), number)
+        elif "train_loss" in fields:
+            pending.append((step, to_float(fields["train_loss"]),
+                            to_float(fields.get("train_time", "nan")), number))
+        elif "train_time" in fields:
+            timed_only += 1
+            last_step_avg = to_float(fields.get("step_avg", "nan"))
     resets = _flush(table, pending)
     if resets:
         meta.notes.append("train_time resets after warm-up; per-step times before the reset ignored")
     if timed_only:
         meta.notes.append(f"{timed_only} step lines carry no train loss (val-only log): no train rows"
                           + (f"; last step_avg {last_step_avg:.2f} ms" if last_step_avg == last_step_avg else ""))
-    return table.build(number)
+    return table.build(source.count)
 
 
 def _flush(table: LossTableBuilder, pending: Pending) -> int:

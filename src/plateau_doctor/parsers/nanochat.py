@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, clean_line, clean_pieces, pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
@@ -54,33 +54,31 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     meta.val_metric = "bpb"
     ranks: set[str] = set()
     core = 0
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        for piece in pieces(raw):
-            line = clean_line(piece)
-            m = STEP_RE.match(line) if line.startswith("step ") else None
+    source = NumberedLines(lines)
+    for number, line in source:
+        m = STEP_RE.match(line) if line.startswith("step ") else None
+        if m:
+            if m.group(2):
+                meta.max_iters = int(m.group(2))
+            _add_step(table, m, number)
+            continue
+        if line.startswith("Step "):
+            _add_eval(table, line, number)
+            core += "CORE metric:" in line
+            continue
+        if line.startswith("[rank "):     # per-rank lines (GC summaries) reveal the world size
+            m = RANK_RE.match(line)
             if m:
-                if m.group(2):
-                    meta.max_iters = int(m.group(2))
-                _add_step(table, m, number)
-                continue
-            if line.startswith("Step "):
-                _add_eval(table, line, number)
-                core += "CORE metric:" in line
-                continue
-            if line.startswith("[rank "):     # per-rank lines (GC summaries) reveal the world size
-                m = RANK_RE.match(line)
-                if m:
-                    ranks.add(m.group(1))
-                continue
-            _header_line(line, meta)
+                ranks.add(m.group(1))
+            continue
+        _header_line(line, meta)
     if len(ranks) > 1:
         meta.world_size = len(ranks)
     meta.notes.append("loss is an EMA of the train loss (beta 0.9): spikes are smoothed and lag")
     meta.notes.append("lrm is an LR multiplier, not an LR: lr left unknown")
     if core:
         meta.notes.append(f"{core} CORE metric lines not tabled")
-    return table.build(number)
+    return table.build(source.count)
 
 
 def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> None:
