@@ -34,11 +34,47 @@ def test_gzip_is_detected_by_content_not_name(tmp_path):
 
 
 def test_a_corrupt_gzip_is_an_input_error(tmp_path):
+    packed = bytearray(gzip.compress(TEXT.encode() * 50, mtime=0))
+    packed[-8] ^= 0xFF                   # the trailer's CRC no longer matches the content
     path = tmp_path / "run.log.gz"
-    path.write_bytes(gzip.compress(TEXT.encode() * 50)[:60])
+    path.write_bytes(bytes(packed))
     with pytest.raises(InputError, match="cannot read") as caught:
         lines(open_log(str(path)))
     assert "\n" not in str(caught.value) and str(caught.value).startswith(str(path))
+
+
+def test_a_truncated_gzip_gives_every_line_before_the_cut_and_says_it_ended_early(tmp_path):
+    text = "".join(f"iter {i}: loss {i}.0\n" for i in range(20_000))
+    packed = gzip.compress(text.encode(), mtime=0)
+    path = tmp_path / "run.log.gz"
+    path.write_bytes(packed[:len(packed) // 2])
+    source = open_log(str(path))
+    got = lines(source)
+    assert source.ended_early and "truncated" in source.ended_early
+    assert len(got) > 1000 and text.startswith("\n".join(got))   # the last line may be cut
+
+
+def test_a_complete_gzip_does_not_claim_it_ended_early(tmp_path):
+    path = tmp_path / "run.log.gz"
+    path.write_bytes(gzip.compress(TEXT.encode()))
+    source = open_log(str(path))
+    assert lines(source) == TEXT.splitlines() and source.ended_early is None
+
+
+def test_concatenated_gzip_members_and_zero_padding_read_as_one_file(tmp_path):
+    path = tmp_path / "run.log.gz"
+    path.write_bytes(gzip.compress(b"first\n") + gzip.compress(b"second\n") + b"\0" * 16)
+    source = open_log(str(path))
+    assert lines(source) == ["first", "second"] and source.ended_early is None
+
+
+def test_gunzip_inflates_a_bomb_one_bounded_chunk_at_a_time():
+    bomb = gzip.compress(b"\0" * (64 << 20))          # 64 MiB of zeros in ~64 KB
+    stream = read.Gunzip(io.BytesIO(bomb))
+    first = stream.read(1 << 30)
+    assert 0 < len(first) <= read.CHUNK
+    total = len(first) + sum(len(chunk) for chunk in iter(lambda: stream.read(read.CHUNK), b""))
+    assert total == 64 << 20
 
 
 @pytest.mark.parametrize("name", [None, "", "-"])

@@ -6,11 +6,12 @@ become U+FFFD) for the line-by-line parsers, or as raw blocks for the vectorised
 
 Nothing here writes to or changes the input. Problems a user can fix (missing file, a directory,
 permission denied, a corrupt gzip) become an InputError naming the file; the CLI prints it as one
-line and exits 2. No numpy here: the CLI imports this module on its error path.
+line and exits 2. A .gz that merely stops early (a copy of a log still being compressed) is read
+up to where it stops and says so in `ended_early`: what it holds is still worth a report.
+No numpy here: the CLI imports this module on its error path.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import stat
@@ -141,6 +142,7 @@ class LogText:
         self._peeked = bytearray()         # bytes read by head(), replayed first
         self._eof = False
         self._lines: Iterator[str] | None = None
+        self.ended_early: str | None = None   # why the input stopped before its proper end
 
     @property
     def lines(self) -> Iterator[str]:
@@ -191,14 +193,73 @@ class LogText:
     def _read(self, size: int) -> bytes:
         try:
             return self._stream.read(size)
-        except (OSError, EOFError, zlib.error) as exc:
+        except EOFError:
+            self._cut_short()
+            return b""
+        except (OSError, zlib.error) as exc:
             raise InputError(self.name, f"cannot read: {exc}") from None
 
     def _readinto(self, space: memoryview) -> int:
         try:
             return self._stream.readinto(space) or 0
-        except (OSError, EOFError, zlib.error) as exc:
+        except EOFError:
+            self._cut_short()
+            return 0
+        except (OSError, zlib.error) as exc:
             raise InputError(self.name, f"cannot read: {exc}") from None
+
+    def _cut_short(self) -> None:
+        """Gunzip's EOFError: the compressed stream stops before its end marker. Everything before
+        that point was delivered, so it is read; later reads return end of input."""
+        self._eof = True
+        self.ended_early = ("the .gz stops before its end-of-stream marker (a truncated copy): read up "
+                            "to where it stops, so the run may go on past the last line")
+
+
+class Gunzip(io.RawIOBase):
+    """A .gz file's content, member after member, that gives back everything before a cut.
+
+    gzip.GzipFile raises at a truncated end and drops what it was decompressing for that read
+    (up to a whole block), so a cut copy would lose its last lines or all of them. Here every
+    byte that decompresses is delivered first; only then does a read raise EOFError. Corrupt
+    data still raises zlib.error. Output is produced a bounded chunk at a time (no gzip bomb).
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(wbits=31)      # 31: gzip header and trailer
+        self._out = memoryview(b"")
+        self._done = False
+        self._truncated = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not len(self._out) and not self._done:
+            self._out = memoryview(self._inflate_some())
+        if not len(self._out):
+            if self._truncated:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            return 0
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _inflate_some(self) -> bytes:
+        if self._inflate.eof:                  # a member ended: another may follow
+            data = self._inflate.unused_data or self._raw.read(CHUNK)
+            if not data.strip(b"\0"):          # end of file (zero padding is allowed)
+                self._done = True
+                return b""
+            self._inflate = zlib.decompressobj(wbits=31)
+        else:
+            data = self._inflate.unconsumed_tail or self._raw.read(CHUNK)
+            if not data:                       # the file ends inside a member
+                self._done = self._truncated = True
+                return b""
+        return self._inflate.decompress(data, CHUNK)
 
 
 def is_stdin(path: str | None) -> bool:
@@ -212,7 +273,7 @@ def open_log(path: str | None) -> LogText:
     assert path is not None
     handle = open_binary(path)
     if _is_gzip(handle):
-        return LogText(path, gzip.GzipFile(fileobj=handle), owner=handle)
+        return LogText(path, Gunzip(handle), owner=handle)
     return LogText(path, handle, size=_regular_size(handle))
 
 

@@ -83,14 +83,14 @@ def test_unrecognised_logs_are_named_in_the_error(cli, one_line_error, tmp_path,
 
 
 @pytest.mark.parametrize("damage, fragment", [
-    ("truncated", "Compressed file ended before the end-of-stream marker was reached"),
+    ("truncated_in_header", "the gzip stream ends before its first line"),
     ("corrupt", "while decompressing data"),
     ("not_gzip", "cannot read"),
 ])
 def test_damaged_gzip(cli, one_line_error, tmp_path, damage, fragment):
     packed = bytearray(gzip.compress(LOG.read_bytes(), mtime=0))
-    if damage == "truncated":       # a copy cut short
-        packed = packed[:len(packed) // 2]
+    if damage == "truncated_in_header":   # cut before any content
+        packed = packed[:12]
     elif damage == "corrupt":       # flipped bytes in the middle of the stream
         packed[len(packed) // 2] ^= 0xFF
         packed[len(packed) // 2 + 1] ^= 0xFF
@@ -102,6 +102,17 @@ def test_damaged_gzip(cli, one_line_error, tmp_path, damage, fragment):
 
 
 # -- damaged logs: a report of what could be read -----------------------------------------------
+
+def test_a_gzip_cut_short_is_reported_up_to_the_cut_with_a_note(cli, tmp_path):
+    packed = gzip.compress(LOG.read_bytes(), mtime=0)
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(packed[:len(packed) // 2])
+    done = cli("diagnose", str(path), "--format", "json", cwd=tmp_path, timeout=FAST)
+    data = report(done)
+    assert data["source"]["format"] == "nanogpt"
+    assert any("truncated copy" in note for note in data["notes"])
+    whole = report(cli("diagnose", str(LOG), "--format", "json", cwd=tmp_path, timeout=FAST))
+    assert 0 < data["run"]["last_iter"] < whole["run"]["last_iter"]
 
 def test_nul_bytes(cli, tmp_path):
     """NULs inside lines, a line of NULs, and the NUL-filled tail a crashed node leaves."""

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from ..model import ParsedLog
-from ..read import LogText
+from ..read import InputError, LogText
 from .formats import FORMATS
 
 SNIFF_LINES = 5000
@@ -55,10 +55,14 @@ def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
     """Parse an opened log (read.open_log). nanoGPT logs take the vectorised block path
     (nanogpt.parse_source, the same table as the line path); other formats go line by line."""
     if log_format == "auto":
-        log_format = detect_or_raise(source.head(SNIFF_LINES))
+        sample = source.head(SNIFF_LINES)
+        if not sample and source.ended_early:
+            raise InputError(source.name, "the gzip stream ends before its first line (a truncated copy)")
+        log_format = detect_or_raise(sample)
     elif log_format not in FORMATS:
         raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
     module = FORMATS[log_format]
-    if hasattr(module, "parse_source"):
-        return module.parse_source(source)
-    return module.parse(source.lines)
+    parsed = module.parse_source(source) if hasattr(module, "parse_source") else module.parse(source.lines)
+    if source.ended_early:
+        parsed.meta.notes.append(source.ended_early)
+    return parsed
