@@ -83,8 +83,7 @@ def diagnose(
                 reports = diagnose_many(paths, job, 1)
         else:
             reports = diagnose_many(paths, job, jobs)
-        _emit(reports, report_format, output)
-        return _exit_code(reports, level)
+        return _deliver(reports, report_format, output, level)
 
     raise typer.Exit(_guard(work, debug))
 
@@ -116,8 +115,7 @@ def compare(
                              candidate_config=candidate_config, overrides=_overrides(set_),
                              dataset_tokens=dataset_tokens, log_format=log_format,
                              thresholds=tool.thresholds)
-        _emit([report], report_format, output)
-        return _exit_code([report], level)
+        return _deliver([report], report_format, output, level)
 
     raise typer.Exit(_guard(work, debug))
 
@@ -404,6 +402,17 @@ def _rule_settings(tool: ToolSettings, select, ignore):
 
     return RuleSettings(select=_split(select) or tool.select, ignore=_split(ignore) or tool.ignore,
                         thresholds=tool.thresholds, severities=tool.severities)
+
+
+def _deliver(reports, report_format: str, output: str | None, level: int) -> int:
+    """Write the reports and return the exit code the findings call for, also when the reader of
+    stdout has gone (`| head -1`): a closed pipe must not turn a failing run into a pass."""
+    code = _exit_code(reports, level)
+    try:
+        _emit(reports, report_format, output)
+    except BrokenPipeError:
+        _silence_stdout()
+    return code
 
 
 def _emit(reports, report_format: str, output: str | None) -> None:
