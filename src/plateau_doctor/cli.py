@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Optional
 
 import typer
@@ -17,6 +17,7 @@ import typer
 from . import __version__
 from .output import OutputError, refuse_overwriting_inputs, write_atomically
 from .settings import ToolSettings, load_tool_settings
+from .sweep import DiagnoseJob, deadline, diagnose_each
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Reads a language-model training log and its config and says why the loss "
@@ -77,13 +78,10 @@ def diagnose(
                           data_dir=data_dir, log_format=log_format, columns=_columns(columns),
                           settings=_rule_settings(tool, select, ignore))
         paths = logs or ["-"]
-        if timeout is not None:
-            # one process, under one deadline: a pool's workers would not see the alarm
-            with deadline(timeout, paths):
-                reports = diagnose_many(paths, job, 1)
-        else:
-            reports = diagnose_many(paths, job, jobs)
-        return _deliver(reports, report_format, output, level)
+        if timeout is None:
+            return _deliver(diagnose_each(paths, job, jobs), report_format, output, level)
+        with deadline(timeout, paths):    # in this process: a pool's workers miss the alarm
+            return _deliver(diagnose_each(paths, job, 1), report_format, output, level)
 
     raise typer.Exit(_guard(work, debug))
 
@@ -247,68 +245,6 @@ def explain(code: str = typer.Argument(..., help="A rule code (PD201) or name.")
 
 # -- helpers ------------------------------------------------------------------------------------
 
-@dataclass
-class DiagnoseJob:
-    """The per-log work of `diagnose`, picklable so a process pool can run it."""
-
-    config: str | None
-    overrides: dict
-    dataset_tokens: str | None
-    data_dir: str | None
-    log_format: str
-    columns: dict | None
-    settings: object
-
-    def __call__(self, path: str):
-        from .api import diagnose as run_diagnose
-
-        return run_diagnose(path, self.config, overrides=self.overrides,
-                            dataset_tokens=self.dataset_tokens, data_dir=self.data_dir,
-                            log_format=self.log_format, settings=self.settings, columns=self.columns)
-
-
-def diagnose_many(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> list:
-    """One report per log, in the order given. Several files go to a process pool (the work is
-    CPU-bound); stdin, or a single file, runs here."""
-    workers = jobs or os.cpu_count() or 1
-    if len(paths) < 2 or workers < 2 or "-" in paths:
-        return [job(p) for p in paths]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        return list(pool.map(job, paths))
-
-
-class deadline:
-    """Raise InputError naming the inputs if the work takes longer than `seconds`. SIGALRM
-    interrupts even a blocking open() or read() of a FIFO that never gets a writer."""
-
-    def __init__(self, seconds: float, paths: list[str]) -> None:
-        if seconds <= 0:
-            raise UsageError("--timeout must be > 0")
-        self.seconds, self.paths = seconds, paths
-
-    def _expired(self, signum, frame):
-        from .read import InputError
-
-        names = ", ".join("<stdin>" if p == "-" else p for p in self.paths)
-        raise InputError(names, f"timed out after {self.seconds:g} s waiting for data "
-                                "(a FIFO or pipe that never closes?)")
-
-    def __enter__(self):
-        import signal
-
-        self.previous = signal.signal(signal.SIGALRM, self._expired)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-
-
 def _exit_code(reports, level: int) -> int:
     worst = max((SEVERITY_LEVEL[f.severity] for r in reports for f in r.findings), default=-1)
     return 1 if worst >= level else 0
@@ -404,15 +340,34 @@ def _rule_settings(tool: ToolSettings, select, ignore):
                         thresholds=tool.thresholds, severities=tool.severities)
 
 
-def _deliver(reports, report_format: str, output: str | None, level: int) -> int:
+def _deliver(reports: Iterable, report_format: str, output: str | None, level: int) -> int:
     """Write the reports and return the exit code the findings call for, also when the reader of
-    stdout has gone (`| head -1`): a closed pipe must not turn a failing run into a pass."""
-    code = _exit_code(reports, level)
+    stdout has gone (`| head -1`): a closed pipe must not turn a failing run into a pass.
+
+    Text on stdout streams: each report is printed as its log finishes, the summary at the end.
+    Every other format is one document (a JSON array, a SARIF run) and waits for all."""
+    from .report import text as text_report
+
+    done: list = []
+    stream = report_format == "text" and output is None
     try:
-        _emit(reports, report_format, output)
+        for report in reports:
+            done.append(report)
+            if stream:
+                _write(("\n" if len(done) > 1 else "") + text_report.render_one(report, *_look()), None)
+        if stream and len(done) > 1:
+            _write("\n" + text_report.render_summary(done, *_look()), None)
+        elif not stream:
+            _emit(done, report_format, output)
     except BrokenPipeError:
         _silence_stdout()
-    return code
+        done.extend(reports)      # the reader went away; the exit code still needs every log
+    return _exit_code(done, level)
+
+
+def _look() -> tuple[bool, int]:
+    """Colour and width of text on stdout."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ, _width()
 
 
 def _emit(reports, report_format: str, output: str | None) -> None:
@@ -421,8 +376,8 @@ def _emit(reports, report_format: str, output: str | None) -> None:
 
     module = renderer(report_format)
     if report_format == "text":
-        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = module.render(reports, all_rules(), __version__, color=color, width=_width())
+        color, width = _look() if output is None else (False, _width())
+        text = module.render(reports, all_rules(), __version__, color=color, width=width)
     else:
         text = module.render(reports, all_rules(), __version__)
     _write(text, output)

@@ -17,17 +17,30 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 def render(reports: list[Report], rules=None, tool_version: str = "", color: bool = False,
            width: int = 100) -> str:
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                      width=width, highlight=False, soft_wrap=False)
-    for i, report in enumerate(reports):
-        if i:
-            console.print()
-        _report(console, report)
+    """Each report, then (for several) a summary table, worst first."""
+    parts = [render_one(report, color, width) for report in reports]
     if len(reports) > 1:
-        console.print()
-        _summary(console, reports)
+        parts.append(render_summary(reports, color, width))
+    return "\n".join(parts)
+
+
+def render_one(report: Report, color: bool = False, width: int = 100) -> str:
+    """One report on its own: what a sweep prints as soon as that log is done."""
+    console, buffer = _console(color, width)
+    _report(console, report)
     return buffer.getvalue()
+
+
+def render_summary(reports: list[Report], color: bool = False, width: int = 100) -> str:
+    console, buffer = _console(color, width)
+    _summary(console, reports)
+    return buffer.getvalue()
+
+
+def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
+                   width=width, highlight=False, soft_wrap=False), buffer
 
 
 def _report(console: Console, report: Report) -> None:
