@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from plateau_doctor.watch import LiveLog, follow_file
+from plateau_doctor.watch.follow import follow_file
+from plateau_doctor.watch.live import LiveLog
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "logs"
 OVERFIT = EXAMPLES / "h200_shakespeare_char_overfit_default.log"
