@@ -92,3 +92,33 @@ def test_broken_initial_loss_run_leads_with_init_loss_or_divergence(shared_log):
 def test_no_divergence_on_real_healthy_runs(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "divergence" not in {f.category for f in report.findings if f.raised}
+
+
+def _hf_log(tmp_path, losses, norms):
+    lines = [f"{{'loss': {loss}, 'grad_norm': {norm}, 'learning_rate': 4e-05, 'epoch': {i / 100}}}"
+             for i, (loss, norm) in enumerate(zip(losses, norms), 1)]
+    path = tmp_path / "hf.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_jump_after_which_the_grad_norm_falls_is_called_a_collapse(tmp_path):
+    losses = [6.0, 4.5, 3.6] + [2.2] * 15 + [4.3] * 12
+    norms = [40.0, 20.0, 15.0] + [10.0] * 15 + [4.0] * 12
+    f = [f for f in diagnose(_hf_log(tmp_path, losses, norms)).findings if f.code == "PD102"][0]
+    assert f.evidence["grad_norm_median_before"] == 10.0 and f.evidence["grad_norm_median_after"] == 4.0
+    assert "collapse" in f.message
+
+
+def test_a_jump_with_a_rising_grad_norm_says_the_updates_are_too_large(tmp_path):
+    losses = [6.0, 4.5, 3.6] + [2.2] * 15 + [4.3] * 12
+    norms = [40.0, 20.0, 15.0] + [1.0] * 15 + [6.0] * 12
+    f = [f for f in diagnose(_hf_log(tmp_path, losses, norms)).findings if f.code == "PD102"][0]
+    assert "rose" in f.message and "collapse" not in f.message
+
+
+def test_without_logged_grad_norms_the_finding_says_nothing_about_them(kit, curves):
+    path = kit.log(val_curve=_jump(curves["val_curve"], 3000, 3.3),
+                   train_curve=_jump(curves["train_curve"], 3000, 3.3))
+    f = kit.one(diagnose(path), "PD102")
+    assert not [k for k in f.evidence if k.startswith("grad_norm")] and "gradient norm" not in f.message

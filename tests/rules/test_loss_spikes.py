@@ -99,3 +99,11 @@ def test_loss_spikes_or_eval_noise_lead_on_the_real_spiky_finetune(shared_log):
     report = diagnose(str(shared_log("real_13_nanogpt_gpt2_finetune_chat_lilith_spiky_variantfmt.log")))
     top = [f.category for f in report.findings if f.raised][:2]
     assert {"loss_spikes", "eval_noise"} & set(top)
+
+
+def test_the_grad_norm_at_the_worst_spike_is_shown_where_the_log_prints_it(shared_log):
+    from plateau_doctor import diagnose
+
+    report = diagnose(str(shared_log("real_40_llmc_gpt2_124M_8xH100_main.log")))
+    f = [f for f in report.findings if f.code == "PD402"][0]
+    assert f.evidence["grad_norm_at_worst"] > 0 and f.evidence["grad_norm_median"] > 0

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..model import Columns, ParsedLog, ResolvedConfig, RunFacts
 from .forecast import Forecast, ForecastRefusal, fit_power_law
+from .grad_norm import GradNorms, logged_grad_norms
 from .medians import median
 from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
                     per_batch_sigma)
@@ -66,6 +67,7 @@ class Analyses:
     init_loss_line: int | None
     expected_init_loss: float | None
     timing: IterationTiming | None   # median iteration time, eval time hidden after evals
+    grad_norms: GradNorms | None     # the gradient norms the log prints (llm.c, HF), if any
     notes: list[str] = field(default_factory=list)
 
 
@@ -214,4 +216,5 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
         init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,
         timing=_timing(parsed),
+        grad_norms=logged_grad_norms(iters["iter"], iters["grad_norm"]) if not iters.empty else None,
     )

@@ -8,7 +8,10 @@ INFO = RuleInfo(
     code="PD102", name="loss-explosion", category="divergence", severity="error",
     summary="The smoothed loss climbed far above its minimum and did not come back.",
     what="Smooths the iteration losses (and the val curve) with a rolling median so single spikes "
-         "vanish, then looks for a stretch well above the running minimum.",
+         "vanish, then looks for a stretch well above the running minimum. Where the log prints "
+         "the gradient norm (llm.c, HF Trainer), its median over the 20 logged points before and "
+         "after the jump is shown: a norm that falls marks a collapse, one that rises updates "
+         "still too large.",
     why="A loss that rises and stays up means the optimiser left the basin it was in: later "
         "training starts from a worse model, and the compute after the jump is mostly wasted.",
     fix="Restart from the last checkpoint before the jump with a lower learning rate, a warmup, "
@@ -35,6 +38,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     }
     fixes = ["restart from the checkpoint before iteration "
              f"{event.start_iter} with a lower learning rate and gradient clipping"]
+    grad = _grad_norm_clause(a, event.start_iter, evidence)
     if a.logged_lr and a.logged_lr.doublings:
         evidence["lr_doublings_logged"] = a.logged_lr.doublings
         evidence["lr_peak_logged"] = a.logged_lr.peak
@@ -46,7 +50,7 @@ def check(ctx: Context, thresholds: dict) -> list:
             title=f"Loss excursion at iteration {event.start_iter}, later recovered",
             message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
                      f"{event.level_after:.3f} ({event.ratio:.1f}x) from iteration {event.start_iter}, "
-                     "then came back near its minimum."),
+                     "then came back near its minimum." + grad),
             evidence=evidence, fixes=fixes, weight=0.8,
         )]
     return [finding(
@@ -54,6 +58,26 @@ def check(ctx: Context, thresholds: dict) -> list:
         title=f"Loss exploded at iteration {event.start_iter} and stayed up",
         message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
                  f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum) from iteration "
-                 f"{event.start_iter} and did not recover: the run diverged."),
+                 f"{event.start_iter} and did not recover: the run diverged." + grad),
         evidence=evidence, fixes=fixes, weight=1.1,
     )]
+
+
+def _grad_norm_clause(a, start_iter: int, evidence: dict) -> str:
+    """What the logged gradient norm did around the jump, added to the evidence; a sentence for
+    the message when it moved clearly."""
+    around = a.grad_norms.around(start_iter) if a.grad_norms is not None else None
+    if around is None:
+        return ""
+    evidence["grad_norm_median_before"] = around.median_before
+    evidence["grad_norm_median_after"] = around.median_after
+    if around.fell:
+        return (f" The logged gradient norm fell from a median {around.median_before:.3g} before to "
+                f"{around.median_after:.3g} after: the model settled at a flat, worse point (a "
+                "collapse) rather than bouncing around; restart from before the jump rather than "
+                "training on.")
+    if around.rose:
+        return (f" The logged gradient norm rose from a median {around.median_before:.3g} before to "
+                f"{around.median_after:.3g} after: the updates are still too large for where the "
+                "model is.")
+    return ""

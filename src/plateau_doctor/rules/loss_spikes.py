@@ -10,7 +10,8 @@ INFO = RuleInfo(
     summary="Iteration losses many sigmas above their local baseline.",
     what="Scores each iteration loss against the median of the preceding window, in units of the "
          "per-batch sigma (robust z); z above the threshold is a spike. One spike is one unlucky "
-         "micro-batch; repeated or huge ones are instability.",
+         "micro-batch; repeated or huge ones are instability. Where the log prints the gradient "
+         "norm, the norm at the worst spike is shown next to its median.",
     why="Spikes that repeat are the early sign of an LR too high for the batch, fp16 overflow or "
         "bad data; each one can undo progress.",
     fix="Lower the LR or lengthen warmup, keep grad_clip=1.0, check the batches at the spike "
@@ -59,8 +60,17 @@ def check(ctx: Context, thresholds: dict) -> list:
                   "isolated": impact.isolated, "damaging": impact.damaging, "clustered": impact.clustered,
                   "worst_level_shift": impact.worst_shift, "per_batch_sigma": sigma,
                   "worst_iter": worst.iter, "worst_loss": worst.loss, "worst_baseline": worst.baseline,
-                  "worst_z": worst.z, "spike_iters": [s.iter for s in shown]},
+                  "worst_z": worst.z, "spike_iters": [s.iter for s in shown],
+                  **_grad_norm_evidence(a, worst.iter)},
         fixes=["lower learning_rate or lengthen warmup_iters", "--grad_clip=1.0",
                "inspect the batches at the spike iterations for corrupt or repeated data"],
         line=line, weight=0.9 if raised else 0.2,
     )]
+
+
+def _grad_norm_evidence(a, worst_iter: int) -> dict:
+    """The logged gradient norm at the worst spike against its median, where the log prints it."""
+    if a.grad_norms is None:
+        return {}
+    at = a.grad_norms.at(worst_iter)
+    return {"grad_norm_at_worst": at, "grad_norm_median": a.grad_norms.median} if at is not None else {}
