@@ -153,3 +153,20 @@ def test_overfitting_not_raised_on_labelled_runs_that_do_not_overfit(example_log
 def test_overfitting_not_raised_on_real_runs_labelled_without_it(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "overfitting" not in {f.category for f in report.findings if f.raised}
+
+
+def test_a_sharp_minimum_is_reported_at_the_lowest_eval_not_the_smoothing_centre(kit):
+    # Real shape (a LoRA fine-tune): val 0.95, 0.67, 0.83, 0.91, ... The smoothed minimum sits on
+    # the eval after the lowest one; the report, and the step to stop at, must name the lowest.
+    def train(t):
+        t = np.asarray(t, float)
+        return np.maximum(5.0 - t * 0.01, 0.04 + 0.05 * np.exp(-(t - 500) / 300))
+
+    def val_with_v(t):
+        t = np.asarray(t, float)
+        return np.where(t == 500, 0.6678, np.where(t < 500, 5.0 - t * 0.0086, 0.83 + (t - 750) * 0.0002))
+
+    path = kit.log(val_curve=val_with_v, train_curve=train, eval_noise=0.0)
+    f = kit.one(diagnose(path), "PD201")
+    assert f.evidence["best_val_step"] == 500 and f.evidence["best_val_loss"] == pytest.approx(0.6678, abs=1e-4)
+    assert "--max_iters=500" in f.fixes[0]

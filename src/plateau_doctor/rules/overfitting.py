@@ -36,10 +36,15 @@ def check(ctx: Context, thresholds: dict) -> list:
     # the best is taken on a rolling mean of `smooth` evals and compared with the mean of the last
     # three: a flat run must not read as a rise.
     smoothed = _rolling_mean(val.values, int(thresholds["smooth"]))
-    best = int(np.argmin(smoothed))
+    smooth_best = int(np.argmin(smoothed))
+    # What a reader calls the best eval (and the checkpoint to keep): the lowest eval inside that
+    # smoothing window, which a V-shaped minimum can put one eval before or after the window's centre.
+    half = int(thresholds["smooth"]) // 2
+    lo = max(0, smooth_best - half)
+    best = lo + int(np.argmin(val.values[lo:smooth_best + half + 1]))
     best_step, best_val, last_val = int(val.steps[best]), float(val.values[best]), float(val.values[-1])
-    tail_val = float(np.mean(val.values[-3:])) if len(val) - best > 3 else last_val
-    rise = tail_val - float(smoothed[best])          # what the decision uses
+    tail_val = float(np.mean(val.values[-3:])) if len(val) - smooth_best > 3 else last_val
+    rise = tail_val - float(smoothed[smooth_best])   # what the decision uses
     shown_rise = last_val - best_val                 # what a reader sees in the log
     train_at_best, train_last = _train_at(ctx, best_step), _train_at(ctx, int(val.steps[-1]))
     evidence = {
@@ -59,7 +64,7 @@ def check(ctx: Context, thresholds: dict) -> list:
                   and train_last - train_at_best > threshold)
     if train_rose:
         return [Skip(INFO.code, "train rose together with val: instability, not overfitting")]
-    evals_after = len(val) - 1 - best
+    evals_after = len(val) - 1 - smooth_best
     saves = _last_checkpoint_step(ctx)
     if saves is not None:
         evidence["last_checkpoint_saved_at"] = saves
