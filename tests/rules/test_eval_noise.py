@@ -115,3 +115,17 @@ def test_eval_noise_or_plateau_leads_on_the_real_noisy_finetune(shared_log):
     top = [f.category for f in report.findings if f.raised][:2]
     assert {"eval_noise", "plateau"} & set(top)
     assert "divergence" not in {f.category for f in report.findings if f.raised}
+
+
+def test_a_memorised_train_set_does_not_set_the_noise_of_val(kit):
+    # Train memorised (loss 0.04, batches nearly identical): sigma/sqrt(eval_iters) would call val
+    # precise to 1e-4 while val scatters by ~0.02. The noise must come from val itself.
+    from plateau_doctor.api import examine
+
+    path = kit.log(val_curve=kit.linear(1.0, 0.05), train_curve=lambda t: np.full(len(np.atleast_1d(t)), 0.04),
+                   iter_curve=lambda t: np.full(len(np.atleast_1d(t)), 0.04), iter_noise=0.001,
+                   eval_noise=0.02)
+    ex = examine(str(path))
+    assert ex.analyses.train_memorised
+    assert ex.analyses.eval_se_predicted is None and ex.analyses.eval_noise > 0.005
+    assert any("does not describe val batches" in note for note in ex.report.notes)

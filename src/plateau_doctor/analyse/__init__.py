@@ -48,6 +48,7 @@ class Analyses:
     eval_noise: float | None         # the noise of one eval used by the rules
     train_val_co_movement: float | None  # correlation of train/val wiggles: > 0 means real moves
     train_val_comparable: bool       # train and val are in the same unit (not nats vs bits/byte)
+    train_memorised: bool            # late train far below late val: train's sigma is not val's
     val_trend: Trend | None
     train_trend: Trend | None        # eval train estimates, else binned iteration losses
     forecast: Forecast | ForecastRefusal | None
@@ -100,6 +101,19 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
     return Curve(np.array(steps), np.array(values), np.array(lines))
 
 
+MEMORISED_RATIO = 1.5   # late val above this multiple of late train: the train text is memorised
+
+
+def _memorised(val: Curve, train: Curve) -> tuple[float, float] | None:
+    """(train, val) medians over the later half of each curve when val is above MEMORISED_RATIO
+    times train; None otherwise or with too few points."""
+    if len(val) < 4 or len(train) < 4:
+        return None
+    late_val = median(val.values[len(val) // 2:])
+    late_train = median(train.values[len(train) // 2:])
+    return (late_train, late_val) if late_train > 0 and late_val > MEMORISED_RATIO * late_train else None
+
+
 def _timing(parsed: ParsedLog) -> IterationTiming | None:
     iters = parsed.iter_table
     if iters.empty:
@@ -122,6 +136,17 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         sigma = per_batch_sigma(iter_loss.steps, iter_loss.values)
     eval_iters = facts.eval_iters if known else None
     eval_se = eval_standard_error(sigma.sigma, eval_iters) if sigma and eval_iters else None
+    # nanochat reports val in bits per byte; its train loss (an EMA) is in nats per token
+    comparable = meta.val_metric == "loss" or len(train_eval) > 0
+    memorised = _memorised(val, train_eval if len(train_eval) else iter_loss) if comparable else None
+    if memorised and eval_se is not None:
+        # Batches of text the model has memorised are far easier, and far less variable, than
+        # val's: their sigma says nothing about one val batch, and sigma/sqrt(eval_iters) would
+        # make every wiggle of val look significant. Val's own scatter stands in.
+        eval_se = None
+        notes.append(f"late in the run train ({memorised[0]:.3f}) is far below val ({memorised[1]:.3f}): "
+                     "the per-batch sigma of train batches does not describe val batches, so the "
+                     "noise of one eval is taken from val's own scatter")
     # The empirical scatter is taken on the later half of the evals: early on the curve bends
     # fast and second differences would count that bend as noise.
     late = slice(len(val) // 2, len(val))
@@ -208,8 +233,7 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         config_known=known, iter_loss=iter_loss, val=val, train_eval=train_eval, sigma=sigma,
         eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
         train_val_co_movement=co_move,
-        # nanochat reports val in bits per byte; its train loss (an EMA) is in nats per token
-        train_val_comparable=meta.val_metric == "loss" or len(train_eval) > 0,
+        train_val_comparable=comparable, train_memorised=memorised is not None,
         val_trend=val_trend, train_trend=train_trend, forecast=forecast, schedule=schedule,
         lr_at_tail_start=lr_tail, logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,

@@ -100,7 +100,7 @@ def check(ctx: Context, thresholds: dict) -> list:
 
 
 def _eval_iters_needed(a, target_se: float, noise: float) -> int | None:
-    if a.sigma is not None:
+    if a.sigma is not None and not a.train_memorised:
         return max(1, math.ceil((a.sigma.sigma / target_se) ** 2))
     if a.eval_iters:
         return max(1, math.ceil(a.eval_iters * (noise / target_se) ** 2))
@@ -111,7 +111,7 @@ def _real_movement(a, noise: float, thresholds: dict) -> str | None:
     """Reasons to read big eval-to-eval jumps as the model changing rather than as noise."""
     if a.val_explosion is not None:
         return "val jumps with an explosion of the loss: real movement, not eval noise"
-    if a.eval_se_predicted is None and a.sigma is not None and noise > a.sigma.sigma:
+    if a.eval_se_predicted is None and a.sigma is not None and not a.train_memorised and noise > a.sigma.sigma:
         # An eval averages at least one batch, so its sampling error cannot exceed the per-batch
         # sigma: val moving more than that is the model changing (instability), not noise.
         return "val moves more than one batch's sampling noise: instability, not eval noise"
