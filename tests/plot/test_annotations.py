@@ -76,7 +76,9 @@ def test_rebuilt_learning_rate_follows_the_nanogpt_schedule(overfit):
 
 
 def test_eval_band_is_two_standard_errors_and_tokens_axis_is_known(overfit):
-    assert overfit.band_half_width == pytest.approx(2 * 0.0009754, rel=1e-3)
+    # the run memorised its train text (late train 0.74, val 1.59), so one eval's noise is val's
+    # own scatter (0.0093), not train's sigma / sqrt(eval_iters) (0.00098)
+    assert overfit.band_half_width == pytest.approx(2 * 0.0092606, rel=1e-3)
     assert overfit.tokens_per_iter == 16384
     assert overfit.x_end == 5000
 
