@@ -243,3 +243,11 @@ def test_version_and_help_import_neither_numpy_nor_pandas(flag):
 def test_diagnose_never_imports_pandas(fmt):
     # pandas takes longer to import than a small log takes to diagnose; the loss table is numpy
     assert loaded_heavy_modules("diagnose", str(OVERFIT), "--format", fmt) == {"numpy"}
+
+
+def test_a_document_format_lists_the_reports_in_command_line_order_whatever_finishes_first():
+    # the big log finishes last in the pool; JSON must still follow the order given
+    logs = [str(OVERFIT), str(HEALTHY), str(HEALTHY_2K), str(LR_HIGH)]
+    for _ in range(3):
+        done = run("diagnose", *logs, "--format", "json", "--jobs", "2")
+        assert [r["source"]["path"] for r in json.loads(done.stdout)] == logs

@@ -21,13 +21,15 @@ def job() -> DiagnoseJob:
 
 
 def test_a_pool_returns_one_report_per_log():
-    reports = list(diagnose_each([str(p) for p in LOGS], job(), jobs=2))
-    assert sorted(r.path for r in reports) == sorted(str(p) for p in LOGS)
+    paths = [str(p) for p in LOGS]
+    done = list(diagnose_each(paths, job(), jobs=2))
+    assert sorted(position for position, _ in done) == list(range(len(paths)))
+    assert all(report.path == paths[position] for position, report in done)
 
 
 def test_in_process_reports_come_in_the_given_order():
     paths = [str(p) for p in reversed(LOGS[:3])]
-    assert [r.path for r in diagnose_each(paths, job(), jobs=1)] == paths
+    assert [report.path for _, report in diagnose_each(paths, job(), jobs=1)] == paths
 
 
 def test_a_deadline_must_be_positive():

@@ -113,7 +113,7 @@ def compare(
                              candidate_config=candidate_config, overrides=_overrides(set_),
                              dataset_tokens=dataset_tokens, log_format=log_format,
                              thresholds=tool.thresholds)
-        return _deliver([report], report_format, output, level)
+        return _deliver([(0, report)], report_format, output, level)
 
     raise typer.Exit(_guard(work, debug))
 
@@ -348,21 +348,22 @@ def _deliver(reports: Iterable, report_format: str, output: str | None, level: i
     Every other format is one document (a JSON array, a SARIF run) and waits for all."""
     from .report import text as text_report
 
-    done: list = []
+    done: list = []           # (position of the log in the command line, report)
     stream = report_format == "text" and output is None
     try:
-        for report in reports:
-            done.append(report)
+        for position, report in reports:
+            done.append((position, report))
             if stream:
                 _write(("\n" if len(done) > 1 else "") + text_report.render_one(report, *_look()), None)
+        in_order = [report for _, report in sorted(done, key=lambda item: item[0])]
         if stream and len(done) > 1:
-            _write("\n" + text_report.render_summary(done, *_look()), None)
+            _write("\n" + text_report.render_summary(in_order, *_look()), None)
         elif not stream:
-            _emit(done, report_format, output)
+            _emit(in_order, report_format, output)
     except BrokenPipeError:
         _silence_stdout()
         done.extend(reports)      # the reader went away; the exit code still needs every log
-    return _exit_code(done, level)
+    return _exit_code([report for _, report in done], level)
 
 
 def _look() -> tuple[bool, int]:

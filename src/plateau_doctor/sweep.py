@@ -34,21 +34,21 @@ class DiagnoseJob:
                         log_format=self.log_format, settings=self.settings, columns=self.columns)
 
 
-def diagnose_each(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> Iterator[Report]:
-    """One report per log, yielded as each finishes (in the given order when run here).
-    `jobs`: processes (0: one per core)."""
+def diagnose_each(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> Iterator[tuple[int, Report]]:
+    """(position in `paths`, report) for every log, yielded as each finishes (in the given order
+    when run here). `jobs`: processes (0: one per core)."""
     workers = jobs or os.cpu_count() or 1
     if len(paths) < 2 or workers < 2 or "-" in paths:
-        for path in paths:
-            yield job(path)
+        for position, path in enumerate(paths):
+            yield position, job(path)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        futures = [pool.submit(job, path) for path in paths]
+        futures = {pool.submit(job, path): position for position, path in enumerate(paths)}
         try:
             for future in as_completed(futures):
-                yield future.result()
+                yield futures[future], future.result()
         finally:
             for future in futures:      # an error or a closed consumer: drop what has not started
                 future.cancel()
