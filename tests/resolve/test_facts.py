@@ -66,3 +66,31 @@ def test_headerless_log_reports_no_config_based_facts(tmp_path):
 def test_missing_log_is_an_input_error():
     with pytest.raises(InputError, match="no such file"):
         diagnose("does/not/exist.log")
+
+
+def _iters(tmp_path, losses, steps=None):
+    steps = steps or list(range(len(losses)))
+    path = tmp_path / "iters.log"
+    path.write_text("".join(f"iter {s}: loss {l:.4f}, time 10.00ms, mfu 5.00%\n" for s, l in zip(steps, losses)))
+    return str(path)
+
+
+def test_last_train_loss_of_a_short_log_is_its_end_not_a_median_reaching_back_to_the_start(tmp_path):
+    # a real fp32 LoRA run that explodes: 19 logged iterations, the last at 31.0
+    losses = [3.2, 3.1, 3.0, 2.9, 2.9, 2.8, 3.0, 3.5, 4.2, 5.0, 6.1, 7.7, 9.9, 12.0, 15.2, 19.8, 23.4, 27.0, 31.0]
+    report = diagnose(_iters(tmp_path, losses))
+    assert report.run.last_train_loss == 31.0
+
+
+def test_last_train_loss_of_an_elided_log_uses_only_its_last_stretch(tmp_path):
+    steps = list(range(15)) + [498, 499]
+    losses = [10.4 - 0.1 * s for s in range(15)] + [3.76, 3.75]
+    report = diagnose(_iters(tmp_path, losses, steps))
+    assert report.run.last_train_loss == pytest.approx(3.755)
+
+
+def test_last_train_loss_is_the_median_of_the_last_twenty_of_a_long_run(tmp_path):
+    losses = [2.0 + (0.5 if s % 2 else 0.0) for s in range(5000)]
+    report = diagnose(_iters(tmp_path, losses))
+    assert report.run.last_train_loss == pytest.approx(2.25)
+    assert report.run.sources["last_train_loss"] == "median of the last 20 iteration losses"

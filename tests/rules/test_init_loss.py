@@ -84,3 +84,18 @@ def test_real_broken_loss_132_run_gets_init_loss(shared_log):
 def test_labelled_scratch_runs_start_at_ln_vocab(example_log, name):
     report = diagnose(str(example_log(name)))
     assert not [f for f in report.findings if f.code == "PD103"]
+
+
+def test_nanochat_validation_bpb_at_step_0_is_not_read_as_an_initial_loss_in_nats(tmp_path):
+    # bits per byte (3.17) next to a first train loss of 10.397 = ln(32768): not "far below ln V"
+    from plateau_doctor import diagnose
+
+    lines = ["Vocab size: 32,768", "Step 00000 | Validation bpb: 3.169725"]
+    lines += [f"step {s:05d}/00500 ({s / 5:.2f}%) | loss: {10.397340 - 0.02 * s:.6f} | lrm: 0.03 | "
+              f"dt: 2485.81ms | tok/sec: 105,456 | bf16_mfu: 0.00 | total time: 0.00m" for s in range(30)]
+    lines += ["Step 00030 | Validation bpb: 2.9"]
+    path = tmp_path / "nanochat.log"
+    path.write_text("\n".join(lines) + "\n")
+    report = diagnose(str(path))
+    assert report.format == "nanochat"
+    assert not [f for f in report.findings if f.code == "PD103" and f.raised]

@@ -220,7 +220,7 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
     val_explosion = detect_explosion(val.steps, val.values, min_run=2) if len(val) >= 6 else None
 
     init_loss = init_line = None
-    if len(val) and val.steps[0] == 0:
+    if len(val) and val.steps[0] == 0 and meta.val_metric == "loss":   # not nanochat's bits/byte
         init_loss, init_line = float(val.values[0]), int(val.lines[0])
     elif len(iter_loss) and iter_loss.steps[0] <= 1:
         init_loss, init_line = float(iter_loss.values[0]), int(iter_loss.lines[0])

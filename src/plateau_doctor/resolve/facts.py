@@ -142,15 +142,33 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     if len(train):
         facts.last_train_loss = float(train[-1])
     elif not parsed.iter_table.empty:
-        tail = parsed.iter_table["loss"][-20:]
-        tail = tail[np.isfinite(tail)]
-        if len(tail):
-            facts.last_train_loss = float(median(tail))
-            src["last_train_loss"] = "median of the last iteration losses"
+        last = _last_iteration_loss(parsed)
+        if last is not None:
+            facts.last_train_loss, src["last_train_loss"] = last
     if known:
         facts.eval_iters = _int_or_none(resolved.get("eval_iters"))
         facts.batch_size = _int_or_none(resolved.get("batch_size"))
     return facts
+
+
+RECENT_SPAN = 0.02    # the last 2% of the iterations logged: "the train loss now"
+
+
+def _last_iteration_loss(parsed: ParsedLog) -> tuple[float, str] | None:
+    """The train loss at the end, from iteration losses: one micro-batch is noisy, so the median
+    of up to 20 from the last 2% of the run (not simply the last 20 rows: a short or elided log
+    would reach back to its start); a logged average (HF window, nanochat EMA) is already smooth."""
+    table = parsed.iter_table
+    finite = np.isfinite(table["loss"])
+    steps, losses = table["iter"][finite], table["loss"][finite]
+    if not len(losses):
+        return None
+    if parsed.meta.loss_kind != "micro_batch":
+        return float(losses[-1]), "the last logged (averaged) train loss"
+    recent = losses[steps >= steps[-1] - RECENT_SPAN * (steps[-1] - steps[0])][-20:]
+    if len(recent) == 1:
+        return float(recent[0]), "the last iteration loss"
+    return float(median(recent)), f"median of the last {len(recent)} iteration losses"
 
 
 def _last_step(parsed: ParsedLog) -> int | None:
