@@ -73,11 +73,13 @@ def examine(path: str | None = None, config: str | None = None, *,
     if parsed is None:
         parsed = parse(path, log_format, columns)
     resolved = resolve_config(parsed, config, overrides)
-    dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known())
+    dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known(), parsed.meta.vocab_size)
     facts = compute_facts(parsed, resolved, dataset)
     analyses = analyse(parsed, resolved, facts)
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
     notes = list(parsed.meta.notes) + analyses.notes
+    if dataset and dataset.note:
+        notes.append(dataset.note)
     notes += [f"{s.code} not checked: {s.reason}" for s in outcome.skipped]
     if not resolved.is_known() and parsed.format == "nanogpt":
         notes.insert(0, "the log carries no config (no echoed config file or overrides) and none was "

@@ -94,3 +94,14 @@ def test_last_train_loss_is_the_median_of_the_last_twenty_of_a_long_run(tmp_path
     report = diagnose(_iters(tmp_path, losses))
     assert report.run.last_train_loss == pytest.approx(2.25)
     assert report.run.sources["last_train_loss"] == "median of the last 20 iteration losses"
+
+
+def test_a_stock_dataset_name_with_another_vocabulary_is_not_given_the_stock_size(tmp_path):
+    # a real run kept the directory name shakespeare_char for a transcript with 66 characters
+    stock = LOGS / "h200_shakespeare_char_overfit_default.log"
+    other = tmp_path / "other_text.log"
+    other.write_text(stock.read_text().replace("found vocab_size = 65", "found vocab_size = 66"))
+    assert diagnose(str(stock)).run.dataset_tokens == 1_003_854
+    report = diagnose(str(other))
+    assert report.run.dataset_tokens is None and report.run.epochs is None
+    assert any("vocabulary has 66 tokens, not the stock 65" in note for note in report.notes)

@@ -48,6 +48,14 @@ STOCK_DATASET_TOKENS: dict[str, int] = {
     "shakespeare": 301_966,
     "openwebtext": 9_035_582_198,
 }
+# The vocabulary each builds with: shakespeare_char's meta.pkl has 65 characters; the GPT-2 BPE
+# datasets have no meta.pkl (train.py defaults to 50304, or 50257 from a pretrained GPT-2). A log
+# printing another size ran on a different text that kept the directory's name.
+STOCK_DATASET_VOCABS: dict[str, tuple[int, ...]] = {
+    "shakespeare_char": (65,),
+    "shakespeare": (50257, 50304),
+    "openwebtext": (50257, 50304),
+}
 
 # The pretrained GPT-2 checkpoints `init_from` can name: (n_layer, n_head, n_embd), vocab 50257,
 # block 1024, bias True (model.py from_pretrained).

@@ -17,26 +17,34 @@ from ..analyse.medians import median
 from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
 from ..analyse.schedule import nanogpt_lr
 from ..model import ParsedLog, ResolvedConfig, RunFacts
-from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS
+from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS, STOCK_DATASET_VOCABS
 from .files import ConfigError
 
 
 @dataclass
 class DatasetSize:
-    tokens: int
+    tokens: int | None    # None: looked like a stock dataset but is not (see note)
     source: str
+    note: str | None = None
 
 
 def dataset_size(dataset_tokens: str | int | None, data_dir: str | None,
-                 resolved: ResolvedConfig, config_known: bool) -> DatasetSize | None:
+                 resolved: ResolvedConfig, config_known: bool,
+                 printed_vocab: int | None = None) -> DatasetSize | None:
     """--dataset-tokens, else --data-dir's train.bin, else the stock size of a named nanoGPT
-    dataset (shakespeare_char, shakespeare, openwebtext)."""
+    dataset (shakespeare_char, shakespeare, openwebtext) unless the log printed a vocabulary that
+    dataset does not have."""
     if dataset_tokens not in (None, ""):
         return DatasetSize(parse_token_count(str(dataset_tokens)), "--dataset-tokens")
     if data_dir:
         return DatasetSize(train_bin_tokens(data_dir), f"--data-dir {data_dir}")
     name = resolved.get("dataset")
     if config_known and not resolved.is_default("dataset") and name in STOCK_DATASET_TOKENS:
+        if printed_vocab is not None and printed_vocab not in STOCK_DATASET_VOCABS[name]:
+            return DatasetSize(None, "", note=(
+                f"the dataset is named {name!r} but the log's vocabulary has {printed_vocab:,} "
+                f"tokens, not the stock {' or '.join(f'{v:,}' for v in STOCK_DATASET_VOCABS[name])}: "
+                "another text under the same name, so its size is unknown (pass --dataset-tokens)"))
         return DatasetSize(STOCK_DATASET_TOKENS[name], f"nanoGPT's prepare.py for {name!r}")
     return None
 
@@ -118,7 +126,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.max_iters, src["max_iters"] = meta.max_iters, "log"
     if facts.tokens_per_iter and last_iter is not None:
         facts.tokens_seen = last_iter * facts.tokens_per_iter
-    if dataset:
+    if dataset and dataset.tokens is not None:
         facts.dataset_tokens, src["dataset_tokens"] = dataset.tokens, dataset.source
         if facts.tokens_seen is not None and dataset.tokens > 0:
             facts.epochs = round(epochs(facts.tokens_seen, dataset.tokens), 4)
