@@ -170,3 +170,20 @@ def test_a_sharp_minimum_is_reported_at_the_lowest_eval_not_the_smoothing_centre
     f = kit.one(diagnose(path), "PD201")
     assert f.evidence["best_val_step"] == 500 and f.evidence["best_val_loss"] == pytest.approx(0.6678, abs=1e-4)
     assert "--max_iters=500" in f.fixes[0]
+
+
+def test_memorisation_is_raised_from_the_last_eval_when_there_are_too_few_evals(kit):
+    # 3 evals: the best step cannot be found, but train 0.24 against val 3.1 needs no curve
+    path = kit.log({"eval_interval": 2000}, val_curve=kit.power_law(4.2, 3.1),
+                   train_curve=kit.power_law(4.2, 0.24))
+    f = kit.one(diagnose(path), "PD201")
+    assert f.severity == "warning" and "memorised" in f.title
+    assert f.evidence["evals"] == 3 and f.evidence["val_over_train"] > 5
+    assert f.fixes[0].startswith("--eval_interval=400")
+
+
+def test_a_modest_gap_with_too_few_evals_is_no_finding(kit):
+    path = kit.log({"eval_interval": 2000}, val_curve=kit.power_law(4.2, 1.6),
+                   train_curve=kit.power_law(4.2, 1.3))
+    report = diagnose(path)
+    assert kit.by_code(report, "PD201") == [] and kit.skipped(report, "PD201")

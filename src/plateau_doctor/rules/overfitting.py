@@ -20,7 +20,8 @@ INFO = RuleInfo(
     fix="Stop at the best step (max_iters and lr_decay_iters near it so the schedule anneals in "
         "time), get more data, or regularise harder (dropout, weight decay).",
     reference="Deep Learning Tuning Playbook: overfitting is val error that starts increasing.",
-    thresholds={"z": 2.0, "min_rise": 0.005, "min_evals_after_best": 2, "smooth": 3},
+    thresholds={"z": 2.0, "min_rise": 0.005, "min_evals_after_best": 2, "smooth": 3,
+                "memorised_ratio": 2.0, "memorised_gap": 0.5},
 )
 
 
@@ -28,7 +29,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     a = ctx.analyses
     val = a.val
     if len(val) < 4:
-        return [Skip(INFO.code, "fewer than 4 val evals")]
+        return _memorised_with_few_evals(ctx, thresholds) or [Skip(INFO.code, "fewer than 4 val evals")]
     noise = a.eval_noise if a.eval_noise is not None else 0.02
     noise_known = a.eval_noise is not None
     threshold = max(thresholds["z"] * math.sqrt(2) * noise, thresholds["min_rise"])
@@ -104,6 +105,32 @@ def check(ctx: Context, thresholds: dict) -> list:
             evidence=evidence, fixes=_fixes(ctx, int(val.steps[-1])), weight=0.9,
         )]
     return []
+
+
+def _memorised_with_few_evals(ctx: Context, thresholds: dict) -> list:
+    """Too few evals to find the best one, but the last eval alone can show memorisation: the
+    train estimate (same eval code, same batch count) far below val."""
+    a = ctx.analyses
+    if not len(a.val) or not len(a.train_eval) or a.train_eval.steps[-1] != a.val.steps[-1]:
+        return []
+    train, val = float(a.train_eval.values[-1]), float(a.val.values[-1])
+    ratio = val / train if train > 0 else math.inf
+    if ratio < thresholds["memorised_ratio"] or val - train < thresholds["memorised_gap"]:
+        return []
+    step = int(a.val.steps[-1])
+    return [finding(
+        INFO, severity="warning", confidence=0.6,
+        title=f"Train has been memorised: val {val:.3f} is {ratio:.1f}x train {train:.3f}",
+        message=(f"At step {step:,} the train estimate is {train:.4f} and val {val:.4f}: the model "
+                 "scores the text it trains on far better than new text. With only "
+                 f"{len(a.val)} evals the log cannot show where val was best, so the step to stop "
+                 "at is unknown; evaluate more often to find it." + _epochs_clause(ctx)),
+        evidence={"step": step, "train_loss": train, "val_loss": val, "val_over_train": ratio,
+                  "gap": val - train, "evals": len(a.val), "epochs": ctx.facts.epochs},
+        fixes=[f"--eval_interval={max(1, step // 10)} (ten evals over this run) to find the best step",
+               *_fixes(ctx, step)[1:]],
+        line=int(a.val.lines[-1]), weight=0.9,
+    )]
 
 
 def _not_supported(ctx: Context, evidence: dict, last_val: float, train_last: float):
