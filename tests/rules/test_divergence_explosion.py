@@ -66,8 +66,11 @@ def test_explosion_ratio_threshold_can_be_raised(kit, curves):
     from plateau_doctor.rules import RuleSettings
     path = kit.log(val_curve=_jump(curves["val_curve"], 3000, 3.3),
                    train_curve=_jump(curves["train_curve"], 3000, 3.3))
-    settings = RuleSettings(thresholds={"PD102": {"ratio": 5.0}})
+    settings = RuleSettings(thresholds={"PD102": {"ratio": 5.0, "abs_rise": 5.0}})
     assert kit.by_code(diagnose(path, settings=settings), "PD102") == []
+    # the jump is +1.9 nats: raising the ratio alone still leaves the absolute rise to catch it
+    settings = RuleSettings(thresholds={"PD102": {"ratio": 5.0}})
+    assert kit.by_code(diagnose(path, settings=settings), "PD102") != []
 
 
 @pytest.mark.parametrize("name", ["real_51_hf_trainer_deberta_xxl_abnormal_diverged.log",

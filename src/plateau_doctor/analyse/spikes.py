@@ -149,13 +149,15 @@ def _block_medians(it: np.ndarray, loss: np.ndarray, positions: np.ndarray, limi
 
 
 def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
-                     min_rise: float = 0.1) -> Explosion | None:
+                     min_rise: float = 0.1, abs_rise: float = 1.0) -> Explosion | None:
     """The first time the smoothed loss leaves its running minimum by more than `ratio` and stays.
 
     Smoothing: centred rolling median over max(5, n // 50) points (odd), so isolated spikes
     vanish. Explosion: at least `min_run` consecutive smoothed points above
     running_min x ratio (the running minimum up to each point) and above it by `min_rise` in
-    absolute terms too (a memorised loss going 0.02 -> 0.04 is not an explosion). This catches a
+    absolute terms too (a memorised loss going 0.02 -> 0.04 is not an explosion); or more than
+    `abs_rise` nats above it whatever the ratio (early in training, at a loss of 9, a climb to 13
+    is only 1.4x). This catches a
     step jump (2.18 -> 4.3 and staying) and a slow climb (LR doubling) alike. Non-finite losses
     are skipped (first_non_finite reports them).
     """
@@ -167,7 +169,8 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
     width = max(5, n // 50) | 1
     smooth = centred_median(loss, width)
     running_min = np.minimum.accumulate(smooth)
-    above = (smooth > running_min * ratio) & (smooth - running_min > min_rise)
+    rise = smooth - running_min
+    above = ((smooth > running_min * ratio) | (rise > abs_rise)) & (rise > min_rise)
 
     # Start of the first run of at least min_run consecutive True values.
     run_length = 0

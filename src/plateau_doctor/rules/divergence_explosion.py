@@ -8,7 +8,8 @@ INFO = RuleInfo(
     code="PD102", name="loss-explosion", category="divergence", severity="error",
     summary="The smoothed loss climbed far above its minimum and did not come back.",
     what="Smooths the iteration losses (and the val curve) with a rolling median so single spikes "
-         "vanish, then looks for a stretch well above the running minimum. Where the log prints "
+         "vanish, then looks for a stretch well above the running minimum: 1.5x it, or 1 nat "
+         "above it (at a loss of 9 a climb to 13 is only 1.4x). Where the log prints "
          "the gradient norm (llm.c, HF Trainer), its median over the 20 logged points before and "
          "after the jump is shown: a norm that falls marks a collapse, one that rises updates "
          "still too large.",
@@ -17,7 +18,7 @@ INFO = RuleInfo(
     fix="Restart from the last checkpoint before the jump with a lower learning rate, a warmup, "
         "and gradient clipping; if the LR was rising at the time, cap it.",
     reference="Megatron-LM and OLMo spike/divergence detectors; Deep Learning Tuning Playbook.",
-    thresholds={"ratio": 1.5},
+    thresholds={"ratio": 1.5, "abs_rise": 1.0},
 )
 
 
@@ -26,7 +27,8 @@ def check(ctx: Context, thresholds: dict) -> list:
     candidates = [(e, "iteration loss") for e in (a.explosion,) if e is not None]
     if a.val_explosion is not None:
         candidates.append((a.val_explosion, "val loss"))
-    candidates = [(e, what) for e, what in candidates if e.ratio >= thresholds["ratio"]]
+    candidates = [(e, what) for e, what in candidates
+                  if e.ratio >= thresholds["ratio"] or e.level_after - e.min_before >= thresholds["abs_rise"]]
     if not candidates:
         return []
     event, curve = min(candidates, key=lambda c: c[0].start_iter)
@@ -49,7 +51,8 @@ def check(ctx: Context, thresholds: dict) -> list:
             INFO, severity="warning", confidence=0.6,
             title=f"Loss excursion at iteration {event.start_iter}, later recovered",
             message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
-                     f"{event.level_after:.3f} ({event.ratio:.1f}x) from iteration {event.start_iter}, "
+                     f"{event.level_after:.3f} ({event.ratio:.1f}x, +{event.level_after - event.min_before:.2f}) "
+                     f"from iteration {event.start_iter}, "
                      "then came back near its minimum." + grad),
             evidence=evidence, fixes=fixes, weight=0.8,
         )]
@@ -57,7 +60,8 @@ def check(ctx: Context, thresholds: dict) -> list:
         INFO, confidence=0.9,
         title=f"Loss exploded at iteration {event.start_iter} and stayed up",
         message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
-                 f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum) from iteration "
+                 f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum, "
+                 f"+{event.level_after - event.min_before:.2f}) from iteration "
                  f"{event.start_iter} and did not recover: the run diverged." + grad),
         evidence=evidence, fixes=fixes, weight=1.1,
     )]
