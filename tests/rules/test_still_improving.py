@@ -2,6 +2,7 @@
 (eval noise included) and the gain is meaningful: not a plateau, more training helps."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from plateau_doctor import diagnose
@@ -68,3 +69,26 @@ def test_still_improving_on_labelled_runs_stopped_while_val_falls(example_log, n
     report = diagnose(str(example_log(name)), dataset_tokens=1_003_854)
     f = [f for f in report.findings if f.code == "PD501"]
     assert f and f[0].raised
+
+
+def test_a_drop_that_starts_as_the_lr_anneals_is_informational(kit):
+    # flat at 2.0 until 3500, then down to 1.9 as the cosine takes the LR from 2.9e-4 to 1e-4
+    def val(t):
+        t = np.asarray(t, float)
+        return np.where(t < 3500, np.maximum(2.0, 4.2 - t * 0.003), 2.0 - (t - 3500) / 1500 * 0.1)
+
+    report = diagnose(kit.log(val_curve=val, train_curve=kit.shifted(val, -0.05)))
+    f = kit.one(report, "PD501")
+    assert f.severity == "info" and "decaying schedule" in f.message
+    assert f.evidence["lr_at_window_start"] > 2 * f.evidence["lr_at_end"]
+
+
+def test_a_fall_the_fitted_law_says_is_nearly_done_is_informational(kit):
+    # 0.5% over the last stretch, and the tail's power law gains well under 1% from twice the steps
+    def val(t):
+        return 2.0 + 130.0 / (np.asarray(t, float) + 59.0)     # 4.2 at step 0, 2.026 at 5000
+
+    report = diagnose(kit.log({"decay_lr": False}, val_curve=val, train_curve=kit.shifted(val, -0.05)))
+    f = kit.one(report, "PD501")
+    assert f.severity == "info" and "twice the steps" in f.message
+    assert f.evidence["forecast_gain_at_2x"] < 0.01 * f.evidence["forecast_at_max_iters"]

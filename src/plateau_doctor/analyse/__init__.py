@@ -49,11 +49,14 @@ class Analyses:
     train_val_co_movement: float | None  # correlation of train/val wiggles: > 0 means real moves
     train_val_comparable: bool       # train and val are in the same unit (not nats vs bits/byte)
     train_memorised: bool            # late train far below late val: train's sigma is not val's
-    val_trend: Trend | None
+    val_trend: Trend | None          # over the recent window (the last 30% of the evals)
+    val_trend_before: Trend | None   # over the window of the same span just before it
     train_trend: Trend | None        # eval train estimates, else binned iteration losses
     forecast: Forecast | ForecastRefusal | None
     schedule: SchedulePosition | None
-    lr_at_tail_start: float | None   # rebuilt LR where the recent-trend window starts
+    lr_at_tail_start: float | None   # LR (rebuilt, else logged) where the recent-trend window starts
+    lr_at_end: float | None          # LR (rebuilt, else logged) at the last iteration
+    lr_annealed_over_tail: bool      # the LR fell by half or more over the recent-trend window
     logged_lr: LoggedLR | None
     reference_lr: float | None       # GPT-3-table reference for the model's size
     peak_lr: float | None            # configured learning_rate, or the largest logged LR
@@ -99,6 +102,14 @@ def _binned(curve: Curve, bins: int = 40) -> Curve:
             values.append(float(median(curve.values[mask])))
             lines.append(int(curve.lines[mask][-1]))
     return Curve(np.array(steps), np.array(values), np.array(lines))
+
+
+def _lr_annealed_over_tail(lr_tail: float | None, lr_end: float | None) -> bool:
+    """The LR at the end is at most half what it was where the recent window starts: the bend of
+    the loss there is the schedule's doing."""
+    if not lr_tail or lr_end is None:
+        return False
+    return lr_end <= 0 or lr_tail / lr_end > 2.0
 
 
 MEMORISED_RATIO = 1.5   # late val above this multiple of late train: the train text is memorised
@@ -160,6 +171,12 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         co_move = co_movement(late_evals["step"], late_evals["train_loss"], late_evals["val_loss"])
 
     val_trend = fit_trend(val.steps, val.values, point_se=eval_noise) if len(val) >= 4 else None
+    val_trend_before = None
+    if val_trend is not None:   # the window of the same length just before the recent one
+        span = val_trend.end_step - val_trend.start_step
+        earlier = (val.steps >= val_trend.start_step - span) & (val.steps <= val_trend.start_step)
+        val_trend_before = fit_trend(val.steps[earlier], val.values[earlier], last_fraction=1.0,
+                                     point_se=eval_noise)
     if len(train_eval) >= 4:
         train_trend = fit_trend(train_eval.steps, train_eval.values, point_se=eval_noise)
     else:
@@ -187,12 +204,15 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
             logged = logged_lr_trend(iters["iter"][has_lr], iters["lr"][has_lr])
             if logged and peak_lr is None:   # a configured peak beats one still warming up
                 peak_lr = logged.peak
+            if logged and schedule is None and val_trend is not None:   # the log's LR is the truth
+                lr_tail = float(np.interp(val_trend.start_step, iters["iter"][has_lr], iters["lr"][has_lr]))
+    lr_end = schedule.lr_now if schedule else (logged.last if logged else None)
 
     # forecast: refuse where the schedule moves the LR a lot over the fitted stretch
     forecast = None
     target = facts.max_iters or (facts.last_iter or 0)
     if len(val) >= 6 and target:
-        bend = bool(schedule and lr_tail and schedule.lr_now > 0 and lr_tail / schedule.lr_now > 2.0)
+        bend = _lr_annealed_over_tail(lr_tail, lr_end)
         forecast = fit_power_law(val.steps, val.values, target_step=int(target),
                                  schedule_explains_bend=bend)
 
@@ -234,8 +254,9 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
         train_val_co_movement=co_move,
         train_val_comparable=comparable, train_memorised=memorised is not None,
-        val_trend=val_trend, train_trend=train_trend, forecast=forecast, schedule=schedule,
-        lr_at_tail_start=lr_tail, logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
+        val_trend=val_trend, val_trend_before=val_trend_before, train_trend=train_trend, forecast=forecast, schedule=schedule,
+        lr_at_tail_start=lr_tail, lr_at_end=lr_end, lr_annealed_over_tail=_lr_annealed_over_tail(lr_tail, lr_end),
+        logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,
         eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
         init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,

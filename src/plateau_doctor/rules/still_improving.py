@@ -11,12 +11,14 @@ INFO = RuleInfo(
     what="Fits a line to the recent val evals with an uncertainty that includes eval noise; a slope "
          "below zero by more than two standard errors is 'still improving'. Where the LR schedule "
          "does not explain the bend, a saturating power law projects the loss at max_iters and at "
-         "twice that.",
+         "twice that. It stays informational when the fall is the LR annealing at the end of its "
+         "schedule (val falling faster than in the window before, as the LR decays), or when the law "
+         "gains under 1% from twice the steps.",
     why="A run stopped (or judged) while it still improves leaves loss on the table; calling it a "
         "plateau is the most common misreading of a loss curve.",
     fix="Train longer: raise max_iters and lr_decay_iters together.",
     reference="Deep Learning Tuning Playbook: still improving at the end means compute-bound.",
-    thresholds={"min_relative_gain": 0.005},
+    thresholds={"min_relative_gain": 0.005, "min_relative_gain_2x": 0.01},
 )
 
 
@@ -52,14 +54,39 @@ def check(ctx: Context, thresholds: dict) -> list:
     elif fc is not None:
         evidence["forecast_refused"] = fc.reason
     ended = f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters
+    # Two reasons a falling val is weak evidence that more steps pay: the fall is what the LR
+    # decay gives at the end of a schedule, or the fitted law says doubling the run gains little.
+    weak = []
+    before = a.val_trend_before
+    # The decay's own drop: the LR fell over the window and val falls faster there than before it.
+    # A fall that merely goes on at the pace it had is the model still learning.
+    anneal_drop = (a.lr_annealed_over_tail and before is not None
+                   and before.slope_per_1k > 0.5 * vt.slope_per_1k)
+    if before is not None:
+        evidence["val_slope_per_1k_before"] = before.slope_per_1k
+    if anneal_drop:
+        evidence.update({"lr_at_window_start": a.lr_at_tail_start, "lr_at_end": a.lr_at_end})
+        weak.append(f"over that stretch the LR fell from {a.lr_at_tail_start:.3g} to {a.lr_at_end:.3g} "
+                    f"and val fell faster than before it ({before.slope_per_1k:+.4f} per 1k steps): "
+                    "that is the drop a decaying schedule gives at its end, and it does not by "
+                    "itself show how much a longer run would gain")
+    if isinstance(fc, Forecast):
+        gain_2x = vt.end_value - fc.predicted_at_double
+        evidence["forecast_gain_at_2x"] = gain_2x
+        if gain_2x < thresholds["min_relative_gain_2x"] * vt.end_value:
+            weak.append(f"the fitted law gains only {max(gain_2x, 0.0):.4f} "
+                        f"({max(gain_2x, 0.0) / vt.end_value:.1%}) from twice the steps")
+    if weak:
+        message += " But " + "; and ".join(weak) + "."
     fixes = []
     if f.max_iters:
         fixes.append(f"--max_iters={2 * f.max_iters} --lr_decay_iters={2 * f.max_iters}"
                      if ended else f"let the run reach max_iters={f.max_iters:,}")
     else:
         fixes.append("train longer (more steps, with the LR schedule stretched to match)")
+    strong = (ended or f.max_iters is None) and not weak
     return [finding(
-        INFO, severity="warning" if ended or f.max_iters is None else "info", confidence=0.7,
+        INFO, severity="warning" if strong else "info", confidence=0.7 if not weak else 0.5,
         title=f"Still improving: val falls {-vt.slope_per_1k:.4f} per 1k steps at the end",
         message=message, evidence=evidence, fixes=fixes, weight=0.5,
     )]
