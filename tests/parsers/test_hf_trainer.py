@@ -125,3 +125,245 @@ def test_real_logs_keep_values_and_eval_positions(real_log):
     fsdp = real_log("real_53_hf_trainer_esm2_fsdp_2node_rankprefix_EXCERPT.log")
     assert fsdp.meta.n_params == 3920390 and fsdp.meta.world_size == 2
     assert fsdp.iters["lr"].iloc[-1] == 0.0
+
+
+# -- which number is the optimizer step (real lines from /tmp/wild logs nobody here had seen) ----
+
+# 18_hf_trainer_custom1B_moe_cosmopedia_leak.log: a callback prints the step in the dict itself.
+STEP_KEYED = """\
+{'loss': 9.4475, 'grad_norm': 2.4889872074127197, 'learning_rate': 9e-06, 'epoch': 0.09, 'step': 900}
+{'loss': 9.0639, 'grad_norm': 2.387298822402954, 'learning_rate': 1e-05, 'epoch': 0.1, 'step': 1000}
+{'eval_loss': 8.766225814819336, 'eval_runtime': 9.3526, 'eval_samples_per_second': 10.692, 'eval_steps_per_second': 1.39, 'epoch': 0.1, 'step': 1000}
+{'loss': 8.6255, 'grad_norm': 2.4463725090026855, 'learning_rate': 1.1000000000000001e-05, 'epoch': 0.11, 'step': 1100}
+{'train_runtime': 8754.1218, 'train_samples_per_second': 36.554, 'train_steps_per_second': 1.142, 'train_loss': 2.159679998397827, 'epoch': 1.0, 'step': 10000}
+""".splitlines()
+
+# 06_hf_trainer_indot5_lora_stringvals.log (Colab): 204 steps, logging_steps 10, eval every epoch
+# (34 steps). The bars sit on lines of their own, *after* the dicts they belong with; the eval
+# bar (/9) runs between the training bar's last count and the eval dict.
+EPOCH_ONE = """\
+Loading weights: 100% 284/284 [00:00<00:00, 1161.23it/s, Materializing param=shared.weight]
+{'loss': '19.85', 'grad_norm': '0.05444', 'learning_rate': '8.571e-05', 'epoch': '0.2941'}
+{'loss': '19.85', 'grad_norm': '0.07396', 'learning_rate': '0.000181', 'epoch': '0.5882'}
+{'loss': '19.84', 'grad_norm': '0.1131', 'learning_rate': '0.0001913', 'epoch': '0.8824'}
+ 17% 34/204 [01:03<05:30,  1.94s/it]
+  0% 0/9 [00:00<?, ?it/s]
+ 22% 2/9 [00:00<00:01,  4.08it/s]
+ 89% 8/9 [00:03<00:00,  2.44it/s]
+                                    
+{'eval_loss': '9.86', 'eval_runtime': '4.061', 'eval_samples_per_second': '8.372', 'eval_steps_per_second': '2.216', 'epoch': '1'}
+ 17% 34/204 [01:07<05:30,  1.94s/it]
+100% 9/9 [00:03<00:00,  2.54it/s]
+{'loss': '19.79', 'grad_norm': '0.09695', 'learning_rate': '0.0001803', 'epoch': '1.176'}
+{'loss': '19.71', 'grad_norm': '0.1703', 'learning_rate': '0.0001694', 'epoch': '1.471'}
+{'loss': '19.59', 'grad_norm': '0.2434', 'learning_rate': '0.0001585', 'epoch': '1.765'}
+ 33% 68/204 [02:17<04:28,  1.97s/it]
+  0% 0/9 [00:00<?, ?it/s]
+ 89% 8/9 [00:03<00:00,  2.36it/s]
+                                    
+{'eval_loss': '9.623', 'eval_runtime': '3.761', 'eval_samples_per_second': '9.039', 'eval_steps_per_second': '2.393', 'epoch': '2'}
+ 33% 68/204 [02:21<04:28,  1.97s/it]
+100% 9/9 [00:03<00:00,  2.47it/s]
+""".splitlines()
+# Its last lines: the last train window is at step 200, the run goes on to 204.
+LAST_EPOCH = """\
+{'loss': '18.29', 'grad_norm': '1.057', 'learning_rate': '2.732e-05', 'epoch': '5.294'}
+{'loss': '18.21', 'grad_norm': '1.3', 'learning_rate': '1.639e-05', 'epoch': '5.588'}
+{'loss': '18.3', 'grad_norm': '1.131', 'learning_rate': '5.464e-06', 'epoch': '5.882'}
+100% 204/204 [07:06<00:00,  1.99s/it]
+{'train_runtime': '431.1', 'train_samples_per_second': '3.785', 'train_steps_per_second': '0.473', 'train_loss': '18.97', 'epoch': '6'}
+100% 204/204 [07:11<00:00,  2.11s/it]
+""".splitlines()
+
+
+def _dict_06(loss: str, epoch: str) -> str:
+    return f"{{'loss': '{loss}', 'grad_norm': '0.05444', 'learning_rate': '8.571e-05', 'epoch': '{epoch}'}}"
+
+
+def test_step_key_in_the_dict_is_the_iteration():
+    log = hf_trainer.parse(STEP_KEYED)
+    assert log.iters["iter"].tolist() == [900, 1000, 1100]
+    assert log.iters["loss"].tolist() == [9.4475, 9.0639, 8.6255]
+    assert any("from the dicts' 'step'" in note for note in log.meta.notes)
+    assert not any("logging-window index" in note for note in log.meta.notes)
+
+
+def test_step_key_in_an_eval_dict_is_its_step_the_same_as_the_train_dict_of_that_step():
+    log = hf_trainer.parse(STEP_KEYED)
+    assert log.evals[["step", "val_loss"]].values.tolist() == [[1000, 8.766225814819336]]
+
+
+def test_global_step_key_is_read_when_there_is_no_step_key():
+    lines = [line.replace("'step'", "'global_step'") for line in STEP_KEYED]
+    assert hf_trainer.parse(lines).iters["iter"].tolist() == [900, 1000, 1100]
+
+
+def test_quoted_step_values_of_new_transformers_are_steps():
+    lines = ["{'loss': '9.4475', 'epoch': '0.09', 'step': '900'}", "{'loss': '9.0639', 'epoch': '0.1', 'step': '1000'}"]
+    assert hf_trainer.parse(lines).iters["iter"].tolist() == [900, 1000]
+
+
+def test_malformed_step_values_fall_back_to_the_window_index_without_crashing():
+    big = "9" * 400
+    for bad in ("'abc'", "-5", "2.5", "True", "nan", "1e300", big, "[1]", "None", str(2 ** 53)):
+        lines = [f"{{'loss': 2.0, 'step': {bad}}}", f"{{'loss': 1.9, 'step': {bad}}}"]
+        log = hf_trainer.parse(lines)
+        assert log.iters["iter"].tolist() == [1, 2], bad
+        assert any("logging-window index" in note for note in log.meta.notes), bad
+
+
+def test_progress_bar_beside_the_dict_gives_its_step():
+    # a terminal capture: each dict is printed right after the bar at its step, `\r` pieces before
+    lines = [
+        "  4%|▍         | 9/204 [00:17<05:50,  1.94s/it]\r  5%|▍         | 10/204 [00:19<05:50,  1.94s/it]"
+        + _dict_06("19.85", "0.2941"),
+        " 10%|▉         | 20/204 [00:38<05:30,  1.94s/it]" + _dict_06("19.85", "0.5882"),
+        " 15%|█▍        | 30/204 [00:58<05:30,  1.94s/it]" + _dict_06("19.84", "0.8824"),
+    ]
+    log = hf_trainer.parse(lines)
+    assert log.iters["iter"].tolist() == [10, 20, 30]
+    assert log.meta.max_iters == 204          # the training bar's total is max_steps
+    assert any("read off the progress bar" in note for note in log.meta.notes)
+
+
+def test_eval_takes_the_training_bar_count_before_it_not_the_eval_bar():
+    log = hf_trainer.parse(EPOCH_ONE)
+    assert log.evals["step"].tolist() == [34, 68]     # not 8 (the /9 eval bar) nor 284 (weights)
+
+
+def test_train_dicts_without_a_bar_beside_them_take_their_step_from_the_epoch():
+    # logging_steps 10: the bar `34/204` on its own line before the dict of step 40 is stale, and
+    # the one after the dicts of steps 10, 20, 30 is later than all three
+    log = hf_trainer.parse(EPOCH_ONE)
+    assert log.iters["iter"].tolist() == [10, 20, 30, 40, 50, 60]
+    assert any("interpolated from the epoch" in note for note in log.meta.notes)
+
+
+def test_eval_logged_at_the_step_of_a_train_dict_gets_that_step():
+    lines = [
+        " 20%|██        | 10/50 [00:17<01:06,  1.67s/it]{'loss': 0.6957, 'grad_norm': 1.97, 'learning_rate': 9e-06, 'epoch': 1.0}",
+        "  0%|          | 0/3 [00:00<?, ?it/s]",
+        " 67%|██████▋   | 2/3 [00:00<00:00,  4.26it/s]",
+        " 20%|██        | 10/50 [00:18<01:06,  1.67s/it]",
+        "100%|██████████| 3/3 [00:00<00:00,  4.15it/s]",
+        "{'eval_loss': 0.6807359457015991, 'eval_runtime': 0.7, 'epoch': 1.0}",
+        " 40%|████      | 20/50 [00:35<00:50,  1.67s/it]{'loss': 0.61, 'grad_norm': 1.5, 'learning_rate': 8e-06, 'epoch': 2.0}",
+        "{'eval_loss': 0.6, 'eval_runtime': 0.7, 'epoch': 2.0}",
+    ]
+    log = hf_trainer.parse(lines)
+    assert log.iters["iter"].tolist() == [10, 20]
+    assert log.evals["step"].tolist() == [10, 20]
+
+
+def test_total_optimization_steps_is_max_iters_when_iters_are_steps():
+    header = "[INFO|trainer.py:2136] 2025-05-02 22:42:34,741 >>   Total optimization steps = 204"
+    log = hf_trainer.parse([header, *EPOCH_ONE])
+    assert log.meta.max_iters == 204 and log.iters["iter"].tolist()[-1] == 60
+
+
+def test_total_optimization_steps_is_not_max_iters_when_iters_are_window_indices():
+    # a window index compared with a step count would read as a run stopped at 1%
+    header = "1: [INFO|trainer.py:2136] 2025-05-02 22:42:34,741 >>   Total optimization steps = 1,136"
+    log = hf_trainer.parse([header, *STDOUT[1:]])
+    assert log.iters["iter"].tolist() == [1, 2, 3]
+    assert log.meta.max_iters is None
+    assert any("planned 1,136 optimization steps" in note for note in log.meta.notes)
+
+
+def test_training_bar_end_past_the_last_logged_window_is_noted():
+    log = hf_trainer.parse([*EPOCH_ONE[:4], *LAST_EPOCH])
+    assert log.iters["iter"].tolist() == [10, 20, 30, 180, 190, 200]
+    assert any("training reached step 204" in note and "last logged row is at step 200" in note
+               for note in log.meta.notes)
+
+
+def test_logging_steps_times_the_window_index_when_nothing_else_gives_the_step():
+    args = ("Training/evaluation parameters TrainingArguments(logging_dir=runs, logging_first_step=False, "
+            "logging_nan_inf_filter=True, logging_steps=10, logging_strategy=steps, max_steps=-1,")
+    dicts = [line for line in EPOCH_ONE if line.startswith("{")]
+    assert hf_trainer.parse([args, *dicts]).iters["iter"].tolist()[:3] == [10, 20, 30]
+
+
+def test_logging_steps_is_no_period_when_the_first_step_is_logged_too():
+    args = "TrainingArguments(logging_first_step=True, logging_steps=10, logging_strategy=steps)"
+    lines = [args, *(line for line in STDOUT if "'loss'" in line)]
+    assert hf_trainer.parse(lines).iters["iter"].tolist() == [1, 2, 3]
+
+
+def test_bar_counts_that_disagree_with_the_epochs_are_not_read_as_steps():
+    # stdout buffered in a file: a burst of dicts flushed beside whatever the bar had reached
+    lines = [
+        " 52%|█████▏    | 106/204 [03:40<03:22,  1.99s/it]" + _dict_06("19.85", "0.2941"),
+        _dict_06("19.85", "0.5882"),
+        _dict_06("19.84", "0.8824"),
+        " 98%|█████████▊| 200/204 [07:00<00:08,  1.99s/it]" + _dict_06("19.79", "1.176"),
+        _dict_06("19.71", "1.471"),
+    ]
+    log = hf_trainer.parse(lines)
+    assert log.iters["iter"].tolist() == [1, 2, 3, 4, 5]
+    assert any("disagree with the logged epochs" in note for note in log.meta.notes)
+    assert log.meta.max_iters is None
+
+
+def test_a_bar_count_repeated_beside_the_next_dict_is_stale_and_not_its_step():
+    lines = [
+        " 5%|▍         | 10/204 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.2941"),
+        " 5%|▍         | 10/204 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.5882"),
+        " 15%|█▍        | 30/204 [00:58<05:30,  1.94s/it]" + _dict_06("19.84", "0.8824"),
+    ]
+    assert hf_trainer.parse(lines).iters["iter"].tolist() == [10, 20, 30]
+
+
+def test_dicts_without_a_step_or_an_epoch_between_known_steps_give_window_indices():
+    lines = [" 5%|▍         | 10/204 [00:19<05:50,  1.94s/it]{'loss': 2.0, 'epoch': 0.2941}",
+             "{'loss': 1.9}"]
+    log = hf_trainer.parse(lines)
+    assert log.iters["iter"].tolist() == [1, 2]
+    assert any("logging-window index" in note for note in log.meta.notes)
+
+
+def test_corrupt_bars_do_not_crash_and_are_not_steps():
+    big = "9" * 30
+    lines = [f" 5%|▍ | {big}/{big} [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.2941"),
+             " 5%|▍ | 300/204 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.5882"),
+             " 5%|▍ | 10/0 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "1e308")]
+    log = hf_trainer.parse(lines)
+    assert log.iters["iter"].tolist() == [1, 2, 3]
+
+
+# trainer_state.json of 10_mubashir_gpt2_pseudocode: logging every 100 steps, max_steps 626
+FINISHED_STATE = {
+    "epoch": 2.0, "eval_steps": 500, "global_step": 626,
+    "log_history": [
+        {"epoch": 1.5984, "grad_norm": 4.557896137237549, "learning_rate": 1.0143769968051119e-05, "loss": 0.6338, "step": 500},
+        {"epoch": 1.5984, "eval_loss": 1.039638638496399, "eval_runtime": 7.2572, "step": 500},
+        {"epoch": 1.9184, "grad_norm": 5.645384311676025, "learning_rate": 2.1565495207667733e-06, "loss": 0.6168, "step": 600},
+    ],
+    "logging_steps": 100, "max_steps": 626, "num_train_epochs": 2,
+    "stateful_callbacks": {"TrainerControl": {"args": {"should_save": True, "should_training_stop": True}}},
+}
+
+
+def test_trainer_state_notes_that_training_reached_max_steps_past_the_last_logged_row():
+    log = hf_trainer.parse(json.dumps(FINISHED_STATE, indent=2).splitlines())
+    assert log.iters["iter"].tolist() == [500, 600] and log.meta.max_iters == 626
+    assert any("reached max_steps (626): the run finished" in note and "step 600" in note
+               for note in log.meta.notes)
+
+
+def test_trainer_state_stopped_early_by_its_own_decision_is_noted():
+    state = {**FINISHED_STATE, "global_step": 610}
+    notes = hf_trainer.parse(json.dumps(state).splitlines()).meta.notes
+    assert any("stopped at step 610 by its own decision" in note for note in notes)
+
+
+def test_trainer_state_whose_last_row_is_the_global_step_needs_no_note():
+    notes = hf_trainer.parse(json.dumps(STATE).splitlines()).meta.notes
+    assert not any("reached" in note for note in notes)
+
+
+def test_trainer_state_with_a_malformed_global_step_does_not_crash():
+    for bad in ("x", -1, 1e300, True, None, [626]):
+        state = {**FINISHED_STATE, "global_step": bad, "stateful_callbacks": bad}
+        log = hf_trainer.parse(json.dumps(state).splitlines())
+        assert log.iters["iter"].tolist() == [500, 600]
