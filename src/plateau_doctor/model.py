@@ -52,6 +52,9 @@ class LogMeta:
     fused_adamw: bool | None = None
     compiled: bool | None = None
     checkpoints_saved: int = 0       # `saving checkpoint` lines
+    last_step: int | None = None     # a step the run is known to have reached past its last row
+    stopped_by_design: str | None = None   # why it ended before max_iters on purpose, as printed
+    epochs: float | None = None      # passes over the training data, as the log counts them
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
 
 

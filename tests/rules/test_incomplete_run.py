@@ -47,3 +47,47 @@ def test_labelled_full_runs_are_complete(example_log):
     report = diagnose(str(example_log("h200_shakespeare_char_overfit_default.log")))
     assert report.run.last_iter == report.run.max_iters == 5000
     assert not [f for f in report.findings if f.code == "PD104"]
+
+
+def _trainer_state(tmp_path, global_step, max_steps, stop=False, epoch=2.0):
+    import json
+
+    history = [{"step": s, "loss": 2.0 - s / 1000, "learning_rate": 1e-4, "epoch": s / 313}
+               for s in range(100, 700, 100) if s <= global_step]
+    history.append({"step": min(global_step, 600), "eval_loss": 1.5, "epoch": 1.9})
+    state = {"global_step": global_step, "max_steps": max_steps, "epoch": epoch, "log_history": history,
+             "stateful_callbacks": {"TrainerControl": {"args": {"should_training_stop": stop}}}}
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(state, indent=2))
+    return str(path)
+
+
+def test_a_trainer_state_that_reached_max_steps_past_its_last_logged_row_is_complete(tmp_path):
+    # real: global_step = max_steps = 626, logging every 100 steps, so the last row is at 600
+    from plateau_doctor import diagnose
+
+    report = diagnose(_trainer_state(tmp_path, 626, 626))
+    assert report.run.last_iter == 626
+    assert not [f for f in report.findings if f.code == "PD104"]
+
+
+def test_a_run_stopped_early_by_its_own_callback_is_not_called_incomplete(tmp_path):
+    from plateau_doctor import diagnose
+
+    report = diagnose(_trainer_state(tmp_path, 450, 1000, stop=True))
+    assert not [f for f in report.findings if f.code == "PD104"]
+    assert any("ended early by design" in note for note in report.notes)
+
+
+def test_modded_nanogpt_stopping_at_its_wallclock_cap_is_not_called_incomplete(tmp_path):
+    from plateau_doctor import diagnose
+
+    lines = [f"step:{s}/20000 train_loss:{4.0 - s / 5000:.4f} train_time:{s * 200}ms step_avg:200.00ms"
+             for s in range(0, 5833, 100)]
+    lines += ["step:5832/20000 val_loss:2.7938 val_bpb:1.2142 train_time:1200122ms step_avg:205.78ms",
+              "stopping_early: wallclock_cap train_time:1200122ms step:5832/20000"]
+    path = tmp_path / "modded.log"
+    path.write_text("\n".join(lines) + "\n")
+    report = diagnose(str(path))
+    assert report.format == "modded_nanogpt"
+    assert not [f for f in report.findings if f.code == "PD104"]

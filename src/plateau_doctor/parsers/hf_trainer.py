@@ -134,6 +134,8 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
         meta.world_size = len(ranks)
         meta.notes.append(f"{len(ranks)} launcher rank labels seen (tasks, maybe nodes, not GPUs)")
     at_last = f"; epoch {epoch:g} at the last window" if epoch == epoch else ""
+    if epoch == epoch and epoch > 0:
+        meta.epochs = epoch
     if resolved:
         meta.notes.append(resolved.note + at_last)
         meta.max_iters = resolved.total
@@ -141,6 +143,7 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
                        default=NO_STEP)
         bar_end = bars.count.get(resolved.total, NO_STEP) if resolved.total else NO_STEP
         if max(bar_end, summary_step) > last_row:
+            meta.last_step = max(bar_end, summary_step)
             where = ("the run summary's 'step'" if summary_step >= bar_end
                      else f"the progress bar's last count, of {resolved.total:,}")
             meta.notes.append(f"training reached step {max(bar_end, summary_step):,} ({where}); "
@@ -221,7 +224,13 @@ def _parse_state(lines: list[str]) -> ParsedLog:
     meta.notes.append("trainer_state.json: steps are optimizer steps; rows have no log line (line 0)")
     reached = step_value(state.get("global_step")) if isinstance(state, dict) else None
     if reached is not None and reached > last_row >= 0:
+        meta.last_step = reached
         meta.notes.append(_reached_note(reached, last_row, meta.max_iters, _stop_flag(state)))
+    if reached is not None and _stop_flag(state) and (meta.max_iters is None or reached < meta.max_iters):
+        meta.stopped_by_design = "should_training_stop (a callback, e.g. early stopping, ended it)"
+    epoch = _number(state.get("epoch", NAN)) if isinstance(state, dict) else NAN
+    if math.isfinite(epoch) and epoch > 0:
+        meta.epochs = epoch
     return table.build(len(lines))
 
 

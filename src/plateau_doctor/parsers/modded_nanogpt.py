@@ -54,6 +54,8 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     for number, line in source:
         m = STEP_RE.match(line) if line.startswith("step:") else None
         if not m:
+            if line.startswith("stopping_early:"):    # e.g. `stopping_early: wallclock_cap ...`
+                meta.stopped_by_design = line[:120]
             continue
         step, total = int(m.group(1)), int(m.group(2))
         fields = dict(FIELD_RE.findall(m.group(3)))

@@ -130,6 +130,8 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.dataset_tokens, src["dataset_tokens"] = dataset.tokens, dataset.source
         if facts.tokens_seen is not None and dataset.tokens > 0:
             facts.epochs = round(epochs(facts.tokens_seen, dataset.tokens), 4)
+    if facts.epochs is None and meta.epochs is not None:     # the log counts its own epochs
+        facts.epochs, src["epochs"] = round(meta.epochs, 4), "the log's epoch counter"
     if facts.tokens_seen and facts.n_params:
         facts.tokens_per_param = round(tokens_per_param(facts.tokens_seen, facts.n_params), 3)
 
@@ -185,6 +187,8 @@ def _last_step(parsed: ParsedLog) -> int | None:
         candidates.append(int(parsed.iter_table["iter"][-1]))
     if not parsed.eval_table.empty:
         candidates.append(int(parsed.eval_table["step"][-1]))
+    if parsed.meta.last_step is not None and candidates:   # reached past the last logged row
+        candidates.append(parsed.meta.last_step)
     return max(candidates) if candidates else None
 
 

@@ -20,6 +20,8 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, "max_iters unknown")]
     if f.last_iter >= f.max_iters:
         return []
+    if ctx.parsed.meta.stopped_by_design:
+        return [Skip(INFO.code, f"the run ended early by design: {ctx.parsed.meta.stopped_by_design}")]
     done = f.last_iter / f.max_iters if f.max_iters else 0.0
     return [finding(
         INFO, confidence=0.95,
