@@ -92,3 +92,14 @@ def test_data_repetition_not_raised_below_one_epoch_of_the_python_corpus(example
     report = diagnose(str(example_log(name)), dataset_tokens=90_091_518)
     assert report.run.epochs < 1.5
     assert "data_repetition" not in {f.category for f in report.findings if f.raised}
+
+
+def test_the_epochs_an_hf_log_counts_itself_raise_repetition_without_a_dataset_size(shared_log):
+    # the 'normal' DeBERTa run: 12 epochs by its own 'epoch' field
+    from plateau_doctor import diagnose
+
+    report = diagnose(str(shared_log("real_50_hf_trainer_deberta_xxl_normal.log")))
+    f = [f for f in report.findings if f.code == "PD202"][0]
+    assert f.raised and f.evidence["epochs"] == pytest.approx(11.95, abs=0.01)
+    assert report.run.sources["epochs"] == "the log's epoch counter"
+    assert "epochs over the training data" in f.title

@@ -158,9 +158,9 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         notes.append(f"late in the run train ({memorised[0]:.3f}) is far below val ({memorised[1]:.3f}): "
                      "the per-batch sigma of train batches does not describe val batches, so the "
                      "noise of one eval is taken from val's own scatter")
-    # The empirical scatter is taken on the later half of the evals: early on the curve bends
-    # fast and second differences would count that bend as noise.
-    late = slice(len(val) // 2, len(val))
+    # The empirical scatter is taken on the later half of the evals (at least the last 6): early
+    # on the curve bends fast and second differences would count that bend as noise.
+    late = slice(max(0, min(len(val) // 2, len(val) - 6)), len(val))
     scatter = eval_scatter(val.steps[late], val.values[late], min_points=6) if len(val) >= 8 else None
     # Sampling noise from sigma/sqrt(eval_iters) is the principled estimate; the scatter stands
     # in only where eval_iters or sigma is unknown.

@@ -8,7 +8,9 @@ INFO = RuleInfo(
     code="PD202", name="data-repetition", category="data_repetition", severity="warning",
     summary="Tokens seen exceed the training split many times over (epochs).",
     what="Divides tokens seen (iterations x tokens per iteration) by the training split's size "
-         "(--dataset-tokens, --data-dir's train.bin, or the stock size of a named nanoGPT dataset).",
+         "(--dataset-tokens, --data-dir's train.bin, or the stock size of a named nanoGPT dataset); "
+         "where the log counts its own epochs (HF Trainer's 'epoch') and the size is unknown, "
+         "reads that count.",
     why="Up to about 4 epochs repeated data is nearly as good as new; beyond that each extra pass "
         "is worth less and less and the model starts to memorise.",
     fix="More data; or fewer iterations (max_iters for ~4 epochs); or more regularisation.",
@@ -30,14 +32,20 @@ def check(ctx: Context, thresholds: dict) -> list:
     noise = ctx.analyses.eval_noise or 0.0
     memorising = "overfitting" in ctx.raised_categories() or (gap is not None and gap > max(0.05, 4 * noise))
     severity = "error" if f.epochs > thresholds["error_epochs"] and memorising else "warning"
-    iters_for_4 = int(thresholds["warn_epochs"] * f.dataset_tokens / f.tokens_per_iter)
+    if f.dataset_tokens and f.tokens_per_iter:
+        iters_for_4 = int(thresholds["warn_epochs"] * f.dataset_tokens / f.tokens_per_iter)
+        title = f"{f.epochs:.1f} epochs over a {fmt_tokens(f.dataset_tokens)}-token dataset"
+        how = (f"{fmt_tokens(f.tokens_seen)} tokens seen over a training split of "
+               f"{fmt_tokens(f.dataset_tokens)} tokens ({f.sources.get('dataset_tokens')}) is "
+               f"{f.epochs:.1f} passes")
+    else:      # the log counts its epochs itself (HF Trainer): steps are proportional to them
+        iters_for_4 = int(thresholds["warn_epochs"] * (f.last_iter or 0) / f.epochs)
+        title = f"{f.epochs:.1f} epochs over the training data"
+        how = f"The log counts {f.epochs:.1f} passes over its training data ({f.sources.get('epochs')})"
     return [finding(
         INFO, severity=severity, confidence=0.9,
-        title=f"{f.epochs:.1f} epochs over a {fmt_tokens(f.dataset_tokens)}-token dataset",
-        message=(f"{fmt_tokens(f.tokens_seen)} tokens seen over a training split of "
-                 f"{fmt_tokens(f.dataset_tokens)} tokens ({f.sources.get('dataset_tokens')}) is "
-                 f"{f.epochs:.1f} passes; beyond ~{thresholds['warn_epochs']:.0f} repeated data "
-                 "buys less and less"
+        title=title,
+        message=(how + f"; beyond ~{thresholds['warn_epochs']:.0f} repeated data buys less and less"
                  + (f", and the train/val gap of {gap:.3f} shows the model memorising it." if memorising and gap is not None
                     else "; the model is memorising it." if memorising
                     else ", though train ~= val shows no memorising yet.")),
@@ -56,6 +64,10 @@ def _fixes(ctx: Context, warn_epochs: float, iters_for_limit: int) -> list[str]:
     vt = ctx.analyses.val_trend
     stalled = "overfitting" in ctx.raised_categories() or (vt is not None and vt.verdict != "improving")
     if stalled and f.last_iter and iters_for_limit >= f.last_iter / 4:
-        fixes.append(f"--max_iters={iters_for_limit} --lr_decay_iters={iters_for_limit} "
-                     f"({warn_epochs:.0f} epochs at this batch size)")
+        if ctx.parsed.format == "nanogpt":
+            fixes.append(f"--max_iters={iters_for_limit} --lr_decay_iters={iters_for_limit} "
+                         f"({warn_epochs:.0f} epochs at this batch size)")
+        else:
+            fixes.append(f"stop at step {iters_for_limit:,} ({warn_epochs:.0f} epochs), with the LR "
+                         "schedule ending there")
     return fixes

@@ -161,10 +161,13 @@ def _train_at(ctx: Context, step: int) -> float | None:
         i = int(np.argmin(np.abs(train.steps - step)))
         return float(train.values[i])
     it = ctx.analyses.iter_loss
-    if len(it) < 10 or not ctx.analyses.train_val_comparable:
+    # A logged window mean (HF) already averages many steps: one is a train loss. Micro-batch
+    # losses are noisy: the median of the 21 around the step.
+    reach = 10 if ctx.parsed.meta.loss_kind == "micro_batch" else 0
+    if len(it) < max(2 * reach, 4) or not ctx.analyses.train_val_comparable:
         return None
     i = int(np.argmin(np.abs(it.steps - step)))
-    lo, hi = max(0, i - 10), min(len(it), i + 11)
+    lo, hi = max(0, i - reach), min(len(it), i + reach + 1)
     return float(median(it.values[lo:hi]))
 
 
