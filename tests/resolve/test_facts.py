@@ -105,3 +105,11 @@ def test_a_stock_dataset_name_with_another_vocabulary_is_not_given_the_stock_siz
     report = diagnose(str(other))
     assert report.run.dataset_tokens is None and report.run.epochs is None
     assert any("vocabulary has 66 tokens, not the stock 65" in note for note in report.notes)
+
+
+def test_a_printed_parameter_count_the_config_disagrees_with_is_the_one_used(tmp_path):
+    # the log printed the model it built (10.65M); a config describing a 12-layer one is another model
+    report = diagnose(str(LOGS / "h200_shakespeare_char_overfit_default.log"), overrides={"n_layer": 12})
+    assert report.run.n_params == 10_650_000
+    assert report.run.sources["n_params"].startswith("log (the config's shape gives")
+    assert [f for f in report.findings if f.code == "PD602"]

@@ -73,3 +73,13 @@ def test_schedule_follows_an_overriding_line_in_the_log(kit, curves):
     path = kit.log(overrides={"lr_decay_iters": 2500}, **curves)
     f = kit.one(diagnose(path), "PD303")
     assert f.evidence["lr_decay_iters"] == 2500
+
+
+def test_min_lr_above_learning_rate_is_a_warning_that_the_decay_raises_the_lr(kit):
+    from plateau_doctor import diagnose
+
+    report = diagnose(kit.log({"min_lr": 1e4}, val_curve=kit.power_law(4.2, 1.5),
+                              train_curve=kit.power_law(4.2, 1.45)))
+    found = [f for f in report.findings if f.code == "PD303" and "raises the LR" in f.title]
+    assert found and found[0].severity == "warning"
+    assert not [f for f in report.findings if f.code == "PD303" and "little annealing" in f.title]

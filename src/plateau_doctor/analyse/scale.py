@@ -41,6 +41,16 @@ CHINCHILLA = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 CHINCHILLA_TOKENS_PER_PARAM = 20.0   # compute-optimal ratio
 
 
+def printed_count_differs(computed: float, printed: float | None, tolerance: float = 0.01) -> float | None:
+    """The relative difference between a computed parameter count and the one nanoGPT printed
+    (`%.2fM`), when it exceeds `tolerance` and the print's own rounding; else None. Counts
+    printed below 0.1M carry too few digits to compare."""
+    if not printed or printed < 1e5:
+        return None
+    rel = abs(computed - printed) / printed
+    return rel if rel > max(tolerance, 0.005e6 / printed) else None
+
+
 def chinchilla_terms(n, d) -> tuple[float, float, float]:
     """(E, A / N^alpha, B / D^beta): the irreducible loss, the model-size term, the data term."""
     c = CHINCHILLA

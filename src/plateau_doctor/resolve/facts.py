@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analyse.medians import median
-from ..analyse.scale import epochs, nanogpt_param_count, parse_token_count, tokens_per_param
+from ..analyse.scale import (epochs, nanogpt_param_count, parse_token_count, printed_count_differs,
+                             tokens_per_param)
 from ..analyse.schedule import nanogpt_lr
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS, STOCK_DATASET_VOCABS
@@ -114,6 +115,10 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.n_params_printed = meta.n_params
         if facts.n_params is None:
             facts.n_params, src["n_params"] = int(round(meta.n_params)), "log"
+        elif printed_count_differs(facts.n_params, meta.n_params):
+            # the log printed the model it built: a config that disagrees describes another one
+            facts.n_params = int(round(meta.n_params))
+            src["n_params"] = f"log (the config's shape gives {facts.n_params_computed:,}: see PD602)"
     if facts.vocab_size is None and meta.vocab_size:
         facts.vocab_size = meta.vocab_size
 

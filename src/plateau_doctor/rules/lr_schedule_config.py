@@ -54,7 +54,18 @@ def check(ctx: Context, thresholds: dict) -> list:
                       "lr_at_max_iters": end_lr, "min_lr": min_lr},
             fixes=[f"--lr_decay_iters={max_iters}"], weight=0.8,
         ))
-    if lr > 0 and min_lr / lr > thresholds["min_lr_ratio_high"]:
+    if lr > 0 and min_lr > lr:
+        out.append(finding(
+            INFO, severity="warning", confidence=0.8,
+            title=f"min_lr={fmt_lr(min_lr)} is above learning_rate={fmt_lr(lr)}: the 'decay' raises the LR",
+            message=(f"get_lr() moves the LR from learning_rate towards min_lr, so over the decay it "
+                     f"climbs {min_lr / lr:.3g}x, from {fmt_lr(lr)} to {fmt_lr(min_lr)}. If the run "
+                     "trained smoothly, this is not the config it ran with (a typo such as 1e4 for "
+                     "1e-4?)."),
+            evidence={"learning_rate": lr, "min_lr": min_lr, "ratio": min_lr / lr},
+            fixes=[f"--min_lr={fmt_lr(lr / 10)}"], weight=0.7,
+        ))
+    elif lr > 0 and min_lr / lr > thresholds["min_lr_ratio_high"]:
         out.append(finding(
             INFO, severity="info", confidence=0.6,
             title=f"min_lr is {min_lr / lr:.2f}x learning_rate: little annealing",

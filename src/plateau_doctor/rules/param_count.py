@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..analyse.scale import printed_count_differs
 from ..model import RuleInfo
 from .base import Context, Skip, finding
 
@@ -27,20 +28,18 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [Skip(INFO.code, "model shape unknown")]
     out = []
     printed = f.n_params_printed
-    if printed and printed >= 1e5:   # `0.01M` carries too few digits to compare
-        rel = abs(f.n_params_computed - printed) / printed
-        # nanoGPT prints %.2fM: the last digit alone is worth up to 0.005M
-        rounding = 0.005e6 / printed
-        if rel > max(thresholds["printed_tolerance"], rounding):
-            out.append(finding(
-                INFO, confidence=0.8,
-                title=f"Printed parameter count {printed / 1e6:.2f}M differs from the config's "
-                      f"{f.n_params_computed / 1e6:.2f}M",
-                message=("The model the log built is not the one the resolved config describes: "
-                         "some config value used here differs from the run's."),
-                evidence={"printed": printed, "computed": f.n_params_computed, "relative_difference": rel},
-                fixes=["pass the run's own config (or --set the differing keys)"], weight=0.5,
-            ))
+    rel = printed_count_differs(f.n_params_computed, printed, thresholds["printed_tolerance"])
+    if rel is not None:
+        out.append(finding(
+            INFO, confidence=0.8,
+            title=f"Printed parameter count {printed / 1e6:.2f}M differs from the config's "
+                  f"{f.n_params_computed / 1e6:.2f}M",
+            message=("The model the log built is not the one the resolved config describes: "
+                     "some config value used here differs from the run's. Scale judgements "
+                     "use the printed count, the model that was built."),
+            evidence={"printed": printed, "computed": f.n_params_computed, "relative_difference": rel},
+            fixes=["pass the run's own config (or --set the differing keys)"], weight=0.5,
+        ))
     for claim in ctx.config.claimed_params:
         m = re.match(r"([\d.]+)([MB])", claim)
         if not m:
