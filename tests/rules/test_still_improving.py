@@ -92,3 +92,17 @@ def test_a_fall_the_fitted_law_says_is_nearly_done_is_informational(kit):
     f = kit.one(report, "PD501")
     assert f.severity == "info" and "twice the steps" in f.message
     assert f.evidence["forecast_gain_at_2x"] < 0.01 * f.evidence["forecast_at_max_iters"]
+
+
+def test_fixes_for_a_finished_hf_run_name_steps_not_nanogpt_flags(tmp_path):
+    # a custom callback prints 'step'; 100 steps a window, a steady fall to the last of 4000 steps
+    lines = [f"{{'loss': {3.0 - 0.0002 * s:.4f}, 'learning_rate': 1e-4, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
+             for s in range(100, 4001, 100)]
+    lines += [f"{{'eval_loss': {3.1 - 0.0002 * s:.4f}, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
+              for s in range(400, 4001, 400)]
+    lines.sort(key=lambda line: int(line.rsplit("'step': ", 1)[1].rstrip("}")))
+    path = tmp_path / "hf.log"
+    path.write_text("  0%|          | 0/4000 [00:00<?, ?it/s]\n" + "\n".join(lines) + "\n")
+    report = diagnose(str(path))
+    f = [f for f in report.findings if f.code == "PD501"]
+    assert f and not any(fix.startswith("--") for fix in f[0].fixes)

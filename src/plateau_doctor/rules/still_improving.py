@@ -79,9 +79,14 @@ def check(ctx: Context, thresholds: dict) -> list:
     if weak:
         message += " But " + "; and ".join(weak) + "."
     fixes = []
-    if f.max_iters:
-        fixes.append(f"--max_iters={2 * f.max_iters} --lr_decay_iters={2 * f.max_iters}"
-                     if ended else f"let the run reach max_iters={f.max_iters:,}")
+    if f.max_iters and not ended:
+        fixes.append(f"let the run reach max_iters={f.max_iters:,}" if ctx.parsed.format == "nanogpt"
+                     else f"let the run reach its last step ({f.max_iters:,})")
+    elif f.max_iters and ctx.parsed.format == "nanogpt":
+        fixes.append(f"--max_iters={2 * f.max_iters} --lr_decay_iters={2 * f.max_iters}")
+    elif f.max_iters:
+        fixes.append(f"train about twice as long ({2 * f.max_iters:,} steps), with the LR schedule "
+                     "stretched to match")
     else:
         fixes.append("train longer (more steps, with the LR schedule stretched to match)")
     strong = (ended or f.max_iters is None) and not weak
