@@ -156,3 +156,8 @@ def test_plot_package_imports_without_matplotlib():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 
+
+
+def test_the_train_band_of_a_memorised_run_is_trains_own_noise(overfit):
+    # val's noise is its scatter (0.0093); train batches still give sigma / sqrt(200) (~0.001)
+    assert overfit.train_band_half_width == pytest.approx(2 * 0.0009754, rel=1e-3)

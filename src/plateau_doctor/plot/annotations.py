@@ -86,7 +86,8 @@ class RunPicture:
     smooth: Series                # the same, lightly smoothed
     train_eval: Series
     val: Series
-    band_half_width: float | None   # 2 x the noise of one eval, when known
+    band_half_width: float | None   # 2 x the noise of one val eval, when known
+    train_band_half_width: float | None   # the same for the train estimate (smaller once memorised)
     lr: Series | None
     lr_source: str | None         # rebuilt | logged
     x_end: float                  # the last step the picture needs: last logged, max_iters, forecast
@@ -140,9 +141,20 @@ def picture(ex: "Examination", label: str | None = None) -> RunPicture:
         train_eval=Series(a.train_eval.steps.astype(float), a.train_eval.values.astype(float)),
         val=val,
         band_half_width=2.0 * a.eval_noise if a.eval_noise is not None else None,
+        train_band_half_width=_train_band(a),
         lr=lr, lr_source=lr_source, x_end=x_end, points=points,
         lines=_schedule_lines(ex, last, x_end) + _trouble_lines(ex),
         spans=_spans(ex, raised, val), forecast=forecast)
+
+
+def _train_band(a) -> float | None:
+    """Twice the noise of one train estimate: the eval noise, except where the train text is
+    memorised and val's own scatter stands in for val (train batches stay sigma / sqrt(eval_iters))."""
+    if not a.train_memorised:
+        return 2.0 * a.eval_noise if a.eval_noise is not None else None
+    if a.sigma is not None and a.eval_iters:
+        return 2.0 * a.sigma.sigma / a.eval_iters ** 0.5
+    return None
 
 
 def smooth(values: np.ndarray, fraction: float = SMOOTH_FRACTION) -> np.ndarray:

@@ -106,9 +106,9 @@ def _curves(ax: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
         ax.plot(pic.smooth.x, pic.smooth.y, color=SKY if single else colour, lw=1.3,
                 alpha=0.9 if single else 0.5, zorder=2,
                 label="train loss per iteration (smoothed; dots raw)" if single else None)
-    half = pic.band_half_width
-    for series, what, own, dash in ((pic.train_eval, "train loss (eval)", BLUE, "o--"),
-                                    (pic.val, f"{pic.val_name} (eval)", VERMILLION, "o-")):
+    for series, what, own, dash, half in (
+            (pic.train_eval, "train loss (eval)", BLUE, "o--", pic.train_band_half_width),
+            (pic.val, f"{pic.val_name} (eval)", VERMILLION, "o-", pic.band_half_width)):
         if not len(series):
             continue
         c = own if single else colour
