@@ -51,3 +51,23 @@ def test_top_level_functions_stay_functions_once_every_subpackage_is_imported():
         if module.name != "__main__":     # that one runs the command line
             importlib.import_module(f"plateau_doctor.{module.name}")
     assert callable(plateau_doctor.parse) and callable(plateau_doctor.diagnose)
+
+
+def test_readme_report_example_is_what_the_tool_prints():
+    # The README shows an excerpt of a real report; every line of it (wrapped differently, and
+    # without the lines elided with '...') must appear in what the command prints today.
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## What a report looks like", 1)[1].split("```", 2)[1]
+    command, *shown = block.strip("\n").splitlines()
+    args = command.split("plateau-doctor ", 1)[1].split()
+    assert args[0] == "diagnose"
+    done = subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, env={"COLUMNS": "100", "PATH": ""})
+    printed = " ".join(done.stdout.split())
+    for line in shown:
+        if "..." in line or not line.strip():
+            continue
+        assert " ".join(line.split()) in printed, line
