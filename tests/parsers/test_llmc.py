@@ -142,10 +142,16 @@ def test_mainlog_old_format_has_no_lr():
 
 
 def test_mainlog_resumed_run_repeats_steps_and_the_later_rows_win():
-    resumed = MAINLOG[:4] + ["s:1 trl:9.0000 lr:0.000002 norm:1.00", "s:2 trl:8.0000 lr:0.000003 norm:1.00"]
+    first = [f"s:{s} trl:{11 - s / 10:.4f} lr:0.000001 norm:1.00" for s in range(6)]
+    resumed = first + ["s:3 trl:9.0000 lr:0.000002 norm:1.00", "s:4 trl:8.0000 lr:0.000003 norm:1.00"]
     log = llmc_mainlog.parse(resumed)
     assert log.meta.n_segments == 2
-    assert log.iters["loss"].tolist() == [11.0091, 9.0, 8.0]
+    assert log.iters["loss"].tolist() == [11.0, 10.9, 10.8, 9.0, 8.0, 10.5]
+
+
+def test_mainlog_a_second_run_from_step_0_replaces_the_first():
+    log = llmc_mainlog.parse(MAINLOG + ["s:0 trl:9.0000 lr:0.000002 norm:1.00", "s:1 trl:8.0000 lr:0.000003 norm:1.00"])
+    assert log.iters["loss"].tolist() == [9.0, 8.0] and log.evals.empty
 
 
 def test_mainlog_sniff_counts_only_train_and_val_lines():

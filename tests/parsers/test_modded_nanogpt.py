@@ -62,10 +62,12 @@ def test_sniff_counts_step_lines_but_not_the_echoed_script_source():
     assert modded_nanogpt.sniff(WITH_LOSS) == 9
 
 
-def test_a_second_run_in_the_same_file_starts_a_new_segment():
+def test_a_second_run_from_step_0_in_the_same_file_is_reported_on_its_own():
+    # two runs pasted one after the other are not one curve: the report is about the last
     log = modded_nanogpt.parse(WITH_LOSS + WITH_LOSS[1:4])
-    assert log.meta.n_segments == 2
-    assert log.iters.set_index("iter").loc[1, "segment"] == 1     # the later run wins
+    assert log.iters["iter"].tolist() == [1, 2] and set(log.iters["segment"]) == {1}
+    assert log.meta.n_segments == 1
+    assert any("2 runs that start from step 0" in note for note in log.meta.notes)
 
 
 def test_real_2024_record_parses_every_step_and_eval(real_log):

@@ -43,3 +43,35 @@ def test_a_log_with_no_evals_has_an_empty_eval_table_with_every_column():
                           "iter 1: loss 3.9000, time 10.00ms, mfu -100.00%"])
     assert parsed.eval_table.empty and len(parsed.eval_table) == 0
     assert tuple(parsed.evals.columns) == EVAL_COLUMNS
+
+
+def test_a_resumed_run_replaces_only_the_steps_it_repeats():
+    from plateau_doctor.parsers.table import LossTableBuilder
+
+    table = LossTableBuilder("nanogpt")
+    for it in range(0, 300, 10):
+        table.add_iter(it, 3.0 - it / 1000, it + 1)
+    for it in range(200, 400, 10):        # resumed from the checkpoint at 200
+        table.add_iter(it, 2.5 - it / 1000, 1000 + it)
+    parsed = table.build(2000)
+    steps = parsed.iter_table["iter"].tolist()
+    assert steps == list(range(0, 400, 10))
+    assert parsed.iter_table["segment"][steps.index(250)] == 1 and parsed.iter_table["segment"][0] == 0
+    assert not any("start from step 0" in note for note in parsed.meta.notes)
+
+
+def test_runs_from_scratch_pasted_one_after_another_leave_the_last_one_and_its_resumes():
+    from plateau_doctor.parsers.table import LossTableBuilder
+
+    table = LossTableBuilder("nanogpt")
+    line = 0
+    for start, stop, level in ((0, 500, 5.0), (0, 300, 4.0), (100, 600, 3.0)):   # run, run, resume
+        for it in range(start, stop, 100):
+            line += 1
+            table.add_eval(it, level, level + 0.1, line)
+    parsed = table.build(line)
+    assert parsed.eval_table["step"].tolist() == [0, 100, 200, 300, 400, 500]
+    assert parsed.eval_table["train_loss"].tolist() == [4.0, 3.0, 3.0, 3.0, 3.0, 3.0]
+    assert parsed.meta.n_segments == 2
+    assert any("2 runs that start from step 0; the report is about the last one, from line 6" in n
+               for n in parsed.meta.notes)

@@ -134,6 +134,7 @@ class LossTableBuilder:
         self.last_iter: int | None = None
         self.last_step: int | None = None
         self.rows_in_segment = 0
+        self.fresh: dict[int, int] = {}     # segments that start from step 0 (or 1): first line
 
     # -- segments -------------------------------------------------------------------------
     def new_segment(self) -> None:
@@ -155,6 +156,7 @@ class LossTableBuilder:
         it = int(it)
         if self.last_iter is not None and it < self.last_iter:
             self.new_segment()
+        self._note_start(it, line)
         cols = self._iter
         cols["iter"].tail.append(it)
         cols["loss"].tail.append(loss)
@@ -180,6 +182,7 @@ class LossTableBuilder:
         for a, b in zip(bounds, bounds[1:]):
             if self.last_iter is not None and int(iters[a]) < self.last_iter:
                 self.new_segment()
+            self._note_start(int(iters[a]), int(lines[a]))
             count = b - a
             cols = self._iter
             cols["iter"].extend(iters[a:b], count)
@@ -197,6 +200,7 @@ class LossTableBuilder:
         step = int(step)
         if self.last_step is not None and step < self.last_step:
             self.new_segment()
+        self._note_start(step, line)
         cols = self._eval
         cols["step"].tail.append(step)
         cols["train_loss"].tail.append(train_loss)
@@ -206,6 +210,12 @@ class LossTableBuilder:
         cols["line"].tail.append(line)
         self.last_step = step
         self.rows_in_segment += 1
+
+    def _note_start(self, step: int, line: int) -> None:
+        """The first row of a segment at step 0 or 1 starts a new run from scratch; a resumed
+        run starts where its checkpoint was."""
+        if not self.rows_in_segment and step <= 1:
+            self.fresh[self.segment] = line
 
     def mark_checkpoint(self) -> None:
         """`saving checkpoint` right after an eval: that eval's weights were saved."""
@@ -245,18 +255,32 @@ class LossTableBuilder:
 
     def _frames(self, n_lines: int, meta: LogMeta, consume: bool) -> ParsedLog:
         meta.n_lines = n_lines
-        meta.n_segments = self.segment + 1 if (self.n_iters or self.n_evals) else 0
-        iters = _table(self._iter, "iter", consume)
-        evals = _table(self._eval, "step", consume)
+        # Several runs from scratch in one file (pasted one after another) are not one curve:
+        # the report is about the last, with its resumes. A resume replaces repeated steps.
+        first = max((seg for seg in self.fresh if seg > 0), default=0)
+        if first:
+            note = (f"the log holds {len(self.fresh)} runs that start from step 0; the report is "
+                    f"about the last one, from line {self.fresh[first]:,}")
+            if note not in meta.notes:
+                meta.notes.append(note)
+        meta.n_segments = self.segment + 1 - first if (self.n_iters or self.n_evals) else 0
+        iters = _table(self._iter, "iter", consume, first)
+        evals = _table(self._eval, "step", consume, first)
         return ParsedLog(format=self.format, iter_table=iters, eval_table=evals, meta=meta)
 
 
-def _table(columns: dict[str, Column], key: str, consume: bool) -> Columns:
-    """The columns with the resume rule applied: for a repeated step keep the last row, and sort
-    by step. With `consume` the columns' own vectors are handed over, so a big log is never held
-    twice; otherwise they are copied."""
+def _table(columns: dict[str, Column], key: str, consume: bool, first_segment: int = 0) -> Columns:
+    """The rows from `first_segment` on, with the resume rule applied: for a repeated step keep
+    the last row, and sort by step. With `consume` the columns' own vectors are handed over, so a
+    big log is never held twice; otherwise they are copied."""
     keys = columns[key].to_numpy(consume)
     keep = _later_segment_wins(keys)
+    if first_segment:
+        import numpy as np
+
+        later = np.flatnonzero(columns["segment"].to_numpy(False) >= first_segment)
+        keep = _later_segment_wins(keys[later])
+        keep = later if keep is None else later[keep]
     arrays = {}
     for name, column in columns.items():
         values = keys if name == key else column.to_numpy(consume)
