@@ -113,3 +113,14 @@ def test_a_printed_parameter_count_the_config_disagrees_with_is_the_one_used(tmp
     assert report.run.n_params == 10_650_000
     assert report.run.sources["n_params"].startswith("log (the config's shape gives")
     assert [f for f in report.findings if f.code == "PD602"]
+
+
+def test_a_shakespeare_char_run_whose_header_was_cut_gets_the_stock_vocabulary(tmp_path):
+    # no `found vocab_size` line survived the paste: the stock dataset's 65 characters, not 50304
+    stock = (LOGS / "h200_shakespeare_char_overfit_default.log").read_text()
+    cut = tmp_path / "cut.log"
+    cut.write_text("\n".join(l for l in stock.splitlines() if "vocab_size" not in l) + "\n")
+    config = Path(__file__).resolve().parents[2] / "examples" / "configs" / "h200_shakespeare_char_overfit_default.py"
+    report = diagnose(str(cut), str(config))
+    assert report.run.vocab_size == 65
+    assert report.run.n_params == 10_646_784

@@ -78,7 +78,11 @@ def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool)
         return n_layer, n_head, n_embd, 50257, block, True
     if not config_known or parsed.format != "nanogpt":
         return None
-    vocab = parsed.meta.vocab_size or resolved.get("vocab_size") or 50304
+    # the log's vocab line, else the config's, else a stock character dataset's meta.pkl (a
+    # log whose header was cut still trained on it), else train.py's GPT-2 default
+    stock = STOCK_DATASET_VOCABS.get(resolved.get("dataset"), ())
+    vocab = (parsed.meta.vocab_size or resolved.get("vocab_size")
+             or (stock[0] if len(stock) == 1 else None) or 50304)
     try:
         return (int(resolved.get("n_layer")), int(resolved.get("n_head")), int(resolved.get("n_embd")),
                 int(vocab), int(resolved.get("block_size")), bool(resolved.get("bias")))
