@@ -103,3 +103,16 @@ def test_the_epochs_an_hf_log_counts_itself_raise_repetition_without_a_dataset_s
     assert f.raised and f.evidence["epochs"] == pytest.approx(11.95, abs=0.01)
     assert report.run.sources["epochs"] == "the log's epoch counter"
     assert "epochs over the training data" in f.title
+
+
+def test_repetition_without_any_val_does_not_claim_train_equals_val(tmp_path):
+    import json
+
+    from plateau_doctor import diagnose
+
+    history = [{"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
+               for s in range(10, 1001, 10)]
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history}))
+    f = [f for f in diagnose(str(path)).findings if f.code == "PD202"][0]
+    assert "no val loss" in f.message and "train ~= val" not in f.message

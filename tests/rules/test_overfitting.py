@@ -187,3 +187,18 @@ def test_a_modest_gap_with_too_few_evals_is_no_finding(kit):
                    train_curve=kit.power_law(4.2, 1.3))
     report = diagnose(path)
     assert kit.by_code(report, "PD201") == [] and kit.skipped(report, "PD201")
+
+
+def test_a_stalled_val_is_told_to_stop_at_its_best_step_not_the_last(kit):
+    # val bottoms at 3000 and drifts up by less than the noise while train keeps falling
+    def val(t):
+        t = np.asarray(t, float)
+        return np.where(t <= 3000, 4.2 - (4.2 - 1.49) * np.minimum(t, 3000) / 3000 + 0.0 * t,
+                        1.49 + (t - 3000) * 0.000004)
+
+    path = kit.log(val_curve=val, train_curve=kit.power_law(4.2, 0.9), eval_noise=0.0)
+    fs = [f for f in diagnose(path).findings if f.code == "PD201"]
+    assert fs and "stalled" in fs[0].title
+    stop = fs[0].evidence["best_val_step"]
+    assert f"--max_iters={stop} " in fs[0].fixes[0] and stop < 5000
+    assert f"since its best at step {stop:,}" in fs[0].message

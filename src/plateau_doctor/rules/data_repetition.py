@@ -46,9 +46,7 @@ def check(ctx: Context, thresholds: dict) -> list:
         INFO, severity=severity, confidence=0.9,
         title=title,
         message=(how + f"; beyond ~{thresholds['warn_epochs']:.0f} repeated data buys less and less"
-                 + (f", and the train/val gap of {gap:.3f} shows the model memorising it." if memorising and gap is not None
-                    else "; the model is memorising it." if memorising
-                    else ", though train ~= val shows no memorising yet.")),
+                 + _memorising_clause(gap, memorising, noise)),
         evidence={"tokens_seen": f.tokens_seen, "dataset_tokens": f.dataset_tokens,
                   "epochs": f.epochs, "tokens_per_iter": f.tokens_per_iter, "train_val_gap": gap},
         fixes=_fixes(ctx, thresholds["warn_epochs"], iters_for_4),
@@ -71,3 +69,16 @@ def _fixes(ctx: Context, warn_epochs: float, iters_for_limit: int) -> list[str]:
             fixes.append(f"stop at step {iters_for_limit:,} ({warn_epochs:.0f} epochs), with the LR "
                          "schedule ending there")
     return fixes
+
+
+def _memorising_clause(gap: float | None, memorising: bool, noise: float) -> str:
+    """What the train/val gap says about memorising, from what the log actually has."""
+    if memorising:
+        return (f", and the train/val gap of {gap:.3f} shows the model memorising it." if gap is not None
+                else "; the model is memorising it.")
+    if gap is None:
+        return "; the log has no val loss to show whether the model memorises it."
+    if gap < -max(0.05, 4 * noise):
+        return (f"; train sits {-gap:.3f} above val, which repetition does not explain (a train "
+                "loss computed differently from val?).")
+    return ", though train ~= val shows no memorising yet."

@@ -98,11 +98,12 @@ def check(ctx: Context, thresholds: dict) -> list:
         return [finding(
             INFO, severity="warning", confidence=(0.6 if noise_known else 0.45) - (0 if eval_mode_train else 0.1),
             title=f"Val has stalled while train keeps falling (gap {gap_last:.3f})",
-            message=(f"Since step {vt.start_step:,} val is flat within noise while train keeps falling; "
-                     f"the train/val gap grew from {gap_at_window:.3f} to {gap_last:.3f}. The model "
+            message=(f"Val has not improved beyond noise since its best at step {best_step:,} "
+                     f"({best_val:.4f}) while train keeps falling; the train/val gap grew from "
+                     f"{gap_at_window:.3f} at step {vt.start_step:,} to {gap_last:.3f}. The model "
                      "has started to memorise: further steps will mostly widen the gap."
                      + _epochs_clause(ctx)),
-            evidence=evidence, fixes=_fixes(ctx, int(val.steps[-1])), weight=0.9,
+            evidence=evidence, fixes=_fixes(ctx, best_step), weight=0.9,
         )]
     return []
 

@@ -34,7 +34,7 @@ def check(ctx: Context, thresholds: dict) -> list:
     if broken:
         # a broken run recovering from its own damage is not "keep training" territory
         return [Skip(INFO.code, f"the run is broken ({', '.join(sorted(broken))}): falling loss is recovery")]
-    relative = -vt.change / vt.end_value if vt.end_value > 0 else 0.0
+    relative = -vt.change / vt.start_value if vt.start_value > 0 else 0.0   # of where it started
     if relative < thresholds["min_relative_gain"]:
         return []
     evidence = {"val_slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
