@@ -64,3 +64,16 @@ def test_nan_from_iteration_one_of_a_gpt2_finetune_is_the_top_finding(shared_log
 def test_no_divergence_on_labelled_healthy_logs(example_log, name):
     report = diagnose(str(example_log(name)))
     assert "divergence" not in {f.category for f in report.findings if f.raised}
+
+
+def test_a_nan_out_of_a_stable_run_points_at_numerics_and_the_dtype(tmp_path):
+    # a real V100 fp16 run: steady ~4.0 for 3000 iterations, then NaN from 3010 on
+    from plateau_doctor import diagnose
+
+    lines = [f"iter {i}: loss {4.0 + 0.05 * ((i // 10) % 3 - 1):.4f}, time 1099.34ms, mfu 15.34%"
+             for i in range(2900, 3010, 10)]
+    lines += [f"iter {i}: loss nan, time 1099.34ms, mfu 15.34%" for i in range(3010, 3080, 10)]
+    path = tmp_path / "fp16.log"
+    path.write_text("\n".join(lines) + "\n")
+    f = [f for f in diagnose(str(path)).findings if f.code == "PD101"][0]
+    assert "numerics" in f.message and f.fixes[0].startswith("--dtype=bfloat16 if the GPU has it")

@@ -44,6 +44,15 @@ def check(ctx: Context, thresholds: dict) -> list:
                    "(fp16 overflow, a bad kernel or compile path) or bad input data, not the "
                    "learning-rate schedule.")
         fixes.insert(0, "check the first batch for bad tokens and try --compile=False to rule out the compiled path")
+    elif _stable_before(a, first):
+        message = (f"The loss turns non-finite at iteration {first} and the run never recovers from it. "
+                   "It was not climbing before (no excursion of the smoothed loss): a NaN out of a "
+                   "stable run is numerics (fp16 overflow in the loss scaler, a bad batch) more "
+                   "often than a learning rate that is too high.")
+        if not (a.config_known and ctx.config.get("dtype") in ("bfloat16", "float32")):
+            fixes.insert(0, "--dtype=bfloat16 if the GPU has it, else --dtype=float32 (V100s and "
+                            "older have no bfloat16); float16 is the usual cause of a sudden NaN")
+        fixes.insert(1, f"check the batches just before iteration {first} for bad tokens")
     else:
         message = f"The loss turns non-finite at iteration {first} and the run never recovers from it."
     return [finding(
@@ -58,3 +67,12 @@ def check(ctx: Context, thresholds: dict) -> list:
         fixes=fixes or ["lower the learning rate, add warmup and gradient clipping"],
         line=line, weight=1.2,
     )]
+
+
+def _stable_before(a, first: int | None) -> bool:
+    """Enough finite iteration losses before the NaN, and no explosion that started before it."""
+    if first is None or len(a.iter_loss) < 5:
+        return False
+    before = int((a.iter_loss.steps < first).sum())
+    climbing = a.explosion is not None and a.explosion.start_iter < first
+    return before >= 5 and not climbing
