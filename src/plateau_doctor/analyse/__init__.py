@@ -207,12 +207,13 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
             if logged and schedule is None and val_trend is not None:   # the log's LR is the truth
                 lr_tail = float(np.interp(val_trend.start_step, iters["iter"][has_lr], iters["lr"][has_lr]))
     lr_end = schedule.lr_now if schedule else (logged.last if logged else None)
+    annealed = _lr_annealed_over_tail(lr_tail, lr_end)
 
     # forecast: refuse where the schedule moves the LR a lot over the fitted stretch
     forecast = None
     target = facts.max_iters or (facts.last_iter or 0)
     if len(val) >= 6 and target:
-        bend = _lr_annealed_over_tail(lr_tail, lr_end)
+        bend = annealed
         forecast = fit_power_law(val.steps, val.values, target_step=int(target),
                                  schedule_explains_bend=bend)
 
@@ -255,7 +256,7 @@ def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analy
         train_val_co_movement=co_move,
         train_val_comparable=comparable, train_memorised=memorised is not None,
         val_trend=val_trend, val_trend_before=val_trend_before, train_trend=train_trend, forecast=forecast, schedule=schedule,
-        lr_at_tail_start=lr_tail, lr_at_end=lr_end, lr_annealed_over_tail=_lr_annealed_over_tail(lr_tail, lr_end),
+        lr_at_tail_start=lr_tail, lr_at_end=lr_end, lr_annealed_over_tail=annealed,
         logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
         chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,
         eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,

@@ -38,7 +38,7 @@ class EvalScatter:
     n_differences: int   # second differences the scale rests on (n_points - 2)
 
 
-def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
+def finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
     """Finite points ordered by step; a repeated step keeps its last value."""
     s = np.asarray(steps).ravel()
     if s.dtype.kind not in "iuf":
@@ -77,7 +77,7 @@ def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float 
     the residual scale is sigma * sqrt(1 + pi / (2 * window)); we divide that factor out.
     None when fewer than `min_points` finite losses exist.
     """
-    it, loss = _finite_sorted(iters, losses)
+    it, loss = finite_sorted(iters, losses)
     if len(loss) < max(min_points, 3):
         return None
     # A sigma needs thousands of residuals, not millions: the last MAX_TAIL_POINTS of the tail
@@ -126,7 +126,7 @@ def eval_scatter(steps, values, min_points: int = 5) -> EvalScatter | None:
     steadily curving (convex) loss adds to every d_i; curvature that changes along the series
     (the steep early descent) still leaks in, so pass the later stretch of the curve.
     """
-    s, v = _finite_sorted(steps, values)
+    s, v = finite_sorted(steps, values)
     if len(v) < max(min_points, 3):
         return None
     gap_before = s[1:-1] - s[:-2]

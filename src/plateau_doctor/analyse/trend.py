@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .noise import finite_sorted
+
 VERDICTS = ("improving", "flat", "rising")
 
 
@@ -28,14 +30,6 @@ class Trend:
     end_value: float
     change: float                # fitted change over the window: end_value - start_value
     t_stat: float                # slope / its standard error
-
-
-def _finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(steps, dtype=float).ravel()
-    v = np.asarray(values, dtype=float).ravel()
-    keep = np.isfinite(s) & np.isfinite(v)
-    order = np.argsort(s[keep], kind="stable")
-    return s[keep][order], v[keep][order]
 
 
 def _recent_window(s: np.ndarray, last_n: int | None, last_fraction: float,
@@ -59,7 +53,7 @@ def fit_trend(steps, values, last_n: int | None = None, last_fraction: float = 0
     so a window that happens to look smooth cannot claim more certainty than the noise allows.
     None when fewer than `min_points` finite points, or all at one step.
     """
-    s, v = _finite_sorted(steps, values)
+    s, v = finite_sorted(steps, values)
     if len(s) < max(min_points, 2):
         return None
     window = _recent_window(s, last_n, last_fraction, max(min_points, 2))

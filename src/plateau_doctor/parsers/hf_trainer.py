@@ -223,10 +223,11 @@ def _parse_state(lines: list[str]) -> ParsedLog:
         meta.max_iters = max_steps
     meta.notes.append("trainer_state.json: steps are optimizer steps; rows have no log line (line 0)")
     reached = step_value(state.get("global_step")) if isinstance(state, dict) else None
+    stopped = isinstance(state, dict) and _stop_flag(state)
     if reached is not None and reached > last_row >= 0:
         meta.last_step = reached
-        meta.notes.append(_reached_note(reached, last_row, meta.max_iters, _stop_flag(state)))
-    if reached is not None and _stop_flag(state) and (meta.max_iters is None or reached < meta.max_iters):
+        meta.notes.append(_reached_note(reached, last_row, meta.max_iters, stopped))
+    if reached is not None and stopped and (meta.max_iters is None or reached < meta.max_iters):
         meta.stopped_by_design = "should_training_stop (a callback, e.g. early stopping, ended it)"
     epoch = _number(state.get("epoch", NAN)) if isinstance(state, dict) else NAN
     if math.isfinite(epoch) and epoch > 0:

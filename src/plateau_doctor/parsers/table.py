@@ -274,13 +274,14 @@ def _table(columns: dict[str, Column], key: str, consume: bool, first_segment: i
     the last row, and sort by step. With `consume` the columns' own vectors are handed over, so a
     big log is never held twice; otherwise they are copied."""
     keys = columns[key].to_numpy(consume)
-    keep = _later_segment_wins(keys)
     if first_segment:
         import numpy as np
 
         later = np.flatnonzero(columns["segment"].to_numpy(False) >= first_segment)
         keep = _later_segment_wins(keys[later])
         keep = later if keep is None else later[keep]
+    else:
+        keep = _later_segment_wins(keys)
     arrays = {}
     for name, column in columns.items():
         values = keys if name == key else column.to_numpy(consume)
