@@ -380,3 +380,22 @@ def test_strict_lines_really_take_the_block_path():
     scan = scan_iter_lines(buf, lo, hi)
     assert scan.rows.tolist() == [0, 2]       # the prefixed and the nan line go the careful way
     assert scan.iters.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("line, step, train, val", [
+    ("step 250: train loss 1.9747, val loss 2.0779", 250, 1.9747, 2.0779),
+    ("step          0 | train loss 3.7530 | val loss 7.0727", 0, 3.7530, 7.0727),
+    ("step   250 | train loss 1.563 | val loss 1.579", 250, 1.563, 1.579),
+    ("Ep 1 (Step 000150): Train loss 4.319, Val loss 4.003", 150, 4.319, 4.003),
+    (" 11% 450/4230 [18:18<2:16:48,  2.17s/it]Ep 1 (Step 000450): Train loss 3.784, Val loss 3.516",
+     450, 3.784, 3.516),
+])
+def test_eval_lines_of_nanogpt_and_the_tutorials_built_on_it(line, step, train, val):
+    log = both(line + "\n" + line.replace(str(step), str(step + 1000), 1) + "\n")
+    assert detect([line, line]) == "nanogpt"
+    assert log.evals["step"].tolist()[0] == step
+    assert (log.evals["train_loss"].iloc[0], log.evals["val_loss"].iloc[0]) == (train, val)
+
+
+def test_llmc_step_lines_are_not_read_as_nanogpt_evals():
+    assert nanogpt.EVAL_RE.match("step    1/74: train loss 4.367857 (acc 4.367857) (224.002 ms)") is None

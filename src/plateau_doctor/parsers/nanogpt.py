@@ -6,6 +6,9 @@ The lines that matter:
     iter 0: loss 1.70, time 69641.57ms, lr:0.0003 , mfu: -100.00%   forks add fields)
 and the header: the echoed config file, `Overriding: k = v`, tokens per iteration, vocab size,
 init mode and parameter counts. Under DDP every rank prints the header, so it repeats.
+Tutorials built on nanoGPT print the eval line their own way, and are read as evals too:
+    step   250 | train loss 1.5630 | val loss 1.5790
+    Ep 1 (Step 000150): Train loss 4.319, Val loss 4.003   (LLMs-from-scratch; often after a tqdm bar)
 
 NanoGPTParser is a state machine fed one line at a time (`feed_line`) or one block of lines at a
 time (`feed_block`); `snapshot()` gives the table so far, `finish()` the final one. Blocks go
@@ -33,7 +36,9 @@ MIN_ITER_LINE = 33
 # freshly mapped (page faults are what a larger block mostly adds)
 BLOCK = 1 << 17
 
-EVAL_RE = re.compile(r"^step (\d{1,15}): train loss (\S+?),? val loss (\S+)")
+EVAL_RE = re.compile(r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+),?\s*\|?\s*val loss\s+(\S+)")
+# the LLMs-from-scratch book's eval line, searched for: it is often glued to a tqdm bar
+EP_STEP_RE = re.compile(r"\bEp (\d{1,6}) \(Step (\d{1,15})\): Train loss ([^\s,]+), Val loss (\S+)")
 ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)(?:,|$)(.*)")
 # anchored at word starts, with the colon optional as a unit: no quadratic backtracking on a
 # long garbled tail
@@ -66,6 +71,8 @@ def sniff(lines: list[str]) -> int:
     hits = 0
     for line in clean_pieces(lines):
         if line.startswith(("step ", "iter ")) and (EVAL_RE.match(line) or ITER_RE.match(line)):
+            hits += 1
+        elif "(Step " in line and EP_STEP_RE.search(line):
             hits += 1
     return hits
 
@@ -171,6 +178,14 @@ class NanoGPTParser:
             meta.world_size = max(self._header_copies.values()) // max(1, self.table.segment + 1) or None
 
     # -- the careful path -------------------------------------------------------------------
+    def _add_eval(self, step: str, train_text: str, val_text: str, number: int) -> None:
+        train, val = to_float(train_text), to_float(val_text)
+        if _garbled(val_text, val) or _garbled(train_text, train):
+            self._skip_garbled(number)
+            return
+        self.table.add_eval(int(step), train, val, number)
+        self._last_was_eval = True
+
     def _piece(self, piece: str, number: int) -> None:
         line = clean_line(piece)
         if self._echo_name is not None:
@@ -190,12 +205,12 @@ class NanoGPTParser:
         elif head == "step":
             m = EVAL_RE.match(line)
             if m:
-                train, val = to_float(m.group(2)), to_float(m.group(3))
-                if _garbled(m.group(3), val) or _garbled(m.group(2), train):
-                    self._skip_garbled(number)
-                    return
-                self.table.add_eval(int(m.group(1)), train, val, number)
-                self._last_was_eval = True
+                self._add_eval(m.group(1), m.group(2), m.group(3), number)
+                return
+        if "(Step " in line:
+            m = EP_STEP_RE.search(line)
+            if m:
+                self._add_eval(m.group(2), m.group(3), m.group(4), number)
                 return
         m = LR_LINE_RE.match(line)
         if m:
