@@ -367,3 +367,25 @@ def test_trainer_state_with_a_malformed_global_step_does_not_crash():
         state = {**FINISHED_STATE, "global_step": bad, "stateful_callbacks": bad}
         log = hf_trainer.parse(json.dumps(state).splitlines())
         assert log.iters["iter"].tolist() == [500, 600]
+
+
+def test_a_trainer_logging_once_per_epoch_is_indexed_by_epoch_so_no_eval_is_lost():
+    # a real Gemma LoRA log: the epoch-4 train dict is missing; by window count the epoch-3 and
+    # epoch-4 evals would share a step and the first would be dropped
+    lines = """\
+{'loss': 1.9444, 'grad_norm': 0.5543580651283264, 'learning_rate': 0.00023402777777777777, 'epoch': 1.0}
+{'eval_loss': 1.467583179473877, 'eval_runtime': 13.4158, 'eval_samples_per_second': 14.386, 'eval_steps_per_second': 1.863, 'epoch': 1.0}
+{'loss': 0.553, 'grad_norm': 0.20275253057479858, 'learning_rate': 0.00020069444444444445, 'epoch': 3.0}
+{'eval_loss': 0.5021805167198181, 'eval_runtime': 15.2557, 'eval_samples_per_second': 12.651, 'eval_steps_per_second': 1.639, 'epoch': 3.0}
+{'eval_loss': 0.475649893283844, 'eval_runtime': 15.152, 'eval_samples_per_second': 12.738, 'eval_steps_per_second': 1.65, 'epoch': 4.0}
+{'loss': 0.4596, 'grad_norm': 0.21350014209747314, 'learning_rate': 0.0001673611111111111, 'epoch': 5.0}
+""".splitlines()
+    log = hf_trainer.parse(lines)
+    assert log.evals["step"].tolist() == [1, 3, 4]
+    assert log.iters["iter"].tolist() == [1, 3, 5]
+    assert any("once per epoch: iter is the epoch" in note for note in log.meta.notes)
+
+
+def test_fractional_epochs_keep_the_window_index():
+    lines = ["{'loss': 2.0, 'learning_rate': 1e-4, 'epoch': 0.5}", "{'loss': 1.9, 'learning_rate': 1e-4, 'epoch': 1.0}"]
+    assert hf_trainer.parse(lines).iters["iter"].tolist() == [1, 2]

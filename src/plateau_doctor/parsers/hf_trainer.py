@@ -122,8 +122,9 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
             beside = bars.scan(piece, start, len(piece), seen_dict) or beside
 
     resolved = resolve(rows, bars, header, meta.notes)
+    by_epoch = resolved is None and _logged_once_per_epoch(rows)
     for i in range(len(rows)):
-        step = resolved.steps[i] if resolved else rows.window[i]
+        step = resolved.steps[i] if resolved else round(rows.epoch[i]) if by_epoch else rows.window[i]
         if rows.kind[i] == TRAIN:
             lr = rows.lr[i]
             meta.lr_logged = meta.lr_logged or lr == lr
@@ -148,9 +149,21 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
                      else f"the progress bar's last count, of {resolved.total:,}")
             meta.notes.append(f"training reached step {max(bar_end, summary_step):,} ({where}); "
                               f"the last logged row is at step {last_row:,}")
+    elif by_epoch:
+        meta.notes.append("no step is printed and the Trainer logged once per epoch: iter is the epoch")
     elif windows:
         meta.notes.append("no step is printed: iter is the logging-window index" + at_last)
     return table.build(number)
+
+
+def _logged_once_per_epoch(rows: Rows) -> bool:
+    """Every tabled dict carries a whole epoch (logging_strategy="epoch"), train ones rising: the
+    epoch is then a truer x than the window count, which a missing train dict would shift."""
+    epochs = [rows.epoch[i] for i in range(len(rows)) if rows.kind[i] != SUMMARY]
+    train = [rows.epoch[i] for i in range(len(rows)) if rows.kind[i] == TRAIN]
+    return (bool(train) and all(math.isfinite(e) and e >= 1 and abs(e - round(e)) < 1e-6 and e < MAX_STEP
+                                for e in epochs)
+            and all(b > a for a, b in zip(train, train[1:])))
 
 
 def _read_dict(text: str) -> dict[str, float]:
