@@ -55,6 +55,15 @@ class LogMeta:
     last_step: int | None = None     # a step the run is known to have reached past its last row
     stopped_by_design: str | None = None   # why it ended before max_iters on purpose, as printed
     epochs: float | None = None      # passes over the training data, as the log counts them
+    # What the numbers mean. Set by the parser (a format's defaults come from its TRAITS), read by
+    # everything after it, so nothing downstream needs to know which format a log was.
+    eval_kind: str | None = None     # "resampled": fresh random val batches at every eval (nanoGPT);
+                                     # "fixed": the same val set each time (llm.c, HF, ...); None: unknown
+    eval_set_tokens: int | None = None   # size of a fixed val set, where the log tells
+    config_schema: str | None = None  # whose config keys and defaults the run's config uses ("nanogpt")
+    loss_unit: str = "nats"          # of the train loss: nats per token, or "bits"
+    finetune: bool | None = None     # the log shows the run starts from pretrained weights (True),
+                                     # from scratch (False), or does not say (None)
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
 
 

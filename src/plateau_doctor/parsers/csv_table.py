@@ -15,6 +15,7 @@ from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, auto_columns, cell_value, fill_table, names
 
 NAME = "csv"
+TRAITS = {}   # an export says nothing about how its evals were measured
 DELIMITERS = (",", "\t", ";")
 
 

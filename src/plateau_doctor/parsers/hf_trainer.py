@@ -36,6 +36,7 @@ from .lines import NAN, clean_line, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "hf_trainer"
+TRAITS = {"eval_kind": "fixed"}   # Trainer.evaluate() runs over the whole eval_dataset every time
 
 DICT_RE = re.compile(r"\{'[^{}]*\}")
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")

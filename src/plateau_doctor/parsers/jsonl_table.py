@@ -17,6 +17,7 @@ from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
 NAME = "jsonl"
+TRAITS = {}   # an export says nothing about how its evals were measured
 MAPPING_ROWS = 1000
 
 

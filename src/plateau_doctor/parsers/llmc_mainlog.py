@@ -20,6 +20,7 @@ from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
+TRAITS = {"eval_kind": "fixed"}   # the val loader is reset before each eval: the same val_max_steps batches every time
 
 # Bounded step digits (corruption must not overflow the float table); fields start after a space
 # (a long run of word characters would otherwise be rescanned from every position).

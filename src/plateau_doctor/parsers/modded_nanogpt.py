@@ -23,6 +23,7 @@ from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
+TRAITS = {"eval_kind": "fixed"}   # every eval scores the same val_tokens from the start of the val shards
 
 # Step numbers are bounded (a 400-digit "step" is corruption, not a step; it would overflow the
 # float table). A field starts at a word start only, so a long run of word characters costs

@@ -24,6 +24,7 @@ from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
+TRAITS = {"eval_kind": "fixed"}   # bpb is measured on the same eval tokens every time
 
 # Step numbers and counts are bounded in length (a 400-digit number is corruption and would
 # overflow the table) and counts start with a digit (a lone ',' is no number).
