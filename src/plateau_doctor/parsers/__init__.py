@@ -1,8 +1,9 @@
 """Parsers: one module per log format, each turning lines into the same ParsedLog.
 
 Each format module exposes NAME, TRAITS (what its numbers mean, as LogMeta fields: how its evals
-are measured, whose config keys it uses), `sniff(lines) -> int` (how many of the sample lines are
-that format's own data lines) and `parse(lines) -> ParsedLog`. Detection picks the format whose data
+are measured, whose config keys it uses; its table builder starts from them), `sniff(lines) ->
+int` (how many of the sample lines are that format's own data lines) and `parse(lines) ->
+ParsedLog`. Detection picks the format whose data
 lines dominate the first lines of the log, so a log that quotes another format's template, or
 carries a few stray lines, is still recognised by what it mostly is.
 """
@@ -45,19 +46,11 @@ def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
     if log_format != "auto":
         if log_format not in FORMATS:
             raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
-        return with_traits(FORMATS[log_format].parse(lines), FORMATS[log_format])
+        return FORMATS[log_format].parse(lines)
     iterator: Iterator[str] = iter(lines)
     sample = list(itertools.islice(iterator, SNIFF_LINES))   # empty only if the log is
     fmt = detect_or_raise(sample)
-    return with_traits(FORMATS[fmt].parse(itertools.chain(sample, iterator)), FORMATS[fmt])
-
-
-def with_traits(parsed: ParsedLog, module) -> ParsedLog:
-    """Fill the meta fields the parser left unset with its format's TRAITS."""
-    for key, value in getattr(module, "TRAITS", {}).items():
-        if getattr(parsed.meta, key) is None:
-            setattr(parsed.meta, key, value)
-    return parsed
+    return FORMATS[fmt].parse(itertools.chain(sample, iterator))
 
 
 def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
@@ -72,7 +65,6 @@ def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
         raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
     module = FORMATS[log_format]
     parsed = module.parse_source(source) if hasattr(module, "parse_source") else module.parse(source.lines)
-    with_traits(parsed, module)
     if source.ended_early:
         parsed.meta.notes.append(source.ended_early)
     return parsed

@@ -52,7 +52,7 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
     delimiter, header, _ = _split_header(head[start], columns)
     columns = dict(columns) if columns else auto_columns(header)
     _check_columns(columns, header)
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     reader = csv.reader(iterator, delimiter=delimiter)
     try:
         fill_table(table, _rows(reader, header, start + 1), columns)

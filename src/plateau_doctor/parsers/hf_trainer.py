@@ -72,7 +72,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
 
 # -- stdout -------------------------------------------------------------------------------------
 def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     meta.loss_kind = "window_mean"
     header = Header()
@@ -197,7 +197,7 @@ def _number(value: object) -> float:
 
 # -- trainer_state.json -------------------------------------------------------------------------
 def _parse_state(lines: list[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     meta.loss_kind = "window_mean"
     try:

@@ -47,7 +47,7 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
     if missing:
         raise ValueError(f"JSON lines: no key {names(missing)} in the first "
                          f"{len(head)} objects; keys: {names(keys)}")
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     fill_table(table, itertools.chain(head, rows), columns)
     return table.build(source.count)
 

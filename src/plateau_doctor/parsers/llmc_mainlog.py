@@ -38,7 +38,7 @@ def sniff(lines: list[str]) -> int:
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     zero_lr = hellaswag = 0
     source = NumberedLines(lines)

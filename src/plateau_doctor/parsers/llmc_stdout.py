@@ -58,7 +58,7 @@ def _step_match(line: str) -> re.Match | None:
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     updates_done = 0    # what a `val loss` line is attached to
     in_sample = 0       # 0 outside a `generating:` block, 1 before its opening `---`, 2 inside

@@ -45,7 +45,7 @@ def sniff(lines: list[str]) -> int:
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     pending: Pending = []
     last_step = -1

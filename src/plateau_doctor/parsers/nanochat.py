@@ -49,7 +49,7 @@ def sniff(lines: list[str]) -> int:
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
-    table = LossTableBuilder(NAME)
+    table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     meta.loss_kind = "ema"
     meta.val_metric = "bpb"

@@ -106,7 +106,7 @@ class NanoGPTParser:
     """The parse state of one nanoGPT log; feed it lines or blocks, in order."""
 
     def __init__(self) -> None:
-        self.table = LossTableBuilder(NAME)
+        self.table = LossTableBuilder(NAME, TRAITS)
         self.meta = self.table.meta
         self.n_lines = 0                  # physical lines seen; the next one is n_lines + 1
         self._echo_name: str | None = None  # inside an echoed config block

@@ -125,9 +125,9 @@ def _same(a: float, b: float) -> bool:
 class LossTableBuilder:
     """Accumulates iteration and eval rows; one instance per parsed log."""
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, traits: dict | None = None) -> None:
         self.format = fmt
-        self.meta = LogMeta()
+        self.meta = LogMeta(**(traits or {}))   # the format's TRAITS: what its numbers mean
         self.segment = 0
         self._iter = {name: Column(code) for name, code in ITER_TYPES.items()}
         self._eval = {name: Column(code) for name, code in EVAL_TYPES.items()}
