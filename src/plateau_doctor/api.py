@@ -64,7 +64,8 @@ def examine(path: str | None = None, config: str | None = None, *,
             data_dir: str | None = None, log_format: str = "auto", settings=None,
             parsed: ParsedLog | None = None, columns: dict[str, str] | None = None) -> Examination:
     """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses)."""
-    from .analyse import analyse
+    from .analyse import Analyses
+    from .analyse.thresholds import analysis_limits
     from .report.verdict import write_verdict
     from .resolve.config import resolve_config
     from .resolve.facts import compute_facts, dataset_size
@@ -75,13 +76,21 @@ def examine(path: str | None = None, config: str | None = None, *,
     resolved = resolve_config(parsed, config, overrides)
     dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known(), parsed.meta.vocab_size)
     facts = compute_facts(parsed, resolved, dataset)
-    analyses = analyse(parsed, resolved, facts)
+    overrides_of_analyses = (settings.thresholds.get("ANALYSES") if settings is not None else None)
+    analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses))
+    fill_analysed_facts(facts, analyses)
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
-    notes = list(parsed.meta.notes) + analyses.notes
+    notes = list(parsed.meta.notes)
     if dataset and dataset.note:
         notes.append(dataset.note)
+    if analyses.eval_noise_method:
+        notes.append(f"noise of one eval: {analyses.eval_noise:.2g}, from {analyses.eval_noise_method}")
+    if facts.mode == "finetune":
+        notes.append(f"read as a fine-tune ({analyses.finetune[1]}): pretraining references "
+                     "(Chinchilla sizes, the 4-epoch rule) are not applied")
+    notes += analyses.notes
     notes += [f"{s.code} not checked: {s.reason}" for s in outcome.skipped]
-    if not resolved.is_known() and parsed.format == "nanogpt":
+    if not resolved.is_known() and resolved.schema is not None:
         notes.insert(0, "the log carries no config (no echoed config file or overrides) and none was "
                         "given with --config: config-based checks were skipped")
     if resolved.unknown:
@@ -96,13 +105,38 @@ def examine(path: str | None = None, config: str | None = None, *,
     return Examination(parsed, resolved, facts, analyses, report)
 
 
+def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
+    """The run facts that come out of the analyses: how the evals were measured, whether this
+    is a fine-tune, and the forecast of the loss at max_iters."""
+    from .analyse.forecast import Forecast
+
+    facts.eval_kind = analyses.eval_kind
+    facts.eval_noise = round(analyses.eval_noise, 5) if analyses.eval_noise is not None else None
+    facts.eval_noise_method = analyses.eval_noise_method
+    facts.mode = analyses.mode
+    if facts.mode:
+        facts.sources["mode"] = analyses.finetune[1]
+    fc = analyses.forecast
+    if isinstance(fc, Forecast) and fc.target_step > (facts.last_iter or 0):
+        facts.forecast = {"iter": fc.target_step, "val_loss": round(fc.predicted_at_target, 4),
+                          "low": round(fc.interval_at_target[0], 4),
+                          "high": round(fc.interval_at_target[1], 4),
+                          "method": "saturating power law in steps, fitted on the val tail"}
+    elif fc is not None and not isinstance(fc, Forecast):
+        facts.forecast_refused = fc.reason
+    elif facts.max_iters is not None and facts.last_iter is not None and facts.last_iter >= facts.max_iters:
+        facts.forecast_refused = "the run has reached max_iters: there is nothing left to forecast"
+    else:
+        facts.forecast_refused = "too few val evals, or no max_iters to forecast to"
+
+
 def compare(baseline: str, candidate: str, *, baseline_config: str | None = None,
             candidate_config: str | None = None, overrides: dict[str, Any] | None = None,
             dataset_tokens: str | int | None = None, log_format: str = "auto",
             thresholds: dict[str, dict[str, float]] | None = None) -> Report:
     """Is `candidate` worse than `baseline` beyond eval noise? A Report of the candidate whose
     findings are the regression checks (PD801-PD803)."""
-    from .rules import rank
+    from .rules.differential import rank
     from .rules.regression import INFOS, align_by_tokens, compare_runs
 
     base = examine(baseline, baseline_config, overrides=overrides, dataset_tokens=dataset_tokens,

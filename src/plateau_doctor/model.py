@@ -64,6 +64,8 @@ class LogMeta:
     loss_unit: str = "nats"          # of the train loss: nats per token, or "bits"
     finetune: bool | None = None     # the log shows the run starts from pretrained weights (True),
                                      # from scratch (False), or does not say (None)
+    excerpt: bool = False            # the log shows it is cut from a longer one (an elision line
+                                     # `...`, a last line cut mid-way): where it ends says nothing
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
 
 
@@ -135,6 +137,7 @@ class ResolvedConfig:
     claimed_params: list[str] = field(default_factory=list)   # e.g. "125M" in a config comment
     config_path: str | None = None
     has_log_config: bool = False     # the log echoed a config or printed overrides
+    schema: str | None = None        # whose keys and defaults these are ("nanogpt"), from the log
 
     def get(self, key: str, default: Any = None) -> Any:
         item = self.values.get(key)
@@ -149,9 +152,17 @@ class ResolvedConfig:
 
     def is_known(self) -> bool:
         """Is there any sign of the run's real config (an echo, overrides, --config, --set)?
-        Without one, nanoGPT's defaults say nothing about this run."""
+        Without one, a trainer's defaults say nothing about this run."""
         return bool(self.has_log_config or self.config_path
                     or any(v.source == "--set" for v in self.values.values()))
+
+    def numbers(self, *keys: str) -> tuple | None:
+        """The values of `keys` as they are, when the config is known and every one is set; None
+        otherwise (a schedule needs all of its settings, not most)."""
+        if not self.is_known():
+            return None
+        values = tuple(self.get(key) for key in keys)
+        return None if any(v is None for v in values) else values
 
 
 @dataclass
@@ -177,6 +188,13 @@ class RunFacts:
     n_params_computed: int | None = None
     eval_iters: int | None = None
     batch_size: int | None = None
+    forecast: dict[str, Any] | None = None   # run.forecast of the contract: the loss at max_iters
+    forecast_refused: str | None = None      # why there is no forecast
+    eval_kind: str | None = None     # resampled | fixed
+    mode: str | None = None          # pretrain | finetune
+    device: str | None = None        # cpu | mps | cuda, where the log or config says
+    eval_noise: float | None = None  # the noise of one eval the diagnosis used
+    eval_noise_method: str | None = None   # how it was measured
     sources: dict[str, str] = field(default_factory=dict)
 
     CONTRACT_KEYS = (
@@ -198,16 +216,30 @@ class Finding:
     counter_evidence: dict[str, Any] = field(default_factory=dict)
     fixes: list[str] = field(default_factory=list)
     line: int | None = None      # a log line the evidence points at, 1-based, where there is one
-    weight: float = 1.0          # how directly this explains the run; used for ranking only
+    weight: float = 1.0          # its rule's weight: how directly such a finding explains a run
+    explained_by: list[str] = field(default_factory=list)   # codes of the causes it is a consequence of
+    ruled_out: bool = False      # the finding rules its category out, with the numbers why
+    severity_as_found: str | None = None   # the rule's own severity, where the diagnosis folded it
 
     @property
     def raised(self) -> bool:
         return self.severity in ("warning", "error")
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """A number a verdict depends on: its name, default, unit and why that value."""
+
+    name: str
+    default: float
+    unit: str
+    why: str
+
+
 @dataclass
 class RuleInfo:
-    """A rule's documentation: the single source for `rules`, `explain` and SARIF rule metadata."""
+    """A rule's documentation and the data the diagnosis reads about it: the single source for
+    `rules`, `explain`, the README table and SARIF rule metadata."""
 
     code: str
     name: str
@@ -218,7 +250,13 @@ class RuleInfo:
     why: str
     fix: str
     reference: str = ""
-    thresholds: dict[str, float] = field(default_factory=dict)
+    example: str = ""            # a line of a report this rule writes
+    thresholds: tuple[Threshold, ...] = ()
+    # Categories whose finding, when raised, explains this one's: it is folded into that cause
+    # (kept with `explained_by`) instead of being ranked as a problem of its own.
+    explained_by: tuple[str, ...] = ()
+    weight: float = 1.0          # how directly its findings explain a run: causes above symptoms
+    log_free: bool = False       # judges a config alone (`check` runs it without a log)
 
 
 @dataclass

@@ -26,7 +26,8 @@ def test_config_file_disagreeing_with_the_log_is_reported_and_the_log_wins(tmp_p
     cfg.write_text("learning_rate = 1e-3\nn_embd = 384\n")
     resolved = resolve_config(parse(str(LR_HIGH)), str(cfg))
     assert resolved.get("learning_rate") == 0.01
-    assert resolved.mismatches == [{"key": "learning_rate", "config_file": 1e-3, "log": 0.01}]
+    assert resolved.mismatches == [{"key": "learning_rate", "given_by": "--config", "given": 1e-3,
+                                    "log": 0.01, "used": "log"}]
 
 
 def test_config_file_fills_in_for_a_headerless_log(tmp_path):

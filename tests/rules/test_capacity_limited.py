@@ -23,8 +23,8 @@ def test_capacity_limited_error_for_a_tiny_model_flat_with_train_equal_to_val(ki
 
 def test_capacity_limited_warning_between_100_and_1000_tokens_per_parameter(kit):
     # a small BPE vocabulary, so tokens count at face value
-    path = kit.log(SMALL, vocab_size=2000, val_curve=kit.plateau(2.0, tau=200),
-                   train_curve=kit.plateau(1.99, tau=200))
+    path = kit.log(SMALL, vocab_size=2000, val_curve=kit.plateau(2.0, start=7.6, tau=200),
+                   train_curve=kit.plateau(1.99, start=7.6, tau=200))     # ln(2000) = 7.6 at init
     f = kit.one(diagnose(path), "PD203")
     assert 100 <= f.evidence["tokens_per_param"] < 1000
     assert f.severity == "warning"
@@ -64,10 +64,18 @@ def test_capacity_limited_not_raised_below_100_tokens_per_parameter(kit):
 
 
 def test_capacity_limited_reports_chinchilla_terms_with_the_model_term_dominating(kit):
-    path = kit.log(TINY, val_curve=kit.plateau(2.26, tau=200), train_curve=kit.plateau(2.25, tau=200))
+    # a BPE vocabulary: Chinchilla's law (fitted on a 32k BPE tokenizer) is quoted as a rough reference
+    path = kit.log(SMALL, vocab_size=2000, val_curve=kit.plateau(2.0, start=7.6, tau=200),
+                   train_curve=kit.plateau(1.99, start=7.6, tau=200))
     f = kit.one(diagnose(path), "PD203")
     assert f.evidence["chinchilla_model_term"] > f.evidence["chinchilla_data_term"]
     assert "roughly comparable" in f.message
+
+
+def test_capacity_limited_quotes_no_chinchilla_loss_for_a_character_vocabulary(kit):
+    path = kit.log(TINY, val_curve=kit.plateau(2.26, tau=200), train_curve=kit.plateau(2.25, tau=200))
+    f = kit.one(diagnose(path), "PD203")
+    assert "chinchilla_loss" not in f.evidence and "L(N, D)" not in f.message
 
 
 def test_capacity_limited_is_the_top_finding_on_the_tiny_model_run(example_log):

@@ -18,7 +18,7 @@ def test_config_mismatch_warns_and_keeps_the_logs_value(kit, run):
     f = kit.one(report, "PD601")
     assert (f.category, f.severity) == ("config", "warning")
     assert set(f.evidence) == {"max_iters", "lr_decay_iters"}
-    assert f.evidence["max_iters"] == "config 10000, log 5000"
+    assert f.evidence["max_iters"] == "--config 10000, log 5000, using log"
     # the diagnosis uses what ran: no 'incomplete run' at 5000 of a believed 10000
     assert report.run.max_iters == 5000
     assert kit.by_code(report, "PD104") == []
@@ -29,7 +29,7 @@ def test_config_mismatch_against_an_overriding_line(kit):
                    val_curve=kit.power_law(4.2, 1.40))
     config = kit.config_file({})                 # learning_rate 1e-3, as the echoed file says
     f = kit.one(diagnose(path, config=str(config)), "PD601")
-    assert f.evidence["learning_rate"] == "config 0.001, log 0.0003"
+    assert f.evidence["learning_rate"] == "--config 0.001, log 0.0003, using log"
 
 
 def test_config_mismatch_silent_when_the_config_matches(kit, run):
@@ -50,3 +50,12 @@ def test_config_file_fills_in_a_headerless_log_without_a_mismatch(kit):
     assert kit.by_code(report, "PD601") == []
     assert report.run.tokens_per_iter == 16_384
     assert report.run.lr_at_last_iter == pytest.approx(2e-6)
+
+
+def test_a_set_value_contradicting_the_logs_echo_is_used_and_reported_with_both_values(kit):
+    path = kit.log({"learning_rate": 3e-4}, val_curve=kit.power_law(4.2, 1.5))
+    report = diagnose(path, overrides={"learning_rate": 1e-3})
+    f = kit.one(report, "PD601")
+    assert f.severity == "warning"
+    assert f.evidence["learning_rate"] == "--set 0.001, log 0.0003, using --set"
+    assert "--set" in f.title

@@ -33,7 +33,7 @@ def test_explosion_that_stays_up_is_an_error(kit, curves):
     assert f.evidence["start_iter"] == 3000
     assert f.evidence["ratio"] >= 1.5
     assert f.evidence["recovered"] is False
-    assert "3000" in f.fixes[0]
+    assert "3,000" in f.fixes[0]
     assert report.findings[0].category == "divergence"
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from plateau_doctor import diagnose
 from plateau_doctor.model import CATEGORIES, SEVERITIES, Finding
-from plateau_doctor.rules import RULES, RuleSettings, all_rules, find_rule, rank
+from plateau_doctor.rules import RuleSettings, all_rules, find_rule, load_rules
+from plateau_doctor.rules.differential import rank
 
 
 @pytest.fixture
@@ -18,13 +19,15 @@ def overfit_run(kit):
     return lambda settings=None: diagnose(path, dataset_tokens=1_003_854, settings=settings)
 
 
-def test_every_rule_has_a_unique_code_and_a_contract_category():
-    infos = [rule.INFO for rule in RULES]
+def test_every_rule_has_a_unique_code_a_contract_category_and_its_documentation():
+    infos = [rule.info for rule in load_rules()]
     assert len({i.code for i in infos}) == len(infos)
     for info in infos:
         assert info.category in CATEGORIES
         assert info.severity in SEVERITIES
-        assert info.summary and info.what and info.why and info.fix
+        assert info.summary and info.what and info.why and info.fix and info.example
+        for threshold in info.thresholds:
+            assert threshold.unit and threshold.why, (info.code, threshold.name)
 
 
 def test_find_rule_by_code_or_name():
@@ -71,8 +74,8 @@ def test_ignore_wins_over_select(overfit_run):
 def test_a_threshold_override_changes_the_outcome(overfit_run):
     default = overfit_run()
     assert any(f.code == "PD202" and f.severity == "error" for f in default.findings)
-    # 81.6 epochs: with error_epochs=100 it is only a warning (warn_epochs keeps its default 4),
-    # with warn_epochs=100 nothing
+    # 81.6 epochs with the model memorising: with error_epochs=100 it is only a warning
+    # (warn_epochs keeps its default 4), with warn_epochs=100 nothing
     softer = overfit_run(RuleSettings(thresholds={"PD202": {"error_epochs": 100.0}}))
     assert [f.severity for f in softer.findings if f.code == "PD202"] == ["warning"]
     silent = overfit_run(RuleSettings(thresholds={"PD202": {"warn_epochs": 100.0, "error_epochs": 200.0}}))
@@ -97,6 +100,14 @@ def _f(code: str, severity: str, confidence: float, weight: float = 1.0) -> Find
                    title=code, message=code, weight=weight)
 
 
+def test_an_unknown_threshold_override_is_refused():
+    from plateau_doctor.limits import Limits
+    from plateau_doctor.model import Threshold
+
+    with pytest.raises(KeyError):
+        Limits((Threshold("z", 2.0, "sd", "why"),), {"zz": 3.0})
+
+
 def test_rank_orders_by_severity_first():
     ranked = rank([_f("PD1", "info", 1.0, 2.0), _f("PD2", "warning", 0.1, 0.1), _f("PD3", "error", 0.1, 0.1)])
     assert [f.code for f in ranked] == ["PD3", "PD2", "PD1"]
@@ -117,7 +128,7 @@ def test_rank_breaks_ties_by_code_for_a_stable_order():
 def test_report_findings_are_ranked(overfit_run):
     findings = overfit_run().findings
     assert findings == rank(list(findings))
-    assert findings[0].code == "PD201"     # error, weight 1.0 x 0.9 beats PD202's 0.7 x 0.9
+    assert findings[0].code == "PD201"     # error, weight 1.0 beats PD202's 0.7 at equal confidence
 
 
 def test_the_same_input_gives_the_same_findings(overfit_run):

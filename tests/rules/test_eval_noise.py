@@ -46,7 +46,7 @@ def test_eval_noise_severity_grows_with_the_noise(kit):
     assert mild.evidence["eval_noise"] < 0.03 <= heavy.evidence["eval_noise"]
     # at eval_iters=20 the window's trend is still resolved: upticks between evals are noise,
     # which is worth saying (info) but not a problem
-    assert (mild.severity, heavy.severity) == ("info", "error")
+    assert (mild.severity, heavy.severity) == ("info", "warning")   # noisy evals break no run
 
 
 def test_eval_noise_not_blamed_for_an_exploding_loss(kit):

@@ -15,8 +15,21 @@ def test_incomplete_run_is_info_with_the_fraction_done(kit, curves):
     report = diagnose(kit.log(**curves, last_iter=3000))
     f = kit.one(report, "PD104")
     assert (f.category, f.severity) == ("incomplete_run", "info")
-    assert f.evidence == {"last_iter": 3000, "max_iters": 5000, "fraction_done": 0.6}
+    assert f.evidence == {"last_iter": 3000, "max_iters": 5000, "fraction_done": 0.6, "excerpt": False}
     assert "(60%)" in f.title
+
+
+def test_a_run_that_stopped_before_half_its_steps_without_a_reason_is_a_warning(kit, curves):
+    report = diagnose(kit.log(**curves, last_iter=1000))
+    f = kit.one(report, "PD104")
+    assert f.severity == "warning"
+    assert "nothing in the log says why" in f.message
+
+
+def test_a_run_that_went_nan_and_stopped_early_is_explained_by_the_divergence(kit, curves):
+    report = diagnose(kit.log(**curves, last_iter=1000, nan_from=900))
+    f = kit.one(report, "PD104")
+    assert not f.raised and f.explained_by == ["PD101"]
 
 
 def test_a_finished_run_is_not_incomplete(kit, curves):

@@ -49,10 +49,25 @@ def test_schedule_silent_for_nanogpts_stock_schedule(kit, curves):
     assert kit.by_code(diagnose(kit.log(**curves)), "PD303") == []
 
 
-def test_schedule_silent_with_a_constant_lr(kit, curves):
-    # decay_lr=False: lr_decay_iters and min_lr are unused, so their values mean nothing
+def test_a_constant_lr_in_pretraining_is_a_warning_and_its_unused_settings_mean_nothing(kit, curves):
+    # decay_lr=False: lr_decay_iters, min_lr and warmup are unused, so their values mean nothing;
+    # the missing anneal itself is the finding
     path = kit.log({"decay_lr": False, "lr_decay_iters": 2500, "min_lr": 9e-4}, **curves)
-    assert kit.by_code(diagnose(path), "PD303") == []
+    found = kit.by_code(diagnose(path), "PD303")
+    assert [f.title for f in found] == ["The learning rate never decays (decay_lr=False)"]
+    assert found[0].severity == "warning"
+    assert "--decay_lr=True --lr_decay_iters=5000" in found[0].fixes[0]
+
+
+def test_a_constant_lr_in_a_fine_tune_is_only_a_fact(kit, curves):
+    path = kit.log({"decay_lr": False, "learning_rate": 3e-5}, init_from="gpt2", vocab_size=None, **curves)
+    found = kit.by_code(diagnose(path), "PD303")
+    assert [f.severity for f in found] == ["info"]
+
+
+def test_a_warmup_over_half_the_run_is_a_warning(kit, curves):
+    found = kit.by_code(diagnose(kit.log({"warmup_iters": 3000}, **curves)), "PD303")
+    assert [(f.severity, f.title) for f in found] == [("warning", "Warmup is 60% of the run")]
 
 
 def test_schedule_not_checked_without_a_config(kit, curves):

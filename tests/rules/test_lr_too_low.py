@@ -27,7 +27,7 @@ def test_lr_too_low_error_far_below_the_reference_while_val_still_falls(kit):
     f = kit.one(report, "PD302")
     assert (f.category, f.severity) == ("lr_too_low", "error")
     assert f.evidence["ratio_to_reference"] == pytest.approx(0.01, rel=0.01)    # 2e-5 / 2e-3
-    assert f.evidence["val_trend"] == "improving"
+    assert f.evidence["trend"] == "improving" and f.evidence["trend_rests_on"] == "val"
     assert "--learning_rate=2.00e-3 --min_lr=2.00e-4" in f.fixes
     assert kit.top_raised(report, 1) == ["lr_too_low"]
 

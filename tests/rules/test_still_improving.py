@@ -1,5 +1,6 @@
 """PD501 still improving: the recent val slope is below zero by more than two standard errors
-(eval noise included) and the gain is meaningful: not a plateau, more training helps."""
+(eval noise included) and the gain is meaningful. A warning only when the run stopped while the
+LR was still high (training on would pay); on a run that finished its schedule, a fact."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,18 +16,30 @@ def falling(kit):
     return dict(val_curve=kit.power_law(4.2, 1.0, alpha=0.7), train_curve=kit.power_law(4.2, 0.95, alpha=0.7))
 
 
-def test_still_improving_warning_when_the_run_ended_while_val_still_falls(kit, falling):
+def test_still_improving_is_only_info_on_a_run_that_finished_its_anneal(kit, falling):
     f = kit.one(diagnose(kit.log(**falling)), "PD501")
-    assert (f.category, f.severity) == ("still_improving", "warning")
-    assert f.evidence["val_slope_per_1k"] < 0
+    assert (f.category, f.severity) == ("still_improving", "info")
+    assert f.evidence["slope_per_1k"] < 0
     assert f.evidence["t_stat"] < -2
-    assert f.fixes == ["--max_iters=10000 --lr_decay_iters=10000"]
+    assert f.fixes == ["--max_iters=10000 --lr_decay_iters=10000 (a longer schedule, if the gain is "
+                       "worth the compute)"]
 
 
-def test_still_improving_only_info_while_the_run_is_still_going(kit, falling):
+def test_still_improving_is_a_warning_when_the_run_stopped_with_the_lr_still_high(kit, falling):
     f = kit.one(diagnose(kit.log(**falling, last_iter=3000)), "PD501")
-    assert f.severity == "info"
+    assert f.severity == "warning"
+    assert "x min_lr" in f.message
     assert f.fixes == ["let the run reach max_iters=5,000"]
+
+
+def test_still_improving_rests_on_the_train_loss_when_the_log_has_no_evals(tmp_path):
+    lines = [f"iter {i}: loss {3.0 * (1 + i / 200) ** -0.3 + 0.02 * ((i * 7919) % 13 - 6) / 6:.4f}, "
+             f"time 100.00ms, mfu 10.00%" for i in range(0, 3001, 10)]
+    path = tmp_path / "train_only.log"
+    path.write_text("\n".join(lines) + "\n")
+    f = [f for f in diagnose(str(path)).findings if f.code == "PD501"]
+    assert f and f[0].evidence["trend_rests_on"] == "train"
+    assert "rests on the train loss" in f[0].message
 
 
 def test_still_improving_silent_on_a_flat_curve(kit):
@@ -44,17 +57,18 @@ def test_still_improving_silent_when_the_gain_is_negligible(kit):
     assert not kit.skipped(result.report, "PD501")
 
 
-def test_still_improving_projects_the_loss_when_the_lr_is_constant(kit, falling):
-    f = kit.one(diagnose(kit.log({"decay_lr": False}, **falling)), "PD501")
-    low, high = f.evidence["forecast_interval"]
-    assert low <= f.evidence["forecast_at_max_iters"] <= high
+def test_still_improving_projects_a_longer_run_when_the_lr_is_constant(kit, falling):
+    report = diagnose(kit.log({"decay_lr": False}, **falling))
+    f = kit.one(report, "PD501")
     # the true curve reaches 1.27 at 10,000 iterations
     assert f.evidence["forecast_at_2x"] == pytest.approx(1.27, abs=0.05)
+    # a constant LR in pretraining is the schedule's finding, which explains the slow fall
+    assert f.explained_by == ["PD303"] and not f.raised
 
 
 def test_still_improving_refuses_to_project_through_a_cosine_tail(kit, falling):
     f = kit.one(diagnose(kit.log(**falling)), "PD501")
-    assert "forecast_at_max_iters" not in f.evidence
+    assert "forecast_at_2x" not in f.evidence
     assert "schedule" in f.evidence["forecast_refused"]
 
 
@@ -63,12 +77,17 @@ def test_still_improving_not_said_of_a_run_that_diverged(kit, falling):
     assert "still_improving" not in kit.raised_categories(report)
 
 
-@pytest.mark.parametrize("name", ["h200_shakespeare_char_healthy_2k.log",
-                                  "h200_shakespeare_char_lr_low_2e-5.log"])
-def test_still_improving_on_labelled_runs_stopped_while_val_falls(example_log, name):
-    report = diagnose(str(example_log(name)), dataset_tokens=1_003_854)
+def test_a_finished_run_creeping_down_at_min_lr_raises_nothing(example_log):
+    # the stock config stopped at 2000 with its schedule matched: val creeps down as it anneals
+    report = diagnose(str(example_log("h200_shakespeare_char_healthy_2k.log")), dataset_tokens=1_003_854)
     f = [f for f in report.findings if f.code == "PD501"]
-    assert f and f[0].raised
+    assert f and not f[0].raised
+
+
+def test_a_slow_fall_at_a_tiny_lr_is_the_lr_finding_not_a_separate_problem(example_log):
+    report = diagnose(str(example_log("h200_shakespeare_char_lr_low_2e-5.log")), dataset_tokens=1_003_854)
+    f = [f for f in report.findings if f.code == "PD501"][0]
+    assert f.explained_by == ["PD302"] and not f.raised
 
 
 def test_a_drop_that_starts_as_the_lr_anneals_is_informational(kit):
@@ -78,20 +97,18 @@ def test_a_drop_that_starts_as_the_lr_anneals_is_informational(kit):
         return np.where(t < 3500, np.maximum(2.0, 4.2 - t * 0.003), 2.0 - (t - 3500) / 1500 * 0.1)
 
     report = diagnose(kit.log(val_curve=val, train_curve=kit.shifted(val, -0.05)))
-    f = kit.one(report, "PD501")
-    assert f.severity == "info" and "decaying schedule" in f.message
-    assert f.evidence["lr_at_window_start"] > 2 * f.evidence["lr_at_end"]
+    assert kit.one(report, "PD501").severity == "info"
 
 
-def test_a_fall_the_fitted_law_says_is_nearly_done_is_informational(kit):
+def test_a_fall_the_fitted_law_says_is_nearly_done_says_what_a_longer_run_gains(kit):
     # 0.5% over the last stretch, and the tail's power law gains well under 1% from twice the steps
     def val(t):
         return 2.0 + 130.0 / (np.asarray(t, float) + 59.0)     # 4.2 at step 0, 2.026 at 5000
 
     report = diagnose(kit.log({"decay_lr": False}, val_curve=val, train_curve=kit.shifted(val, -0.05)))
     f = kit.one(report, "PD501")
-    assert f.severity == "info" and "twice the steps" in f.message
-    assert f.evidence["forecast_gain_at_2x"] < 0.01 * f.evidence["forecast_at_max_iters"]
+    assert not f.raised and "twice as long would gain" in f.message
+    assert f.evidence["forecast_gain_at_2x"] < 0.01 * f.evidence["forecast_at_2x"]
 
 
 def test_fixes_for_a_finished_hf_run_name_steps_not_nanogpt_flags(tmp_path):

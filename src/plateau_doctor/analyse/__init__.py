@@ -1,266 +1,494 @@
-"""Analyse: the shared, pure computations every rule reads, done once per run.
+"""Analyse: the shared, pure computations the rules read, each done on first use and kept.
 
-`analyse()` turns the loss table, the resolved config and the run facts into one `Analyses`
-object: noise (per-batch sigma, eval standard error, eval scatter), trends, a forecast, the LR
-schedule, scale references and spikes. Rules read it; they never re-parse or re-fit.
+`Analyses(parsed, config, facts)` holds the loss table, the resolved config and the run facts;
+every property below is computed the first time a rule reads it, then cached for the run. A rule
+set that needs only the loss table never fits a forecast. Nothing here knows which log format
+the run came from: what the numbers mean is in `parsed.meta` (eval kind, loss kind, units).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from ..model import Columns, ParsedLog, ResolvedConfig, RunFacts
+from ..limits import Limits
+from ..model import ParsedLog, ResolvedConfig, RunFacts
+from .curves import Curve, binned, curve
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .grad_norm import GradNorms, logged_grad_norms
 from .medians import median
-from .noise import (EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error,
-                    per_batch_sigma)
+from .noise import EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error, per_batch_sigma
 from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
-from .schedule import LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr, schedule_position
+from .schedule import (SCHEDULE_KEYS, LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr,
+                       schedule_args, schedule_position)
 from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
+from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing
 from .trend import Trend, fit_trend
 
+__all__ = ["Analyses", "Curve", "Gap"]
+
+TREND_WINDOW_POINTS = 4      # the recent window holds at least this many points where there are
+LATE_EVALS = 6               # the scatter of val is read over the later half, at least the last 6
+EXPLOSION_MIN_POINTS = 8     # smoothed-curve excursions need this many iteration losses
+VAL_EXPLOSION_MIN_POINTS = 6
+MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
+BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
+PRETRAINED_INIT = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+
 
 @dataclass(frozen=True)
-class Curve:
-    """A finite, step-sorted series with the log line of each point."""
+class Gap:
+    """Val minus train at the end of the run, against the noise of one eval: the one definition
+    of 'memorising' every rule uses."""
 
-    steps: np.ndarray
-    values: np.ndarray
-    lines: np.ndarray
+    value: float             # last val - last train (negative: val below train)
+    noise: float             # noise of one eval (0 where unknown)
+    threshold: float         # max(min_gap, gap_noise_multiple x noise)
 
-    def __len__(self) -> int:
-        return len(self.steps)
+    @property
+    def memorising(self) -> bool:
+        return self.value > self.threshold
+
+    @property
+    def val_below_train(self) -> bool:
+        return -self.value > self.threshold
 
 
-@dataclass
 class Analyses:
-    config_known: bool
-    iter_loss: Curve                 # finite iteration losses
-    val: Curve                       # finite eval val losses
-    train_eval: Curve                # finite eval train estimates
-    sigma: SigmaEstimate | None      # per-batch sd of the iteration losses (micro-batch logs)
-    eval_iters: int | None
-    eval_se_predicted: float | None  # sigma / sqrt(eval_iters)
-    val_scatter: EvalScatter | None  # empirical scatter of val around its own trend
-    eval_noise: float | None         # the noise of one eval used by the rules
-    train_val_co_movement: float | None  # correlation of train/val wiggles: > 0 means real moves
-    train_val_comparable: bool       # train and val are in the same unit (not nats vs bits/byte)
-    train_memorised: bool            # late train far below late val: train's sigma is not val's
-    val_trend: Trend | None          # over the recent window (the last 30% of the evals)
-    val_trend_before: Trend | None   # over the window of the same span just before it
-    train_trend: Trend | None        # eval train estimates, else binned iteration losses
-    forecast: Forecast | ForecastRefusal | None
-    schedule: SchedulePosition | None
-    lr_at_tail_start: float | None   # LR (rebuilt, else logged) where the recent-trend window starts
-    lr_at_end: float | None          # LR (rebuilt, else logged) at the last iteration
-    lr_annealed_over_tail: bool      # the LR fell by half or more over the recent-trend window
-    logged_lr: LoggedLR | None
-    reference_lr: float | None       # GPT-3-table reference for the model's size
-    peak_lr: float | None            # configured learning_rate, or the largest logged LR
-    chinchilla_loss: float | None
-    chinchilla_terms: tuple[float, float, float] | None
-    spikes: list[Spike]
-    non_finite: NonFinite | None
-    eval_non_finite_step: int | None
-    explosion: Explosion | None      # in the iteration losses
-    val_explosion: Explosion | None  # in the val curve
-    init_loss: float | None          # the loss at step 0 (eval val, else iter 0)
-    init_loss_line: int | None
-    expected_init_loss: float | None
-    timing: IterationTiming | None   # median iteration time, eval time hidden after evals
-    grad_norms: GradNorms | None     # the gradient norms the log prints (llm.c, HF), if any
-    notes: list[str] = field(default_factory=list)
+    """Every shared computation about one run, computed on first use."""
 
+    def __init__(self, parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts,
+                 limits: Limits | None = None) -> None:
+        self.parsed, self.config, self.facts = parsed, config, facts
+        self.limits = limits or analysis_limits()
+        self.notes: list[str] = []
 
-def _curve(table: Columns, x: str, y: str) -> Curve:
-    if table.empty:
-        empty = np.empty(0)
-        return Curve(empty, empty, empty.astype(int))
-    steps = table[x].astype(float, copy=False)
-    values = table[y].astype(float, copy=False)
-    keep = np.isfinite(values)
-    lines = table["line"]
-    if keep.all():            # the usual case: no copies of a long curve
-        return Curve(steps, values, lines)
-    return Curve(steps[keep], values[keep], lines[keep])
+    # -- the curves ------------------------------------------------------------------------
+    @cached_property
+    def config_known(self) -> bool:
+        return self.config.is_known()
 
+    @cached_property
+    def iter_loss(self) -> Curve:
+        return curve(self.parsed.iter_table, "iter", "loss")
 
-def _binned(curve: Curve, bins: int = 40) -> Curve:
-    """Median of iteration losses in equal-width step bins: a train curve as smooth as evals."""
-    if len(curve) < 2 * bins:
-        return curve
-    edges = np.linspace(curve.steps[0], curve.steps[-1], bins + 1)
-    idx = np.clip(np.searchsorted(edges, curve.steps, side="right") - 1, 0, bins - 1)
-    steps, values, lines = [], [], []
-    for b in range(bins):
-        mask = idx == b
-        if mask.any():
-            steps.append(float(median(curve.steps[mask])))
-            values.append(float(median(curve.values[mask])))
-            lines.append(int(curve.lines[mask][-1]))
-    return Curve(np.array(steps), np.array(values), np.array(lines))
+    @cached_property
+    def val(self) -> Curve:
+        return curve(self.parsed.eval_table, "step", "val_loss")
 
+    @cached_property
+    def train_eval(self) -> Curve:
+        return curve(self.parsed.eval_table, "step", "train_loss")
 
-def _lr_annealed_over_tail(lr_tail: float | None, lr_end: float | None) -> bool:
-    """The LR at the end is at most half what it was where the recent window starts: the bend of
-    the loss there is the schedule's doing."""
-    if not lr_tail or lr_end is None:
-        return False
-    return lr_end <= 0 or lr_tail / lr_end > 2.0
+    @cached_property
+    def train_curve(self) -> Curve:
+        """The train loss as a curve: eval-mode estimates where the log has them, else the
+        iteration losses in bins."""
+        return self.train_eval if len(self.train_eval) else binned(self.iter_loss)
 
+    @cached_property
+    def train_val_comparable(self) -> bool:
+        """Train and val are in the same unit (not nats against bits per byte)."""
+        return self.parsed.meta.val_metric == "loss" or len(self.train_eval) > 0
 
-MEMORISED_RATIO = 1.5   # late val above this multiple of late train: the train text is memorised
+    # -- noise -----------------------------------------------------------------------------
+    @cached_property
+    def sigma(self) -> SigmaEstimate | None:
+        """Per-batch sd of the iteration losses; only a per-micro-batch loss says anything about
+        one eval batch (a window mean or an EMA is already averaged)."""
+        if self.parsed.meta.loss_kind != "micro_batch":
+            return None
+        return per_batch_sigma(self.iter_loss.steps, self.iter_loss.values,
+                               min_points=int(self.limits.min_sigma_points))
 
+    @cached_property
+    def eval_iters(self) -> int | None:
+        return self.facts.eval_iters if self.config_known else None
 
-def _memorised(val: Curve, train: Curve) -> tuple[float, float] | None:
-    """(train, val) medians over the later half of each curve when val is above MEMORISED_RATIO
-    times train; None otherwise or with too few points."""
-    if len(val) < 4 or len(train) < 4:
+    @cached_property
+    def eval_kind(self) -> str | None:
+        return self.parsed.meta.eval_kind
+
+    @cached_property
+    def memorised(self) -> tuple[float, float] | None:
+        """(train, val) medians over the later half of each curve when val is above
+        memorised_ratio times train; None otherwise or with too few points."""
+        val, train = self.val, self.train_curve
+        if not self.train_val_comparable or len(val) < 2 or len(train) < 2:
+            return None
+        late_val = median(val.values[len(val) // 2:])
+        late_train = median(train.values[len(train) // 2:])
+        if late_train > 0 and late_val > self.limits.memorised_ratio * late_train:
+            return late_train, late_val
         return None
-    late_val = median(val.values[len(val) // 2:])
-    late_train = median(train.values[len(train) // 2:])
-    return (late_train, late_val) if late_train > 0 and late_val > MEMORISED_RATIO * late_train else None
 
+    @property
+    def train_memorised(self) -> bool:
+        return self.memorised is not None
 
-def _timing(parsed: ParsedLog) -> IterationTiming | None:
-    iters = parsed.iter_table
-    if iters.empty:
-        return None
-    return iteration_timing(iters["iter"], iters["time_ms"], parsed.eval_table["step"], iters["mfu"])
+    @cached_property
+    def eval_se_predicted(self) -> float | None:
+        """sigma / sqrt(eval_iters): the sampling error of an eval that draws fresh batches. A
+        fixed val set has no such error between evals, and batches of memorised train text say
+        nothing about val batches."""
+        if self.sigma is None or not self.eval_iters or self.eval_kind == "fixed":
+            return None
+        if self.train_memorised:
+            train, val = self.memorised
+            self.notes.append(f"late in the run train ({train:.3f}) is far below val ({val:.3f}): the "
+                              "per-batch sigma of train batches does not describe val batches, so "
+                              "the noise of one eval is taken from val's own scatter")
+            return None
+        return eval_standard_error(self.sigma.sigma, self.eval_iters)
 
+    @cached_property
+    def val_scatter(self) -> EvalScatter | None:
+        """Val's scatter around its own trend, on the later half of the evals (early on the curve
+        bends fast and second differences would count the bend as noise)."""
+        val = self.val
+        if len(val) < self.limits.min_scatter_points:
+            return None
+        late = slice(max(0, min(len(val) // 2, len(val) - LATE_EVALS)), len(val))
+        return eval_scatter(val.steps[late], val.values[late], min_points=LATE_EVALS)
 
-def analyse(parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts) -> Analyses:
-    meta = parsed.meta
-    known = config.is_known() and parsed.format == "nanogpt"
-    iters, evals = parsed.iter_table, parsed.eval_table
-    iter_loss = _curve(iters, "iter", "loss")
-    val = _curve(evals, "step", "val_loss")
-    train_eval = _curve(evals, "step", "train_loss")
-    notes: list[str] = []
+    @cached_property
+    def _noise(self) -> tuple[float | None, str | None]:
+        if self.eval_se_predicted is not None:
+            return self.eval_se_predicted, (
+                f"per-batch sigma {self.sigma.sigma:.3g} / sqrt(eval_iters={self.eval_iters}): each "
+                "eval draws fresh random batches")
+        if self.val_scatter is not None:
+            if self.eval_kind == "fixed":
+                how = ("a fixed val set gives the same number for the same weights, so eval-to-eval "
+                       "differences are the model's own movement")
+            elif self.train_memorised:
+                how = "train is memorised, so its per-batch spread does not describe val batches"
+            else:
+                how = "eval_iters or the per-batch spread is unknown"
+            return self.val_scatter.scatter, f"the scatter of val around its own trend ({how})"
+        return None, None
 
-    # noise: only a per-micro-batch loss says something about one eval batch
-    sigma = None
-    if meta.loss_kind == "micro_batch" and len(iter_loss) >= 20:
-        sigma = per_batch_sigma(iter_loss.steps, iter_loss.values)
-    eval_iters = facts.eval_iters if known else None
-    eval_se = eval_standard_error(sigma.sigma, eval_iters) if sigma and eval_iters else None
-    # nanochat reports val in bits per byte; its train loss (an EMA) is in nats per token
-    comparable = meta.val_metric == "loss" or len(train_eval) > 0
-    memorised = _memorised(val, train_eval if len(train_eval) else iter_loss) if comparable else None
-    if memorised and eval_se is not None:
-        # Batches of text the model has memorised are far easier, and far less variable, than
-        # val's: their sigma says nothing about one val batch, and sigma/sqrt(eval_iters) would
-        # make every wiggle of val look significant. Val's own scatter stands in.
-        eval_se = None
-        notes.append(f"late in the run train ({memorised[0]:.3f}) is far below val ({memorised[1]:.3f}): "
-                     "the per-batch sigma of train batches does not describe val batches, so the "
-                     "noise of one eval is taken from val's own scatter")
-    # The empirical scatter is taken on the later half of the evals (at least the last 6): early
-    # on the curve bends fast and second differences would count that bend as noise.
-    late = slice(max(0, min(len(val) // 2, len(val) - 6)), len(val))
-    scatter = eval_scatter(val.steps[late], val.values[late], min_points=6) if len(val) >= 8 else None
-    # Sampling noise from sigma/sqrt(eval_iters) is the principled estimate; the scatter stands
-    # in only where eval_iters or sigma is unknown.
-    eval_noise = eval_se if eval_se is not None else (scatter.scatter if scatter else None)
-    co_move = None
-    if len(train_eval) >= 8 and len(val) >= 8:
-        late_evals = evals.rows(slice(len(evals) // 2, None))
-        co_move = co_movement(late_evals["step"], late_evals["train_loss"], late_evals["val_loss"])
+    @property
+    def eval_noise(self) -> float | None:
+        """The noise of one eval the rules compare differences with."""
+        return self._noise[0]
 
-    val_trend = fit_trend(val.steps, val.values, point_se=eval_noise) if len(val) >= 4 else None
-    val_trend_before = None
-    if val_trend is not None:   # the window of the same length just before the recent one
-        span = val_trend.end_step - val_trend.start_step
-        earlier = (val.steps >= val_trend.start_step - span) & (val.steps <= val_trend.start_step)
-        val_trend_before = fit_trend(val.steps[earlier], val.values[earlier], last_fraction=1.0,
-                                     point_se=eval_noise)
-    if len(train_eval) >= 4:
-        train_trend = fit_trend(train_eval.steps, train_eval.values, point_se=eval_noise)
-    else:
-        binned = _binned(iter_loss)
-        train_trend = fit_trend(binned.steps, binned.values) if len(binned) >= 4 else None
+    @property
+    def eval_noise_method(self) -> str | None:
+        return self._noise[1]
 
-    # the schedule, rebuilt from the config
-    schedule = lr_tail = None
-    peak_lr = None
-    if known and facts.last_iter is not None:
+    @cached_property
+    def train_val_co_movement(self) -> float | None:
+        """Correlation of train and val wiggles over the later evals: > 0 means real moves."""
+        evals = self.parsed.eval_table
+        if len(self.train_eval) < self.limits.min_scatter_points or len(self.val) < self.limits.min_scatter_points:
+            return None
+        late = evals.rows(slice(len(evals) // 2, None))
+        return co_movement(late["step"], late["train_loss"], late["val_loss"])
+
+    @cached_property
+    def gap(self) -> Gap | None:
+        """Last val minus last train, where both exist in the same unit."""
+        f = self.facts
+        if f.last_val_loss is None or f.last_train_loss is None or not self.train_val_comparable:
+            return None
+        noise = self.eval_noise or 0.0
+        threshold = max(self.limits.min_gap, self.limits.gap_noise_multiple * noise)
+        return Gap(f.last_val_loss - f.last_train_loss, noise, threshold)
+
+    # -- trends ----------------------------------------------------------------------------
+    def _trend(self, c: Curve, point_se: float | None, **kwargs) -> Trend | None:
+        """A trend from as few points as the noise allows, fitted over a window of at least
+        TREND_WINDOW_POINTS where the curve has them."""
+        least = self.limits.min_trend_points_known_noise if point_se else self.limits.min_trend_points
+        if len(c) < least:
+            return None
+        return fit_trend(c.steps, c.values, point_se=point_se, z=self.limits.trend_z,
+                         min_points=min(len(c), max(int(least), TREND_WINDOW_POINTS)), **kwargs)
+
+    @cached_property
+    def val_trend(self) -> Trend | None:
+        """Over the recent window (the last trend_window of the eval steps)."""
+        return self._trend(self.val, self.eval_noise, last_fraction=self.limits.trend_window)
+
+    @cached_property
+    def val_trend_before(self) -> Trend | None:
+        """Over the window of the same span just before the recent one."""
+        vt = self.val_trend
+        if vt is None:
+            return None
+        span = vt.end_step - vt.start_step
+        earlier = (self.val.steps >= vt.start_step - span) & (self.val.steps <= vt.start_step)
+        c = Curve(self.val.steps[earlier], self.val.values[earlier], self.val.lines[earlier])
+        return self._trend(c, self.eval_noise, last_fraction=1.0)
+
+    @cached_property
+    def train_trend(self) -> Trend | None:
+        """Eval train estimates (with the eval noise), else binned iteration losses."""
+        if len(self.train_eval):
+            return self._trend(self.train_eval, self.eval_noise, last_fraction=self.limits.trend_window)
+        return self._trend(binned(self.iter_loss), None, last_fraction=self.limits.trend_window)
+
+    @cached_property
+    def trend(self) -> Trend | None:
+        """The recent trend a plateau / still-improving verdict rests on: val's, else train's
+        (a log with no evals, or too few of them)."""
+        return self.val_trend or self.train_trend
+
+    @property
+    def trend_rests_on(self) -> str:
+        return "val" if self.val_trend is not None else "train"
+
+    # -- the learning rate -----------------------------------------------------------------
+    @cached_property
+    def schedule_settings(self) -> tuple[float, int, int, float, bool] | None:
+        values = self.config.numbers(*SCHEDULE_KEYS)
+        if values is None:
+            return None
         try:
-            lr_args = (float(config.get("learning_rate")), int(config.get("warmup_iters")),
-                       int(config.get("lr_decay_iters")), float(config.get("min_lr")),
-                       bool(config.get("decay_lr")))
-            schedule = schedule_position(facts.last_iter, *lr_args, max_iters=facts.max_iters)
-            peak_lr = lr_args[0]
-            if val_trend is not None:
-                lr_tail = float(nanogpt_lr(val_trend.start_step, *lr_args))
+            return schedule_args(values)
         except (TypeError, ValueError):
-            notes.append("the learning-rate settings could not be read as numbers")
-    logged = None
-    if meta.lr_logged and not iters.empty:
+            self.notes.append("the learning-rate settings could not be read as numbers")
+            return None
+
+    @cached_property
+    def schedule(self) -> SchedulePosition | None:
+        """The schedule rebuilt from the config, where the run's last iteration stands in it."""
+        if self.schedule_settings is None or self.facts.last_iter is None:
+            return None
+        return schedule_position(self.facts.last_iter, *self.schedule_settings, max_iters=self.facts.max_iters)
+
+    @cached_property
+    def _logged_lr_points(self) -> tuple[np.ndarray, np.ndarray] | None:
+        iters = self.parsed.iter_table
+        if not self.parsed.meta.lr_logged or iters.empty:
+            return None
         has_lr = np.isfinite(iters["lr"])
-        if np.count_nonzero(has_lr) >= 2:
-            logged = logged_lr_trend(iters["iter"][has_lr], iters["lr"][has_lr])
-            if logged and peak_lr is None:   # a configured peak beats one still warming up
-                peak_lr = logged.peak
-            if logged and schedule is None and val_trend is not None:   # the log's LR is the truth
-                lr_tail = float(np.interp(val_trend.start_step, iters["iter"][has_lr], iters["lr"][has_lr]))
-    lr_end = schedule.lr_now if schedule else (logged.last if logged else None)
-    annealed = _lr_annealed_over_tail(lr_tail, lr_end)
+        if np.count_nonzero(has_lr) < 2:
+            return None
+        return iters["iter"][has_lr], iters["lr"][has_lr]
 
-    # forecast: refuse where the schedule moves the LR a lot over the fitted stretch
-    forecast = None
-    target = facts.max_iters or (facts.last_iter or 0)
-    if len(val) >= 6 and target:
-        bend = annealed
-        forecast = fit_power_law(val.steps, val.values, target_step=int(target),
-                                 schedule_explains_bend=bend)
+    @cached_property
+    def logged_lr(self) -> LoggedLR | None:
+        points = self._logged_lr_points
+        return logged_lr_trend(*points) if points is not None else None
 
-    ref_lr = reference_lr(facts.n_params) if facts.n_params else None
-    chin = chin_terms = None
-    if facts.n_params and facts.tokens_seen:
-        chin = chinchilla_loss(facts.n_params, facts.tokens_seen)
-        chin_terms = chinchilla_terms(facts.n_params, facts.tokens_seen)
+    def lr_at(self, step: float) -> float | None:
+        """The LR at a step: rebuilt from the config, else the log's own."""
+        if self.schedule_settings is not None:
+            return float(nanogpt_lr(step, *self.schedule_settings))
+        if self._logged_lr_points is not None:
+            return float(np.interp(step, *self._logged_lr_points))
+        return None
 
-    spikes = detect_spikes(iter_loss.steps, iter_loss.values,
-                           sigma=sigma.sigma if sigma else None) if len(iter_loss) >= 20 else []
-    non_finite = None
-    if not iters.empty:
-        non_finite = first_non_finite(iters["iter"], iters["loss"])
-    eval_nan_step = None
-    if not evals.empty:
-        # every eval row carries a val value, so a non-finite one was printed as nan/inf
+    @cached_property
+    def peak_lr(self) -> float | None:
+        """The configured learning_rate, else the largest logged LR."""
+        if self.schedule_settings is not None:
+            return self.schedule_settings[0]
+        return self.logged_lr.peak if self.logged_lr else None
+
+    @cached_property
+    def lr_at_end(self) -> float | None:
+        if self.schedule is not None:
+            return self.schedule.lr_now
+        return self.logged_lr.last if self.logged_lr else None
+
+    @cached_property
+    def lr_at_tail_start(self) -> float | None:
+        """The LR where the recent-trend window starts."""
+        return self.lr_at(self.val_trend.start_step) if self.val_trend is not None else None
+
+    @cached_property
+    def lr_annealed_over_tail(self) -> bool:
+        """The LR fell by anneal_lr_drop or more over the recent window."""
+        start, end = self.lr_at_tail_start, self.lr_at_end
+        if not start or end is None:
+            return False
+        return end <= 0 or start / end >= self.limits.anneal_lr_drop
+
+    @cached_property
+    def lr_state(self) -> str:
+        """Where the LR stands at the end of the log: "warmup", "annealing" (decaying, with a
+        real part of the anneal ahead), "annealed", "constant" (no decay), or "unknown"."""
+        s = self.schedule
+        if s is not None:
+            if s.phase in ("warmup", "constant"):
+                return s.phase
+            if s.phase == "min_lr":
+                return "annealed"
+            return "annealing" if self._lr_left(s.lr_now_over_min, s.lr_now_over_peak) else "annealed"
+        logged = self.logged_lr
+        if logged is None or logged.peak <= 0:
+            return "unknown"
+        if not logged.monotone_after_peak:
+            return "unknown"       # an LR that rises again after warmup: no schedule to place it in
+        if logged.last >= logged.peak:
+            # still rising at the last point, or held at its peak
+            return "warmup" if logged.peak_region_iter == logged.last_iter and logged.first < logged.peak \
+                else "constant"
+        return "annealing" if self._lr_left(None, logged.last / logged.peak) else "annealed"
+
+    def _lr_left(self, over_min: float | None, over_peak: float) -> bool:
+        if over_min is not None:
+            return over_min >= self.limits.annealing_over_min
+        return over_peak >= self.limits.annealing_of_peak
+
+    @cached_property
+    def reference_lr(self) -> float | None:
+        return reference_lr(self.facts.n_params) if self.facts.n_params else None
+
+    # -- what more training buys -----------------------------------------------------------
+    @cached_property
+    def forecast(self) -> Forecast | ForecastRefusal | None:
+        """A power law in steps on the val tail, refused where the schedule bends the curve."""
+        target = self.facts.max_iters or self.facts.last_iter
+        if len(self.val) < 6 or not target:
+            return None
+        return fit_power_law(self.val.steps, self.val.values, target_step=int(target),
+                             schedule_explains_bend=self.lr_annealed_over_tail)
+
+    # -- scale -----------------------------------------------------------------------------
+    @cached_property
+    def byte_level(self) -> bool:
+        """A vocabulary of bytes or characters: a token carries a quarter of a BPE token."""
+        return self.facts.vocab_size is not None and self.facts.vocab_size <= BYTE_LEVEL_VOCAB
+
+    @cached_property
+    def chinchilla_terms(self) -> tuple[float, float, float] | None:
+        """(E, model term, data term) of Chinchilla's L(N, D); None where it does not apply: no
+        size, or a byte/character vocabulary (its constants are for a 32k BPE tokenizer)."""
+        f = self.facts
+        if not f.n_params or not f.tokens_seen or self.byte_level:
+            return None
+        return chinchilla_terms(f.n_params, f.tokens_seen)
+
+    @cached_property
+    def chinchilla_loss(self) -> float | None:
+        return sum(self.chinchilla_terms) if self.chinchilla_terms else None
+
+    # -- events ----------------------------------------------------------------------------
+    @cached_property
+    def spikes(self) -> list[Spike]:
+        if len(self.iter_loss) < self.limits.min_sigma_points:
+            return []
+        return detect_spikes(self.iter_loss.steps, self.iter_loss.values,
+                             sigma=self.sigma.sigma if self.sigma else None, z_threshold=self.limits.spike_z)
+
+    @cached_property
+    def non_finite(self) -> NonFinite | None:
+        iters = self.parsed.iter_table
+        return None if iters.empty else first_non_finite(iters["iter"], iters["loss"])
+
+    @cached_property
+    def non_finite_onset(self) -> str | None:
+        """How the loss went non-finite: "climb" (an excursion of the smoothed curve started
+        before it: an instability), "stable" (enough finite losses before it and no climb:
+        numerics), "early" (too few finite losses before it to tell); None without a NaN."""
+        nf = self.non_finite
+        if nf is None:
+            return None
+        if self.explosion is not None and self.explosion.start_iter < nf.first_iter:
+            return "climb"
+        before = int((self.iter_loss.steps < nf.first_iter).sum())
+        return "stable" if before >= MIN_STABLE_POINTS else "early"
+
+    @cached_property
+    def eval_non_finite_step(self) -> int | None:
+        """Every eval row carries a val value, so a non-finite one was printed as nan/inf."""
+        evals = self.parsed.eval_table
+        if evals.empty:
+            return None
         bad = np.flatnonzero(~np.isfinite(evals["val_loss"]))
-        if len(bad):
-            eval_nan_step = int(evals["step"][bad[0]])
-    explosion = None
-    if len(iter_loss) >= 8:   # window means (HF) are few but each averages many steps
-        explosion = detect_explosion(iter_loss.steps, iter_loss.values,
-                                     min_run=max(3, min(5, len(iter_loss) // 4)))
-    val_explosion = detect_explosion(val.steps, val.values, min_run=2) if len(val) >= 6 else None
+        return int(evals["step"][bad[0]]) if len(bad) else None
 
-    init_loss = init_line = None
-    if len(val) and val.steps[0] == 0 and meta.val_metric == "loss":   # not nanochat's bits/byte
-        init_loss, init_line = float(val.values[0]), int(val.lines[0])
-    elif len(iter_loss) and iter_loss.steps[0] <= 1:
-        init_loss, init_line = float(iter_loss.values[0]), int(iter_loss.lines[0])
-    init_from = config.get("init_from") or meta.init_from
-    expected = None
-    if facts.vocab_size and init_from in (None, "scratch"):
-        expected = expected_init_loss(facts.vocab_size)
+    @cached_property
+    def explosion(self) -> Explosion | None:
+        """An excursion of the smoothed iteration loss (window means, HF, are few but each
+        averages many steps, hence the short minimum run on short curves)."""
+        n = len(self.iter_loss)
+        if n < EXPLOSION_MIN_POINTS:
+            return None
+        return detect_explosion(self.iter_loss.steps, self.iter_loss.values, min_run=max(3, min(5, n // 4)))
 
-    return Analyses(
-        config_known=known, iter_loss=iter_loss, val=val, train_eval=train_eval, sigma=sigma,
-        eval_iters=eval_iters, eval_se_predicted=eval_se, val_scatter=scatter, eval_noise=eval_noise,
-        train_val_co_movement=co_move,
-        train_val_comparable=comparable, train_memorised=memorised is not None,
-        val_trend=val_trend, val_trend_before=val_trend_before, train_trend=train_trend, forecast=forecast, schedule=schedule,
-        lr_at_tail_start=lr_tail, lr_at_end=lr_end, lr_annealed_over_tail=annealed,
-        logged_lr=logged, reference_lr=ref_lr, peak_lr=peak_lr,
-        chinchilla_loss=chin, chinchilla_terms=chin_terms, spikes=spikes, non_finite=non_finite,
-        eval_non_finite_step=eval_nan_step, explosion=explosion, val_explosion=val_explosion,
-        init_loss=init_loss, init_loss_line=init_line, expected_init_loss=expected, notes=notes,
-        timing=_timing(parsed),
-        grad_norms=logged_grad_norms(iters["iter"], iters["grad_norm"]) if not iters.empty else None,
-    )
+    @cached_property
+    def val_explosion(self) -> Explosion | None:
+        if len(self.val) < VAL_EXPLOSION_MIN_POINTS:
+            return None
+        return detect_explosion(self.val.steps, self.val.values, min_run=2)
+
+    # -- the start of the run --------------------------------------------------------------
+    @cached_property
+    def _init(self) -> tuple[float | None, int | None]:
+        val, it = self.val, self.iter_loss
+        if len(val) and val.steps[0] == 0 and self.parsed.meta.val_metric == "loss":   # not bits/byte
+            return float(val.values[0]), int(val.lines[0])
+        if len(it) and it.steps[0] <= 1:
+            return float(it.values[0]), int(it.lines[0])
+        return None, None
+
+    @property
+    def init_loss(self) -> float | None:
+        """The loss at step 0 (eval val, else iteration 0 or 1)."""
+        return self._init[0]
+
+    @property
+    def init_loss_line(self) -> int | None:
+        return self._init[1]
+
+    @cached_property
+    def init_from(self) -> str | None:
+        return self.config.get("init_from") or self.parsed.meta.init_from
+
+    @cached_property
+    def expected_init_loss(self) -> float | None:
+        """ln(vocab) for a run known (or not known not) to start from scratch."""
+        if self.facts.vocab_size and self.init_from in (None, "scratch"):
+            return expected_init_loss(self.facts.vocab_size)
+        return None
+
+    @cached_property
+    def finetune(self) -> tuple[bool | None, str]:
+        """(is a fine-tune, why): pretrained weights named by init_from or the log, LoRA/PEFT
+        settings, or a first loss no fresh language model gives; (False, why) for a run shown to
+        start from scratch; (None, "") when the log cannot tell."""
+        meta, config = self.parsed.meta, self.config
+        if self.init_from in PRETRAINED_INIT:
+            return True, f"init_from={self.init_from}"
+        if meta.finetune is not None:
+            return meta.finetune, "the log says how the model was initialised"
+        adapters = sorted(k for k in config.values if k.lower().startswith(("lora", "peft", "adapter")))
+        if adapters:
+            return True, f"adapter settings ({', '.join(adapters[:3])})"
+        init = self.init_loss
+        if self.init_from == "scratch":
+            return False, "init_from=scratch"
+        if init is not None and self.expected_init_loss is not None \
+                and abs(init - self.expected_init_loss) <= self.limits.from_scratch_init_tolerance:
+            return False, f"the first loss {init:.2f} is ln(vocab) = {self.expected_init_loss:.2f}"
+        if init is not None and meta.val_metric == "loss" and init < self.limits.finetune_max_first_loss \
+                and meta.epochs is not None:
+            return True, (f"the first loss {init:.2f} is below what any fresh language model starts at, "
+                          "and the log counts epochs over a dataset")
+        return None, ""
+
+    @property
+    def mode(self) -> str | None:
+        known, _ = self.finetune
+        return None if known is None else "finetune" if known else "pretrain"
+
+    # -- throughput and gradients ----------------------------------------------------------
+    @cached_property
+    def timing(self) -> IterationTiming | None:
+        iters = self.parsed.iter_table
+        if iters.empty:
+            return None
+        return iteration_timing(iters["iter"], iters["time_ms"], self.parsed.eval_table["step"], iters["mfu"])
+
+    @cached_property
+    def grad_norms(self) -> GradNorms | None:
+        iters = self.parsed.iter_table
+        return None if iters.empty else logged_grad_norms(iters["iter"], iters["grad_norm"])
+

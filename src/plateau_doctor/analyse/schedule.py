@@ -14,6 +14,15 @@ import numpy as np
 
 PHASES = ("warmup", "decay", "min_lr", "constant")
 
+# The config keys nanoGPT's get_lr reads, in nanogpt_lr's argument order.
+SCHEDULE_KEYS = ("learning_rate", "warmup_iters", "lr_decay_iters", "min_lr", "decay_lr")
+
+
+def schedule_args(values: tuple) -> tuple[float, int, int, float, bool]:
+    """SCHEDULE_KEYS' values as nanogpt_lr takes them; ValueError/TypeError if one is not a number."""
+    learning_rate, warmup, decay_iters, min_lr, decay = values
+    return float(learning_rate), int(warmup), int(decay_iters), float(min_lr), bool(decay)
+
 
 def nanogpt_lr(it, learning_rate: float, warmup_iters: int, lr_decay_iters: int, min_lr: float,
                decay_lr: bool = True, old_warmup: bool = False):
@@ -119,6 +128,7 @@ class LoggedLR:
     doublings: int              # times the LR at least doubles from its running minimum there
     monotone_after_peak: bool   # never rises after the first peak region
     peak_region_iter: int = 0   # where the first peak region was taken to start
+    last_iter: int = 0          # the last iteration with a logged LR
 
 
 def _first_peak_index(lrs: np.ndarray) -> int:
@@ -171,4 +181,4 @@ def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | N
     return LoggedLR(first=float(lr[0]), peak=float(lr[peak_index]), last=float(lr[-1]),
                     peak_iter=int(it[peak_index]), max_ratio_increase=max_ratio,
                     doublings=doublings, monotone_after_peak=bool(np.all(np.diff(after) <= 0)),
-                    peak_region_iter=int(it[start]))
+                    peak_region_iter=int(it[start]), last_iter=int(it[-1]))

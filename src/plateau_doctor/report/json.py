@@ -23,7 +23,10 @@ def report_dict(report: Report) -> dict[str, Any]:
             {"code": f.code, "category": f.category, "severity": f.severity,
              "confidence": f.confidence, "title": f.title, "message": f.message,
              "evidence": _clean(f.evidence), "counter_evidence": _clean(f.counter_evidence),
-             "fixes": list(f.fixes), "line": f.line}
+             "fixes": list(f.fixes), "line": f.line,
+             **({"explained_by": list(f.explained_by), "severity_as_found": f.severity_as_found}
+                if f.explained_by else {}),
+             **({"ruled_out": True} if f.ruled_out else {})}
             for f in report.findings
         ],
         "notes": list(report.notes),
@@ -33,6 +36,9 @@ def report_dict(report: Report) -> dict[str, Any]:
 def run_dict(run: RunFacts) -> dict[str, Any]:
     data = {key: _clean(getattr(run, key)) for key in RunFacts.CONTRACT_KEYS}
     data.update({
+        "forecast": _clean(run.forecast), "forecast_refused": run.forecast_refused,
+        "eval_kind": run.eval_kind, "mode": run.mode, "device": run.device,
+        "eval_noise": _clean(run.eval_noise), "eval_noise_method": run.eval_noise_method,
         "vocab_size": run.vocab_size, "n_params_printed": _clean(run.n_params_printed),
         "n_params_computed": run.n_params_computed, "eval_iters": run.eval_iters,
         "sources": dict(sorted(run.sources.items())),

@@ -51,7 +51,8 @@ def _report(console: Console, report: Report) -> None:
     if len(spark) >= 2:
         console.print(f"val loss  {sparkline(spark)}  {spark[0]:.4f} -> {spark[-1]:.4f}")
     raised = [f for f in report.findings if f.raised]
-    quiet = [f for f in report.findings if not f.raised]
+    ruled_out = [f for f in report.findings if f.ruled_out]
+    quiet = [f for f in report.findings if not f.raised and not f.ruled_out and not f.explained_by]
     if raised:
         console.print()
     for n, f in enumerate(raised, 1):
@@ -66,6 +67,12 @@ def _report(console: Console, report: Report) -> None:
                           soft_wrap=True)
         for fix in f.fixes:
             console.print(f"   fix: {escape(fix)}", soft_wrap=True)
+        for folded in (g for g in report.findings if f.code in g.explained_by):
+            console.print(f"   explains: {folded.code} {escape(folded.title)}", soft_wrap=True)
+    if ruled_out:
+        console.print()
+        for f in ruled_out:
+            console.print(f"[green]ruled out {f.code}[/] {escape(f.title)}", soft_wrap=True)
     if quiet:
         console.print()
         for f in quiet:

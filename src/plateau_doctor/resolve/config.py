@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from ..model import ConfigValue, ParsedLog, ResolvedConfig
-from .defaults import NANOGPT_DEFAULTS
+from .defaults import DEFAULTS_BY_SCHEMA, NANOGPT_DEFAULTS
 from .files import ConfigError, load_config_file, read_python_config
 
 
@@ -46,9 +46,9 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
     layers: list[tuple[str, dict[str, Any]]] = []
     unknown: list[str] = []
     claims: list[str] = []
-    nanogpt = parsed.format == "nanogpt"
-    if nanogpt:
-        layers.append(("default", dict(NANOGPT_DEFAULTS)))
+    schema = parsed.meta.config_schema
+    if schema in DEFAULTS_BY_SCHEMA:
+        layers.append(("default", dict(DEFAULTS_BY_SCHEMA[schema])))
     given = None
     if config_path:
         given = load_config_file(config_path)
@@ -95,15 +95,19 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
         if key in values and values[key].source == "default":
             del values[key]
 
+    # Where what the user passed contradicts what the log says ran: --config loses to the log
+    # (the file may have been edited since), --set wins (it is an explicit instruction); both are
+    # reported so that neither difference passes silently.
+    said_by_log = {**log_values, **log_overrides}
     mismatches = []
-    if given:
-        said_by_log = {**log_values, **log_overrides}
-        for key, value in given.values.items():
+    for given_by, passed in (("--config", given.values if given else {}), ("--set", overrides or {})):
+        for key, value in passed.items():
             if key in said_by_log and not _same(value, said_by_log[key]):
-                mismatches.append({"key": key, "config_file": value, "log": said_by_log[key]})
+                mismatches.append({"key": key, "given_by": given_by, "given": value,
+                                   "log": said_by_log[key], "used": "log" if given_by == "--config" else "--set"})
     return ResolvedConfig(
         values=values, mismatches=mismatches, unknown=unknown, config_path=config_path,
-        has_log_config=bool(log_values or log_overrides), claimed_params=claims,
+        has_log_config=bool(log_values or log_overrides), claimed_params=claims, schema=schema,
     )
 
 

@@ -16,9 +16,11 @@ import numpy as np
 from ..analyse.medians import median
 from ..analyse.scale import (epochs, nanogpt_param_count, parse_token_count, printed_count_differs,
                              tokens_per_param)
-from ..analyse.schedule import nanogpt_lr
+from ..analyse.schedule import SCHEDULE_KEYS, nanogpt_lr, schedule_args
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS, STOCK_DATASET_VOCABS
+
+NANOGPT_DEFAULT_VOCAB = 50304   # train.py: "defaulting to vocab_size of GPT-2 to 50304"
 from .files import ConfigError
 
 
@@ -76,13 +78,14 @@ def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool)
         n_layer, n_head, n_embd = GPT2_SHAPES[init]
         block = min(int(resolved.get("block_size", 1024) or 1024), 1024)
         return n_layer, n_head, n_embd, 50257, block, True
-    if not config_known or parsed.format != "nanogpt":
+    if not config_known:
         return None
     # the log's vocab line, else the config's, else a stock character dataset's meta.pkl (a
-    # log whose header was cut still trained on it), else train.py's GPT-2 default
+    # log whose header was cut still trained on it), else (nanoGPT) train.py's GPT-2 default
     stock = STOCK_DATASET_VOCABS.get(resolved.get("dataset"), ())
     vocab = (parsed.meta.vocab_size or resolved.get("vocab_size")
-             or (stock[0] if len(stock) == 1 else None) or 50304)
+             or (stock[0] if len(stock) == 1 else None)
+             or (NANOGPT_DEFAULT_VOCAB if resolved.schema == "nanogpt" else None))
     try:
         return (int(resolved.get("n_layer")), int(resolved.get("n_head")), int(resolved.get("n_embd")),
                 int(vocab), int(resolved.get("block_size")), bool(resolved.get("bias")))
@@ -100,7 +103,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     # tokens per iteration: printed line first (it includes the DDP world size), else config
     if meta.tokens_per_iter:
         facts.tokens_per_iter, src["tokens_per_iter"] = meta.tokens_per_iter, "log"
-    elif known and parsed.format == "nanogpt":
+    elif known:
         try:
             facts.tokens_per_iter = (int(resolved.get("gradient_accumulation_steps"))
                                      * int(resolved.get("batch_size")) * int(resolved.get("block_size")))
@@ -129,10 +132,10 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     # progress
     last_iter = _last_step(parsed)
     facts.last_iter = last_iter
-    if known and parsed.format == "nanogpt" and resolved.get("max_iters") is not None:
-        facts.max_iters, src["max_iters"] = int(resolved.get("max_iters")), resolved.source("max_iters")
-    elif meta.max_iters:
+    if meta.max_iters:           # printed by the run (`step N/M`): what it was set to
         facts.max_iters, src["max_iters"] = meta.max_iters, "log"
+    elif known and resolved.get("max_iters") is not None:
+        facts.max_iters, src["max_iters"] = int(resolved.get("max_iters")), resolved.source("max_iters")
     if facts.tokens_per_iter and last_iter is not None:
         facts.tokens_seen = last_iter * facts.tokens_per_iter
     if dataset and dataset.tokens is not None:
@@ -167,6 +170,10 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     if known:
         facts.eval_iters = _int_or_none(resolved.get("eval_iters"))
         facts.batch_size = _int_or_none(resolved.get("batch_size"))
+        device = resolved.get("device")
+        if isinstance(device, str) and device:
+            facts.device = device.split(":")[0]
+    facts.eval_kind = meta.eval_kind
     return facts
 
 
@@ -207,12 +214,11 @@ def _last_lr(parsed: ParsedLog, resolved: ResolvedConfig, known: bool, last_iter
         lrs = lrs[~np.isnan(lrs)]
         if len(lrs):
             return float(lrs[-1])
-    if not known or parsed.format != "nanogpt" or last_iter is None:
+    schedule = resolved.numbers(*SCHEDULE_KEYS)
+    if schedule is None or last_iter is None:
         return None
     try:
-        return float(nanogpt_lr(last_iter, float(resolved.get("learning_rate")),
-                                int(resolved.get("warmup_iters")), int(resolved.get("lr_decay_iters")),
-                                float(resolved.get("min_lr")), bool(resolved.get("decay_lr"))))
+        return float(nanogpt_lr(last_iter, *schedule_args(schedule)))
     except (TypeError, ValueError):
         return None
 

@@ -1,37 +1,95 @@
-"""Rules: one small module per rule, each with its code, documentation and thresholds (INFO) and
-a `check(ctx, thresholds)`. This module lists them, runs them and ranks what they find.
+"""Rules: one small module per rule, found by looking in this package (a module with a `RULE`
+and a `check` is a rule; nothing lists them by hand). This module loads them, checks that their
+declarations hang together, runs the selected ones and hands what they find to the differential
+diagnosis, which folds consequences into their causes and ranks the rest.
 
-Order matters only for PD502 (plateau), which runs last because it reports a flat curve that no
-cause-specific rule explained.
+Adding a rule is adding a module here (and its test): `rules`, `explain`, the README table and
+the SARIF rule metadata are all generated from its RULE.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
+from functools import cache
 
-from ..model import SEVERITY_RANK, Finding, RuleInfo
-from . import (capacity_limited, config_mismatch, data_repetition, divergence_explosion,
-               divergence_nan, eval_noise, incomplete_run, init_loss, loss_spikes, lr_schedule_config,
-               lr_too_high, lr_too_low, mid_schedule, overfitting, param_count, plateau,
-               still_improving, throughput, tokens_per_iter)
-from .base import Context, Skip
+from ..model import CATEGORIES, SEVERITIES, Finding, RuleInfo
+from .base import Context, Limits, Skip
+from .differential import category_depths, differential
 
-RULES: tuple[ModuleType, ...] = (
-    divergence_nan, divergence_explosion, init_loss, incomplete_run,
-    overfitting, data_repetition, capacity_limited,
-    lr_too_high, lr_too_low, lr_schedule_config, mid_schedule,
-    eval_noise, loss_spikes,
-    config_mismatch, param_count, tokens_per_iter,
-    throughput,
-    still_improving, plateau,
-)
+__all__ = ["Context", "Limits", "Rule", "RuleOutcome", "RuleSettings", "Skip", "all_rules",
+           "find_rule", "load_rules", "run_rules"]
+
+
+class RuleDefinitionError(Exception):
+    """Rule declarations that contradict each other: a bug in a rule module, caught at load."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    info: RuleInfo
+    check: Callable[[Context, Limits], list]
+
+
+def discover(package: str) -> list[Rule]:
+    """Every module of `package` that defines RULE and check, in code order."""
+    root = importlib.import_module(package)
+    found = []
+    for module_info in pkgutil.iter_modules(root.__path__):
+        module = importlib.import_module(f"{package}.{module_info.name}")
+        if hasattr(module, "RULE") and hasattr(module, "check"):
+            found.append(Rule(module.RULE, module.check))
+    return sorted(found, key=lambda rule: rule.info.code)
+
+
+def validate(rules: list[Rule]) -> None:
+    """Unique codes and names, contract categories and severities, unique threshold names, and
+    an explanation graph without cycles (a cause cannot be explained by its own consequence)."""
+    seen: dict[str, str] = {}
+    for rule in rules:
+        info = rule.info
+        for key in (info.code, info.name):
+            if key in seen:
+                raise RuleDefinitionError(f"{info.code}: {key!r} is also used by {seen[key]}")
+            seen[key] = info.code
+        if info.category not in CATEGORIES or info.severity not in SEVERITIES:
+            raise RuleDefinitionError(f"{info.code}: category {info.category!r} / severity "
+                                      f"{info.severity!r} is not in the contract")
+        names = [t.name for t in info.thresholds]
+        if len(set(names)) != len(names):
+            raise RuleDefinitionError(f"{info.code}: a threshold name is declared twice")
+        unknown = set(info.explained_by) - set(CATEGORIES)
+        if unknown or info.category in info.explained_by:
+            raise RuleDefinitionError(f"{info.code}: explained_by {sorted(unknown) or info.category} "
+                                      "is not another contract category")
+    try:
+        category_depths([rule.info for rule in rules])
+    except ValueError as exc:
+        raise RuleDefinitionError(str(exc)) from None
+
+
+def load_rules(package: str = __name__) -> tuple[Rule, ...]:
+    """The rules of a package, checked. The project's own are loaded once per process."""
+    if package == __name__:
+        return _own_rules()
+    rules = discover(package)
+    validate(rules)
+    return tuple(rules)
+
+
+@cache
+def _own_rules() -> tuple[Rule, ...]:
+    rules = discover(__name__)
+    validate(rules)
+    return tuple(rules)
 
 
 def all_rules() -> list[RuleInfo]:
     """Every rule's documentation, including the `compare`-only regression rules."""
     from .regression import INFOS
 
-    return sorted([r.INFO for r in RULES] + list(INFOS), key=lambda info: info.code)
+    return sorted([r.info for r in load_rules()] + list(INFOS), key=lambda info: info.code)
 
 
 def find_rule(code: str) -> RuleInfo | None:
@@ -65,34 +123,29 @@ class RuleSettings:
 
 @dataclass
 class RuleOutcome:
-    findings: list[Finding]
+    findings: list[Finding]     # ranked, consequences folded into their causes
     skipped: list[Skip]
     checked: list[str]
 
 
-def run_rules(ctx: Context, settings: RuleSettings | None = None) -> RuleOutcome:
+def run_rules(ctx: Context, settings: RuleSettings | None = None,
+              rules: tuple[Rule, ...] | None = None) -> RuleOutcome:
     settings = settings or RuleSettings()
+    rules = load_rules() if rules is None else rules
     findings: list[Finding] = []
     skipped: list[Skip] = []
     checked: list[str] = []
-    for rule in RULES:
-        info = rule.INFO
+    for rule in rules:
+        info = rule.info
         if not settings.enabled(info):
             continue
         checked.append(info.code)
-        thresholds = {**info.thresholds, **settings.thresholds.get(info.code, {})}
-        ctx.earlier = findings
-        for item in rule.check(ctx, thresholds):
+        limits = Limits(info.thresholds, settings.thresholds.get(info.code))
+        for item in rule.check(ctx, limits):
             if isinstance(item, Skip):
                 skipped.append(item)
                 continue
-            if info.code in settings.severities:
+            if info.code in settings.severities and not item.ruled_out:
                 item.severity = settings.severities[info.code]
             findings.append(item)
-    return RuleOutcome(rank(findings), skipped, checked)
-
-
-def rank(findings: list[Finding]) -> list[Finding]:
-    """Most important first: severity, then how directly the finding explains the run (its
-    weight) times the confidence, then code for a stable order."""
-    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], -f.weight * f.confidence, f.code))
+    return RuleOutcome(differential(findings, [rule.info for rule in rules]), skipped, checked)

@@ -1,97 +1,155 @@
 """PD203: the model is small for the tokens it has seen and the curve is flattening."""
 from __future__ import annotations
 
-from ..model import RuleInfo
-from .base import Context, Skip, finding, fmt_tokens, train_val_gap
+from ..model import RuleInfo, Threshold
+from .base import DOUBT, LIKELY, STRONG, Context, Skip, finding, fmt_tokens
 
-INFO = RuleInfo(
+RULE = RuleInfo(
     code="PD203", name="capacity-limited", category="capacity_limited", severity="warning",
     summary="Tokens per parameter far above ~20 with a flattening curve and train ~= val.",
-    what="Compares tokens seen per parameter with Chinchilla's compute-optimal ~20, checks that "
-         "train ~= val (not memorising) and that the recent improvement is small, and reports "
-         "Chinchilla's L(N, D) with which term dominates.",
+    what="Compares tokens seen per parameter with Chinchilla's compute-optimal ~20 (a byte or "
+         "character token counts as a quarter of a BPE token), checks that train ~= val (not "
+         "memorising) and that the recent improvement is small, and, for BPE vocabularies, "
+         "reports Chinchilla's L(N, D) with which term dominates. Judged before the LR has "
+         "annealed, the flattening is partly the schedule's, so the finding is less sure. "
+         "Fine-tunes are not judged: the ratio is a pretraining one.",
     why="Past a few hundred tokens per parameter a model is near what its size allows: more "
         "steps buy little, a bigger model buys a lot.",
     fix="A bigger model (n_layer / n_embd) for the same tokens; fewer tokens per parameter.",
+    example="WARNING PD203 Model is small for its data: 187 tokens per parameter",
     reference="Hoffmann et al. 2022 (Chinchilla): ~20 tokens/parameter; L = E + A/N^a + B/D^b.",
-    thresholds={"warn_tokens_per_param": 100.0, "error_tokens_per_param": 1000.0,
-                "max_relative_gain": 0.03},
+    thresholds=(
+        Threshold("warn_tokens_per_param", 100.0, "BPE tokens per parameter", "5x Chinchilla's "
+                  "compute-optimal 20: the model-size term of the loss dominates the data term"),
+        Threshold("error_tokens_per_param", 1000.0, "BPE tokens per parameter", "50x past "
+                  "compute-optimal with a flat curve: the steps are buying nothing"),
+        Threshold("max_relative_gain", 0.03, "fraction of the loss", "a recent fall under 3% of "
+                  "the loss is a flattening curve"),
+        Threshold("byte_token_worth", 0.25, "BPE tokens", "a BPE token of English text averages "
+                  "about 4 bytes: a byte or character token carries a quarter of it"),
+        Threshold("chinchilla_tokens_per_param", 20.0, "tokens per parameter",
+                  "Hoffmann et al. 2022: compute-optimal training"),
+    ),
+    explained_by=("lr_too_high", "divergence", "init_loss", "overfitting"),
+    weight=1.0,
 )
 
 
-def check(ctx: Context, thresholds: dict) -> list:
+def check(ctx: Context, limits) -> list:
     f, a = ctx.facts, ctx.analyses
     if f.tokens_per_param is None:
-        return [Skip(INFO.code, "parameter count or tokens seen unknown")]
-    # Chinchilla's ~20 is for BPE tokens (about 4 bytes each); a character- or byte-level token
-    # carries about a quarter as much, so its tokens per parameter count for a quarter.
-    byte_level = f.vocab_size is not None and f.vocab_size <= 256
-    effective = f.tokens_per_param / 4 if byte_level else f.tokens_per_param
-    if effective < thresholds["warn_tokens_per_param"]:
+        return [Skip(RULE.code, "parameter count or tokens seen unknown")]
+    if a.finetune[0] is True:
+        return [Skip(RULE.code, f"a fine-tune ({a.finetune[1]}): tokens per parameter is a "
+                                "pretraining measure")]
+    effective = f.tokens_per_param * limits.byte_token_worth if a.byte_level else f.tokens_per_param
+    if effective < limits.warn_tokens_per_param:
         return []
-    vt = a.val_trend
+    vt = a.trend
     if vt is None:
-        return [Skip(INFO.code, "too few val evals for a trend")]
-    noise = a.eval_noise or 0.0
-    gap = train_val_gap(ctx)
-    if gap is not None and gap > max(0.05, 4 * noise):
-        return [Skip(INFO.code, "val clearly above train: memorising, not capacity-bound")]
+        return [Skip(RULE.code, "too few evals for a trend")]
+    if a.gap is not None and a.gap.memorising:
+        return [Skip(RULE.code, "val clearly above train: memorising, not capacity-bound")]
     level = vt.end_value
     relative_gain = (-vt.change / level) if level > 0 else 0.0
-    flattening = vt.verdict != "improving" or relative_gain < thresholds["max_relative_gain"]
+    flattening = vt.verdict != "improving" or relative_gain < limits.max_relative_gain
     if not flattening:
-        return [Skip(INFO.code, "still improving quickly")]
+        return [Skip(RULE.code, "still improving quickly")]
+    optimal = limits.chinchilla_tokens_per_param
     evidence = {"n_params": f.n_params, "tokens_seen": f.tokens_seen,
-                "tokens_per_param": f.tokens_per_param, "chinchilla_optimal_tokens_per_param": 20,
-                "train_val_gap": gap, "val_change_recent": vt.change,
+                "tokens_per_param": f.tokens_per_param, "chinchilla_optimal_tokens_per_param": optimal,
+                "train_val_gap": a.gap.value if a.gap else None, "recent_change": vt.change,
                 "recent_window_steps": f"{vt.start_step}-{vt.end_step}",
-                "relative_gain_recent": relative_gain}
+                "relative_gain_recent": relative_gain, "trend_rests_on": a.trend_rests_on}
     message = (f"{fmt_tokens(f.tokens_seen)} tokens on {fmt_tokens(f.n_params)} parameters is "
-               f"{f.tokens_per_param:.0f} tokens per parameter, {f.tokens_per_param / 20:.0f}x "
-               f"Chinchilla's ~20; val moved {vt.change:+.4f} over steps {vt.start_step:,}-"
-               f"{vt.end_step:,} with train ~= val. The model's size, not the data, is the likely limit.")
-    if a.chinchilla_terms and a.chinchilla_loss:
+               f"{f.tokens_per_param:.0f} tokens per parameter, {f.tokens_per_param / optimal:.0f}x "
+               f"Chinchilla's ~{optimal:.0f}; {a.trend_rests_on} moved {vt.change:+.3f} over steps "
+               f"{vt.start_step:,}-{vt.end_step:,}"
+               + (" with train ~= val" if a.gap is not None else "")
+               + ". The model's size, not the data, is the likely limit.")
+    if a.chinchilla_terms:
         e, model_term, data_term = a.chinchilla_terms
         evidence.update({"chinchilla_loss": a.chinchilla_loss, "chinchilla_model_term": model_term,
                          "chinchilla_data_term": data_term})
         if model_term > data_term:
             message += (f" Chinchilla's formula puts L(N, D) near {a.chinchilla_loss:.2f} with the "
                         f"model-size term ({model_term:.2f}) above the data term ({data_term:.2f}) "
-                        "(different data and tokenizer, so only roughly comparable).")
-    if byte_level:
+                        "(other data and tokenizer: only roughly comparable).")
+    if a.byte_level:
         evidence["bpe_equivalent_tokens_per_param"] = effective
-        message += (f" (At {f.vocab_size} symbols a token is a character or byte, worth about a quarter "
-                    f"of a BPE token: ~{effective:.0f} BPE-equivalent tokens per parameter.)")
+        message += (f" At {f.vocab_size} symbols a token is a character or byte, worth about a quarter "
+                    f"of a BPE token: ~{effective:.0f} BPE-equivalent tokens per parameter.")
+    confidence = STRONG if effective >= limits.error_tokens_per_param else LIKELY
+    mid = _mid_schedule(a)
+    if mid:
+        confidence -= DOUBT
+        message += " " + mid
+        evidence["lr_now_over_min"] = a.schedule.lr_now_over_min
     # an overtrained model that still improves is a choice (inference-optimal training), not an error
-    severity = ("error" if effective >= thresholds["error_tokens_per_param"]
-                and relative_gain < thresholds["max_relative_gain"] / 2 else "warning")
-    confidence = 0.85 if severity == "error" else 0.7
-    bigger = _bigger_model(ctx)
+    severity = ("error" if effective >= limits.error_tokens_per_param and not mid
+                and relative_gain < limits.max_relative_gain / 2 else "warning")
     return [finding(
-        INFO, severity=severity, confidence=confidence,
+        RULE, severity=severity, confidence=confidence,
         title=f"Model is small for its data: {f.tokens_per_param:.0f} tokens per parameter",
-        message=message, evidence=evidence,
-        fixes=[bigger, _compute_optimal(f, byte_level)],
-        weight=1.0,
+        message=message, evidence=evidence, fixes=_fixes(ctx, a.byte_level, limits),
     )]
 
 
-def _bigger_model(ctx: Context) -> str:
-    if not ctx.analyses.config_known:
-        return "a bigger model"
+def _mid_schedule(a) -> str:
+    """A caveat when the run is judged before its LR has annealed: the flattening may be the
+    schedule's, and the anneal still ahead will lower the loss."""
+    s = a.schedule
+    if a.lr_state != "annealing" or s is None:
+        return ""
+    left = f"{s.lr_now_over_min:.1f}x min_lr" if s.lr_now_over_min is not None else f"{s.lr_now_over_peak:.0%} of its peak"
+    return (f"The LR is still {left}, so part of the flattening is the schedule's and the anneal "
+            "ahead will lower the loss: judge the size after it.")
+
+
+def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
+    f = ctx.facts
+    # Repeated tokens count up to ~4 epochs (Muennighoff et al.)
+    usable = f.tokens_seen if not f.dataset_tokens else min(f.tokens_seen, REPEAT_LIMIT * f.dataset_tokens)
+    per_param = limits.chinchilla_tokens_per_param / (limits.byte_token_worth if byte_level else 1)
+    target = usable / per_param
+    fixes = [f"size the model to the data: ~{per_param:.0f} tokens per parameter of "
+             f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(target)} parameters"
+             + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else "")]
+    bigger = _bigger_model(ctx, target)
+    if bigger:
+        fixes.insert(0, bigger)
+    return fixes
+
+
+REPEAT_LIMIT = 4   # epochs of repeated data that count as new (Muennighoff et al. 2023)
+
+
+def _bigger_model(ctx: Context, target_params: float) -> str | None:
+    """A bigger model towards the compute-optimal size, in the run's own config keys: twice the
+    layers and the width (~8x the block parameters) when the target is that far, else twice the
+    width (~4x), else 1.5x the width (~2.25x); heads scale with the width so the head size stays."""
+    if not ctx.analyses.config_known or not ctx.facts.n_params:
+        return None
     try:
         n_layer, n_embd = int(ctx.config.get("n_layer")), int(ctx.config.get("n_embd"))
         n_head = int(ctx.config.get("n_head"))
     except (TypeError, ValueError):
-        return "a bigger model"
-    return (f"--n_layer={n_layer * 2} --n_embd={n_embd * 2} --n_head={n_head * 2} "
-            "(roughly 8x the non-embedding parameters; mind the data: see the next fix)")
+        return None
+    growth = target_params / ctx.facts.n_params
+    if growth >= DEEPER_AND_WIDER:
+        change, how = {"n_layer": 2 * n_layer, "n_embd": 2 * n_embd, "n_head": 2 * n_head}, "~8x"
+    elif growth >= WIDER:
+        change, how = {"n_embd": 2 * n_embd, "n_head": 2 * n_head}, "~4x"
+    else:
+        head = max(1, n_embd // max(1, n_head))
+        wider = (n_embd * 3 // 2) // head * head
+        if wider <= n_embd:
+            return None
+        change, how = {"n_embd": wider, "n_head": wider // head}, "~2.25x"
+    return (f"{ctx.setting(**change)} ({how} the block parameters, towards ~{fmt_tokens(target_params)}); "
+            "check it fits your GPU at this batch, or lower batch_size and raise "
+            "gradient_accumulation_steps to keep the tokens per iteration")
 
 
-def _compute_optimal(f, byte_level: bool) -> str:
-    """The Chinchilla-sized model for the data there is: repeated tokens count up to ~4 epochs."""
-    usable = f.tokens_seen if not f.dataset_tokens else min(f.tokens_seen, 4 * f.dataset_tokens)
-    per_param = 80 if byte_level else 20
-    return (f"size the model to the data: ~{per_param} tokens per parameter of "
-            f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(usable / per_param)} parameters"
-            + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else ""))
+# How far the compute-optimal size is from this model decides the step suggested.
+DEEPER_AND_WIDER, WIDER = 8, 4

@@ -1,34 +1,49 @@
 """PD102: the loss left its minimum and climbed far above it (an explosion)."""
 from __future__ import annotations
 
-from ..model import RuleInfo
-from .base import Context, finding, fmt_lr
+from ..analyse.medians import median
+from ..model import RuleInfo, Threshold
+from .base import LIKELY, POSSIBLE, STRONG, Context, Skip, finding, fmt_lr
 
-INFO = RuleInfo(
+RULE = RuleInfo(
     code="PD102", name="loss-explosion", category="divergence", severity="error",
-    summary="The smoothed loss climbed far above its minimum and did not come back.",
+    summary="The smoothed training loss climbed far above its minimum and did not come back.",
     what="Smooths the iteration losses (and the val curve) with a rolling median so single spikes "
-         "vanish, then looks for a stretch well above the running minimum: 1.5x it, or 1 nat "
-         "above it (at a loss of 9 a climb to 13 is only 1.4x). Where the log prints "
-         "the gradient norm (llm.c, HF Trainer), its median over the 20 logged points before and "
-         "after the jump is shown: a norm that falls marks a collapse, one that rises updates "
-         "still too large.",
+         "vanish, then looks for a stretch well above the running minimum: `ratio` times it, or "
+         "`abs_rise` nats above it (at a loss of 9 a climb to 13 is only 1.4x). A divergence is "
+         "the training loss rising: a val curve that climbs while train keeps falling is "
+         "overfitting (PD201), not this. Where the log prints the gradient norm, its median "
+         "before and after the jump is shown: a norm that falls marks a collapse, one that rises "
+         "updates still too large.",
     why="A loss that rises and stays up means the optimiser left the basin it was in: later "
         "training starts from a worse model, and the compute after the jump is mostly wasted.",
     fix="Restart from the last checkpoint before the jump with a lower learning rate, a warmup, "
         "and gradient clipping; if the LR was rising at the time, cap it.",
+    example="ERROR PD102 Loss exploded at iteration 6,600 and stayed up",
     reference="Megatron-LM and OLMo spike/divergence detectors; Deep Learning Tuning Playbook.",
-    thresholds={"ratio": 1.5, "abs_rise": 1.0},
+    thresholds=(
+        Threshold("ratio", 1.5, "x the minimum", "half again the best loss is far beyond noise and "
+                  "beyond what a cosine restart or a data shift moves a smoothed loss"),
+        Threshold("abs_rise", 1.0, "nats", "at high losses (early training) a ratio is too strict: "
+                  "a 1-nat climb of the smoothed loss is e-fold worse perplexity"),
+    ),
+    explained_by=("lr_too_high",),
+    weight=1.1,
 )
 
 
-def check(ctx: Context, thresholds: dict) -> list:
+def check(ctx: Context, limits) -> list:
     a = ctx.analyses
     candidates = [(e, "iteration loss") for e in (a.explosion,) if e is not None]
-    if a.val_explosion is not None:
-        candidates.append((a.val_explosion, "val loss"))
+    val_event = a.val_explosion
+    if val_event is not None:
+        if _train_kept_falling(a, val_event):
+            if not candidates:
+                return [Skip(RULE.code, "val climbed while train kept falling: overfitting, not divergence")]
+        else:
+            candidates.append((val_event, "val loss"))
     candidates = [(e, what) for e, what in candidates
-                  if e.ratio >= thresholds["ratio"] or e.level_after - e.min_before >= thresholds["abs_rise"]]
+                  if e.ratio >= limits.ratio or e.level_after - e.min_before >= limits.abs_rise]
     if not candidates:
         return []
     event, curve = min(candidates, key=lambda c: c[0].start_iter)
@@ -38,33 +53,45 @@ def check(ctx: Context, thresholds: dict) -> list:
         "level_after": event.level_after, "ratio": event.ratio, "recovered": recovered,
         "last_val_loss": ctx.facts.last_val_loss, "best_val_loss": ctx.facts.best_val_loss,
     }
-    fixes = ["restart from the checkpoint before iteration "
-             f"{event.start_iter} with a lower learning rate and gradient clipping"]
+    fixes = [f"restart from the checkpoint before iteration {event.start_iter:,} with a lower "
+             "learning rate and gradient clipping"]
     grad = _grad_norm_clause(a, event.start_iter, evidence)
     if a.logged_lr and a.logged_lr.doublings:
         evidence["lr_doublings_logged"] = a.logged_lr.doublings
         evidence["lr_peak_logged"] = a.logged_lr.peak
         fixes.insert(0, f"cap the learning rate below {fmt_lr(a.logged_lr.first * 2)}: the logged LR "
                         f"kept growing to {fmt_lr(a.logged_lr.peak)}")
+    rise = event.level_after - event.min_before
     if recovered:
         return [finding(
-            INFO, severity="warning", confidence=0.6,
-            title=f"Loss excursion at iteration {event.start_iter}, later recovered",
+            RULE, severity="warning", confidence=POSSIBLE,
+            title=f"Loss excursion at iteration {event.start_iter:,}, later recovered",
             message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
-                     f"{event.level_after:.3f} ({event.ratio:.1f}x, +{event.level_after - event.min_before:.2f}) "
-                     f"from iteration {event.start_iter}, "
-                     "then came back near its minimum." + grad),
-            evidence=evidence, fixes=fixes, weight=0.8,
+                     f"{event.level_after:.3f} ({event.ratio:.1f}x, +{rise:.2f}) from iteration "
+                     f"{event.start_iter:,}, then came back near its minimum." + grad),
+            evidence=evidence, fixes=fixes,
         )]
     return [finding(
-        INFO, confidence=0.9,
-        title=f"Loss exploded at iteration {event.start_iter} and stayed up",
+        RULE, confidence=STRONG if curve == "iteration loss" else LIKELY,
+        title=f"Loss exploded at iteration {event.start_iter:,} and stayed up",
         message=(f"The smoothed {curve} rose from {event.min_before:.3f} to about "
-                 f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum, "
-                 f"+{event.level_after - event.min_before:.2f}) from iteration "
-                 f"{event.start_iter} and did not recover: the run diverged." + grad),
-        evidence=evidence, fixes=fixes, weight=1.1,
+                 f"{event.level_after:.3f} ({event.ratio:.1f}x its minimum, +{rise:.2f}) from "
+                 f"iteration {event.start_iter:,} and did not recover: the run diverged." + grad),
+        evidence=evidence, fixes=fixes,
     )]
+
+
+def _train_kept_falling(a, event) -> bool:
+    """Over the stretch where val was up, train sat below where it was just before (its median
+    there against the last value before): val rising on its own is the model fitting train,
+    not the optimiser leaving the basin."""
+    train = a.train_curve
+    end = event.end_iter if event.end_iter >= event.start_iter else train.steps[-1] if len(train) else 0
+    before = train.values[train.steps < event.start_iter]
+    during = train.values[(train.steps >= event.start_iter) & (train.steps <= end)]
+    if not len(before) or not len(during):
+        return False
+    return float(median(during)) < float(before[-1])
 
 
 def _grad_norm_clause(a, start_iter: int, evidence: dict) -> str:

@@ -1,11 +1,11 @@
 """PD402: iteration losses far outside the per-batch spread."""
 from __future__ import annotations
 
-from ..analyse.spikes import spike_impact
-from ..model import RuleInfo
-from .base import Context, Skip, finding
+from ..analyse.spikes import SIGMA_FLOOR, spike_impact
+from ..model import RuleInfo, Threshold
+from .base import LIKELY, POSSIBLE, Context, Skip, finding
 
-INFO = RuleInfo(
+RULE = RuleInfo(
     code="PD402", name="loss-spikes", category="loss_spikes", severity="warning",
     summary="Iteration losses many sigmas above their local baseline.",
     what="Scores each iteration loss against the median of the preceding window, in units of the "
@@ -18,15 +18,29 @@ INFO = RuleInfo(
         "iterations for bad data.",
     reference="OLMo-core flags loss > mean + 6 std of the last 128; llm-foundry and Megatron-LM "
               "have similar detectors.",
-    thresholds={"z": 6.0, "warn_damaging": 2, "warn_clustered": 2, "warn_rate": 0.02},
+    example="WARNING PD402 14 loss spike(s); worst 6.221 at iteration 6,600 (41 sigma)",
+    thresholds=(
+        Threshold("z", 6.0, "per-batch sigmas", "OLMo-core's detector: 6 standard deviations above "
+                  "the recent median"),
+        Threshold("warn_damaging", 2, "spikes", "two spikes after which the loss stayed higher are "
+                  "instability, not bad luck"),
+        Threshold("warn_clustered", 2, "spikes", "two bursts of spikes (llm-foundry counts 4+ "
+                  "consecutive high losses as one) are a pattern"),
+        Threshold("warn_rate", 0.02, "of iteration losses", "more than 2% of the losses spiking is "
+                  "a noisy, unstable run"),
+        Threshold("min_points", 8, "iteration losses", "fewer losses cannot separate a spike from "
+                  "the trend"),
+    ),
+    explained_by=("lr_too_high", "divergence"),
+    weight=0.9,
 )
 
 
-def check(ctx: Context, thresholds: dict) -> list:
+def check(ctx: Context, limits) -> list:
     a = ctx.analyses
-    if len(a.iter_loss) < 20:
-        return [Skip(INFO.code, "fewer than 20 iteration losses")]
-    spikes = [s for s in a.spikes if s.z >= thresholds["z"]]
+    if len(a.iter_loss) < limits.min_points:
+        return [Skip(RULE.code, f"fewer than {limits.min_points:.0f} iteration losses")]
+    spikes = [s for s in a.spikes if s.z >= limits.z]
     # Points inside an excursion of the smoothed loss are one event, PD102's, not many spikes:
     # each is scored against the level before the excursion.
     for event in (a.explosion,):
@@ -39,17 +53,17 @@ def check(ctx: Context, thresholds: dict) -> list:
     sigma = a.sigma.sigma if a.sigma else None
     # Spikes index the parsed table; the impact is judged on the same positions.
     impact = spike_impact(ctx.parsed.iter_table["loss"], spikes,
-                          sigma or max(1e-6, abs(worst.loss - worst.baseline) / worst.z))
+                          sigma or max(SIGMA_FLOOR, abs(worst.loss - worst.baseline) / worst.z))
     rate = len(spikes) / len(a.iter_loss)
-    raised = (impact.damaging >= thresholds["warn_damaging"] or impact.clustered >= thresholds["warn_clustered"]
-              or rate >= thresholds["warn_rate"])
+    raised = (impact.damaging >= limits.warn_damaging or impact.clustered >= limits.warn_clustered
+              or rate >= limits.warn_rate)
     shown = sorted(spikes, key=lambda s: -s.z)[:5]
     line = int(ctx.parsed.iter_table["line"][worst.index])
     return [finding(
-        INFO, severity="warning" if raised else "info", confidence=0.75 if raised else 0.5,
+        RULE, severity="warning" if raised else "info", confidence=LIKELY if raised else POSSIBLE,
         title=(f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "
                f"({worst.z:.0f} sigma)"),
-        message=(f"{len(spikes)} iteration losses sit more than {thresholds['z']:.0f} sigma above the "
+        message=(f"{len(spikes)} iteration losses sit more than {limits.z:.0f} sigma above the "
                  f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
                  f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
                  + (f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
@@ -62,9 +76,8 @@ def check(ctx: Context, thresholds: dict) -> list:
                   "worst_iter": worst.iter, "worst_loss": worst.loss, "worst_baseline": worst.baseline,
                   "worst_z": worst.z, "spike_iters": [s.iter for s in shown],
                   **_grad_norm_evidence(a, worst.iter)},
-        fixes=["lower learning_rate or lengthen warmup_iters", "--grad_clip=1.0",
-               "inspect the batches at the spike iterations for corrupt or repeated data"],
-        line=line, weight=0.9 if raised else 0.2,
+        fixes=_fixes(ctx) if raised else [],
+        line=line,
     )]
 
 
@@ -74,3 +87,16 @@ def _grad_norm_evidence(a, worst_iter: int) -> dict:
         return {}
     at = a.grad_norms.at(worst_iter)
     return {"grad_norm_at_worst": at, "grad_norm_median": a.grad_norms.median} if at is not None else {}
+
+
+def _fixes(ctx: Context) -> list[str]:
+    """Fixes for repeated spikes, leaving out what the config already does."""
+    a, config = ctx.analyses, ctx.config
+    fixes = ["lower learning_rate or lengthen warmup_iters"]
+    clip = config.get("grad_clip") if a.config_known else None
+    if not (isinstance(clip, (int, float)) and 0 < clip <= 1):
+        fixes.append(ctx.setting(grad_clip=1.0) + ("" if clip is None else f" (now {clip})"))
+    if a.config_known and config.get("dtype") == "float16":
+        fixes.append(ctx.setting(dtype="bfloat16") + " if the GPU has it: float16 overflows in the loss scaler")
+    fixes.append("inspect the batches at the spike iterations for corrupt or repeated data")
+    return fixes

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Finding, RuleInfo
-from .base import finding
+from ..model import Finding, RuleInfo, Threshold
+from .base import LIKELY, POSSIBLE, STRONG, finding
+
+Z = Threshold("z", 2.0, "standard errors", "a difference beyond 2 combined standard errors "
+              "(~95%) is not noise")
+MIN_DIFFERENCE = Threshold("min_difference", 0.002, "nats", "below two thousandths of a nat no "
+                           "one would act on a difference")
 
 BEST_VAL = RuleInfo(
     code="PD801", name="regression-best-val", category="regression", severity="error",
@@ -22,7 +27,9 @@ BEST_VAL = RuleInfo(
     why="The best checkpoint is what gets kept; if the candidate's best is worse, the change hurt.",
     fix="Revert or rework the change; if it was meant to be neutral, look at what else changed "
         "between the configs.",
-    thresholds={"z": 2.0, "min_difference": 0.002},
+    example="ERROR PD801 Best val is worse by 1.0762 (2.5362 vs 1.4600)",
+    thresholds=(Z, MIN_DIFFERENCE),
+    weight=1.0,
 )
 MATCHED_VAL = RuleInfo(
     code="PD802", name="regression-matched-val", category="regression", severity="error",
@@ -31,7 +38,10 @@ MATCHED_VAL = RuleInfo(
          "stretch and averages the difference over its last 30%, against the noise of that mean.",
     why="A run that is behind at the same point of training is worse even when neither finished.",
     fix="Revert or rework the change; compare the configs for the keys that differ.",
-    thresholds={"z": 2.0, "min_difference": 0.002, "tail_fraction": 0.3},
+    example="ERROR PD802 Val is 1.0698 higher at matched steps",
+    thresholds=(Z, MIN_DIFFERENCE, Threshold("tail_fraction", 0.3, "of the shared stretch",
+                                             "the end of the runs is what they are kept for")),
+    weight=1.0,
 )
 THROUGHPUT = RuleInfo(
     code="PD803", name="regression-throughput", category="regression", severity="warning",
@@ -40,7 +50,10 @@ THROUGHPUT = RuleInfo(
          "when tokens per iteration is known.",
     why="A slower run buys less training in the same wall time.",
     fix="Check compile, dtype, batch size and data loading between the two configs.",
-    thresholds={"slower_fraction": 0.1},
+    example="WARNING PD803 25% slower: 120,000 vs 160,000 tokens/s",
+    thresholds=(Threshold("slower_fraction", 0.1, "of the baseline's rate", "iteration times "
+                          "vary by a few percent between runs of one config; 10% is a change"),),
+    weight=0.5,
 )
 INFOS = (BEST_VAL, MATCHED_VAL, THROUGHPUT)
 
@@ -77,16 +90,20 @@ def compare_runs(base, cand, thresholds: dict[str, dict[str, float]] | None = No
     unit = "tokens" if by_tokens else "step"
     out: list[Finding] = []
     for check, info in ((_best_val, BEST_VAL), (_matched_val, MATCHED_VAL), (_throughput, THROUGHPUT)):
-        result = check(b, c, {**info.thresholds, **thresholds.get(info.code, {})}, unit)
+        limits = {t.name: t.default for t in info.thresholds}
+        result = check(b, c, {**limits, **thresholds.get(info.code, {})}, unit)
         if result is not None:
             out.append(result)
     return out
 
 
+UNMEASURED_NOISE = 0.01   # the noise of one eval assumed where neither run lets us measure it
+
+
 def _noise(b: RunView, c: RunView) -> tuple[float, bool]:
     known = [n for n in (b.noise, c.noise) if n is not None]
     if not known:
-        return 0.01, False      # no way to measure; a conservative guess, and said so
+        return UNMEASURED_NOISE, False      # no way to measure; a conservative guess, and said so
     nb = b.noise if b.noise is not None else max(known)
     nc = c.noise if c.noise is not None else max(known)
     return math.sqrt(nb ** 2 + nc ** 2), True
@@ -113,17 +130,17 @@ def _best_val(b: RunView, c: RunView, th: dict, unit: str) -> Finding | None:
     evidence = {"baseline_best_val": best_b, "candidate_best_val": best_c, "difference": diff,
                 "noise_of_difference": noise, "compared_up_to": f"{unit} {span[1]:,.0f}"}
     if diff > max(th["z"] * noise, th["min_difference"]):
-        return finding(BEST_VAL, confidence=0.85 if known else 0.55,
+        return finding(BEST_VAL, confidence=STRONG if known else POSSIBLE,
                        title=f"Best val is worse by {diff:.4f} ({best_c:.4f} vs {best_b:.4f})",
                        message=(f"Up to {unit} {span[1]:,.0f} the candidate's best val is {best_c:.4f} "
                                 f"against the baseline's {best_b:.4f}: {diff / noise:.1f}x the noise "
                                 f"of the difference ({noise:.4f})."),
                        evidence=evidence, fixes=[BEST_VAL.fix])
     verdict = "better" if diff < -max(th["z"] * noise, th["min_difference"]) else "equal within noise"
-    return finding(BEST_VAL, severity="info", confidence=0.8 if known else 0.5,
+    return finding(BEST_VAL, severity="info", confidence=STRONG if known else POSSIBLE,
                    title=f"Best val {verdict}: {best_c:.4f} vs {best_b:.4f}",
                    message=f"The candidate's best val differs by {diff:+.4f} (noise {noise:.4f}).",
-                   evidence=evidence, weight=0.3)
+                   evidence=evidence)
 
 
 def _matched_val(b: RunView, c: RunView, th: dict, unit: str) -> Finding | None:
@@ -145,7 +162,7 @@ def _matched_val(b: RunView, c: RunView, th: dict, unit: str) -> Finding | None:
                 "from": f"{unit} {xs[0]:,.0f}", "to": f"{unit} {xs[-1]:,.0f}",
                 "baseline_val_at_end": float(vb[-1]), "candidate_val_at_end": float(vc[-1])}
     if mean > max(th["z"] * se, th["min_difference"]):
-        return finding(MATCHED_VAL, confidence=0.85 if known else 0.55,
+        return finding(MATCHED_VAL, confidence=STRONG if known else POSSIBLE,
                        title=f"Val is {mean:.4f} higher at matched {unit}s",
                        message=(f"Over {len(diffs)} matched evals ({unit} {xs[0]:,.0f}-{xs[-1]:,.0f}) the "
                                 f"candidate's val is on average {mean:.4f} above the baseline's, "
@@ -166,11 +183,11 @@ def _throughput(b: RunView, c: RunView, th: dict, unit: str) -> Finding | None:
     slower = 1 - rate_c / rate_b
     if slower <= th["slower_fraction"]:
         return None
-    return finding(THROUGHPUT, confidence=0.7,
+    return finding(THROUGHPUT, confidence=LIKELY,
                    title=f"{slower:.0%} slower: {rate_c:,.0f} vs {rate_b:,.0f} {what}",
                    message=(f"Median iteration {c.median_iter_ms:.1f}ms against {b.median_iter_ms:.1f}ms "
                             "(eval iterations excluded)."),
                    evidence={"baseline_rate": rate_b, "candidate_rate": rate_c, "unit": what,
                              "baseline_median_iter_ms": b.median_iter_ms,
                              "candidate_median_iter_ms": c.median_iter_ms},
-                   fixes=[THROUGHPUT.fix], weight=0.5)
+                   fixes=[THROUGHPUT.fix])

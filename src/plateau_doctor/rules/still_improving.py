@@ -2,96 +2,109 @@
 from __future__ import annotations
 
 from ..analyse.forecast import Forecast
-from ..model import RuleInfo
-from .base import Context, Skip, finding
+from ..model import RuleInfo, Threshold
+from .base import DOUBT, LIKELY, POSSIBLE, Context, Skip, finding
 
-INFO = RuleInfo(
+RULE = RuleInfo(
     code="PD501", name="still-improving", category="still_improving", severity="warning",
-    summary="Val is still falling beyond noise at the end: not a plateau, more training helps.",
-    what="Fits a line to the recent val evals with an uncertainty that includes eval noise; a slope "
-         "below zero by more than two standard errors is 'still improving'. Where the LR schedule "
-         "does not explain the bend, a saturating power law projects the loss at max_iters and at "
-         "twice that. It stays informational when the fall is the LR annealing at the end of its "
-         "schedule (val falling faster than in the window before, as the LR decays), or when the law "
-         "gains under 1% from twice the steps.",
+    summary="The loss is still falling beyond noise at the end: not a plateau.",
+    what="Fits a line to the recent val evals (the train loss where the log has no val) with an "
+         "uncertainty that includes eval noise; a slope below zero by more than two standard "
+         "errors is 'still improving'. It is a warning when the run stopped while the LR was "
+         "still high (before its anneal, or at a constant LR): training on would pay. On a run "
+         "that finished its schedule it is a fact (info): a longer schedule would still gain, by "
+         "as much as the forecast says.",
     why="A run stopped (or judged) while it still improves leaves loss on the table; calling it a "
         "plateau is the most common misreading of a loss curve.",
     fix="Train longer: raise max_iters and lr_decay_iters together.",
+    example="INFO PD501 Still improving: val falls 0.0120 per 1k steps at the end",
     reference="Deep Learning Tuning Playbook: still improving at the end means compute-bound.",
-    thresholds={"min_relative_gain": 0.005, "min_relative_gain_2x": 0.01},
+    thresholds=(
+        Threshold("min_relative_gain", 0.005, "of the loss", "a recent fall under half a percent "
+                  "of the loss is not worth training on for"),
+    ),
+    explained_by=("overfitting", "lr_too_high", "lr_too_low", "divergence", "init_loss", "lr_schedule",
+                  "incomplete_run"),
+    weight=0.5,
 )
 
 
-def check(ctx: Context, thresholds: dict) -> list:
+def check(ctx: Context, limits) -> list:
     a, f = ctx.analyses, ctx.facts
-    vt = a.val_trend
+    vt = a.trend
     if vt is None:
-        return [Skip(INFO.code, "fewer than 4 val evals")]
+        return [Skip(RULE.code, "too few points for a trend")]
     if vt.verdict != "improving":
         return []
-    broken = {f.category for f in ctx.earlier if f.severity == "error"
-              and f.category in ("divergence", "init_loss")}
-    if broken:
-        # a broken run recovering from its own damage is not "keep training" territory
-        return [Skip(INFO.code, f"the run is broken ({', '.join(sorted(broken))}): falling loss is recovery")]
     relative = -vt.change / vt.start_value if vt.start_value > 0 else 0.0   # of where it started
-    if relative < thresholds["min_relative_gain"]:
+    if relative < limits.min_relative_gain:
         return []
-    evidence = {"val_slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
-                "t_stat": vt.t_stat, "window": f"{vt.start_step}-{vt.end_step}",
-                "val_change_recent": vt.change, "relative_gain_recent": relative}
-    message = (f"Val fell {-vt.change:.4f} ({relative:.1%}) over steps {vt.start_step:,}-{vt.end_step:,}, "
-               f"a slope of {vt.slope_per_1k:+.4f} per 1k steps, {abs(vt.t_stat):.1f} standard errors "
-               "from flat.")
-    fc = a.forecast
-    if isinstance(fc, Forecast):
-        evidence.update({"forecast_at_max_iters": fc.predicted_at_target,
-                         "forecast_interval": list(fc.interval_at_target),
-                         "forecast_at_2x": fc.predicted_at_double, "forecast_l_inf": fc.l_inf})
-        message += (f" A power law fitted on the tail projects {fc.predicted_at_target:.3f} at step "
-                    f"{fc.target_step:,} ({fc.interval_at_target[0]:.3f}-{fc.interval_at_target[1]:.3f}) "
-                    f"and {fc.predicted_at_double:.3f} at twice that.")
-    elif fc is not None:
-        evidence["forecast_refused"] = fc.reason
+    on = a.trend_rests_on
+    evidence = {"slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
+                "t_stat": vt.t_stat, "window": f"{vt.start_step}-{vt.end_step}", "points": vt.n_points,
+                "recent_change": vt.change, "relative_gain_recent": relative, "trend_rests_on": on}
+    message = (f"{on.capitalize()} fell {-vt.change:.3f} ({relative:.1%}) over steps {vt.start_step:,}-"
+               f"{vt.end_step:,} ({vt.n_points} points), a slope of {vt.slope_per_1k:+.4f} per 1k steps, "
+               f"{abs(vt.t_stat):.1f} standard errors from flat.")
+    if on == "train":
+        message += " The log has no evals to judge by, so this rests on the train loss."
+    high_lr = _lr_still_high(a)
     ended = f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters
-    # Two reasons a falling val is weak evidence that more steps pay: the fall is what the LR
-    # decay gives at the end of a schedule, or the fitted law says doubling the run gains little.
-    weak = []
-    before = a.val_trend_before
-    # The decay's own drop: the LR fell over the window and val falls faster there than before it.
-    # A fall that merely goes on at the pace it had is the model still learning.
-    anneal_drop = (a.lr_annealed_over_tail and before is not None
-                   and before.slope_per_1k > 0.5 * vt.slope_per_1k)
-    if before is not None:
-        evidence["val_slope_per_1k_before"] = before.slope_per_1k
-    if anneal_drop:
-        evidence.update({"lr_at_window_start": a.lr_at_tail_start, "lr_at_end": a.lr_at_end})
-        weak.append(f"over that stretch the LR fell from {a.lr_at_tail_start:.3g} to {a.lr_at_end:.3g} "
-                    f"and val fell faster than before it ({before.slope_per_1k:+.4f} per 1k steps): "
-                    "that is the drop a decaying schedule gives at its end, and it does not by "
-                    "itself show how much a longer run would gain")
-    if isinstance(fc, Forecast):
-        gain_2x = vt.end_value - fc.predicted_at_double
-        evidence["forecast_gain_at_2x"] = gain_2x
-        if gain_2x < thresholds["min_relative_gain_2x"] * vt.end_value:
-            weak.append(f"the fitted law gains only {max(gain_2x, 0.0):.4f} "
-                        f"({max(gain_2x, 0.0) / vt.end_value:.1%}) from twice the steps")
-    if weak:
-        message += " But " + "; and ".join(weak) + "."
-    fixes = []
-    if f.max_iters and not ended:
-        fixes.append(f"let the run reach max_iters={f.max_iters:,}" if ctx.parsed.format == "nanogpt"
-                     else f"let the run reach its last step ({f.max_iters:,})")
-    elif f.max_iters and ctx.parsed.format == "nanogpt":
-        fixes.append(f"--max_iters={2 * f.max_iters} --lr_decay_iters={2 * f.max_iters}")
-    elif f.max_iters:
-        fixes.append(f"train about twice as long ({2 * f.max_iters:,} steps), with the LR schedule "
-                     "stretched to match")
-    else:
-        fixes.append("train longer (more steps, with the LR schedule stretched to match)")
-    strong = (ended or f.max_iters is None) and not weak
+    forecast = f.forecast
+    if forecast and forecast.get("val_loss") is not None and forecast.get("iter", 0) > (f.last_iter or 0):
+        evidence.update({"forecast_iter": forecast["iter"], "forecast_val_loss": forecast["val_loss"]})
+        message += (f" Forecast for iteration {forecast['iter']:,}: ~{forecast['val_loss']:.3f} "
+                    f"({forecast['low']:.3f}-{forecast['high']:.3f}, {forecast['method']}).")
+    gain_2x = _gain_at_double(a)
+    if gain_2x is not None:
+        evidence.update({"forecast_at_2x": a.forecast.predicted_at_double, "forecast_gain_at_2x": gain_2x})
+        message += (f" A run twice as long would gain about {max(gain_2x, 0.0):.3f} more "
+                    "(a power law fitted on the tail).")
+    elif a.forecast is not None and not isinstance(a.forecast, Forecast):
+        evidence["forecast_refused"] = a.forecast.reason
+    if high_lr:
+        evidence["lr_now"] = a.lr_at_end
+        message += f" It stopped while the LR was still high ({high_lr}): training on would pay."
+    severity = "warning" if high_lr and not ended else "info"
+    if high_lr and ended:
+        message += " The schedule itself ended before its anneal (see PD303)."
     return [finding(
-        INFO, severity="warning" if strong else "info", confidence=0.7 if not weak else 0.5,
-        title=f"Still improving: val falls {-vt.slope_per_1k:.4f} per 1k steps at the end",
-        message=message, evidence=evidence, fixes=fixes, weight=0.5,
+        RULE, severity=severity, confidence=(LIKELY if on == "val" else POSSIBLE) - (0 if high_lr else DOUBT),
+        title=f"Still improving: {on} falls {-vt.slope_per_1k:.4f} per 1k steps at the end",
+        message=message, evidence=evidence, fixes=_fixes(ctx, ended),
     )]
+
+
+def _lr_still_high(a) -> str:
+    """Why the LR at the end is still high (words for the message), or '' when it has annealed
+    or is unknown."""
+    state = a.lr_state
+    if state == "constant":
+        return f"constant at {a.lr_at_end:.2e}, no anneal" if a.lr_at_end else "constant, no anneal"
+    if state == "warmup":
+        return "still in its warmup"
+    if state == "annealing":
+        s = a.schedule
+        if s is not None and s.lr_now_over_min is not None:
+            return f"{s.lr_now_over_min:.1f}x min_lr"
+        peak = a.peak_lr
+        return f"{a.lr_at_end / peak:.0%} of its peak" if peak and a.lr_at_end is not None else "mid-anneal"
+    return ""
+
+
+def _gain_at_double(a) -> float | None:
+    fc = a.forecast
+    if not isinstance(fc, Forecast) or a.val_trend is None:
+        return None
+    return a.val_trend.end_value - fc.predicted_at_double
+
+
+def _fixes(ctx: Context, ended: bool) -> list[str]:
+    f = ctx.facts
+    if f.max_iters and not ended:
+        return [f"let the run reach max_iters={f.max_iters:,}" if ctx.nanogpt_flags
+                else f"let the run reach its last step ({f.max_iters:,})"]
+    if f.max_iters:
+        return [f"{ctx.setting(max_iters=2 * f.max_iters, lr_decay_iters=2 * f.max_iters)} (a longer "
+                "schedule, if the gain is worth the compute)"]
+    return ["train longer (more steps, with the LR schedule stretched to match)"]

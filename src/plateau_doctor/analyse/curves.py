@@ -1,0 +1,58 @@
+"""The loss table as the analyses read it: finite, step-ordered curves with their log lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model import Columns
+from .medians import median
+
+BINS = 40     # a train curve made of iteration losses is read as this many bin medians
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A finite, step-sorted series with the log line of each point."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    lines: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def value_near(self, step: float) -> float | None:
+        """The value at the point closest to `step`; None for an empty curve."""
+        if not len(self):
+            return None
+        return float(self.values[int(np.argmin(np.abs(self.steps - step)))])
+
+
+def curve(table: Columns, x: str, y: str) -> Curve:
+    if table.empty:
+        empty = np.empty(0)
+        return Curve(empty, empty, empty.astype(int))
+    steps = table[x].astype(float, copy=False)
+    values = table[y].astype(float, copy=False)
+    keep = np.isfinite(values)
+    lines = table["line"]
+    if keep.all():            # the usual case: no copies of a long curve
+        return Curve(steps, values, lines)
+    return Curve(steps[keep], values[keep], lines[keep])
+
+
+def binned(c: Curve, bins: int = BINS) -> Curve:
+    """Median of iteration losses in equal-width step bins: a train curve as smooth as evals."""
+    if len(c) < 2 * bins:
+        return c
+    edges = np.linspace(c.steps[0], c.steps[-1], bins + 1)
+    idx = np.clip(np.searchsorted(edges, c.steps, side="right") - 1, 0, bins - 1)
+    steps, values, lines = [], [], []
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            steps.append(float(median(c.steps[mask])))
+            values.append(float(median(c.values[mask])))
+            lines.append(int(c.lines[mask][-1]))
+    return Curve(np.array(steps), np.array(values), np.array(lines))
