@@ -34,7 +34,7 @@ TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
 
 NUMBER = r"([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
 EPOCH_RE = re.compile(r"^Epoch (\d{1,9}) \| iter (\d{1,15}) step \d{1,15} \| loss train: " + NUMBER + r",(.*)$")
-ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", iter time:(.*)$")
+ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
 VAL_RE = re.compile(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
 FINAL_RE = re.compile(r"^Final evaluation \| val loss: " + NUMBER)
 ITER_TIME_RE = re.compile(r"iter time: ?([\d.]{1,30}) ?ms")
