@@ -216,3 +216,20 @@ def test_llama_factory_trainer_log_gives_epochs_and_max_iters():
     assert log.iters[["iter", "loss", "lr"]].values.tolist() == [[10, 1.2345, 4.9e-05]]
     assert log.evals[["step", "val_loss"]].values.tolist() == [[100, 1.1]]
     assert (log.meta.epochs, log.meta.max_iters) == (1.0, 300)
+
+
+def test_a_model_card_training_steps_hyperparameter_is_max_iters():
+    log = csv_table.parse(["- training_steps: 5000", "", *MODEL_CARD[6:]])
+    assert log.meta.max_iters == 5000
+
+
+def test_real_tables(named_real_log):
+    log = named_real_log("real_80_llamafactory_trainer_log_3epochs.jsonl")
+    assert log.format == "jsonl"
+    assert len(log.iters) == 18 and log.iters["loss"].iloc[0] == 5.7013     # 19 rows, the last has no loss
+    assert (log.meta.epochs, log.meta.max_iters) == (3.0, 93)
+    log = named_real_log("real_81_hf_modelcard_whisper_overfit_table.md")
+    assert log.format == "csv" and log.meta.max_iters == 5000 and log.meta.epochs == 25.13
+    assert log.evals["val_loss"].tolist() == [0.7324, 0.8486, 0.9033, 0.9351, 0.9468]
+    log = named_real_log("real_83_hf_modelcard_tokencls_nolog_table.md")
+    assert log.iters.empty and log.evals["step"].tolist() == [47, 94, 141]

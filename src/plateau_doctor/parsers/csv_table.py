@@ -13,6 +13,7 @@ are the `|` lines under its header.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
@@ -27,6 +28,7 @@ DELIMITERS = (",", "\t", ";")
 
 # a markdown table's separator row: `|:---:|---|`
 SEPARATOR_CELL = frozenset("-: ")
+CARD_STEPS_RE = re.compile(r"^- training_steps: (\d{1,15})$")
 
 
 def sniff(lines: list[str]) -> int:
@@ -163,6 +165,11 @@ def _pipe_rows(lines: list[str], index: int, header: list[str]):
 def _parse_pipe(lines: list[str], found: tuple[int, list[str]]) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     fill_table(table, _pipe_rows(lines, *found), auto_columns(found[1]))
+    # a model card lists its hyperparameters above the table: `- training_steps: 5000`
+    for line in lines[:found[0]]:
+        m = CARD_STEPS_RE.match(line.strip())
+        if m:
+            table.meta.max_iters = int(m.group(1))
     table.meta.notes.append(f"a markdown table, header on line {found[0] + 1}")
     return table.build(len(lines))
 
