@@ -67,6 +67,14 @@ class LogMeta:
     excerpt: bool = False            # the log shows it is cut from a longer one (an elision line
                                      # `...`, a last line cut mid-way): where it ends says nothing
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
+    # Iterations the trainer itself reports it did not apply (Megatron's `number of skipped
+    # iterations`: fp16 loss-scale overflow) or found NaN in (`number of nan iterations`), summed
+    # over the log; None where the format does not report them.
+    skipped_iters: int | None = None
+    nan_iters: int | None = None
+    # (first, last) data line of each run from scratch when the file holds several (seeds run
+    # one after another, restarts at step 0); empty for one run. parsers.parse_runs splits on it.
+    runs: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Columns:

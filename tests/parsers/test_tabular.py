@@ -137,3 +137,99 @@ def test_parse_with_columns_reads_json_lines_too():
 def test_rows_whose_step_is_not_a_whole_number_are_skipped():
     log = csv_table.parse(["step,loss", "inf,2.0", "1,3.0", "1.5,4.0", "x,5.0"])
     assert log.iters[["iter", "loss"]].values.tolist() == [[1, 3.0]]
+
+
+# -- issue 15: header aliases, model-card tables, MLflow's long export, LLaMA-Factory -----------
+
+MODEL_CARD = """---
+license: apache-2.0
+---
+# distilbert-finetuned
+
+### Training results
+
+| Training Loss | Epoch | Step | Validation Loss | Accuracy |
+|:-------------:|:-----:|:----:|:---------------:|:--------:|
+| No log        | 1.0   | 50   | 0.4123          | 0.81     |
+| 0.4512        | 2.0   | 100  | 0.3561          | 0.85     |
+| 0.2210        | 3.0   | 150  | 0.3902          | 0.85     |
+
+### Framework versions
+- Transformers 4.40.0
+""".splitlines()
+
+
+def test_a_model_card_training_results_table_is_read_with_no_log_cells_missing():
+    log = csv_table.parse(MODEL_CARD)
+    assert log.iters[["iter", "loss"]].values.tolist() == [[100, 0.4512], [150, 0.2210]]
+    assert log.evals[["step", "val_loss"]].values.tolist() == [[50, 0.4123], [100, 0.3561], [150, 0.3902]]
+    assert log.meta.epochs == 3.0
+    assert csv_table.sniff(MODEL_CARD) == 3
+
+
+@pytest.mark.parametrize("header, role", [
+    ("Training Loss", "train"), ("Validation Loss", "val"), ("train/loss", "train"), ("eval/loss", "val"),
+    ("val_loss", "val"), ("loss_step", "train"), ("Epoch", "epoch"), ("current_steps", "step"),
+    ("total_steps", "total_steps"), ("my-run - train/loss", "train"),
+])
+def test_header_aliases(header, role):
+    assert auto_columns([header])[role] == header
+
+
+def test_lightning_loss_step_is_the_train_loss_not_loss_epoch():
+    columns = auto_columns(["epoch", "step", "loss_step", "loss_epoch", "val_loss"])
+    assert columns["train"] == "loss_step" and columns["val"] == "val_loss" and columns["epoch"] == "epoch"
+
+
+def test_wandb_chart_export_of_a_run_with_min_max_bands():
+    log = csv_table.parse(['"Step","run-a - train/loss","run-a - train/loss__MIN","run-a - train/loss__MAX"',
+                           '"10","3.2","3.1","3.3"', '"20","2.9","2.8","3.0"'])
+    assert log.iters[["iter", "loss"]].values.tolist() == [[10, 3.2], [20, 2.9]]
+
+
+MLFLOW = """key,value,step,timestamp,run_id
+loss,2.5,10,1700000000000,a1
+loss,2.0,20,1700000001000,a1
+eval_loss,2.2,20,1700000002000,a1
+epoch,0.5,20,1700000002000,a1
+learning_rate,1e-4,10,1700000000000,a1
+loss,9.0,10,1700000000000,b2
+""".splitlines()
+
+
+def test_mlflow_long_export_is_pivoted_per_step_first_run_only():
+    log = csv_table.parse(MLFLOW)
+    assert log.iters[["iter", "loss", "lr"]].values.tolist()[0] == [10, 2.5, 1e-4]
+    assert log.iters["iter"].tolist() == [10, 20]
+    assert log.evals[["step", "train_loss", "val_loss"]].values.tolist() == [[20, 2.0, 2.2]]
+    assert log.meta.epochs == 0.5
+    assert any("1 rows of other runs" in note for note in log.meta.notes)
+    assert csv_table.sniff(MLFLOW) == 4
+
+
+def test_llama_factory_trainer_log_gives_epochs_and_max_iters():
+    rows = ['{"current_steps": 10, "total_steps": 300, "loss": 1.2345, "lr": 4.9e-05, "epoch": 0.1, '
+            '"percentage": 3.33, "elapsed_time": "0:00:10", "remaining_time": "0:04:50"}',
+            '{"current_steps": 100, "total_steps": 300, "eval_loss": 1.1, "epoch": 1.0, "percentage": 33.33, '
+            '"elapsed_time": "0:01:40", "remaining_time": "0:03:20"}']
+    log = jsonl_table.parse(rows)
+    assert log.iters[["iter", "loss", "lr"]].values.tolist() == [[10, 1.2345, 4.9e-05]]
+    assert log.evals[["step", "val_loss"]].values.tolist() == [[100, 1.1]]
+    assert (log.meta.epochs, log.meta.max_iters) == (1.0, 300)
+
+
+def test_a_model_card_training_steps_hyperparameter_is_max_iters():
+    log = csv_table.parse(["- training_steps: 5000", "", *MODEL_CARD[6:]])
+    assert log.meta.max_iters == 5000
+
+
+def test_real_tables(named_real_log):
+    log = named_real_log("real_80_llamafactory_trainer_log_3epochs.jsonl")
+    assert log.format == "jsonl"
+    assert len(log.iters) == 18 and log.iters["loss"].iloc[0] == 5.7013     # 19 rows, the last has no loss
+    assert (log.meta.epochs, log.meta.max_iters) == (3.0, 93)
+    log = named_real_log("real_81_hf_modelcard_whisper_overfit_table.md")
+    assert log.format == "csv" and log.meta.max_iters == 5000 and log.meta.epochs == 25.13
+    assert log.evals["val_loss"].tolist() == [0.7324, 0.8486, 0.9033, 0.9351, 0.9468]
+    log = named_real_log("real_83_hf_modelcard_tokencls_nolog_table.md")
+    assert log.iters.empty and log.evals["step"].tolist() == [47, 94, 141]

@@ -10,7 +10,7 @@ carries a few stray lines, is still recognised by what it mostly is.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..model import ParsedLog
 from ..read import InputError, LogText
@@ -67,4 +67,47 @@ def parse_source(source: LogText, log_format: str = "auto") -> ParsedLog:
     parsed = module.parse_source(source) if hasattr(module, "parse_source") else module.parse(source.lines)
     if source.ended_early:
         parsed.meta.notes.append(source.ended_early)
+    return parsed
+
+
+def parse_runs(source: LogText, log_format: str = "auto") -> list[ParsedLog]:
+    """Parse an opened log into its runs: one ParsedLog per run from scratch in the file (seeds
+    run one after another, a restart from step 0 or back at the first logged step), in log order.
+    A resume from a checkpoint that repeats a few steps stays in its run, as a segment.
+
+    The whole log is read into memory once, parsed to find where its runs are, and each run is
+    parsed again on its own lines, so each gets its own header facts (config echo, tokens per
+    iteration, ...): the lines between one run's last data line and the next run's first data line
+    (the next run's start-up output) belong to the next run. Line numbers stay those of the file.
+    A one-run log gives a one-element list, the same table as parse_source. Metrics tables (CSV,
+    JSON lines) are one table with one header and are not cut.
+    """
+    lines = list(source.lines)
+    if log_format == "auto":
+        if not lines and source.ended_early:
+            raise InputError(source.name, "the gzip stream ends before its first line (a truncated copy)")
+        log_format = detect_or_raise(lines[:SNIFF_LINES])
+    elif log_format not in FORMATS:
+        raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
+    module = FORMATS[log_format]
+    whole = module.parse(lines)
+    spans = whole.meta.runs
+    if len(spans) < 2 or getattr(module, "WHOLE_FILE", False):
+        runs = [whole]
+    else:
+        runs = [_parse_run(module, lines, k, spans) for k in range(len(spans))]
+    if source.ended_early:
+        runs[-1].meta.notes.append(source.ended_early)
+    return runs
+
+
+def _parse_run(module, lines: Sequence[str], k: int, spans: list[tuple[int, int]]) -> ParsedLog:
+    """Run k of the file: from just after run k-1's last data line (line 1 for the first) to run
+    k's last data line, or the end of the file for the last run. The lines before it are fed as
+    blank lines, which no parser reads, so line numbers stay those of the file."""
+    first = 1 if k == 0 else spans[k - 1][1] + 1
+    last = len(lines) if k == len(spans) - 1 else spans[k][1]
+    parsed = module.parse(itertools.chain(itertools.repeat("", first - 1), lines[first - 1:last]))
+    parsed.meta.runs = []
+    parsed.meta.notes.append(f"run {k + 1} of {len(spans)} in this file (lines {first:,}-{last:,})")
     return parsed

@@ -9,31 +9,79 @@ NAN = float("nan")
 # ANSI colour/cursor sequences (wandb footers, rich/tqdm output) and C0 controls other than tab.
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f]")
 
-# Prefixes launchers and pastes put in front of a program's line: a chat/markdown quote `> `,
-# srun/torchrun rank labels `0: ` or `[rank0]: `, and ISO or syslog-style timestamps.
+# Prefixes that launchers, loggers and pastes put in front of a program's line, stripped in any
+# order and any number (torchrun's rank tag before the logger's timestamp, ...):
+#   > quote          a chat/markdown quote
+#   # paste          a line pasted as a comment (`# step 100: train loss ...`)
+#   [rank0]:         torchrun --tee / srun rank tags, also [default0]: and [trainer0|0]: (elastic)
+#   0:               srun --label
+#   2024-05-01 12:00:00,123 / [2024-05-01T12:00:00Z] / [12:00:00]   timestamps
+#   [titan] 2024-...  a program's tag in front of its logging timestamp
+#   - root - INFO -   logging's `%(asctime)s - %(name)s - %(levelname)s - ` tail after a timestamp
+#   INFO:name:       logging.basicConfig's default `%(levelname)s:%(name)s:`
+#   [INFO]           a bracketed level (DeepSpeed, loguru-style)
+#   I0501 12:00:00.123456 123 file.py:45]   glog / absl
+# Every alternative starts with a fixed character class and has bounded or delimiter-stopped
+# repetition, so a long garbled line is matched in linear time.
+LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 PREFIX_RE = re.compile(
-    r"^(?:>\s?|\[rank\d+\]:\s*|\d{1,4}:\s+|"
-    r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s*(?:-\s*)?|"
-    r"\[\d\d:\d\d:\d\d(?:\.\d+)?\]\s*)+"
+    r"^(?:>\s?|#+\s+|"
+    r"\[[A-Za-z_]{0,20}\d{1,6}(?:\|\d{1,6})?\]:\s*|\d{1,4}:\s+|"
+    r"(?:\[[A-Za-z_]{1,20}\]\s*(?=\[?\d{4}-))?"
+    r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s*(?:-\s*)?"
+    r"(?:[\w.]{1,80}\s+-\s+)?(?:" + LEVEL + r"\s+-\s+)?|"
+    r"\[\d\d:\d\d:\d\d(?:\.\d+)?\]\s*|"
+    + LEVEL + r":[\w.]{1,80}:|\[" + LEVEL + r"\]\s*|"
+    r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{1,9}\s+\d{1,9}\s+[\w.\-]{1,80}:\d{1,6}\]\s*)+"
 )
+# first characters of a line that may carry a prefix: the regex is tried only on those
+PREFIX_STARTS = frozenset(">#[0123456789IWEDCF")
+
+# A tqdm bar ends in `[elapsed<remaining, rate]` (`[00:05<00:00,  4.75it/s]`, `[07:00<17:31,
+# 14.21s/it, loss=1.2]`); when a program's line was printed right after a bar without a newline, the
+# rest of the physical line is a line of its own.
+TQDM_END_RE = re.compile(r"\[(?:\d{1,4}:)?\d{1,2}:\d\d<(?:(?:\d{1,4}:)?\d{1,2}:\d\d|\?)[^\]\n<]{0,200}\]")
+RANK_TAG_RE = re.compile(r"\[(?:rank|default|trainer)?(\d{1,6})(?:\|\d{1,6})?\]:")
 
 
 def clean_line(raw: str) -> str:
-    """Strip ANSI codes, control characters and launcher/quote/timestamp prefixes."""
+    """Strip ANSI codes, control characters and launcher/quote/timestamp/logger prefixes."""
     if "\x1b" in raw or "\x00" in raw or "\x08" in raw:
         raw = ANSI_RE.sub("", raw)
     line = raw.strip()
-    if line and (line[0] in ">[" or line[0].isdigit()):
+    if line and line[0] in PREFIX_STARTS:
         line = PREFIX_RE.sub("", line, count=1).strip()
     return line
 
 
+def rank_tag(raw: str) -> int | None:
+    """The rank of a `[rank3]:` / `[default3]:` / `[trainer0|3]:` tag at the start of a line."""
+    m = RANK_TAG_RE.match(raw.lstrip())
+    return int(m.group(1)) if m else None
+
+
 def pieces(raw: str) -> list[str]:
-    """A physical line may hold several `\\r`-separated screen updates (tqdm, HF downloads);
-    each piece is looked at as a line of its own."""
+    """A physical line may hold several `\\r`-separated screen updates (tqdm, HF downloads), and
+    a program's line printed right after a tqdm bar; each piece is looked at as a line of its own."""
     if "\r" not in raw:
+        return _after_bars(raw) if "<" in raw else [raw]
+    found = [p for p in raw.split("\r") if p.strip()]
+    if "<" in raw:
+        found = [q for p in found for q in _after_bars(p)]
+    return found
+
+
+def _after_bars(raw: str) -> list[str]:
+    """Split a line after each tqdm bar that has more text behind it."""
+    out, start = [], 0
+    for m in TQDM_END_RE.finditer(raw):
+        if raw[m.end():].strip():
+            out.append(raw[start:m.end()])
+            start = m.end()
+    if not out:
         return [raw]
-    return [p for p in raw.split("\r") if p.strip()]
+    out.append(raw[start:])
+    return [p for p in out if p.strip()]
 
 
 def clean_pieces(lines) -> Iterator[str]:
@@ -46,14 +94,19 @@ def clean_pieces(lines) -> Iterator[str]:
 class NumberedLines:
     """The cleaned lines of a log with their 1-based physical line numbers; each `\r` piece is a
     line of its own and keeps the number of the physical line it came from. `count` is how many
-    physical lines have been read: the table's line count, also when the last lines held nothing."""
+    physical lines have been read: the table's line count, also when the last lines held nothing.
+    `ranks` collects the launcher rank tags seen (`[rank3]:`): with every rank's output captured,
+    their number is the world size."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = lines
         self.count = 0
+        self.ranks: set[int] = set()
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         for self.count, raw in enumerate(self._lines, start=1):
+            if raw[:1] == "[" and (rank := rank_tag(raw)) is not None:
+                self.ranks.add(rank)
             for piece in pieces(raw):
                 yield self.count, clean_line(piece)
 

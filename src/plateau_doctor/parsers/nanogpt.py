@@ -190,7 +190,9 @@ class NanoGPTParser:
     def _piece(self, piece: str, number: int) -> None:
         line = clean_line(piece)
         if self._echo_name is not None:
-            if not line.startswith(PROGRAM_PREFIXES):
+            # a comment of the echoed file is config text, even one that reads like a metric line
+            # (clean_line strips the `# ` of a metric line pasted as a comment elsewhere)
+            if piece.lstrip().startswith("#") or not line.startswith(PROGRAM_PREFIXES):
                 self._echo_lines.append(piece.rstrip())
                 return
             self._close_echo()

@@ -134,7 +134,8 @@ class LossTableBuilder:
         self.last_iter: int | None = None
         self.last_step: int | None = None
         self.rows_in_segment = 0
-        self.fresh: dict[int, int] = {}     # segments that start from step 0 (or 1): first line
+        self.fresh: dict[int, int] = {}     # segments that start from scratch: their first line
+        self._first_step: int | None = None  # the log's first step: a segment starting there is a new run
 
     # -- segments -------------------------------------------------------------------------
     def new_segment(self) -> None:
@@ -212,9 +213,12 @@ class LossTableBuilder:
         self.rows_in_segment += 1
 
     def _note_start(self, step: int, line: int) -> None:
-        """The first row of a segment at step 0 or 1 starts a new run from scratch; a resumed
-        run starts where its checkpoint was."""
-        if not self.rows_in_segment and step <= 1:
+        """The first row of a segment at step 0 or 1, or back at the log's first step (a trainer
+        that logs every 100 iterations first prints step 100), starts a new run from scratch; a
+        resumed run starts where its checkpoint was."""
+        if self._first_step is None:
+            self._first_step = step
+        if not self.rows_in_segment and step <= max(1, self._first_step):
             self.fresh[self.segment] = line
 
     def mark_checkpoint(self) -> None:
@@ -263,10 +267,27 @@ class LossTableBuilder:
                     f"about the last one, from line {self.fresh[first]:,}")
             if note not in meta.notes:
                 meta.notes.append(note)
+            meta.runs = self._run_spans()
         meta.n_segments = self.segment + 1 - first if (self.n_iters or self.n_evals) else 0
         iters = _table(self._iter, "iter", consume, first)
         evals = _table(self._eval, "step", consume, first)
         return ParsedLog(format=self.format, iter_table=iters, eval_table=evals, meta=meta)
+
+    def _run_spans(self) -> list[tuple[int, int]]:
+        """(first, last) data line of each run from scratch, in log order; a run is a fresh
+        segment with the resumed segments after it."""
+        import numpy as np
+
+        starts = sorted({0, *self.fresh})
+        segments = np.concatenate([self._iter["segment"].to_numpy(), self._eval["segment"].to_numpy()])
+        lines = np.concatenate([self._iter["line"].to_numpy(), self._eval["line"].to_numpy()])
+        run = np.searchsorted(np.array(starts), segments, side="right") - 1
+        spans = []
+        for index in range(len(starts)):
+            mine = lines[run == index]
+            if len(mine):
+                spans.append((int(mine.min()), int(mine.max())))
+        return spans
 
 
 def _table(columns: dict[str, Column], key: str, consume: bool, first_segment: int = 0) -> Columns:

@@ -5,6 +5,9 @@ A table row is a dict of column -> cell. Each column plays at most one role:
     train      train loss -> an iter row
     val        val loss -> an eval row
     lr, grad_norm, time_ms, mfu   extra iter columns
+    epoch      passes over the data (HF `Epoch`, Lightning `epoch`, LLaMA-Factory `epoch`): the
+               last value is meta.epochs
+    total_steps   the planned number of steps (LLaMA-Factory `total_steps`): meta.max_iters
 Columns are found by name (auto_columns) or given explicitly (`--columns step=_step,train=...`,
 see parse_columns_option). A row with a train value becomes an iter row; a row with a val value
 becomes an eval row, whose train_loss is the same row's train value when it has one (W&B exports
@@ -23,20 +26,25 @@ from ..model import ParsedLog
 from .lines import NAN
 from .table import LossTableBuilder
 
-ROLES = ("step", "train", "val", "lr", "grad_norm", "time_ms", "mfu")
+ROLES = ("step", "train", "val", "lr", "grad_norm", "time_ms", "mfu", "epoch", "total_steps")
 
 # Candidate names per role, best first; compared after _normalise (lower case, no spaces).
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "step": ("step", "_step", "iter", "iteration", "global_step", "trainer/global_step",
-             "train/global_step", "steps"),
+             "train/global_step", "steps", "current_steps"),
+    # `Training Loss` (HF model-card tables) normalises to `trainingloss`; Lightning's
+    # self.log(on_step=True, on_epoch=True) writes `loss_step` and `loss_epoch`: the step one
     "train": ("train/loss", "train_loss", "loss", "training_loss", "train/loss_step",
-              "train_loss_step", "trainloss"),
+              "train_loss_step", "trainloss", "trainingloss", "loss_step"),
     "val": ("val/loss", "val_loss", "eval_loss", "eval/loss", "validation_loss", "valid_loss",
-            "valid/loss", "validation/loss", "val_loss_epoch", "valloss"),
+            "valid/loss", "validation/loss", "val_loss_epoch", "valloss", "validationloss",
+            "evalloss"),
     "lr": ("lr", "learning_rate", "train/lr", "train/learning_rate", "lr-adamw", "optimizer/lr"),
     "grad_norm": ("grad_norm", "train/grad_norm", "gradient_norm", "norm"),
     "time_ms": ("time_ms", "dt_ms", "step_time_ms", "iter_time_ms"),
     "mfu": ("mfu", "train/mfu"),
+    "epoch": ("epoch", "train/epoch", "trainer/epoch", "epochs"),
+    "total_steps": ("total_steps", "max_steps"),
 }
 LOSS_ROLES = ("train", "val")
 MAX_STEP = 2 ** 53     # steps beyond this are corruption: they would not fit the int64 table
@@ -110,6 +118,7 @@ def fill_table(table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, o
         values = {role: cell_value(row.get(name)) for role, name in columns.items()}
         step = values["step"] if "step" in columns else float(index)
         index += 1
+        _run_facts(meta, values)
         # whole numbers only, and small enough for the int64 table (a 1e300 step is corruption)
         if step is None or not math.isfinite(step) or step != int(step) or abs(step) >= MAX_STEP:
             continue
@@ -120,6 +129,21 @@ def fill_table(table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, o
                            grad_norm=_or_nan(values.get("grad_norm")))
         if val is not None:
             table.add_eval(int(step), _or_nan(train), val, number)
+
+
+def _run_facts(meta, values: Mapping[str, float | None]) -> None:
+    """The latest epoch and planned step count a row carries."""
+    epoch, total = values.get("epoch"), values.get("total_steps")
+    if epoch is not None and math.isfinite(epoch):
+        meta.epochs = epoch
+    if total is not None and math.isfinite(total) and total == int(total) and 0 < total < MAX_STEP:
+        meta.max_iters = int(total)
+
+
+def role_of(name: str) -> str | None:
+    """The role a metric named `name` plays (a key of MLflow's long export), or None."""
+    key = _normalise(name)
+    return next((role for role, candidates in CANDIDATES.items() if key in candidates), None)
 
 
 def cell_value(cell: object) -> float | None:
