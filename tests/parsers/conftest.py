@@ -1,7 +1,9 @@
 """Shared fixtures for the parser tests: the real logs in ../shared/logs (absent in a user's clone,
-so tests that need them skip) and a helper to parse a named real log through detection."""
+so tests that need them skip), the real logs of the other trainer formats kept in the repository
+(tests/data/formats), and a helper to parse a named real log through detection."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,12 +13,10 @@ from plateau_doctor.model import ParsedLog
 from plateau_doctor.parsers import parse_lines
 from plateau_doctor.read import open_log
 
-import os
-
-# ../shared/logs, or a folder laid out like it (PLATEAU_DOCTOR_SHARED_LOGS: a copy with logs not yet
-# added to shared/, labels.yaml included)
+# ../shared/logs, or a folder laid out like it (PLATEAU_DOCTOR_SHARED_LOGS)
 SHARED_LOGS = Path(os.environ.get("PLATEAU_DOCTOR_SHARED_LOGS")
                    or Path(__file__).parents[2].parent / "shared" / "logs")
+FORMAT_LOGS = Path(__file__).parents[1] / "data" / "formats"   # shipped with the repository
 
 
 @pytest.fixture
@@ -35,11 +35,11 @@ def real_log(shared_logs: Path) -> Callable[[str], ParsedLog]:
 
 
 @pytest.fixture
-def named_real_log(shared_logs: Path) -> Callable[[str], ParsedLog]:
-    """Parse a real log that may not be in shared/logs yet: skip when it is absent."""
+def named_real_log() -> Callable[[str], ParsedLog]:
+    """Parse a real log kept in tests/data/formats (or, failing that, in ../shared/logs)."""
     def parse(name: str) -> ParsedLog:
-        path = shared_logs / name
-        if not path.is_file():
-            pytest.skip(f"{name} is not in {shared_logs}")
-        return parse_lines(open_log(str(path)).lines)
+        for folder in (FORMAT_LOGS, SHARED_LOGS):
+            if (folder / name).is_file():
+                return parse_lines(open_log(str(folder / name)).lines)
+        pytest.skip(f"{name} is in neither {FORMAT_LOGS} nor {SHARED_LOGS}")
     return parse

@@ -6,23 +6,27 @@ import pytest
 import yaml
 
 from plateau_doctor.parsers import detect, parse_lines
+from plateau_doctor.read import open_log
 
-# Same place as conftest's fixture; needed here at collection time to parametrize.
+# Same places as conftest's fixtures; needed here at collection time to parametrize.
 SHARED_LOGS = Path(os.environ.get("PLATEAU_DOCTOR_SHARED_LOGS")
                    or Path(__file__).parents[2].parent / "shared" / "logs")
+FORMAT_LOGS = Path(__file__).parents[1] / "data" / "formats"
 
 
 def _labelled_logs() -> list:
-    labels = SHARED_LOGS / "labels.yaml"
-    if not labels.is_file():
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason="../shared/logs is not present"))]
-    return [pytest.param(entry["file"], entry["format"], id=entry["file"])
-            for entry in yaml.safe_load(labels.read_text())]
+    params = []
+    for folder in (SHARED_LOGS, FORMAT_LOGS):
+        labels = folder / "labels.yaml"
+        if labels.is_file():
+            params += [pytest.param(folder / entry["file"], entry["format"], id=entry["file"])
+                       for entry in yaml.safe_load(labels.read_text())]
+    return params
 
 
-@pytest.mark.parametrize("name, expected", _labelled_logs())
-def test_every_labelled_real_log_is_detected_as_its_format(real_log, name, expected):
-    log = real_log(name)
+@pytest.mark.parametrize("path, expected", _labelled_logs())
+def test_every_labelled_real_log_is_detected_as_its_format(path, expected):
+    log = parse_lines(open_log(str(path)).lines)
     assert log.format == expected
     assert len(log.iters) + len(log.evals) > 0
 
