@@ -73,3 +73,28 @@ def test_an_eval_line_after_a_tqdm_bar_is_detected_and_read():
              "iter 50: loss 2.0, time 10.00ms, mfu 1.00%"]
     assert detect(lines) == "nanogpt"
     assert parse_lines(lines).evals[["step", "val_loss"]].values.tolist() == [[50, 2.3]]
+
+
+@pytest.mark.parametrize("line", ["...", "…", "[...]", "(... 200 lines omitted)", "<snip>", "[truncated]",
+                                  "... 5 more lines skipped"])
+def test_an_elision_line_marks_the_log_as_an_excerpt(line):
+    from plateau_doctor.parsers import parse_lines
+
+    log = parse_lines(["step 0: train loss 4.2, val loss 4.2", line, "iter 900: loss 2.1, time 10.0ms, mfu 5.00%"])
+    assert log.meta.excerpt
+
+
+@pytest.mark.parametrize("line", ["step 0: ...", "...loss 3.2", "loading ... done"])
+def test_text_with_dots_in_it_is_not_an_elision(line):
+    from plateau_doctor.parsers.lines import is_elision
+
+    assert not is_elision(line)
+
+
+def test_a_real_excerpt_ending_in_an_elision_is_not_called_a_stopped_run(shared_logs):
+    from plateau_doctor import diagnose
+
+    report = diagnose(str(shared_logs / "real_43_llmc_gpt2_1558M_8xH100_startup_EXCERPT.log"))
+    assert not [f for f in report.findings if f.raised]
+    [f] = [f for f in report.findings if f.code == "PD104"]
+    assert f.evidence["excerpt"] is True

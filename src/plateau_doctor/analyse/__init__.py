@@ -27,7 +27,7 @@ from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing
 from .trend import Trend, fit_trend
 
-__all__ = ["Analyses", "Curve", "Gap"]
+__all__ = ["Analyses", "Curve", "Gap", "Pinned"]
 
 TREND_WINDOW_POINTS = 4      # the recent window holds at least this many points where there are
 LATE_EVALS = 6               # the scatter of val is read over the later half, at least the last 6
@@ -36,6 +36,10 @@ VAL_EXPLOSION_MIN_POINTS = 6
 MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
 BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
 PRETRAINED_INIT = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+MAX_CLASSES = 20             # a classification head of up to this many classes
+# Vocabulary sizes of common tokenizers (GPT-2 and nanoGPT's padded one, Llama 2/3, Mistral,
+# Qwen 2, Gemma, T5, BERT, DeBERTa v3): a loss at ln of one of these is a uniform LM
+COMMON_VOCABS = (50257, 50304, 32000, 32768, 128256, 151936, 151646, 256000, 32100, 30522, 128100)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,18 @@ class Gap:
     @property
     def val_below_train(self) -> bool:
         return -self.value > self.threshold
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A loss held at ln(k): the model predicts k outcomes uniformly."""
+
+    k: int
+    level: float             # median of the pinned stretch
+    spread: float            # its largest distance from the median
+    curve: str               # "train" (iteration losses) or "val"
+    since_step: int          # first step of the pinned stretch
+    best_before: float       # the lowest loss before it (below ln(k): it collapsed there)
 
 
 class Analyses:
@@ -418,6 +434,45 @@ class Analyses:
         if len(self.val) < VAL_EXPLOSION_MIN_POINTS:
             return None
         return detect_explosion(self.val.steps, self.val.values, min_run=2)
+
+    @cached_property
+    def pinned(self) -> Pinned | None:
+        """The loss held at ln(k) for a small k (a stuck classifier head) or k = a vocabulary
+        (a language model predicting uniformly). Iteration losses pinned over the recent stretch
+        are the signature (a learning model's loss moves with every batch); with only evals,
+        most of the run must sit there, since a converged model on a fixed val set can print
+        nearly the same number eval after eval."""
+        it = self.iter_loss
+        recent = max(TREND_WINDOW_POINTS * 2, len(it) * 3 // 10)
+        if len(it) >= recent:
+            return self._pinned_stretch(it, len(it) - recent, "train")
+        val = self.val
+        if len(val) >= TREND_WINDOW_POINTS * 2:
+            level = median(val.values)
+            inside = np.abs(val.values - level) <= self.limits.pinned_tolerance
+            if inside.mean() >= self.limits.pinned_share:
+                return self._pinned_stretch(val, int(np.argmax(inside)), "val")
+        return None
+
+    def _pinned_stretch(self, c: Curve, start: int, name: str) -> Pinned | None:
+        values = c.values[start:]
+        level = float(median(values))
+        spread = float(np.max(np.abs(values - level)))
+        tol = self.limits.pinned_tolerance
+        if spread > tol:
+            return None
+        candidates = list(range(2, MAX_CLASSES + 1)) + list(COMMON_VOCABS)
+        if self.facts.vocab_size:
+            candidates.append(self.facts.vocab_size)
+        k = min(candidates, key=lambda n: abs(np.log(n) - level))
+        if abs(np.log(k) - level) > tol:
+            return None
+        # the pinned stretch reaches back as far as the loss stayed at that level
+        outside = np.flatnonzero(np.abs(c.values[:start] - level) > tol)
+        start = int(outside[-1]) + 1 if len(outside) else 0
+        before = c.values[:start]
+        return Pinned(k=int(k), level=level, spread=spread, curve=name, since_step=int(c.steps[start]),
+                      best_before=float(before.min()) if len(before) else level)
 
     # -- the start of the run --------------------------------------------------------------
     @cached_property

@@ -42,6 +42,11 @@ ANALYSIS_THRESHOLDS: tuple[Threshold, ...] = (
               "part of its anneal ahead; below it the anneal is done"),
     Threshold("annealing_of_peak", 0.15, "x peak LR", "decaying to zero (no min_lr): 15% of the peak "
               "left is the last stretch of the anneal, where the loss drops most"),
+    Threshold("pinned_tolerance", 0.005, "nats", "a loss within half a hundredth of ln(k), with "
+              "a spread as small, is a model predicting k outcomes uniformly: real batches move a "
+              "learning model's loss by more"),
+    Threshold("pinned_share", 0.8, "of the evals", "without iteration losses, 80% of all evals at "
+              "ln(k) is a model that never left the uniform guess"),
     Threshold("from_scratch_init_tolerance", 1.0, "nats",
               "a first loss within 1 nat of ln(vocab) is a freshly initialised model"),
     Threshold("finetune_max_first_loss", 6.9, "nats",

@@ -50,7 +50,7 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
                          f"{len(head)} objects; keys: {names(keys)}")
     table = LossTableBuilder(NAME, TRAITS)
     fill_table(table, itertools.chain(head, rows), columns)
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _objects(lines: NumberedLines) -> Iterator[tuple[int, dict]]:

@@ -91,24 +91,40 @@ def clean_pieces(lines) -> Iterator[str]:
             yield clean_line(piece)
 
 
+# A line that stands for text left out of a paste: "...", "…", "[...]", "(... 200 lines omitted)",
+# "<snip>", "[truncated]". A log holding one is an excerpt: where it ends says nothing of the run.
+ELISION_RE = re.compile(r"^(?:\.{3,}|…+|[\[(<]\s*(?:\.{3,}|…|snip|truncated|omitted)[^\])>]*[\])>]|"
+                        r"\.{3,}\s*\(?\d*\s*(?:more\s+)?lines?\s+(?:omitted|skipped|elided)\)?)$", re.IGNORECASE)
+MAX_ELISION = 40
+
+
+def is_elision(line: str) -> bool:
+    return len(line) <= MAX_ELISION and bool(ELISION_RE.match(line))
+
+
 class NumberedLines:
     """The cleaned lines of a log with their 1-based physical line numbers; each `\r` piece is a
     line of its own and keeps the number of the physical line it came from. `count` is how many
     physical lines have been read: the table's line count, also when the last lines held nothing.
     `ranks` collects the launcher rank tags seen (`[rank3]:`): with every rank's output captured,
-    their number is the world size."""
+    their number is the world size. `elided` says a line marked text as left out (`...`): the
+    log is an excerpt."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = lines
         self.count = 0
         self.ranks: set[int] = set()
+        self.elided = False
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         for self.count, raw in enumerate(self._lines, start=1):
             if raw[:1] == "[" and (rank := rank_tag(raw)) is not None:
                 self.ranks.add(rank)
             for piece in pieces(raw):
-                yield self.count, clean_line(piece)
+                line = clean_line(piece)
+                if is_elision(line):
+                    self.elided = True
+                yield self.count, line
 
 
 def to_float(text: str) -> float:

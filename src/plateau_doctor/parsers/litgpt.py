@@ -87,7 +87,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     _set_params(meta, params)
     meta.notes.append("loss is a running mean over one optimizer step's micro-batches; "
                       "iter counts micro-batches")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _add_iter(table: LossTableBuilder, it: str, loss: str, rest: str, number: int) -> int:

@@ -65,4 +65,4 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if hellaswag:
         meta.notes.append(f"{hellaswag} HellaSwag accuracy lines (`eval:`) not tabled")
     meta.notes.append("main.log steps are 0-based (s: = updates done before the step)")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)

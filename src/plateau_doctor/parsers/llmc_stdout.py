@@ -96,7 +96,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if hellaswag:
         meta.notes.append(f"{hellaswag} HellaSwag accuracy lines not tabled")
     meta.notes.append("stdout steps are 1-based (updates done); main.log's s: are 0-based")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> int:

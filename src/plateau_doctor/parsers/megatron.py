@@ -124,7 +124,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         meta.notes.append(f"{state.other_sets} lines of other validation sets not tabled "
                           f"(only {state.val_set!r})")
     meta.notes.append("lm loss is the mean over each log interval")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _fields(line: str) -> dict[str, str]:

@@ -84,7 +84,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         elif line.startswith("save "):
             meta.checkpoints_saved += 1
     meta.notes.append("train loss is the mean over each report interval")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _iter_line(table: LossTableBuilder, line: str, number: int) -> None:

@@ -79,7 +79,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if timed_only:
         meta.notes.append(f"{timed_only} step lines carry no train loss (val-only log): no train rows"
                           + (f"; last step_avg {last_step_avg:.2f} ms" if last_step_avg == last_step_avg else ""))
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _flush(table: LossTableBuilder, pending: Pending) -> int:

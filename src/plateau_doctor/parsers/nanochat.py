@@ -79,7 +79,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     meta.notes.append("lrm is an LR multiplier, not an LR: lr left unknown")
     if core:
         meta.notes.append(f"{core} CORE metric lines not tabled")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _add_step(table: LossTableBuilder, m: re.Match, number: int) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from ..model import LogMeta, ParsedLog
 from ..read import LogText
-from .lines import NAN, clean_line, clean_pieces, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, is_elision, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
@@ -197,6 +197,9 @@ class NanoGPTParser:
                 return
             self._close_echo()
         if not line:
+            return
+        if is_elision(line):
+            self.meta.excerpt = True
             return
         head = line[:4]
         if head == "iter":

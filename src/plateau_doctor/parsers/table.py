@@ -248,8 +248,10 @@ class LossTableBuilder:
         return len(self._eval["step"])
 
     # -- output ---------------------------------------------------------------------------
-    def build(self, n_lines: int) -> ParsedLog:
-        """The final table. It takes over the columns' memory, so nothing may be added after."""
+    def build(self, n_lines: int, excerpt: bool = False) -> ParsedLog:
+        """The final table. It takes over the columns' memory, so nothing may be added after.
+        `excerpt`: the log showed it is cut from a longer one (an elision line)."""
+        self.meta.excerpt = self.meta.excerpt or excerpt
         return self._frames(n_lines, self.meta, consume=True)
 
     def snapshot(self, n_lines: int, meta: LogMeta | None = None) -> ParsedLog:

@@ -77,7 +77,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if len(source.ranks) > 1:
         meta.world_size = len(source.ranks)
     meta.notes.append("loss is the global mean of one step (not a window); the LR is not printed")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _header_line(line: str, meta) -> None:

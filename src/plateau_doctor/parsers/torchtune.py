@@ -95,7 +95,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if len(source.ranks) > 1:
         meta.world_size = len(source.ranks)
     meta.notes.append("loss is the mean over one step's micro-batches")
-    return table.build(source.count)
+    return table.build(source.count, excerpt=source.elided)
 
 
 def _logger_line(table: LossTableBuilder, step: int, text: str, number: int) -> int:

@@ -28,6 +28,8 @@ def check(ctx: Context, limits) -> list:
     vt = a.trend
     if vt is None:
         return [Skip(RULE.code, "too few points for a trend")]
+    if a.pinned is not None:
+        return [Skip(RULE.code, "the loss is pinned at a uniform guess: PD503's finding")]
     if vt.verdict != "flat":
         return []
     on = a.trend_rests_on

@@ -65,7 +65,8 @@ def check(ctx: Context, limits) -> list:
     if high_lr:
         evidence["lr_now"] = a.lr_at_end
         message += f" It stopped while the LR was still high ({high_lr}): training on would pay."
-    severity = "warning" if high_lr and not ended else "info"
+    # An excerpt does not show where the run stopped, so it cannot be told to train on.
+    severity = "warning" if high_lr and not ended and not ctx.parsed.meta.excerpt else "info"
     if high_lr and ended:
         message += " The schedule itself ended before its anneal (see PD303)."
     return [finding(
