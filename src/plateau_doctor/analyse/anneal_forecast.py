@@ -100,9 +100,12 @@ class CurveForecast:
 
 @dataclass(frozen=True)
 class CurveRefusal:
-    """Why no curve forecast was made, in words a user can read."""
+    """Why no curve forecast was made, in words a user can read, and which kind of reason:
+    "schedule" (unknown, too short, contradicted by the log), "points" (too few), "rising"
+    (the curve climbs while the LR falls: overfitting or instability)."""
 
     reason: str
+    kind: str = "schedule"
 
 
 def lr_array(lr: LRSource, n_steps: int) -> np.ndarray:
@@ -252,10 +255,10 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     if len(s) < MIN_POINTS:
         return CurveRefusal(f"only {len(s)} points after the warmup and the first "
                             f"{settings.fit_from_fraction:.0%} of the run; the law needs at least "
-                            f"{MIN_POINTS}")
+                            f"{MIN_POINTS}", kind="points")
     rising = _rises_at_the_end(s, y, lrs, point_noise)
     if rising:
-        return CurveRefusal(rising)
+        return CurveRefusal(rising, kind="rising")
 
     reference = int(s[-1])
     alphas = np.asarray(settings.alpha_grid, dtype=float)
