@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from plateau_doctor.analyse.anneal_forecast import (CurveRefusal, LawSettings,  # noqa: E402
                                                     forecast_curve, nanogpt_schedule)
+from plateau_doctor.analyse.forecast import fit_power_law  # noqa: E402
 from plateau_doctor.api import examine, parse  # noqa: E402
 from plateau_doctor.model import ParsedLog  # noqa: E402
 
@@ -106,6 +107,7 @@ class Row:
     annealing: str | None = None
     refused: str | None = None
     seconds: float = 0.0
+    baseline_seconds: float = 0.0    # the step power law (analyse/forecast.py) on the same points
 
     @property
     def error(self) -> float | None:
@@ -155,6 +157,9 @@ def backtest_run(run: Run, logs: Path, cuts=CUTS, settings: LawSettings = LawSet
         result = forecast_curve(a.val.steps, a.val.values, lr, end_step, a.eval_noise,
                                 settings=settings)
         row.seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        fit_power_law(a.val.steps, a.val.values, end_step)
+        row.baseline_seconds = time.perf_counter() - started
         if isinstance(result, CurveRefusal):
             row.refused = result.reason
         else:
@@ -173,12 +178,13 @@ class Summary:
     median_error_in_noise: float     # |error| / eval noise, where the noise is known
     coverage: float
     median_seconds: float
+    time_ratio: float                # median of the fit's time over the step power law's
 
 
 def summarise(rows: list[Row]) -> Summary:
     made = [r for r in rows if r.predicted is not None]
     if not made:
-        return Summary(0, len(rows), math.nan, math.nan, math.nan, math.nan, math.nan)
+        return Summary(0, len(rows), math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
     errors = [abs(r.error) for r in made]
     relative = [abs(r.error) / r.truth for r in made]
     in_noise = [abs(r.error) / r.noise for r in made if r.noise]
@@ -187,7 +193,8 @@ def summarise(rows: list[Row]) -> Summary:
         median_abs_error=statistics.median(errors), median_relative_error=statistics.median(relative),
         median_error_in_noise=statistics.median(in_noise) if in_noise else math.nan,
         coverage=sum(bool(r.covered) for r in made) / len(made),
-        median_seconds=statistics.median(r.seconds for r in made))
+        median_seconds=statistics.median(r.seconds for r in made),
+        time_ratio=statistics.median(r.seconds / max(r.baseline_seconds, 1e-9) for r in made))
 
 
 def run_backtest(logs: Path = DEFAULT_LOGS, runs=RUNS, settings: LawSettings = LawSettings()) -> list[Row]:
@@ -268,7 +275,8 @@ def main() -> None:
     print(f"all: forecasts {summary.forecasts}, refused {summary.refused}; median |error| "
           f"{summary.median_abs_error:.4f} nats = {summary.median_relative_error:.2%} of the final "
           f"loss = {summary.median_error_in_noise:.1f} x eval noise; 80% interval held the truth "
-          f"{summary.coverage:.0%}; median fit {summary.median_seconds * 1000:.0f} ms")
+          f"{summary.coverage:.0%}; median fit {summary.median_seconds * 1000:.0f} ms, "
+          f"{summary.time_ratio:.1f}x the step power law's on the same points")
 
 
 if __name__ == "__main__":

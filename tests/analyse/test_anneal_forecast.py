@@ -26,8 +26,8 @@ def law_curve(lr, steps, level=2.0, amplitude=1.5, alpha=0.6, gain=0.25, decay=0
     """The law itself, in the module's units (S1 normalised at step 6000, C as the loss a
     complete anneal buys)."""
     lrs = lr_array(lr, horizon)
-    areas = schedule_areas(lrs, 6000, decay)
-    return level + amplitude * areas.s1[steps] ** -alpha - gain * areas.s2[steps]
+    areas = schedule_areas(lrs, 6000, (decay,))
+    return level + amplitude * areas.s1_at(steps) ** -alpha - gain * areas.s2_at(decay, steps)
 
 
 def test_forward_area_is_the_sum_of_the_lrs_before_each_step():
@@ -38,15 +38,15 @@ def test_forward_area_is_the_sum_of_the_lrs_before_each_step():
 
 def test_annealing_area_of_a_complete_anneal_approaches_one():
     lrs = np.concatenate([np.full(100, 2e-3), np.zeros(20000)])
-    areas = schedule_areas(lrs, s1_reference_step=100, momentum_decay=0.999)
-    assert areas.s2[100] == 0.0
-    assert areas.s2[-1] == pytest.approx(1.0, abs=1e-6)
+    s2 = schedule_areas(lrs, s1_reference_step=100, momentum_decays=(0.999,)).s2[0.999]
+    assert s2[100] == 0.0
+    assert s2[-1] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_annealing_area_lags_the_lr_drop_by_the_momentum():
     lrs = np.concatenate([np.full(100, 1.0), np.zeros(2000)])
-    fast = schedule_areas(lrs, 100, momentum_decay=0.99).s2
-    slow = schedule_areas(lrs, 100, momentum_decay=0.999).s2
+    areas = schedule_areas(lrs, 100, momentum_decays=(0.99, 0.999))
+    fast, slow = areas.s2[0.99], areas.s2[0.999]
     assert fast[600] > 0.99 and slow[600] < 0.45
 
 
@@ -54,7 +54,21 @@ def test_warmup_counts_at_the_peak_lr():
     warm = schedule_areas(np.array([0.1, 0.5, 1.0, 1.0, 0.5]), 5)
     flat = schedule_areas(np.array([1.0, 1.0, 1.0, 1.0, 0.5]), 5)
     assert warm.s1 == pytest.approx(flat.s1)
-    assert warm.s2 == pytest.approx(flat.s2)
+    assert warm.s2[0.999] == pytest.approx(flat.s2[0.999])
+
+
+def test_a_long_schedule_summed_in_blocks_keeps_its_areas():
+    """nanoGPT's default 600,000-iteration cosine: blocks of steps give the same areas to the
+    precision the law needs."""
+    lr = cosine(max_iters=600000, peak=6e-4, warmup=2000, floor=6e-5)
+    steps = np.array([10000, 100000, 300000, 600000])
+    lrs = lr_array(lr, 600000)
+    blocked = schedule_areas(lrs, 20000, (0.999,))
+    exact_s1 = np.concatenate(([0.0], np.cumsum(np.where(np.arange(600000) < 2000, 6e-4, lrs))))
+    assert blocked.stride > 1
+    assert blocked.s1_at(steps) == pytest.approx(exact_s1[steps] / exact_s1[20000], rel=1e-3)
+    exact_s2 = (6e-4 - lrs[steps - 1]) / 6e-4           # momentum long settled on a slow cosine
+    assert blocked.s2_at(0.999, steps[1:]) == pytest.approx(exact_s2[1:], abs=0.01)
 
 
 def test_decaying_cumsum_matches_the_recursion_across_blocks():

@@ -56,6 +56,8 @@ MIN_POINTS = 6            # fewer points than this cannot tell four parameters a
 INTERVAL = (10.0, 90.0)   # percentiles of the predictive mixture: an 80% interval
 N_DRAWS = 20000           # draws from the mixture for its quantiles (seeded)
 MIN_FIT_FRACTION = 0.1    # points before this fraction of the last step are the fast transient
+MAX_POINTS = 200          # longer series are averaged in consecutive groups down to this many
+SCHEDULE_SAMPLES = 50000  # longer schedules are summed in blocks (see schedule_areas)
 RISE_SIGMAS = 3.0         # a rise beyond this many noise units under a falling LR: not the law's curve
 # C counts as taken from the prior when its 10th-90th posterior range still spans at least this
 # share of the prior's log-range: the data did not narrow it much.
@@ -66,11 +68,25 @@ LRSource = Union[np.ndarray, Callable[[np.ndarray], np.ndarray]]
 
 @dataclass(frozen=True)
 class ScheduleAreas:
-    """S1 and S2 of one LR schedule at every step 0..len-1, normalised: S1 by its value at the
-    reference step, S2 so that a complete anneal from the peak counts 1."""
+    """S1 and S2 of one LR schedule at steps 0, stride, 2 stride, ... len(lrs), normalised: S1 by
+    its value at the reference step, S2 (one per momentum decay) so that a complete anneal from
+    the peak counts 1. `s1_at` / `s2_at` give them at any steps."""
 
+    stride: int
     s1: np.ndarray
-    s2: np.ndarray
+    s2: dict[float, np.ndarray]
+
+    def s1_at(self, steps) -> np.ndarray:
+        return self._at(self.s1, steps)
+
+    def s2_at(self, decay: float, steps) -> np.ndarray:
+        return self._at(self.s2[decay], steps)
+
+    def _at(self, values: np.ndarray, steps) -> np.ndarray:
+        steps = np.asarray(steps)
+        if self.stride == 1:
+            return values[steps.astype(int)]
+        return np.interp(steps, np.arange(len(values)) * self.stride, values)
 
 
 @dataclass(frozen=True)
@@ -130,31 +146,42 @@ def nanogpt_schedule(config) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 def schedule_areas(lrs: np.ndarray, s1_reference_step: int,
-                   momentum_decay: float = 0.999) -> ScheduleAreas:
+                   momentum_decays: tuple[float, ...] = (0.999,)) -> ScheduleAreas:
     """S1 and S2 at every step 0..len(lrs) (step s has seen the updates 0..s-1).
 
     The initial stretch where the LR never falls (warmup, and a constant phase after it) counts at
     its peak, as in the authors' code; later rises (a re-warmup) count as they are and give
-    negative annealing momentum, as the paper has it.
+    negative annealing momentum, as the paper has it. Schedules longer than SCHEDULE_SAMPLES steps
+    (nanoGPT's default runs 600,000) are summed over blocks of equal steps, the momentum decaying
+    by lam^block per block: the law's areas change slowly on that scale.
     """
-    eta = np.asarray(lrs, dtype=float)
+    eta = np.asarray(lrs, dtype=float).copy()
     falls = np.flatnonzero(np.diff(eta) < 0)
     rising_end = int(falls[0]) + 1 if len(falls) else len(eta)
     peak = float(eta[:rising_end].max()) if rising_end else float(eta.max())
-    eta = eta.copy()
     eta[:rising_end] = peak
-    s1 = np.concatenate(([0.0], np.cumsum(eta)))
+    n = len(eta)
+    stride = max(1, -(-n // SCHEDULE_SAMPLES))
+    if stride > 1:
+        padded = np.concatenate([eta, np.full(-n % stride, eta[-1])])
+        eta = padded.reshape(-1, stride).mean(axis=1)
+    s1 = np.concatenate(([0.0], np.cumsum(eta))) * stride
     drops = np.concatenate(([0.0], eta[:-1] - eta[1:]))
-    momentum = _decaying_cumsum(drops, momentum_decay)
-    s2 = np.concatenate(([0.0], np.cumsum(momentum)))
-    reference = s1[min(max(s1_reference_step, 1), len(s1) - 1)]
-    scale_s2 = (1.0 - momentum_decay) / peak if peak > 0 else 1.0
-    return ScheduleAreas(s1=s1 / reference if reference > 0 else s1, s2=s2 * scale_s2)
+    s2 = {}
+    for decay in momentum_decays:
+        momentum = _decaying_cumsum(drops, decay ** stride)
+        scale = (1.0 - decay) / peak if peak > 0 else 1.0
+        s2[decay] = np.concatenate(([0.0], np.cumsum(momentum))) * stride * scale
+    areas = ScheduleAreas(stride, s1, s2)
+    reference = float(areas.s1_at(min(max(s1_reference_step, 1), n)))
+    return ScheduleAreas(stride, s1 / reference if reference > 0 else s1, s2)
 
 
-def _decaying_cumsum(x: np.ndarray, decay: float, block: int = 1024) -> np.ndarray:
+def _decaying_cumsum(x: np.ndarray, decay: float) -> np.ndarray:
     """m_i = decay * m_{i-1} + x_i, vectorised in blocks short enough that decay^-block stays
-    finite; one Python step per block carries m across blocks."""
+    below e^20 (so the in-block sums keep ~1e-7 of their precision); one Python step per block
+    carries m across blocks."""
+    block = int(min(16384, max(64, 20.0 / -np.log(decay))))
     out = np.empty_like(x)
     powers = decay ** np.arange(block)
     inverse = 1.0 / powers
@@ -205,11 +232,12 @@ class _Mixture:
         lrs = self.lr if lr is None else lr_array(lr, max(horizon, self.s1_reference_step))
         if len(lrs) < horizon:
             raise ValueError(f"the schedule covers {len(lrs)} steps, not {horizon}")
+        decays = tuple(float(d) for d in np.unique(self.decay))
+        areas = schedule_areas(lrs, self.s1_reference_step, decays)
         s2 = np.empty((len(self.decay), len(steps)))
-        for decay in np.unique(self.decay):
-            areas = schedule_areas(lrs, self.s1_reference_step, float(decay))
-            s2[self.decay == decay] = areas.s2[steps]
-        s1 = np.maximum(areas.s1[steps], 1e-12)
+        for decay in decays:
+            s2[self.decay == decay] = areas.s2_at(decay, steps)
+        s1 = np.maximum(areas.s1_at(steps), 1e-12)
         x1 = s1[None, :] ** -self.alpha[:, None]                     # (cells, steps)
         mean = self.level[:, None] + self.amplitude[:, None] * x1 - self.gain[:, None] * s2
         within = self.sigma ** 2 * (1.0 / self.n_points
@@ -259,43 +287,36 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     rising = _rises_at_the_end(s, y, lrs, point_noise)
     if rising:
         return CurveRefusal(rising, kind="rising")
+    n_given = len(s)
+    s, y, point_noise = _thinned(s, y, point_noise)
 
     reference = int(s[-1])
     alphas = np.asarray(settings.alpha_grid, dtype=float)
     gain_grid = float(y[-1]) * np.geomspace(*settings.anneal_gain_range, GAIN_GRID_SIZE)
-    cells = []   # per lam: (x1, level, amplitude, sse), all (K, G)
-    for decay in settings.momentum_decays:
-        areas = schedule_areas(lrs, reference, decay)
-        x1 = np.maximum(areas.s1[s], 1e-12)[None, :] ** -alphas[:, None]      # (G, n)
-        shifted = y[None, :] + gain_grid[:, None] * areas.s2[s][None, :]      # (K, n)
-        level, amplitude, sse = _fit_many(x1, shifted)
-        cells.append((x1, level, amplitude, sse))
-    sse = np.stack([c[3] for c in cells])                                    # (D, K, G)
+    areas = schedule_areas(lrs, reference, settings.momentum_decays)
+    x1 = np.maximum(areas.s1_at(s), 1e-12)[None, :] ** -alphas[:, None]       # (G, n)
+    fits = [_fit_many(x1, y[None, :] + gain_grid[:, None] * areas.s2_at(decay, s)[None, :])
+            for decay in settings.momentum_decays]           # per lam: L0, A, SSE, each (K, G)
+    level, amplitude, sse = (np.stack(part) for part in zip(*fits))         # (D, K, G)
 
     n = len(s)
     best = np.unravel_index(int(np.argmin(sse)), sse.shape)
     residual_sd = math.sqrt(float(sse[best]) / max(n - 4, 1))
-    x1_best = cells[best[0]][0][best[2]]
-    areas = schedule_areas(lrs, reference, settings.momentum_decays[best[0]])
-    best_residuals = (y + gain_grid[best[1]] * areas.s2[s] - cells[best[0]][1][best[1:]]
-                      - cells[best[0]][2][best[1:]] * x1_best)
+    best_residuals = (y + gain_grid[best[1]] * areas.s2_at(settings.momentum_decays[best[0]], s)
+                      - level[best] - amplitude[best] * x1[best[2]])
     inflation = _autocorrelation_inflation(best_residuals)
     noise = float(point_noise) if point_noise and point_noise > 0 else 0.0
     sigma = max(residual_sd, noise)
     weight = np.exp(-(sse - sse[best]) / (2.0 * sigma ** 2 * inflation)).ravel()
     weight /= weight.sum()          # the priors are uniform over the log-spaced grids
 
-    d, k, g = sse.shape
-    x1_all = np.stack([c[0] for c in cells])                                 # (D, G, n)
-    x1_mean = np.broadcast_to(x1_all.mean(axis=2)[:, None, :], (d, k, g)).ravel()
-    x1_sxx = np.broadcast_to(
-        np.maximum(((x1_all - x1_all.mean(axis=2, keepdims=True)) ** 2).sum(axis=2), 1e-300)[:, None, :],
-        (d, k, g)).ravel()
+    x1_mean = x1.mean(axis=1)                                                # (G,)
+    x1_sxx = np.maximum(((x1 - x1_mean[:, None]) ** 2).sum(axis=1), 1e-300)
     grid = np.meshgrid(np.asarray(settings.momentum_decays), gain_grid, alphas, indexing="ij")
     mixture = _Mixture(decay=grid[0].ravel(), alpha=grid[2].ravel(), gain=grid[1].ravel(),
-                       level=np.stack([c[1] for c in cells]).ravel(),
-                       amplitude=np.stack([c[2] for c in cells]).ravel(), weight=weight,
-                       x1_mean=x1_mean, x1_sxx=x1_sxx, n_points=n,
+                       level=level.ravel(), amplitude=amplitude.ravel(), weight=weight,
+                       x1_mean=np.broadcast_to(x1_mean, sse.shape).ravel(),
+                       x1_sxx=np.broadcast_to(x1_sxx, sse.shape).ravel(), n_points=n,
                        sigma=sigma * math.sqrt(inflation), point_noise=noise,
                        s1_reference_step=reference, lr=lrs, discrepancy=settings.discrepancy)
     mid, low, high = mixture.predict([target_step])
@@ -317,9 +338,21 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
         notes.append("the target step is not beyond the last fitted point")
     return CurveForecast(
         target_step=target_step, predicted=float(mid[0]), low=float(low[0]), high=float(high[0]),
-        method=METHOD, annealing="prior" if from_prior else "fitted", n_points=n,
+        method=METHOD, annealing="prior" if from_prior else "fitted", n_points=n_given,
         first_step=int(s[0]), last_step=int(s[-1]), residual_sd=residual_sd, point_noise=noise,
         anneal_gain=(float(gain_low), float(gain_high)), notes=tuple(notes), model=mixture)
+
+
+def _thinned(s: np.ndarray, y: np.ndarray, noise: float | None):
+    """At most MAX_POINTS points: consecutive groups averaged (a group of k points has 1/sqrt(k)
+    of one point's noise). The law is smooth over a group, and the fit's cost grows with points."""
+    if len(s) <= MAX_POINTS:
+        return s, y, noise
+    groups = np.array_split(np.arange(len(s)), MAX_POINTS)
+    steps = np.array([int(round(s[g].mean())) for g in groups])
+    values = np.array([y[g].mean() for g in groups])
+    size = len(s) / MAX_POINTS
+    return steps, values, (noise / np.sqrt(size) if noise else noise)
 
 
 def _warmup_end(lrs: np.ndarray) -> int:
@@ -356,23 +389,29 @@ def _schedule_problem(lrs: np.ndarray, horizon: int, logged) -> str | None:
 
 def _rises_at_the_end(s: np.ndarray, y: np.ndarray, lrs: np.ndarray, noise: float | None) -> str | None:
     """The law lets the loss rise only where the LR rises. A curve that climbs beyond its noise
-    while the LR does not (the last point above the lowest, or the last third sloping up) is
-    overfitting or instability, which the law does not describe."""
+    while the LR does not (its end above its lowest point, or its last third sloping up) is
+    overfitting or instability, which the law does not describe.
+
+    Long series are smoothed over `width` points first. The lowest of m noisy values sits about
+    sqrt(2 ln m) noise units below the curve, so that much is allowed on top of RISE_SIGMAS."""
     if np.any(np.diff(lrs[int(s[0]):int(s[-1])]) > 0):
         return None
     scale = noise if noise and noise > 0 else _scatter(y)
-    lowest = int(np.argmin(y))
-    rise = float(y[-1] - y[lowest])
+    width = min(9, max(1, len(y) // 10))
+    smooth = np.convolve(y, np.ones(width) / width, mode="valid")
+    allowance = (RISE_SIGMAS + math.sqrt(2.0 * math.log(max(len(smooth), 2)))) * scale / math.sqrt(width)
+    lowest = int(np.argmin(smooth))
+    rise = float(smooth[-1] - smooth[lowest])
     span = (int(s[lowest]), int(s[-1]))
     third = s >= s[-1] - (s[-1] - s[0]) / 3.0
     if np.count_nonzero(third) >= 4:
         ts, ty = s[third].astype(float), y[third]
         fit = np.polyfit(ts, ty, 1)
         slope_rise = fit[0] * (ts[-1] - ts[0])
-        spread = float(np.std(ty - np.polyval(fit, ts))) / math.sqrt(len(ty))
-        if slope_rise > RISE_SIGMAS * max(scale, spread) and slope_rise > rise:
-            rise, span = float(slope_rise), (int(ts[0]), int(ts[-1]))
-    if rise > RISE_SIGMAS * scale and rise > 0:
+        slope_noise = max(scale, float(np.std(ty - np.polyval(fit, ts)))) * math.sqrt(12.0 / len(ty))
+        if slope_rise > RISE_SIGMAS * slope_noise and slope_rise > rise:
+            rise, span, allowance = float(slope_rise), (int(ts[0]), int(ts[-1])), RISE_SIGMAS * slope_noise
+    if rise > allowance:
         return (f"the loss rises by {rise:.3g} over steps {span[0]}-{span[1]} while the LR does not "
                 f"(noise {scale:.2g}): overfitting or instability, which the annealing law does "
                 "not model")
