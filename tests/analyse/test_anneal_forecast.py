@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from plateau_doctor.analyse.anneal_forecast import (
-    CurveForecast, CurveRefusal, _decaying_cumsum, forecast_curve, lr_array, nanogpt_schedule,
-    schedule_areas)
+    CurveForecast, CurveRefusal, _decaying_cumsum, forecast_curve, nanogpt_schedule,
+    sample_schedule, schedule_areas)
 from plateau_doctor.analyse.schedule import nanogpt_lr
 from plateau_doctor.api import examine
 
@@ -25,34 +25,37 @@ def wsd(total=10000, peak=1e-3, warmup=200, decay=2000):
 def law_curve(lr, steps, level=2.0, amplitude=1.5, alpha=0.6, gain=0.25, decay=0.995, horizon=10001):
     """The law itself, in the module's units (S1 normalised at step 6000, C as the loss a
     complete anneal buys)."""
-    lrs = lr_array(lr, horizon)
-    areas = schedule_areas(lrs, 6000, (decay,))
-    return level + amplitude * areas.s1_at(steps) ** -alpha - gain * areas.s2_at(decay, steps)
+    areas = schedule_areas(sample_schedule(lr, horizon), (decay,))
+    s1 = areas.s1_at(steps) / areas.s1_at(6000)
+    return level + amplitude * s1 ** -alpha - gain * areas.s2_at(decay, steps) / areas.peak
+
+
+def areas_of(lrs, decays=(0.999,)):
+    return schedule_areas(sample_schedule(np.asarray(lrs, dtype=float), len(lrs)), decays)
 
 
 def test_forward_area_is_the_sum_of_the_lrs_before_each_step():
-    lrs = np.array([1.0, 1.0, 0.5, 0.5, 0.25])
-    areas = schedule_areas(lrs, s1_reference_step=5)
-    assert areas.s1 * 3.25 == pytest.approx([0, 1, 2, 2.5, 3, 3.25])
+    areas = areas_of([1.0, 1.0, 0.5, 0.5, 0.25])
+    assert areas.s1 == pytest.approx([0, 1, 2, 2.5, 3, 3.25])
 
 
 def test_annealing_area_of_a_complete_anneal_approaches_one():
     lrs = np.concatenate([np.full(100, 2e-3), np.zeros(20000)])
-    s2 = schedule_areas(lrs, s1_reference_step=100, momentum_decays=(0.999,)).s2[0.999]
-    assert s2[100] == 0.0
-    assert s2[-1] == pytest.approx(1.0, abs=1e-6)
+    areas = areas_of(lrs)
+    assert areas.s2[0.999][100] == 0.0
+    assert areas.s2[0.999][-1] / areas.peak == pytest.approx(1.0, abs=1e-6)
 
 
 def test_annealing_area_lags_the_lr_drop_by_the_momentum():
     lrs = np.concatenate([np.full(100, 1.0), np.zeros(2000)])
-    areas = schedule_areas(lrs, 100, momentum_decays=(0.99, 0.999))
+    areas = areas_of(lrs, (0.99, 0.999))
     fast, slow = areas.s2[0.99], areas.s2[0.999]
     assert fast[600] > 0.99 and slow[600] < 0.45
 
 
 def test_warmup_counts_at_the_peak_lr():
-    warm = schedule_areas(np.array([0.1, 0.5, 1.0, 1.0, 0.5]), 5)
-    flat = schedule_areas(np.array([1.0, 1.0, 1.0, 1.0, 0.5]), 5)
+    warm = areas_of([0.1, 0.5, 1.0, 1.0, 0.5])
+    flat = areas_of([1.0, 1.0, 1.0, 1.0, 0.5])
     assert warm.s1 == pytest.approx(flat.s1)
     assert warm.s2[0.999] == pytest.approx(flat.s2[0.999])
 
@@ -62,22 +65,31 @@ def test_a_long_schedule_summed_in_blocks_keeps_its_areas():
     precision the law needs."""
     lr = cosine(max_iters=600000, peak=6e-4, warmup=2000, floor=6e-5)
     steps = np.array([10000, 100000, 300000, 600000])
-    lrs = lr_array(lr, 600000)
-    blocked = schedule_areas(lrs, 20000, (0.999,))
-    exact_s1 = np.concatenate(([0.0], np.cumsum(np.where(np.arange(600000) < 2000, 6e-4, lrs))))
-    assert blocked.stride > 1
-    assert blocked.s1_at(steps) == pytest.approx(exact_s1[steps] / exact_s1[20000], rel=1e-3)
-    exact_s2 = (6e-4 - lrs[steps - 1]) / 6e-4           # momentum long settled on a slow cosine
-    assert blocked.s2_at(0.999, steps[1:]) == pytest.approx(exact_s2[1:], abs=0.01)
+    lrs = lr(np.arange(600000))
+    for blocked in (schedule_areas(sample_schedule(lr, 600000)), schedule_areas(sample_schedule(lrs, 600000))):
+        exact_s1 = np.concatenate(([0.0], np.cumsum(np.where(np.arange(600000) < 2000, 6e-4, lrs))))
+        assert blocked.stride > 1
+        assert blocked.s1_at(steps) == pytest.approx(exact_s1[steps], rel=1e-3)
+        exact_s2 = 6e-4 - lrs[steps - 1]            # momentum long settled on a slow cosine
+        assert blocked.s2_at(0.999, steps[1:]) == pytest.approx(exact_s2[1:], abs=6e-6)
 
 
-def test_decaying_cumsum_matches_the_recursion_across_blocks():
+def test_a_huge_horizon_costs_no_more_memory_than_a_long_one():
+    lr = cosine(max_iters=10 ** 9, peak=6e-4, warmup=2000, floor=6e-5)
+    schedule = sample_schedule(lr, 10 ** 9)
+    assert len(schedule.eta) <= 50000 and schedule.n_steps == 10 ** 9
+    areas = schedule_areas(schedule, (0.98, 0.999))
+    assert np.all(np.isfinite(areas.s2[0.98])) and np.all(np.isfinite(areas.s2[0.999]))
+
+
+@pytest.mark.parametrize("decay", [0.999, 0.98, 0.135, 1e-9])
+def test_decaying_cumsum_matches_the_recursion(decay):
     x = np.random.default_rng(1).normal(size=5000)
     expected, m = np.empty_like(x), 0.0
     for i, value in enumerate(x):
-        m = 0.999 * m + value
+        m = decay * m + value
         expected[i] = m
-    assert _decaying_cumsum(x, 0.999) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert _decaying_cumsum(x, decay) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 def test_forecast_recovers_the_end_of_a_cosine_run_from_its_first_60_percent():
@@ -167,6 +179,14 @@ def test_accepts_a_logged_lr_that_agrees_up_to_rounding():
     logged = (iters, np.round(lr(iters), 6))
     assert isinstance(forecast_curve(steps, law_curve(lr, steps), lr, 10000, 0.002, logged_lr=logged),
                       CurveForecast)
+
+
+def test_a_schedule_with_no_lr_area_predicts_nothing():
+    lr = cosine()
+    steps = np.arange(250, 6001, 250)
+    result = forecast_curve(steps, law_curve(lr, steps), lr, 10000, 0.002)
+    mid, low, high = result.predict([5000], lambda it: np.zeros(np.shape(it)))
+    assert np.isnan(mid[0]) and np.isnan(low[0]) and np.isnan(high[0])
 
 
 def test_refuses_a_curve_that_rises_while_the_lr_falls():

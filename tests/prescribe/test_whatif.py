@@ -70,3 +70,21 @@ def test_json_carries_both_plans_and_the_difference(seed):
     data = json.loads(to_json(what_if(seed, {"max_iters": 30000, "lr_decay_iters": 30000})))
     assert set(data) >= {"old", "new", "difference", "method", "notes", "refusal"}
     assert data["difference"] < 0 and data["new"]["end_iter"] == 30000
+
+
+def test_a_schedule_far_from_the_fitted_peak_lr_is_not_forecast(seed):
+    result = what_if(seed, {"learning_rate": 3e-3})
+    assert result.new.predicted is None
+    assert any("not trusted that far" in note for note in result.notes)
+
+
+def test_a_run_ending_inside_its_warmup_is_not_forecast(seed):
+    result = what_if(seed, {"max_iters": 100})
+    assert result.new.predicted is None
+    assert any("inside its warmup" in note for note in result.notes)
+
+
+def test_a_far_extrapolation_is_called_one(seed):
+    result = what_if(seed, {"max_iters": 1_000_000, "lr_decay_iters": 1_000_000})
+    assert result.new.low < result.new.predicted < result.new.high
+    assert any("extrapolation" in note for note in result.notes)

@@ -57,7 +57,8 @@ INTERVAL = (10.0, 90.0)   # percentiles of the predictive mixture: an 80% interv
 N_DRAWS = 20000           # draws from the mixture for its quantiles (seeded)
 MIN_FIT_FRACTION = 0.1    # points before this fraction of the last step are the fast transient
 MAX_POINTS = 200          # longer series are averaged in consecutive groups down to this many
-SCHEDULE_SAMPLES = 50000  # longer schedules are summed in blocks (see schedule_areas)
+SCHEDULE_SAMPLES = 50000  # longer schedules are kept in blocks (see sample_schedule)
+SUBSAMPLES = 16           # points per block at which a callable schedule is evaluated
 RISE_SIGMAS = 3.0         # a rise beyond this many noise units under a falling LR: not the law's curve
 # C counts as taken from the prior when its 10th-90th posterior range still spans at least this
 # share of the prior's log-range: the data did not narrow it much.
@@ -67,14 +68,28 @@ LRSource = Union[np.ndarray, Callable[[np.ndarray], np.ndarray]]
 
 
 @dataclass(frozen=True)
+class SampledSchedule:
+    """The LR of updates 0..n_steps-1: exactly (stride 1) or, for long schedules, as the means of
+    blocks of `stride` steps."""
+
+    eta: np.ndarray
+    stride: int
+    n_steps: int
+
+    def lr_at(self, iters) -> np.ndarray:
+        return self.eta[np.minimum(np.asarray(iters, dtype=int) // self.stride, len(self.eta) - 1)]
+
+
+@dataclass(frozen=True)
 class ScheduleAreas:
-    """S1 and S2 of one LR schedule at steps 0, stride, 2 stride, ... len(lrs), normalised: S1 by
-    its value at the reference step, S2 (one per momentum decay) so that a complete anneal from
-    the peak counts 1. `s1_at` / `s2_at` give them at any steps."""
+    """S1 (LR x steps) and S2 (in LR units: the paper's S2 times 1 - lam, so a complete anneal
+    from `peak` to zero counts `peak`, whatever lam) of one schedule at steps 0, stride, 2 stride,
+    ...; `s1_at` / `s2_at` interpolate them at any steps."""
 
     stride: int
     s1: np.ndarray
     s2: dict[float, np.ndarray]
+    peak: float
 
     def s1_at(self, steps) -> np.ndarray:
         return self._at(self.s1, steps)
@@ -85,7 +100,7 @@ class ScheduleAreas:
     def _at(self, values: np.ndarray, steps) -> np.ndarray:
         steps = np.asarray(steps)
         if self.stride == 1:
-            return values[steps.astype(int)]
+            return values[np.minimum(steps.astype(int), len(values) - 1)]
         return np.interp(steps, np.arange(len(values)) * self.stride, values)
 
 
@@ -124,13 +139,28 @@ class CurveRefusal:
     kind: str = "schedule"
 
 
-def lr_array(lr: LRSource, n_steps: int) -> np.ndarray:
-    """The LR of updates 0..n_steps-1 from an array (its first n_steps values) or a callable."""
+def sample_schedule(lr: LRSource, n_steps: int) -> SampledSchedule:
+    """The schedule of updates 0..n_steps-1 from an array (its first n_steps values; a shorter one
+    gives a shorter schedule) or a callable of iteration arrays. Beyond SCHEDULE_SAMPLES steps it
+    is kept as block means (a callable is evaluated at SUBSAMPLES points per block), so a
+    600,000-step schedule costs what a 50,000-step one does and no horizon exhausts memory."""
+    n_steps = max(int(n_steps), 1)
+    stride = max(1, -(-n_steps // SCHEDULE_SAMPLES))
     if callable(lr):
-        values = np.asarray(lr(np.arange(n_steps)), dtype=float)
-    else:
-        values = np.asarray(lr, dtype=float).ravel()[:n_steps]
-    return np.broadcast_to(values, (n_steps,)) if values.ndim == 0 else values
+        if stride == 1:
+            eta = np.broadcast_to(np.asarray(lr(np.arange(n_steps)), dtype=float), (n_steps,))
+        else:
+            blocks = -(-n_steps // stride)
+            offsets = ((np.arange(SUBSAMPLES) + 0.5) * stride / SUBSAMPLES).astype(int)
+            at = np.minimum(np.arange(blocks)[:, None] * stride + offsets[None, :], n_steps - 1)
+            values = np.broadcast_to(np.asarray(lr(at.ravel()), dtype=float), (at.size,))
+            eta = values.reshape(blocks, SUBSAMPLES).mean(axis=1)
+        return SampledSchedule(np.array(eta, dtype=float), stride, n_steps)
+    values = np.asarray(lr, dtype=float).ravel()[:n_steps]
+    if len(values) < n_steps or stride == 1:
+        return SampledSchedule(values.copy(), 1, len(values))
+    padded = np.concatenate([values, np.full(-n_steps % stride, values[-1])])
+    return SampledSchedule(padded.reshape(-1, stride).mean(axis=1), stride, n_steps)
 
 
 def nanogpt_schedule(config) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -145,43 +175,42 @@ def nanogpt_schedule(config) -> Callable[[np.ndarray], np.ndarray] | None:
     return lambda iters: nanogpt_lr(np.asarray(iters), *args)
 
 
-def schedule_areas(lrs: np.ndarray, s1_reference_step: int,
-                   momentum_decays: tuple[float, ...] = (0.999,)) -> ScheduleAreas:
-    """S1 and S2 at every step 0..len(lrs) (step s has seen the updates 0..s-1).
+def schedule_areas(schedule: SampledSchedule, momentum_decays: tuple[float, ...] = (0.999,)) -> ScheduleAreas:
+    """S1 and S2 of a schedule (step s has seen the updates 0..s-1).
 
     The initial stretch where the LR never falls (warmup, and a constant phase after it) counts at
     its peak, as in the authors' code; later rises (a re-warmup) count as they are and give
-    negative annealing momentum, as the paper has it. Schedules longer than SCHEDULE_SAMPLES steps
-    (nanoGPT's default runs 600,000) are summed over blocks of equal steps, the momentum decaying
-    by lam^block per block: the law's areas change slowly on that scale.
+    negative annealing momentum, as the paper has it. A schedule kept in blocks is summed by
+    blocks, the momentum decaying by lam^stride per block: the law's areas change slowly on that
+    scale.
     """
-    eta = np.asarray(lrs, dtype=float).copy()
+    eta = schedule.eta.copy()
     falls = np.flatnonzero(np.diff(eta) < 0)
     rising_end = int(falls[0]) + 1 if len(falls) else len(eta)
-    peak = float(eta[:rising_end].max()) if rising_end else float(eta.max())
+    peak = float(eta[:rising_end].max()) if rising_end else 0.0
     eta[:rising_end] = peak
-    n = len(eta)
-    stride = max(1, -(-n // SCHEDULE_SAMPLES))
-    if stride > 1:
-        padded = np.concatenate([eta, np.full(-n % stride, eta[-1])])
-        eta = padded.reshape(-1, stride).mean(axis=1)
+    stride = schedule.stride
     s1 = np.concatenate(([0.0], np.cumsum(eta))) * stride
     drops = np.concatenate(([0.0], eta[:-1] - eta[1:]))
-    s2 = {}
-    for decay in momentum_decays:
-        momentum = _decaying_cumsum(drops, decay ** stride)
-        scale = (1.0 - decay) / peak if peak > 0 else 1.0
-        s2[decay] = np.concatenate(([0.0], np.cumsum(momentum))) * stride * scale
-    areas = ScheduleAreas(stride, s1, s2)
-    reference = float(areas.s1_at(min(max(s1_reference_step, 1), n)))
-    return ScheduleAreas(stride, s1 / reference if reference > 0 else s1, s2)
+    s2 = {decay: np.concatenate(([0.0], np.cumsum(_decaying_cumsum(drops, decay ** stride))))
+          * stride * (1.0 - decay) for decay in momentum_decays}
+    return ScheduleAreas(stride, s1, s2, peak)
 
 
 def _decaying_cumsum(x: np.ndarray, decay: float) -> np.ndarray:
-    """m_i = decay * m_{i-1} + x_i, vectorised in blocks short enough that decay^-block stays
-    below e^20 (so the in-block sums keep ~1e-7 of their precision); one Python step per block
-    carries m across blocks."""
-    block = int(min(16384, max(64, 20.0 / -np.log(decay))))
+    """m_i = decay * m_{i-1} + x_i, vectorised. A short memory (decay^64 below 1e-12, as for a
+    schedule kept in blocks) is summed term by term; a long one in blocks short enough that
+    decay^-block stays below e^20 (so the in-block sums keep ~1e-7 of their precision), with one
+    Python step per block to carry m across blocks."""
+    if decay <= 0.0:
+        return x.copy()
+    terms = math.ceil(math.log(1e-12) / math.log(decay))
+    if terms <= 64:
+        out = x.copy()
+        for k in range(1, min(terms, len(x) - 1) + 1):
+            out[k:] += decay ** k * x[:-k]
+        return out
+    block = int(min(16384, 20.0 / -math.log(decay)))
     out = np.empty_like(x)
     powers = decay ** np.arange(block)
     inverse = 1.0 / powers
@@ -214,37 +243,43 @@ class _Mixture:
     alpha: np.ndarray
     gain: np.ndarray         # C in units of a complete anneal (nats)
     level: np.ndarray        # L0
-    amplitude: np.ndarray    # A (with S1 normalised at the reference step)
+    amplitude: np.ndarray    # A (S1 in units of s1_scale)
     weight: np.ndarray       # posterior weights, summing to 1
     x1_mean: np.ndarray      # of the fitted regressor per cell, for the least-squares spread
     x1_sxx: np.ndarray
     n_points: int
     sigma: float             # residual scale used for the within-cell spread
     point_noise: float
-    s1_reference_step: int
-    lr: np.ndarray           # the fitted run's schedule, long enough for its target
+    s1_reference_step: int   # the last fitted step
+    s1_scale: float          # S1 of the fitted schedule there: the unit of S1 in the law
+    s2_scale: float          # the fitted schedule's peak LR: a complete anneal from it counts 1
+    schedule: SampledSchedule   # the fitted run's, long enough for its target
     discrepancy: float       # sd of the law's own error, as a fraction of the change it predicts
 
     def predict(self, steps, lr: LRSource | None = None):
+        """(median, low, high) at `steps`; NaN where the schedule has no LR area yet."""
         asked = np.atleast_1d(np.asarray(steps, dtype=float)).astype(int)
         steps = np.append(asked, self.s1_reference_step)     # the last fitted step, to measure change
         horizon = int(steps.max())
-        lrs = self.lr if lr is None else lr_array(lr, max(horizon, self.s1_reference_step))
-        if len(lrs) < horizon:
-            raise ValueError(f"the schedule covers {len(lrs)} steps, not {horizon}")
+        schedule = self.schedule if lr is None else sample_schedule(lr, horizon)
+        if schedule.n_steps < horizon:
+            raise ValueError(f"the schedule covers {schedule.n_steps} steps, not {horizon}")
         decays = tuple(float(d) for d in np.unique(self.decay))
-        areas = schedule_areas(lrs, self.s1_reference_step, decays)
+        areas = schedule_areas(schedule, decays)
         s2 = np.empty((len(self.decay), len(steps)))
         for decay in decays:
-            s2[self.decay == decay] = areas.s2_at(decay, steps)
-        s1 = np.maximum(areas.s1_at(steps), 1e-12)
-        x1 = s1[None, :] ** -self.alpha[:, None]                     # (cells, steps)
+            s2[self.decay == decay] = areas.s2_at(decay, steps) / self.s2_scale
+        s1 = areas.s1_at(steps) / self.s1_scale
+        no_area = s1 <= 0
+        x1 = np.maximum(s1, 1e-12)[None, :] ** -self.alpha[:, None]   # (cells, steps)
         mean = self.level[:, None] + self.amplitude[:, None] * x1 - self.gain[:, None] * s2
         within = self.sigma ** 2 * (1.0 / self.n_points
                                     + (x1 - self.x1_mean[:, None]) ** 2 / self.x1_sxx[:, None])
         change = mean - mean[:, -1:]
         spread = np.sqrt(within + self.point_noise ** 2 + (self.discrepancy * change) ** 2)
-        return _mixture_quantiles(mean[:, :-1], spread[:, :-1], self.weight)
+        mid, low, high = _mixture_quantiles(mean[:, :-1], spread[:, :-1], self.weight)
+        blank = no_area[:-1]
+        return (np.where(blank, np.nan, mid), np.where(blank, np.nan, low), np.where(blank, np.nan, high))
 
 
 def _mixture_quantiles(mean: np.ndarray, spread: np.ndarray, weight: np.ndarray):
@@ -273,18 +308,18 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     s, y = finite_sorted(steps, losses)
     target_step = int(target_step)
     horizon = max(target_step, int(s[-1]) if len(s) else 0)
-    lrs = lr_array(lr, horizon)
-    problem = _schedule_problem(lrs, horizon, logged_lr)
+    schedule = sample_schedule(lr, horizon)
+    problem = _schedule_problem(schedule, horizon, lr, logged_lr)
     if problem:
         return CurveRefusal(problem)
     start = settings.fit_from_fraction * (s[-1] if len(s) else 0)
-    keep = (s > _warmup_end(lrs)) & (s >= start) & (s > 0)
+    keep = (s > _warmup_end(schedule)) & (s >= start) & (s > 0)
     s, y = s[keep].astype(int), y[keep]
     if len(s) < MIN_POINTS:
         return CurveRefusal(f"only {len(s)} points after the warmup and the first "
                             f"{settings.fit_from_fraction:.0%} of the run; the law needs at least "
                             f"{MIN_POINTS}", kind="points")
-    rising = _rises_at_the_end(s, y, lrs, point_noise)
+    rising = _rises_at_the_end(s, y, schedule, point_noise)
     if rising:
         return CurveRefusal(rising, kind="rising")
     n_given = len(s)
@@ -293,16 +328,17 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     reference = int(s[-1])
     alphas = np.asarray(settings.alpha_grid, dtype=float)
     gain_grid = float(y[-1]) * np.geomspace(*settings.anneal_gain_range, GAIN_GRID_SIZE)
-    areas = schedule_areas(lrs, reference, settings.momentum_decays)
-    x1 = np.maximum(areas.s1_at(s), 1e-12)[None, :] ** -alphas[:, None]       # (G, n)
-    fits = [_fit_many(x1, y[None, :] + gain_grid[:, None] * areas.s2_at(decay, s)[None, :])
+    areas = schedule_areas(schedule, settings.momentum_decays)
+    s1_scale, s2_scale = float(areas.s1_at(reference)), areas.peak
+    x1 = np.maximum(areas.s1_at(s) / s1_scale, 1e-12)[None, :] ** -alphas[:, None]   # (G, n)
+    fits = [_fit_many(x1, y[None, :] + gain_grid[:, None] * (areas.s2_at(decay, s) / s2_scale)[None, :])
             for decay in settings.momentum_decays]           # per lam: L0, A, SSE, each (K, G)
     level, amplitude, sse = (np.stack(part) for part in zip(*fits))         # (D, K, G)
 
     n = len(s)
     best = np.unravel_index(int(np.argmin(sse)), sse.shape)
     residual_sd = math.sqrt(float(sse[best]) / max(n - 4, 1))
-    best_residuals = (y + gain_grid[best[1]] * areas.s2_at(settings.momentum_decays[best[0]], s)
+    best_residuals = (y + gain_grid[best[1]] * areas.s2_at(settings.momentum_decays[best[0]], s) / s2_scale
                       - level[best] - amplitude[best] * x1[best[2]])
     inflation = _autocorrelation_inflation(best_residuals)
     noise = float(point_noise) if point_noise and point_noise > 0 else 0.0
@@ -318,7 +354,8 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
                        x1_mean=np.broadcast_to(x1_mean, sse.shape).ravel(),
                        x1_sxx=np.broadcast_to(x1_sxx, sse.shape).ravel(), n_points=n,
                        sigma=sigma * math.sqrt(inflation), point_noise=noise,
-                       s1_reference_step=reference, lr=lrs, discrepancy=settings.discrepancy)
+                       s1_reference_step=reference, s1_scale=s1_scale, s2_scale=s2_scale,
+                       schedule=schedule, discrepancy=settings.discrepancy)
     mid, low, high = mixture.predict([target_step])
 
     gain_low, gain_high = _weighted_quantiles(mixture.gain, weight, (0.1, 0.9))
@@ -355,31 +392,33 @@ def _thinned(s: np.ndarray, y: np.ndarray, noise: float | None):
     return steps, values, (noise / np.sqrt(size) if noise else noise)
 
 
-def _warmup_end(lrs: np.ndarray) -> int:
+def _warmup_end(schedule: SampledSchedule) -> int:
     """The first step at the peak of the initial stretch where the LR never falls: the end of
     the warmup (0 without one)."""
-    falls = np.flatnonzero(np.diff(lrs) < 0)
-    rising_end = int(falls[0]) + 1 if len(falls) else len(lrs)
-    return int(np.argmax(lrs[:rising_end] >= lrs[:rising_end].max()))
+    eta = schedule.eta
+    falls = np.flatnonzero(np.diff(eta) < 0)
+    rising_end = int(falls[0]) + 1 if len(falls) else len(eta)
+    return int(np.argmax(eta[:rising_end] >= eta[:rising_end].max())) * schedule.stride
 
 
-def _schedule_problem(lrs: np.ndarray, horizon: int, logged) -> str | None:
-    if len(lrs) < horizon:
-        return f"the schedule covers {len(lrs)} steps, not the {horizon} the forecast needs"
-    if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
+def _schedule_problem(schedule: SampledSchedule, horizon: int, lr: LRSource, logged) -> str | None:
+    eta = schedule.eta
+    if schedule.n_steps < horizon:
+        return f"the schedule covers {schedule.n_steps} steps, not the {horizon} the forecast needs"
+    if not np.all(np.isfinite(eta)) or np.any(eta < 0):
         return "the schedule has a negative or non-finite learning rate"
-    if not np.any(lrs > 0):
+    if not np.any(eta > 0):
         return "the learning rate is zero throughout, so the law has nothing to scale"
     if logged is None:
         return None
     iters, values = (np.asarray(a, dtype=float) for a in logged)
-    ok = np.isfinite(iters) & np.isfinite(values) & (iters >= 0) & (iters < len(lrs))
+    ok = np.isfinite(iters) & np.isfinite(values) & (iters >= 0) & (iters < schedule.n_steps)
     if not ok.any():
         return None
     iters, values = iters[ok].astype(int), values[ok]
-    expected = lrs[iters]
+    expected = np.asarray(lr(iters), dtype=float) if callable(lr) else np.asarray(lr, dtype=float)[iters]
     # printed LRs are rounded (llm.c prints 6 decimals): judge the difference against the peak
-    off = np.abs(values - expected) > 0.05 * float(lrs.max()) + 1e-12
+    off = np.abs(values - expected) > 0.05 * float(eta.max()) + 1e-12
     if np.mean(off) > 0.1:
         i = int(np.flatnonzero(off)[0])
         return (f"the learning rate the log prints ({values[i]:.3g} at iter {iters[i]}) contradicts "
@@ -387,14 +426,15 @@ def _schedule_problem(lrs: np.ndarray, horizon: int, logged) -> str | None:
     return None
 
 
-def _rises_at_the_end(s: np.ndarray, y: np.ndarray, lrs: np.ndarray, noise: float | None) -> str | None:
+def _rises_at_the_end(s: np.ndarray, y: np.ndarray, schedule: SampledSchedule,
+                      noise: float | None) -> str | None:
     """The law lets the loss rise only where the LR rises. A curve that climbs beyond its noise
     while the LR does not (its end above its lowest point, or its last third sloping up) is
     overfitting or instability, which the law does not describe.
 
     Long series are smoothed over `width` points first. The lowest of m noisy values sits about
     sqrt(2 ln m) noise units below the curve, so that much is allowed on top of RISE_SIGMAS."""
-    if np.any(np.diff(lrs[int(s[0]):int(s[-1])]) > 0):
+    if np.any(np.diff(schedule.lr_at(np.arange(int(s[0]), int(s[-1]), schedule.stride))) > 0):
         return None
     scale = noise if noise and noise > 0 else _scatter(y)
     width = min(9, max(1, len(y) // 10))

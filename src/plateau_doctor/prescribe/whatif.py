@@ -20,6 +20,13 @@ from ..analyse.schedule import nanogpt_lr
 from .changes import nanogpt_value
 
 SCHEDULE_KEYS = ("max_iters", "lr_decay_iters", "min_lr", "warmup_iters", "learning_rate", "decay_lr")
+# A changed schedule whose peak LR is more than this factor away from the fitted one is not
+# forecast: the law sees the LR only through its areas, so it would call any higher LR better.
+MAX_PEAK_RATIO = 2.0
+# The backtest (benchmarks/anneal_backtest.py) cuts runs at 40% of their schedule at the earliest,
+# so it checks forecasts up to 2.5x the last logged step; beyond FAR x, whatif says it extrapolates.
+BACKTESTED_REACH = 2.5
+FAR = 4.0
 
 
 @dataclass
@@ -90,10 +97,23 @@ def what_if(examination, overrides: dict[str, Any], resume: bool = False) -> Wha
         if "warmup_iters" in changed and last >= min(int(old["warmup_iters"]), int(new["warmup_iters"])):
             notes.append("the warmup is over at the last logged iteration: resuming, a new warmup_iters "
                          "changes nothing")
-    if "learning_rate" in changed:
+    peak_ratio = _peak(new) / max(_peak(old), 1e-300)
+    trusted = 1.0 / MAX_PEAK_RATIO <= peak_ratio <= MAX_PEAK_RATIO
+    if not trusted:
+        notes.append(f"the changed schedule peaks at {peak_ratio:.3g}x the LR the law was fitted at; "
+                     "the law knows the LR only through its areas (it would call any higher LR "
+                     "better and cannot see instability), so it is not trusted that far from the "
+                     "fitted LR: no forecast for it")
+    elif int(new["warmup_iters"]) >= int(new["max_iters"]) and not resume:
+        trusted = False
+        notes.append("the changed run would end inside its warmup, which the law counts as if at the "
+                     "peak LR (as its authors do): no forecast for it")
+    elif abs(peak_ratio - 1.0) > 0.01:
         notes.append("the law was fitted at this run's peak LR; it predicts another peak LR only through "
                      "the LR areas, which holds near the fitted one (Tissue et al. fit one peak LR per "
                      "law): treat the new forecast as rough")
+    if float(new["min_lr"]) > float(new["learning_rate"]) and new["decay_lr"]:
+        notes.append("min_lr is above learning_rate: the LR rises over the run instead of decaying")
 
     result = WhatIf(log=examination.report.path, last_iter=last, last_val=facts.last_val_loss,
                     resume=resume, old=_plan("as configured", old, last, resume, examination),
@@ -107,9 +127,26 @@ def what_if(examination, overrides: dict[str, Any], resume: bool = False) -> Wha
     for plan, lr in ((result.old, None), (result.new, lr_new)):
         if plan is result.old and _observed(plan, analyses, last, resume):
             continue
-        if plan.end_iter <= fitted_to:
+        if plan is result.new and not trusted:
+            continue
+        if plan.end_iter < fit.first_step:
+            result.notes.append(f"the law is fitted from iteration {fit.first_step:,} on; it says "
+                                f"nothing about a run that ends at {plan.end_iter:,}")
+        elif plan.end_iter <= fitted_to:
             _fill(plan, fit.predict([plan.end_iter], lr))
+            if plan.end_iter > FAR * fit.last_step:
+                result.notes.append(
+                    f"iteration {plan.end_iter:,} is {plan.end_iter / fit.last_step:.0f}x the last "
+                    f"logged one: the backtest checks the law up to {BACKTESTED_REACH}x, so this far "
+                    "it is an extrapolation (its interval says how little it knows)")
     return result
+
+
+def _peak(settings: dict[str, Any]) -> float:
+    """The peak LR a nanoGPT schedule is set to (min_lr when it is set above learning_rate)."""
+    if not settings["decay_lr"]:
+        return float(settings["learning_rate"])
+    return max(float(settings["learning_rate"]), float(settings["min_lr"]))
 
 
 def _fit(analyses, lr, result: WhatIf) -> tuple[CurveForecast | CurveRefusal, float]:
@@ -117,7 +154,7 @@ def _fit(analyses, lr, result: WhatIf) -> tuple[CurveForecast | CurveRefusal, fl
     for a healthy curve; up to the best val when val rises after it (overfitting), where the fit
     takes the curve up to that point and says so."""
     val = analyses.val
-    target = max(result.old.end_iter, result.new.end_iter)
+    target = result.old.end_iter         # the changed plan is predicted under its own schedule
     fit = forecast_curve(val.steps, val.values, lr, target, analyses.eval_noise)
     if not (isinstance(fit, CurveRefusal) and fit.kind == "rising"):
         return fit, float("inf")
@@ -174,8 +211,10 @@ def _plan(label: str, schedule: dict[str, Any], last: int, resume: bool, examina
 
 
 def _fill(plan: Plan, quantiles) -> None:
+    """The forecast at the plan's end; left empty where the schedule has no LR area yet."""
     mid, low, high = quantiles
-    plan.predicted, plan.low, plan.high = float(mid[0]), float(low[0]), float(high[0])
+    if np.isfinite(mid[0]):
+        plan.predicted, plan.low, plan.high = float(mid[0]), float(low[0]), float(high[0])
 
 
 # -- output ---------------------------------------------------------------------------------------
