@@ -67,3 +67,22 @@ def test_hf_training_arguments_get_their_own_names():
                                   change("min_lr", 1e-5)])
     assert [(c.key, c.value) for c in mapped] == [("max_steps", 1750), ("max_grad_norm", 1.0)]
     assert "no equivalent of nanoGPT's min_lr" in skipped[0].why
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SCALARS = st.one_of(st.integers(0, 10 ** 6), st.floats(1e-8, 1e4, allow_nan=False), st.booleans(),
+                    st.text("abcxyz_-", min_size=1, max_size=6))
+NAMES = st.sampled_from(["max_iters", "learning_rate", "min_lr", "dropout", "dtype", "compile", "eval_iters"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(NAMES, SCALARS, min_size=1), st.dictionaries(NAMES, SCALARS, min_size=1),
+       st.sampled_from(["", "  # note"]))
+def test_any_yaml_edit_reads_back_as_the_new_values(values, wanted, comment):
+    from plateau_doctor.prescribe.data_config import yaml_scalar
+
+    text = "".join(f"{key}: {yaml_scalar(value)}{comment}\n" for key, value in values.items())
+    out = edit_yaml_config(text, [change(key, value) for key, value in wanted.items()])
+    assert yaml.safe_load(out) == {**values, **wanted}

@@ -89,3 +89,65 @@ def test_windows_line_endings_and_unicode_are_kept():
 def test_text_that_is_not_python_is_refused_with_its_line():
     with pytest.raises(ValueError, match="line 1"):
         edit_python_config("max_iters = = 3\n", [change("max_iters", 1)])
+
+
+def test_two_assignments_on_one_line_are_both_edited():
+    out = edit_python_config("max_iters = 5000; lr_decay_iters = 5000\n",
+                             [change("max_iters", 1750), change("lr_decay_iters", 1750)])
+    assert read_python_config(out).values == {"max_iters": 1750, "lr_decay_iters": 1750}
+
+
+def test_a_value_inside_parentheses_over_several_lines_is_edited_in_place():
+    out = edit_python_config("max_iters = (\n    5000\n)\nn_layer = 6\n", [change("max_iters", 1750)])
+    assert read_python_config(out).values == {"max_iters": 1750, "n_layer": 6}
+    assert out.count("\n") == 4
+
+
+def test_an_annotated_assignment_is_edited():
+    out = edit_python_config("max_iters: int = 5000\n", [change("max_iters", 1750)])
+    assert out.startswith("max_iters: int = 1750  # plateau-doctor PD201")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from plateau_doctor.resolve.defaults import NANOGPT_DEFAULTS  # noqa: E402
+
+KEYS = sorted(NANOGPT_DEFAULTS)
+
+
+def _value(key):
+    default = NANOGPT_DEFAULTS[key]
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, int):
+        return st.integers(0, 10 ** 6)
+    if isinstance(default, float):
+        return st.floats(1e-6, 1e3, allow_nan=False)
+    return st.text("abcdefgh_", min_size=1, max_size=8)
+
+
+@st.composite
+def configs(draw):
+    keys = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=8, unique=True))
+    lines, values = [], {}
+    for key in keys:
+        value = draw(_value(key))
+        values[key] = value
+        comment = draw(st.sampled_from(["", " # why", "  # é, #2"]))
+        lines.append(f"{key} = {value!r}{comment}")
+        if draw(st.booleans()):
+            lines.append(draw(st.sampled_from(["", "# a note", "import math"])))
+    changed = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=4, unique=True))
+    changes = {key: draw(_value(key)) for key in changed}
+    return "\n".join(lines) + "\n", values, changes
+
+
+@settings(max_examples=150, deadline=None)
+@given(configs())
+def test_any_edit_reads_back_with_the_new_values_and_keeps_the_rest(case):
+    text, values, wanted = case
+    out = edit_python_config(text, [change(key, value) for key, value in wanted.items()])
+    assert read_python_config(out).values == {**values, **wanted}
+    kept = [line for line in text.splitlines() if not any(line.startswith(k + " =") for k in wanted)]
+    assert all(line in out.splitlines() for line in kept)

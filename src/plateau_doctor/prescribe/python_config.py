@@ -26,16 +26,16 @@ def edit_python_config(text: str, changes: list[ConfigChange]) -> str:
         raise ValueError(f"not valid Python (line {exc.lineno}): {exc.msg}") from None
     lines = text.splitlines(keepends=True)
     comments = _comments(text)
-    in_place: dict[int, tuple[ast.expr, ConfigChange]] = {}
+    in_place: dict[tuple[int, int], tuple[ast.expr, ConfigChange]] = {}
     appended: list[ConfigChange] = []
     for change in changes:
         node = _editable_assignment(tree, change.key)
         if node is None:
             appended.append(change)
         else:
-            in_place[node.value.lineno] = (node.value, change)
-    for lineno in sorted(in_place, reverse=True):     # bottom up: earlier positions stay valid
-        value, change = in_place[lineno]
+            in_place[(node.value.lineno, node.value.col_offset)] = (node.value, change)
+    for position in sorted(in_place, reverse=True):   # bottom up, right to left: positions hold
+        value, change = in_place[position]
         lines = _rewrite(lines, text, value, change, comments)
     if appended:
         if lines and not lines[-1].endswith("\n"):
