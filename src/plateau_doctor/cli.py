@@ -511,7 +511,7 @@ def fix_command(
                 line = overrides_line(result.applied, config)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            offers = [f"# not sure: {c.override()}  ({c.code}: {c.reason})" for c in result.offered]
+            offers = [f"# {c.override()}  ({c.code}: {c.reason})" for c in result.offered]
             _write("\n".join([line, *offers]) + "\n", output)
             return 0
         if not (result.applied or result.offered):

@@ -226,3 +226,26 @@ def test_seed_case_forecast_says_what_finishing_the_anneal_buys():
     assert result.low < result.predicted < result.high < current
     assert 0.01 < current - result.predicted < 0.1
     assert result.high - result.low < 0.08
+
+
+def test_forecast_run_end_forecasts_the_seed_run_to_max_iters():
+    from plateau_doctor.analyse.anneal_forecast import forecast_run_end, report_entry
+
+    ex = examine(str(ROOT / "examples/logs/seed_fineweb_4070.log"),
+                 str(ROOT / "examples/configs/seed_fineweb_4070.py"))
+    a = ex.analyses
+    result = forecast_run_end(a.val.steps, a.val.values, ex.config, ex.facts.max_iters, a.eval_noise)
+    entry = report_entry(result)
+    assert entry["iter"] == 20000 and entry["low"] < entry["val_loss"] < entry["high"]
+    assert entry["method"].startswith("scaling law with LR annealing")
+
+
+def test_forecast_run_end_refuses_without_config_or_length_or_when_done():
+    from plateau_doctor.analyse.anneal_forecast import forecast_run_end, report_entry
+
+    steps, values = np.arange(250, 5001, 250), np.linspace(3, 2, 20)
+    config = {"learning_rate": 1e-3, "warmup_iters": 100, "lr_decay_iters": 5000, "min_lr": 1e-4}
+    assert "unknown" in forecast_run_end(steps, values, None, 5000, 0.01).reason
+    assert "max_iters" in forecast_run_end(steps, values, config, None, 0.01).reason
+    done = forecast_run_end(steps, values, config, 5000, 0.01)
+    assert done.kind == "done" and report_entry(done)["val_loss"] is None

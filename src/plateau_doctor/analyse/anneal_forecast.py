@@ -133,7 +133,7 @@ class CurveForecast:
 class CurveRefusal:
     """Why no curve forecast was made, in words a user can read, and which kind of reason:
     "schedule" (unknown, too short, contradicted by the log), "points" (too few), "rising"
-    (the curve climbs while the LR falls: overfitting or instability)."""
+    (the curve climbs while the LR falls: overfitting or instability), "done" (nothing left)."""
 
     reason: str
     kind: str = "schedule"
@@ -390,6 +390,34 @@ def _thinned(s: np.ndarray, y: np.ndarray, noise: float | None):
     values = np.array([y[g].mean() for g in groups])
     size = len(s) / MAX_POINTS
     return steps, values, (noise / np.sqrt(size) if noise else noise)
+
+
+def forecast_run_end(val_steps, val_losses, config, max_iters: int | None, point_noise: float | None,
+                     logged_lr: tuple[np.ndarray, np.ndarray] | None = None) -> CurveForecast | CurveRefusal:
+    """What the run's val loss should be at max_iters under its nanoGPT schedule (`config`: the
+    resolved config, or None when the run's config is not known)."""
+    lr = nanogpt_schedule(config) if config is not None else None
+    if lr is None:
+        return CurveRefusal("the learning-rate schedule is unknown (the log carries no config and "
+                            "none was given), and the law needs it at every step")
+    if not max_iters:
+        return CurveRefusal("the run's length (max_iters) is unknown, so there is no end to forecast")
+    steps = np.asarray(val_steps, dtype=float)
+    if len(steps) and np.nanmax(steps) >= max_iters:
+        return CurveRefusal(f"the run reached max_iters ({max_iters:,}): its end is measured, not forecast",
+                            kind="done")
+    return forecast_curve(val_steps, val_losses, lr, int(max_iters), point_noise, logged_lr=logged_lr)
+
+
+def report_entry(result: CurveForecast | CurveRefusal) -> dict:
+    """The forecast as the JSON report carries it: iter, val_loss, low, high, method; or a
+    reason why there is none."""
+    if isinstance(result, CurveRefusal):
+        return {"iter": None, "val_loss": None, "low": None, "high": None, "method": METHOD,
+                "reason": result.reason}
+    return {"iter": result.target_step, "val_loss": round(result.predicted, 4),
+            "low": round(result.low, 4), "high": round(result.high, 4), "method": result.method,
+            "annealing": result.annealing, "notes": list(result.notes)}
 
 
 def _warmup_end(schedule: SampledSchedule) -> int:
