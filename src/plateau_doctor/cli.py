@@ -411,3 +411,140 @@ def main() -> None:
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(0)
+
+
+# -- prescribe: whatif and fix (issue 18) -------------------------------------------------------
+
+@app.command("whatif")
+def whatif_command(
+    log: str = typer.Argument(..., help="Log path (.gz too) or '-' for stdin."),
+    config: Optional[str] = typer.Option(None, "--config", help="nanoGPT .py config, .yaml, .json or .toml (read, never run)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE schedule change: max_iters, lr_decay_iters, min_lr, warmup_iters, learning_rate, decay_lr. Repeatable."),
+    resume: bool = typer.Option(False, "--resume", help="Continue this run from its last iteration under the new schedule (default: a new run with it)."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, nanogpt, modded_nanogpt, llmc_stdout, llmc_mainlog, nanochat, hf_trainer, csv, jsonl."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write to FILE (atomically) instead of stdout."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Forecast the end of the run under a changed LR schedule, and what each schedule costs."""
+    def work() -> int:
+        from .api import examine
+        from .prescribe.whatif import WhatIfError, render_text, to_json, what_if
+
+        if fmt not in ("text", "json"):
+            raise UsageError(f"--format must be text or json, not {fmt!r}")
+        changes = _overrides(set_)
+        if not changes:
+            raise UsageError("whatif needs at least one --set KEY=VALUE (e.g. --set max_iters=30000)")
+        refuse_overwriting_inputs(output, [log, config])
+        examination = examine(log, config, log_format=log_format)
+        try:
+            result = what_if(examination, changes, resume=resume)
+        except WhatIfError as exc:
+            raise UsageError(str(exc)) from None
+        _write(to_json(result) + "\n" if fmt == "json" else render_text(result), output)
+        return 0
+
+    raise typer.Exit(_guard(work, debug))
+
+
+@app.command("fix")
+def fix_command(
+    log: str = typer.Argument(..., help="Log path (.gz too) or '-' for stdin."),
+    config: str = typer.Option(..., "--config", help="The run's config to correct: nanoGPT .py, .yaml, .json (HF TrainingArguments too) or .toml. Never modified."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="KEY=VALUE the run used on top of the config, like nanoGPT's --key=value. Repeatable."),
+    dataset_tokens: Optional[str] = typer.Option(None, "--dataset-tokens", help="Training split size in tokens: 1003854, 9.2M, 9B, 15T."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="nanoGPT data dir; train.bin's size gives the token count."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, nanogpt, modded_nanogpt, llmc_stdout, llmc_mainlog, nanochat, hf_trainer, csv, jsonl."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff instead of the corrected config."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write the corrected config (or diff) to this NEW file; never the input."),
+    fmt: str = typer.Option("config", "--format", help="config (the corrected file), overrides (the --key=value line for nanoGPT's train.py) or json."),
+    gpu: Optional[str] = typer.Option(None, "--gpu", help="The training GPU, e.g. 'RTX 4070 12GB': a suggested model is checked against its memory."),
+    select: Optional[list[str]] = typer.Option(None, "--select", help="Rule codes or categories to run, comma separated."),
+    ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Rule codes or categories to skip, comma separated."),
+    config_file: Optional[str] = typer.Option(None, "--config-file", help="A TOML file with [tool.plateau-doctor] settings (else the nearest pyproject.toml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Write the config the diagnosis calls for, each change citing its finding."""
+    def work() -> int:
+        from .analyse.memory import UnknownDevice, parse_device
+        from .api import examine
+        from .prescribe.budget import fit_changes_to_device
+        from .prescribe.changes import changes_from_findings
+        from .prescribe.fix import correct_config, overrides_line, summary, unified_diff
+
+        if fmt not in ("config", "overrides", "json"):
+            raise UsageError(f"--format must be config, overrides or json, not {fmt!r}")
+        if output and os.path.abspath(output) == os.path.abspath(config):
+            raise UsageError(f"{output}: --output is the input config; write the correction to a new file")
+        refuse_overwriting_inputs(output, [log, config])
+        device = None
+        if gpu:
+            try:
+                device = parse_device(gpu)
+            except UnknownDevice as exc:
+                raise UsageError(f"--gpu {exc}") from None
+        text = _read_config_text(config)
+        tool = load_tool_settings(config_file)
+        examination = examine(log, config, overrides=_overrides(set_), dataset_tokens=dataset_tokens,
+                              data_dir=data_dir, log_format=log_format,
+                              settings=_rule_settings(tool, select, ignore))
+        changes, skipped = changes_from_findings(examination.report.findings)
+        notes: list[str] = []
+        if device is not None:
+            timing = examination.analyses.timing
+            check = fit_changes_to_device(changes, examination.config, examination.facts.vocab_size,
+                                          device, timing.median_iter_ms if timing else None)
+            changes, notes = check.changes, check.notes
+        try:
+            result = correct_config(config, text, changes, skipped)
+        except ValueError as exc:
+            raise UsageError(f"{config}: {exc}") from None
+        lines = summary(result) + [f"note: {n}" for n in notes]
+        if fmt == "json":
+            import json
+
+            _write(json.dumps(_fix_json(result, notes), indent=2) + "\n", output)
+            return 0
+        if fmt == "overrides":
+            try:
+                line = overrides_line(result.applied, config)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            offers = [f"# {c.override()}  ({c.code}: {c.reason})" for c in result.offered]
+            _write("\n".join([line, *offers]) + "\n", output)
+            return 0
+        if not (result.applied or result.offered):
+            lines.insert(0, "no finding asks for a change this config can take; the copy is unchanged")
+        _write(unified_diff(result, output) if diff else result.corrected, output)
+        for line in lines:
+            typer.echo(f"plateau-doctor fix: {line}", err=True)
+        return 0
+
+    raise typer.Exit(_guard(work, debug))
+
+
+def _read_config_text(path: str) -> str:
+    """The config's text, read to be edited (a one-line ConfigError when it cannot be)."""
+    from .resolve.files import MAX_CONFIG_BYTES, ConfigError, load_config_file
+
+    load_config_file(path)          # the same checks and messages as every other command
+    try:
+        if os.path.getsize(path) > MAX_CONFIG_BYTES:
+            raise ConfigError(path, "too large to be a training config")
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, "not UTF-8 text; cannot edit it in place") from None
+    except OSError as exc:
+        raise ConfigError(path, exc.strerror or str(exc)) from None
+
+
+def _fix_json(result, notes: list[str]) -> dict:
+    def change(c):
+        return {"key": c.key, "value": c.value, "code": c.code, "reason": c.reason, "confident": c.confident}
+    return {"config": result.path, "schema": result.schema,
+            "applied": [change(c) for c in result.applied],
+            "offered": [change(c) for c in result.offered],
+            "skipped": [{**change(s.change), "why": s.why} for s in result.skipped],
+            "notes": notes}
