@@ -108,7 +108,7 @@ def examine(path: str | None = None, config: str | None = None, *,
 def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
     """The run facts that come out of the analyses: how the evals were measured, whether this
     is a fine-tune, and the forecast of the loss at max_iters."""
-    from .analyse.forecast import Forecast
+    from .analyse.anneal_forecast import CurveForecast
 
     facts.eval_kind = analyses.eval_kind
     facts.eval_noise = round(analyses.eval_noise, 5) if analyses.eval_noise is not None else None
@@ -116,18 +116,13 @@ def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
     facts.mode = analyses.mode
     if facts.mode:
         facts.sources["mode"] = analyses.finetune[1]
-    fc = analyses.forecast
-    if isinstance(fc, Forecast) and fc.target_step > (facts.last_iter or 0):
-        facts.forecast = {"iter": fc.target_step, "val_loss": round(fc.predicted_at_target, 4),
-                          "low": round(fc.interval_at_target[0], 4),
-                          "high": round(fc.interval_at_target[1], 4),
-                          "method": "saturating power law in steps, fitted on the val tail"}
-    elif fc is not None and not isinstance(fc, Forecast):
+    fc = analyses.curve_forecast
+    if isinstance(fc, CurveForecast):
+        facts.forecast = {"iter": fc.target_step, "val_loss": round(fc.predicted, 4),
+                          "low": round(fc.low, 4), "high": round(fc.high, 4), "method": fc.method,
+                          "fitted_on": analyses.forecast_fitted_on, "annealing": fc.annealing}
+    elif fc is not None:
         facts.forecast_refused = fc.reason
-    elif facts.max_iters is not None and facts.last_iter is not None and facts.last_iter >= facts.max_iters:
-        facts.forecast_refused = "the run has reached max_iters: there is nothing left to forecast"
-    else:
-        facts.forecast_refused = "too few val evals, or no max_iters to forecast to"
 
 
 def compare(baseline: str, candidate: str, *, baseline_config: str | None = None,

@@ -15,6 +15,7 @@ import numpy as np
 from ..limits import Limits
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from .curves import Curve, binned, curve
+from .anneal_forecast import CurveForecast, CurveRefusal, forecast_curve
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .grad_norm import GradNorms, logged_grad_norms
 from .medians import median
@@ -36,6 +37,7 @@ VAL_EXPLOSION_MIN_POINTS = 6
 MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
 BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
 PRETRAINED_INIT = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+LONGER_RUN = 2               # "a schedule twice as long": what the longer-run forecast asks
 MAX_CLASSES = 20             # a classification head of up to this many classes
 # Vocabulary sizes of common tokenizers (GPT-2 and nanoGPT's padded one, Llama 2/3, Mistral,
 # Qwen 2, Gemma, T5, BERT, DeBERTa v3): a loss at ln of one of these is a uniform LM
@@ -365,6 +367,67 @@ class Analyses:
             return None
         return fit_power_law(self.val.steps, self.val.values, target_step=int(target),
                              schedule_explains_bend=self.lr_annealed_over_tail)
+
+    def _schedule_function(self, stretch: float = 1.0):
+        """The rebuilt LR as a function of iteration arrays, its decay stretched by `stretch`."""
+        if self.schedule_settings is None:
+            return None
+        lr, warmup, decay_iters, min_lr, decay = self.schedule_settings
+        args = (lr, warmup, int(round(decay_iters * stretch)), min_lr, decay)
+        return lambda iters: nanogpt_lr(np.asarray(iters), *args)
+
+    @property
+    def forecast_fitted_on(self) -> str:
+        return self._forecast_curve[2]
+
+    @cached_property
+    def _forecast_curve(self) -> tuple[Curve, float | None, str]:
+        """The curve the schedule-aware forecast is fitted on: val, else the train loss."""
+        if len(self.val):
+            return self.val, self.eval_noise, "val"
+        return self.train_curve, None, "train"
+
+    @cached_property
+    def curve_forecast(self) -> CurveForecast | CurveRefusal | None:
+        """The loss at max_iters under the run's own schedule (Tissue et al.'s law), or why not."""
+        f = self.facts
+        if f.max_iters is None or f.last_iter is None:
+            return CurveRefusal("the run's length (max_iters) is unknown, so there is no end to forecast")
+        if f.last_iter >= f.max_iters:
+            return CurveRefusal(f"the run reached max_iters ({f.max_iters:,}): its end is measured, "
+                                "not forecast", kind="done")
+        c, noise, _ = self._forecast_curve
+        return forecast_curve(c.steps, c.values, self._schedule_function(), int(f.max_iters), noise,
+                              logged_lr=self._logged_lr_points)
+
+    def forecast_with_shorter_decay(self, end: int) -> tuple[float, float, float] | None:
+        """(median, low, high) of the loss at `end` if the run resumes now with its decay ending
+        at `end` (lr_decay_iters = max_iters = end): a cooldown, under the fitted law."""
+        fc = self.curve_forecast
+        if not isinstance(fc, CurveForecast) or self.schedule_settings is None or self.facts.last_iter is None:
+            return None
+        lr, warmup, _, min_lr, decay = self.schedule_settings
+        now = self.facts.last_iter
+        original = self._schedule_function()
+
+        def resumed(iters):
+            iters = np.asarray(iters)
+            return np.where(iters < now, original(iters), nanogpt_lr(iters, lr, warmup, end, min_lr, decay))
+        median_, low, high = fc.predict([end], resumed)
+        return float(median_[0]), float(low[0]), float(high[0])
+
+    @cached_property
+    def longer_run_forecast(self) -> tuple[int, CurveForecast | CurveRefusal] | None:
+        """The loss of a run LONGER_RUN times as long, its decay stretched to match, fitted on the
+        curve the log has: what a longer schedule would buy."""
+        f = self.facts
+        end = f.max_iters or f.last_iter
+        if not end:
+            return None
+        target = int(end * LONGER_RUN)
+        c, noise, _ = self._forecast_curve
+        return target, forecast_curve(c.steps, c.values, self._schedule_function(LONGER_RUN), target, noise,
+                                      logged_lr=None)
 
     # -- scale -----------------------------------------------------------------------------
     @cached_property

@@ -58,18 +58,27 @@ def check(ctx: Context, limits) -> list:
     evidence = {"iter": s.iter, "lr_now": s.lr_now, "min_lr": s.lr_min, "lr_now_over_min": s.lr_now_over_min,
                 "decay_fraction": s.decay_fraction, "lr_decay_iters": s.lr_decay_iters,
                 "iters_to_min_lr": s.iters_to_min_lr, "recent_change": vt.change}
+    now = f.last_val_loss if f.last_val_loss is not None else vt.end_value
+    finish = f"train on to lr_decay_iters={s.lr_decay_iters:,} before judging the plateau"
     forecast = f.forecast
-    if forecast and forecast.get("iter") == s.lr_decay_iters and "anneal" in str(forecast.get("method")):
-        gain = (f.last_val_loss or vt.end_value) - forecast["val_loss"]
+    if forecast and forecast.get("iter") == s.lr_decay_iters:
+        gain = now - forecast["val_loss"]
         message += (f" Finishing it should reach val ~{forecast['val_loss']:.3f} ({forecast['low']:.3f}-"
-                    f"{forecast['high']:.3f}) at iteration {forecast['iter']:,}, {gain:.3f} below now.")
+                    f"{forecast['high']:.3f}) at iteration {forecast['iter']:,}, {gain:.3f} below now "
+                    f"({forecast['method']}).")
         evidence.update({"forecast_val_loss": forecast["val_loss"], "forecast_low": forecast["low"],
                          "forecast_high": forecast["high"]})
+        finish += f": val ~{forecast['val_loss']:.3f} ({-gain:+.3f}, forecast)"
+    cooldown_fix = (f"or, to stop sooner, resume with {ctx.setting(max_iters=cooldown, lr_decay_iters=cooldown)}: "
+                    "the LR then falls to min_lr over a short cooldown, which buys most of what the "
+                    "anneal would (Hagele et al. 2024)")
+    short = a.forecast_with_shorter_decay(cooldown)
+    if short is not None:
+        evidence["forecast_cooldown_val_loss"] = short[0]
+        cooldown_fix += (f": val ~{short[0]:.3f} ({short[0] - now:+.3f}, forecast) for "
+                         f"{1 - (cooldown - s.iter) / max(1, s.lr_decay_iters - s.iter):.0%} less of the "
+                         "remaining compute")
     return [finding(
         RULE, confidence=STRONG, title=f"Judged mid-schedule: LR is still {fmt_lr(s.lr_now)}, {left}",
-        message=message, evidence=evidence,
-        fixes=[f"train on to lr_decay_iters={s.lr_decay_iters:,} before judging the plateau",
-               f"or, to stop sooner, resume with {ctx.setting(max_iters=cooldown, lr_decay_iters=cooldown)}: "
-               "the LR then falls to min_lr over a short cooldown, which buys most of what the "
-               "anneal would (Hagele et al. 2024)"],
+        message=message, evidence=evidence, fixes=[finish, cooldown_fix],
     )]

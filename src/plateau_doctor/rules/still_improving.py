@@ -1,7 +1,7 @@
 """PD501: the loss is still falling meaningfully at the end of the log."""
 from __future__ import annotations
 
-from ..analyse.forecast import Forecast
+from ..analyse.anneal_forecast import CurveForecast
 from ..model import RuleInfo, Threshold
 from .base import DOUBT, LIKELY, POSSIBLE, Context, Skip, finding
 
@@ -55,13 +55,17 @@ def check(ctx: Context, limits) -> list:
         evidence.update({"forecast_iter": forecast["iter"], "forecast_val_loss": forecast["val_loss"]})
         message += (f" Forecast for iteration {forecast['iter']:,}: ~{forecast['val_loss']:.3f} "
                     f"({forecast['low']:.3f}-{forecast['high']:.3f}, {forecast['method']}).")
-    gain_2x = _gain_at_double(a)
-    if gain_2x is not None:
-        evidence.update({"forecast_at_2x": a.forecast.predicted_at_double, "forecast_gain_at_2x": gain_2x})
-        message += (f" A run twice as long would gain about {max(gain_2x, 0.0):.3f} more "
-                    "(a power law fitted on the tail).")
-    elif a.forecast is not None and not isinstance(a.forecast, Forecast):
-        evidence["forecast_refused"] = a.forecast.reason
+    longer = a.longer_run_forecast
+    if longer is not None and isinstance(longer[1], CurveForecast):
+        target, fc = longer
+        gain_2x = vt.end_value - fc.predicted
+        evidence.update({"forecast_at_2x": fc.predicted, "forecast_2x_interval": [fc.low, fc.high],
+                         "forecast_gain_at_2x": gain_2x})
+        message += (f" A schedule twice as long ({target:,} steps, its decay stretched to match) "
+                    f"would reach ~{fc.predicted:.3f} ({fc.low:.3f}-{fc.high:.3f}), {max(gain_2x, 0.0):.3f} "
+                    "below now (forecast).")
+    elif longer is not None:
+        evidence["forecast_refused"] = longer[1].reason
     if high_lr:
         evidence["lr_now"] = a.lr_at_end
         message += f" It stopped while the LR was still high ({high_lr}): training on would pay."
@@ -91,13 +95,6 @@ def _lr_still_high(a) -> str:
         peak = a.peak_lr
         return f"{a.lr_at_end / peak:.0%} of its peak" if peak and a.lr_at_end is not None else "mid-anneal"
     return ""
-
-
-def _gain_at_double(a) -> float | None:
-    fc = a.forecast
-    if not isinstance(fc, Forecast) or a.val_trend is None:
-        return None
-    return a.val_trend.end_value - fc.predicted_at_double
 
 
 def _fixes(ctx: Context, ended: bool) -> list[str]:
