@@ -399,3 +399,13 @@ def test_eval_lines_of_nanogpt_and_the_tutorials_built_on_it(line, step, train, 
 
 def test_llmc_step_lines_are_not_read_as_nanogpt_evals():
     assert nanogpt.EVAL_RE.match("step    1/74: train loss 4.367857 (acc 4.367857) (224.002 ms)") is None
+
+
+def test_a_fork_that_prints_losses_in_bits_per_character_is_read_and_says_so():
+    from plateau_doctor.parsers import parse_lines
+
+    log = parse_lines(["step 0: train loss 6.1854 BPC, val loss 6.1780 BPC",
+                       "iter 0: loss 6.1551 BPC, time 65940.03ms, mfu -100.00%",
+                       "iter 10: loss 4.6810 BPC, time 52.57ms, mfu 7.09%"])
+    assert log.format == "nanogpt" and log.meta.loss_unit == "bits"
+    assert list(log.evals["val_loss"]) == [6.178] and list(log.iters["loss"]) == [6.1551, 4.681]

@@ -40,11 +40,13 @@ def test_a_plateau_judged_mid_schedule_is_folded_into_the_schedule_finding(kit, 
 
 
 def _trainer_state(tmp_path, lrs):
-    """An HF trainer_state.json with a flat eval loss and the given LR per logged step."""
+    """An HF trainer_state.json whose eval loss falls over the first quarter, then stays flat,
+    with the given LR per logged step."""
     history = []
     for i, lr in enumerate(lrs, start=1):
-        history.append({"step": i * 100, "loss": 2.0 + 0.01 * (i % 2), "learning_rate": lr, "epoch": i / 50})
-        history.append({"step": i * 100, "eval_loss": 2.1 + 0.004 * (i % 3), "epoch": i / 50})
+        fall = 0.5 * max(0, 5 - i)
+        history.append({"step": i * 100, "loss": 2.0 + fall + 0.01 * (i % 2), "learning_rate": lr, "epoch": i / 50})
+        history.append({"step": i * 100, "eval_loss": 2.1 + fall + 0.004 * (i % 3), "epoch": i / 50})
     path = tmp_path / "trainer_state.json"
     path.write_text(json.dumps({"global_step": len(lrs) * 100, "max_steps": 10 * len(lrs) * 100,
                                 "log_history": history}))
@@ -81,3 +83,23 @@ def test_plateau_not_judged_with_a_single_eval_and_no_iteration_losses(tmp_path)
     report = diagnose(str(path))
     assert not [f for f in report.findings if f.code == "PD502"]
     assert any(n.startswith("PD502 not checked") for n in report.notes)
+
+
+def test_a_run_from_scratch_flat_from_its_first_steps_is_stuck(tmp_path):
+    # a Lightning-style CSV of train losses: down from 10.8 to 7.6 in the first 50 steps, then
+    # flat for 10,000 steps with a learning model's noise: it stopped learning
+    rows = ["step,train_loss"] + [f"{s},{10.8 - 0.064 * s:.4f}" for s in range(0, 50, 10)]
+    rows += [f"{s},{7.6 + 0.05 * ((s * 7919) % 11 - 5) / 5:.4f}" for s in range(50, 10001, 50)]
+    path = tmp_path / "metrics.csv"
+    path.write_text("\n".join(rows) + "\n")
+    f = [f for f in diagnose(str(path)).findings if f.code == "PD502"][0]
+    assert f.severity == "warning" and f.title.startswith("Stuck")
+
+
+def test_a_fine_tune_flat_over_extra_epochs_says_what_they_bought(tmp_path):
+    history = [{"step": s, "loss": max(0.55, 1.7 - s / 100) + 0.02 * ((s * 31) % 5 - 2) / 2,
+                "learning_rate": 1e-4 * (1 - s / 1000), "epoch": s / 200} for s in range(10, 1001, 10)]
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 5.0, "log_history": history}))
+    f = [f for f in diagnose(str(path)).findings if f.code == "PD502"][0]
+    assert f.severity == "warning" and "epochs bought" in f.title

@@ -74,6 +74,24 @@ class Pinned:
     best_before: float       # the lowest loss before it (below ln(k): it collapsed there)
 
 
+def _late_scatter(c: Curve) -> float | None:
+    """The scatter of a curve around its own trend over its later half (window means of a train
+    loss move with their batches)."""
+    late = slice(len(c) // 2, len(c))
+    scatter = eval_scatter(c.steps[late], c.values[late], min_points=LATE_EVALS)
+    return scatter.scatter if scatter else None
+
+
+def _rolling_median3(values: np.ndarray) -> np.ndarray:
+    """Each point replaced by the median of itself and its two neighbours (ends kept): one
+    unlucky eval does not decide where a curve went flat."""
+    if len(values) < 3:
+        return values.astype(float)
+    out = values.astype(float).copy()
+    out[1:-1] = np.median(np.stack([values[:-2], values[1:-1], values[2:]]), axis=0)
+    return out
+
+
 class Analyses:
     """Every shared computation about one run, computed on first use."""
 
@@ -258,6 +276,27 @@ class Analyses:
     @property
     def trend_rests_on(self) -> str:
         return "val" if self.val_trend is not None else "train"
+
+    @cached_property
+    def flat_since(self) -> tuple[int, float, float] | None:
+        """(step, share of the run, gain since): the first step from which the loss (val, else
+        the train curve) stays within flat_gain_fraction of its level (or two evals' noise) of
+        where it ends; None with fewer than TREND_WINDOW_POINTS points."""
+        on_val = len(self.val) >= TREND_WINDOW_POINTS
+        c = self.val if on_val else self.train_curve
+        if len(c) < TREND_WINDOW_POINTS or c.steps[-1] <= c.steps[0]:
+            return None
+        values = _rolling_median3(c.values)
+        final = float(values[-1])
+        noise = self.eval_noise if on_val else _late_scatter(c)
+        margin = max(self.limits.flat_gain_fraction * abs(final), 2 * (noise or 0.0))
+        outside = np.flatnonzero(np.abs(values - final) >= margin)   # a rising curve is not flat either
+        start = int(outside[-1]) + 1 if len(outside) else 0
+        if start >= len(c):
+            return None
+        step = float(c.steps[start])
+        share = (c.steps[-1] - step) / (c.steps[-1] - c.steps[0])
+        return int(step), float(share), float(values[start] - final)
 
     # -- the learning rate -----------------------------------------------------------------
     @cached_property
@@ -527,8 +566,8 @@ class Analyses:
         candidates = list(range(2, MAX_CLASSES + 1)) + list(COMMON_VOCABS)
         if self.facts.vocab_size:
             candidates.append(self.facts.vocab_size)
-        k = min(candidates, key=lambda n: abs(np.log(n) - level))
-        if abs(np.log(k) - level) > tol:
+        k = min(candidates, key=lambda n: abs(self.uniform_loss(n) - level))
+        if abs(self.uniform_loss(k) - level) > tol:
             return None
         # the pinned stretch reaches back as far as the loss stayed at that level
         outside = np.flatnonzero(np.abs(c.values[:start] - level) > tol)
@@ -560,11 +599,25 @@ class Analyses:
     def init_from(self) -> str | None:
         return self.config.get("init_from") or self.parsed.meta.init_from
 
+    @property
+    def in_bits(self) -> bool:
+        """The log prints its losses in bits (per character or token), not nats."""
+        return self.parsed.meta.loss_unit == "bits"
+
+    @property
+    def log_name(self) -> str:
+        """How to write the logarithm the losses use: ln for nats, log2 for bits."""
+        return "log2" if self.in_bits else "ln"
+
+    def uniform_loss(self, k: float) -> float:
+        """The loss of a uniform guess over k outcomes, in the log's unit."""
+        return float(np.log2(k)) if self.in_bits else float(np.log(k))
+
     @cached_property
     def expected_init_loss(self) -> float | None:
-        """ln(vocab) for a run known (or not known not) to start from scratch."""
+        """ln(vocab) (log2 in bits) for a run known (or not known not) to start from scratch."""
         if self.facts.vocab_size and self.init_from in (None, "scratch"):
-            return expected_init_loss(self.facts.vocab_size)
+            return self.uniform_loss(self.facts.vocab_size)
         return None
 
     @cached_property

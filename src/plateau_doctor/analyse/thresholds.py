@@ -47,6 +47,8 @@ ANALYSIS_THRESHOLDS: tuple[Threshold, ...] = (
               "learning model's loss by more"),
     Threshold("pinned_share", 0.8, "of the evals", "without iteration losses, 80% of all evals at "
               "ln(k) is a model that never left the uniform guess"),
+    Threshold("flat_gain_fraction", 0.02, "of the loss", "a curve that will not fall by 2% of its "
+              "level (or two evals' noise) from some step to the end is flat from that step"),
     Threshold("from_scratch_init_tolerance", 1.0, "nats",
               "a first loss within 1 nat of ln(vocab) is a freshly initialised model"),
     Threshold("finetune_max_first_loss", 6.9, "nats",

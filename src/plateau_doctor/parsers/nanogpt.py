@@ -37,10 +37,13 @@ MIN_ITER_LINE = 33
 # freshly mapped (page faults are what a larger block mostly adds)
 BLOCK = 1 << 17
 
-EVAL_RE = re.compile(r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+),?\s*\|?\s*val loss\s+(\S+)")
+# Forks that print losses in bits per character add a unit after each value ("loss 6.1854 BPC").
+UNIT = r"(?:\s+(?:BPC|bpc|bits?))?"
+EVAL_RE = re.compile(r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+)" + UNIT + r",?\s*\|?\s*val loss\s+(\S+)")
 # the LLMs-from-scratch book's eval line, searched for: it is often glued to a tqdm bar
 EP_STEP_RE = re.compile(r"\bEp (\d{1,6}) \(Step (\d{1,15})\): Train loss ([^\s,]+), Val loss (\S+)")
-ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)(?:,|$)(.*)")
+ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)" + UNIT + r"(?:,|$)(.*)")
+BITS_RE = re.compile(r"\d\s+(?:BPC|bpc|bits?)\b")
 # anchored at word starts, with the colon optional as a unit: no quadratic backtracking on a
 # long garbled tail
 FIELD_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*(?::\s*)?(-?[0-9.eE+-]+|nan|inf|-inf)")
@@ -202,6 +205,8 @@ class NanoGPTParser:
             self.meta.excerpt = True
             return
         head = line[:4]
+        if head in ("iter", "step") and BITS_RE.search(line):
+            self.meta.loss_unit = "bits"
         if head == "iter":
             m = ITER_RE.match(line)
             if m:

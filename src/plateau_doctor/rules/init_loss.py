@@ -65,8 +65,8 @@ def check(ctx: Context, limits) -> list:
         return []
     return [finding(
         RULE, severity=severity, confidence=STRONG if severity == "error" else LIKELY, line=a.init_loss_line,
-        title=f"Initial loss {init:.2f} is far {verb} ln(vocab) = {expected:.2f}",
-        message=(f"A model trained from scratch should start near ln({ctx.facts.vocab_size}) = "
+        title=f"Initial loss {init:.2f} is far {verb} {a.log_name}(vocab) = {expected:.2f}",
+        message=(f"A model trained from scratch should start near {a.log_name}({ctx.facts.vocab_size}) = "
                  f"{expected:.2f}; this one starts at {init:.2f} ({excess:+.2f} nats). "
                  + ("That points to a bug in the loss, targets or init." if verb == "above" else
                     "That suggests the weights are not fresh (a resume or a fine-tune the log does "

@@ -24,7 +24,7 @@ RULE = RuleInfo(
                   "of the loss is not worth training on for"),
     ),
     explained_by=("overfitting", "lr_too_high", "lr_too_low", "divergence", "init_loss", "lr_schedule",
-                  "incomplete_run"),
+                  "incomplete_run", "plateau"),
     weight=0.5,
 )
 

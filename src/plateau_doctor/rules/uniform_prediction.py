@@ -28,21 +28,22 @@ RULE = RuleInfo(
 
 
 def check(ctx: Context, limits) -> list:
-    p = ctx.analyses.pinned
+    a = ctx.analyses
+    p = a.pinned
     if p is None:
         return []
     what = f"a vocabulary of {p.k:,} tokens" if p.k > MAX_CLASSES_SHOWN else f"{p.k} classes"
-    collapsed = p.best_before < math.log(p.k) - COLLAPSE_NATS
+    collapsed = p.best_before < a.uniform_loss(p.k) - COLLAPSE_NATS
     how = (f"It was lower before (best {p.best_before:.3f}) and collapsed there at step {p.since_step:,}."
            if collapsed else "It has not moved from the uniform guess.")
     return [finding(
         RULE, confidence=CERTAIN,
-        title=f"Loss pinned at ln({p.k:,}) = {math.log(p.k):.3f}: the model predicts uniformly",
+        title=f"Loss pinned at {a.log_name}({p.k:,}) = {a.uniform_loss(p.k):.3f}: the model predicts uniformly",
         message=(f"The {p.curve} loss sits at {p.level:.4f} (spread {p.spread:.4f}) from step "
                  f"{p.since_step:,}: the cross-entropy of a uniform guess over {what}. "
                  "A model that learns moves its loss with every batch; this one gives every "
                  f"input the same flat distribution. {how}"),
-        evidence={"level": p.level, "ln_k": math.log(p.k), "k": p.k, "spread": p.spread,
+        evidence={"level": p.level, "uniform_loss": a.uniform_loss(p.k), "k": p.k, "spread": p.spread,
                   "curve": p.curve, "since_step": p.since_step, "best_before": p.best_before},
         fixes=["check that the weights get gradients: frozen parameters, an adapter attached to no "
                "layer, a learning rate of 0, an optimizer that never steps (a logged gradient norm "
