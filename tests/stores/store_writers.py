@@ -9,7 +9,6 @@ environment at import, so they write in a subprocess. Also run by make_fixtures.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -156,7 +155,8 @@ def write_hf_output(directory: Path, curve: Curve, logging_steps: int = 10,
     from transformers import GPT2Config
     from transformers.trainer_callback import TrainerState
 
-    model = GPT2Config(vocab_size=65, n_positions=256, n_embd=384, n_layer=6, n_head=6)
+    model = GPT2Config(vocab_size=65, n_positions=256, n_embd=384, n_layer=6, n_head=6,
+                       bos_token_id=0, eos_token_id=0)   # a character vocabulary has no GPT-2 token 50256
     for last in checkpoints:
         state = TrainerState(max_steps=curve.iters[-1][0], logging_steps=logging_steps,
                              num_train_epochs=1, global_step=last)
@@ -176,7 +176,3 @@ def write_hf_output(directory: Path, curve: Curve, logging_steps: int = 10,
                    "h.0.attn.c_attn.weight": np.zeros((384, 1152), np.float32)},
                   str(checkpoint / "model.safetensors"))
     return directory
-
-
-def finite(values) -> list[float]:
-    return [v for v in values if math.isfinite(v)]

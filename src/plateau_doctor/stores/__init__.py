@@ -73,6 +73,8 @@ def runs_at(path: str, log_format: str = "auto") -> list["RunLocation"]:
     if store is None:
         raise InputError(path, "no such file or directory")
     runs = find_runs(store, kind)
+    if any(run.problem for run in runs):
+        return runs         # the store cannot be read: opening says why (locked, half-written, ...)
     wanted = path.rstrip("/")
     chosen = [run for run in runs if run.name == wanted or run.name.startswith(wanted + fs.sep)
               or (run.run and wanted.endswith(fs.sep + run.run.run_id))]
