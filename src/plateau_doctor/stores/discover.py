@@ -66,7 +66,8 @@ class RunLocation:
 
 def find_runs(path: str, kind: str | None = None) -> list[RunLocation]:
     """Every run under `path` (a directory walked whole, or one file), in path order.
-    `kind` (a --log-format store name) reads a file as that store whatever its name says."""
+    `kind` (a --log-format store name) reads a file as that store whatever its name says, and
+    keeps only that kind's runs of a directory."""
     return list(iter_runs(path, kind))
 
 
@@ -78,27 +79,38 @@ def iter_runs(path: str, kind: str | None = None) -> Iterator[RunLocation]:
     if not fs.isdir(path):
         yield from _file_runs(fs, path, fs.basename(path), kind, explicit=True)
         return
-    if kind == tensorboard.NAME:
-        yield RunLocation(path, kind, path)
-        return
-    stack = [path]
+    # depth first, entries in name order, so runs come out in path order; a stack of listings
+    # rather than recursion, so a deep tree cannot exhaust the interpreter's stack
+    stack = [_directory(fs, path)]
     while stack:
-        directory = stack.pop()
-        entries = fs.entries(directory)
-        names = {e.name for e in entries}
-        leaf = _directory_runs(fs, directory, names)
-        if leaf is not None:
-            yield from leaf
-            continue
-        events = any(not e.is_dir and tensorboard.is_event_file(e.name) for e in entries)
-        if events:
-            yield RunLocation(directory, tensorboard.NAME, directory)
-        for entry in entries:
-            if not entry.is_dir and not tensorboard.is_event_file(entry.name):
-                yield from _file_runs(fs, entry.path, entry.name, kind)
-        subdirs = [e.path for e in entries if e.is_dir and not e.is_link and not e.name.startswith(".")
-                   and not (events and HPARAMS_DIR_RE.match(e.name))]
-        stack.extend(reversed(subdirs))
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+        elif isinstance(entry, RunLocation):
+            if kind is None or entry.kind == kind:     # --log-format mlflow DIR: its MLflow runs
+                yield entry
+        else:
+            stack.append(_directory(fs, entry))
+
+
+def _directory(fs: Local | Remote, path: str) -> Iterator[RunLocation | str]:
+    """A directory's runs, and its subdirectories to walk (as paths), in name order."""
+    entries = fs.entries(path)
+    names = {e.name for e in entries}
+    leaf = _directory_runs(fs, path, names)
+    if leaf is not None:
+        yield from leaf
+        return
+    events = any(not e.is_dir and tensorboard.is_event_file(e.name) for e in entries)
+    if events:
+        yield RunLocation(path, tensorboard.NAME, path)
+    for entry in entries:
+        if entry.is_dir:
+            if not entry.is_link and not entry.name.startswith(".") \
+                    and not (events and HPARAMS_DIR_RE.match(entry.name)):
+                yield entry.path
+        elif not tensorboard.is_event_file(entry.name):
+            yield from _file_runs(fs, entry.path, entry.name, None)
 
 
 def _directory_runs(fs: Local | Remote, path: str, names: set[str]) -> list[RunLocation] | None:
