@@ -117,3 +117,14 @@ def test_is_store_costs_a_plain_log_one_stat_and_says_no(tmp_path):
     assert not is_store(str(log)) and not is_store("-") and not is_store(str(tmp_path / "missing.log"))
     assert is_store(str(tmp_path)) and is_store(str(tmp_path / "mlflow.db"))
     assert is_store(str(log), "tensorboard")       # --log-format names a store: its reader decides
+
+
+def test_every_real_log_is_classified_as_a_log_from_its_head_sample(tmp_path):
+    from pathlib import Path
+
+    shared = Path(store_writers.ROOT).parent / "shared" / "logs"
+    logs = sorted(store_writers.EXAMPLES.glob("*.log")) + sorted(shared.glob("*.log"))
+    for log in logs:
+        shutil.copy(log, tmp_path / log.name)
+    found = {Path(run.name).name for run in find_runs(str(tmp_path)) if run.kind == "log"}
+    assert found == {log.name for log in logs}

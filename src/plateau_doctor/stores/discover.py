@@ -27,6 +27,8 @@ LOG_SUFFIXES = (".log", ".txt", ".out", ".err", ".csv", ".tsv", ".jsonl", ".json
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEAD_BYTES = 256 << 10    # enough for the headers and warnings trainers print before their first loss
+SAMPLE_FIRST = 30         # first lines detection sees: a header, trainer_state.json's "log_history"
+SAMPLE_LOSS_LINES = 30    # and the first lines after them that say "loss"
 MLFLOW_TABLES = {"runs", "experiments", "metrics", "params"}
 TRACKIO_TABLES = trackio.TABLES
 HPARAMS_DIR_RE = re.compile(r"^\d+(?:\.\d+)?$")   # add_hparams() writes its own event file in
@@ -194,8 +196,11 @@ def _run_name(fs: Local | Remote, store: str, run: Run, with_experiment: bool = 
 
 
 def _is_log(fs: Local | Remote, path: str) -> bool:
-    """Does the file's head hold training-loss lines of a known format?"""
-    from ..parsers import SNIFF_LINES, detect
+    """Does the file's head hold training-loss lines of a known format? Detection runs on a
+    sample: the first lines (a table's header and rows, trainer_state.json's "log_history" key)
+    and the first lines that say "loss", which every format's loss lines do. Detection over a
+    whole head would cost more than the rest of the walk."""
+    from ..parsers import detect
 
     try:
         source = _log_text(fs, path)
@@ -205,16 +210,18 @@ def _is_log(fs: Local | Remote, path: str) -> bool:
             source.close()
     except (InputError, OSError):
         return False
-    return bool(lines) and detect(lines[:SNIFF_LINES]) is not None
+    saying_loss = [line for line in lines[SAMPLE_FIRST:] if "loss" in line or "Loss" in line or "LOSS" in line]
+    sample = lines[:SAMPLE_FIRST] + saying_loss[:SAMPLE_LOSS_LINES]
+    return detect(sample) is not None
 
 
 def _head_lines(source: LogText) -> list[str]:
     """The complete lines of the first HEAD_BYTES (a .gz is decompressed that far)."""
+    from ..read import decode_run
+
     lines: list[str] = []
     size = 0
     for run in source.blocks(HEAD_BYTES):
-        from ..read import decode_run
-
         lines += decode_run(*run)
         size += run[2] - run[1]
         if size >= HEAD_BYTES:
