@@ -271,7 +271,7 @@ def open_log(path: str | None) -> LogText:
     if is_stdin(path):
         return LogText("<stdin>", sys.stdin.buffer)
     assert path is not None
-    if "://" in path:     # s3://, gs://, hf://: through fsspec (the `remote` extra)
+    if "://" in str(path):     # s3://, gs://, hf://: through fsspec (the `remote` extra)
         from .stores.fs import is_url, open_url
 
         handle = open_url(path) if is_url(path) else open_binary(path)

@@ -78,7 +78,7 @@ def test_a_directory_of_several_runs_asks_for_one(sweep):
 
 
 def test_an_empty_directory_says_no_run_was_found(tmp_path):
-    with pytest.raises(InputError, match="no run found here"):
+    with pytest.raises(InputError, match="is a directory with no run in it"):
         parse(str(tmp_path))
 
 

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..read import InputError, is_stdin
-from .fs import filesystem_for, is_url
 
 if TYPE_CHECKING:
     from ..model import ParsedLog
@@ -41,19 +40,23 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def is_store(path: str | None, log_format: str = "auto") -> bool:
+def is_store(path: "str | os.PathLike | None", log_format: str = "auto") -> bool:
     """Is `path` read by a store reader rather than as a log? A directory, a SQLite or event file,
     a run named inside a store, any remote path that is not one file, or a store --log-format.
     One stat for a plain log file."""
     if is_stdin(path):
         return False
+    path = os.fspath(path)          # the API takes pathlib paths too
     if log_format in STORE_FORMATS:
         return True
     name = os.path.basename(path.rstrip("/"))
     if name.lower().endswith(SQLITE_SUFFIXES) or EVENT_MARK in name:
         return True
-    if is_url(path):
-        return not filesystem_for(path).isfile(path)
+    if "://" in path:
+        from .fs import filesystem_for, is_url
+
+        if is_url(path):
+            return not filesystem_for(path).isfile(path)
     try:
         return stat.S_ISDIR(os.stat(path).st_mode)
     except OSError:
@@ -62,8 +65,11 @@ def is_store(path: str | None, log_format: str = "auto") -> bool:
 
 def runs_at(path: str, log_format: str = "auto") -> list["RunLocation"]:
     """The runs a path names: every run under a directory or in a store file, or the runs a
-    path-like name inside a store selects (one run, or all runs of an experiment)."""
+    path-like name inside a store selects: `<store>/<experiment>/<run>` (MLflow) or
+    `<store>/<run>` (trackio) for one run, `<store>/<experiment>` for all of an experiment's,
+    `<store>/<run id>` by id."""
     from .discover import find_runs
+    from .fs import filesystem_for
 
     kind = log_format if log_format in STORE_FORMATS else None
     fs = filesystem_for(path)
@@ -90,18 +96,19 @@ def runs_at(path: str, log_format: str = "auto") -> list["RunLocation"]:
 def read_runs(path: str, log_format: str = "auto",
               columns: Mapping[str, str] | None = None) -> list["ParsedLog"]:
     """Every run a path names, read (an experiment's runs, a directory's)."""
-    return [run.open(columns, log_format) for run in runs_at(path, log_format)]
+    return [run.open(columns, log_format) for run in runs_at(os.fspath(path), log_format)]
 
 
 def read_store(path: str, log_format: str = "auto",
                columns: Mapping[str, str] | None = None) -> "ParsedLog":
     """The one run a path names, read; InputError naming the runs when it names several."""
-    runs = runs_at(path, log_format)
+    runs = runs_at(os.fspath(path), log_format)
     if len(runs) == 1:
         return runs[0].open(columns, log_format)
     if not runs:
-        raise InputError(path, "no run found here: no log of a known format, TensorBoard events, "
-                               "MLflow or trackio store, W&B run or HF output directory")
+        what = "is a directory with no run in it" if os.path.isdir(path) else "no run found here"
+        raise InputError(path, f"{what}: no log of a known format, TensorBoard events, MLflow or "
+                               "trackio store, W&B run or HF output directory")
     from ..parsers.tabular import names
 
     raise InputError(path, f"holds {len(runs)} runs ({names((r.name for r in runs), 5)}): "
@@ -110,6 +117,8 @@ def read_store(path: str, log_format: str = "auto",
 
 def _store_above(path: str) -> str | None:
     """The store file or mlruns/ directory a not-existing `store/experiment/run` path lies in."""
+    from .fs import filesystem_for
+
     fs = filesystem_for(path)
     current = path.rstrip("/\\")
     for _ in range(3):          # store/experiment/run at most

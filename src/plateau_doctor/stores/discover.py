@@ -56,7 +56,7 @@ class RunLocation:
         if self.kind == tensorboard.NAME:
             return tensorboard.read(fs, self.path, columns)
         if self.kind == mlflow.NAME:
-            if fs.isdir(self.run.run_id):
+            if fs.isdir(self.path):             # mlruns/: the run's id is its directory
                 return mlflow.read_dir(fs, self.run, columns)
             return mlflow.read_db(fs, self.path, self.run, columns)
         if self.kind == trackio.NAME:

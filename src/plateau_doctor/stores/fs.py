@@ -11,7 +11,6 @@ import contextlib
 import os
 import posixpath
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -141,6 +140,8 @@ class Remote:
     @contextlib.contextmanager
     def local_file(self, path: str) -> Iterator[str]:
         """A local copy in a temporary directory of ours (SQLite cannot read a remote file)."""
+        import tempfile      # here: it imports shutil and random, ~10 ms on every plain log's path
+
         with tempfile.TemporaryDirectory(prefix="plateau-doctor-") as scratch:
             local = os.path.join(scratch, self.basename(path) or "store")
             try:
