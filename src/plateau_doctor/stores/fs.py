@@ -134,7 +134,7 @@ class Remote:
             return self.fs.open(path, "rb")
         except FileNotFoundError:
             raise InputError(path, "no such file") from None
-        except OSError as exc:
+        except Exception as exc:    # each backend has its own errors (credentials, network, ...)
             raise InputError(path, f"cannot read: {exc}") from None
 
     @contextlib.contextmanager
@@ -146,7 +146,7 @@ class Remote:
             local = os.path.join(scratch, self.basename(path) or "store")
             try:
                 self.fs.get_file(path, local)
-            except OSError as exc:
+            except Exception as exc:    # as in open(): the backend's own errors
                 raise InputError(path, f"cannot copy it here to read: {exc}") from None
             os.chmod(local, stat.S_IRUSR)
             yield local
