@@ -18,12 +18,18 @@ if TYPE_CHECKING:
 
 
 def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | None = None) -> ParsedLog:
-    """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table.
+    """Read and parse one log (a path, a .gz path, or None/'-' for stdin) into its loss table; a
+    tracker store (stores/: TensorBoard, MLflow, trackio, W&B, HF output dir) is read as one run.
     `columns` maps loss-table roles to CSV/JSONL column names (step=_step,train=train/loss,...)."""
     from .parsers import UnknownFormat, parse_source
     from .parsers.tabular import parse_with_columns
     from .read import InputError
+    from .stores import is_store
 
+    if is_store(path, log_format):      # a directory, a tracker's database or event file, a URL
+        from .stores import read_store
+
+        return read_store(path, log_format, columns)
     source = open_log(path)
     try:
         if columns:

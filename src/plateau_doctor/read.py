@@ -271,7 +271,12 @@ def open_log(path: str | None) -> LogText:
     if is_stdin(path):
         return LogText("<stdin>", sys.stdin.buffer)
     assert path is not None
-    handle = open_binary(path)
+    if "://" in str(path):     # s3://, gs://, hf://: through fsspec (the `remote` extra)
+        from .stores.fs import is_url, open_url
+
+        handle = open_url(path) if is_url(path) else open_binary(path)
+    else:
+        handle = open_binary(path)
     if _is_gzip(handle):
         return LogText(path, Gunzip(handle), owner=handle)
     return LogText(path, handle, size=_regular_size(handle))
