@@ -34,6 +34,7 @@ TREND_WINDOW_POINTS = 4      # the recent window holds at least this many points
 LATE_EVALS = 6               # the scatter of val is read over the later half, at least the last 6
 EXPLOSION_MIN_POINTS = 8     # smoothed-curve excursions need this many iteration losses
 VAL_EXPLOSION_MIN_POINTS = 6
+RESUME_POINTS = 10           # losses each side of a resume that measure its jump
 MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
 BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
 PRETRAINED_INIT = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
@@ -60,6 +61,21 @@ class Gap:
     @property
     def val_below_train(self) -> bool:
         return -self.value > self.threshold
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a resumed run picks up: the loss just before and just after, on the iteration losses."""
+
+    step: int
+    before: float            # median of the last losses of the segment before
+    after: float             # median of the first losses of the resumed segment
+    noise: float             # the standard error of that difference
+    line: int
+
+    @property
+    def jump(self) -> float:
+        return self.after - self.before
 
 
 @dataclass(frozen=True)
@@ -297,6 +313,53 @@ class Analyses:
         step = float(c.steps[start])
         share = (c.steps[-1] - step) / (c.steps[-1] - c.steps[0])
         return int(step), float(share), float(values[start] - final)
+
+    @cached_property
+    def resumes(self) -> list[Resume]:
+        """Each resume from a checkpoint (a new segment that continues the step count), with the
+        jump of the loss across it, judged on the iteration losses (RESUME_POINTS each side)."""
+        iters = self.parsed.iter_table
+        if iters.empty or self.parsed.meta.n_segments < 2:
+            return []
+        segment, loss, steps = iters["segment"], iters["loss"], iters["iter"]
+        finite = np.isfinite(loss)
+        out = []
+        for s in np.unique(segment)[1:]:
+            now = np.flatnonzero((segment == s) & finite)
+            before = np.flatnonzero((segment < s) & finite & (steps < steps[now[0]] if len(now) else False))
+            if len(now) < 2 or len(before) < 2:
+                continue
+            a, b = loss[before[-RESUME_POINTS:]], loss[now[:RESUME_POINTS]]
+            spread = self.sigma.sigma if self.sigma else (_late_scatter(self.iter_loss) or 0.0)
+            noise = spread * float(np.sqrt(1 / len(a) + 1 / len(b)))
+            out.append(Resume(int(steps[now[0]]), float(median(a)), float(median(b)), noise,
+                              int(iters["line"][now[0]])))
+        return out
+
+    def near_resume(self, step: float, points: int = RESUME_POINTS) -> bool:
+        """A step within the first `points` iteration losses after a resume, where a jump (or a
+        baseline that still reaches back across it) is the resume's doing."""
+        iters = self.iter_loss
+        for r in self.resumes:
+            after = iters.steps[iters.steps >= r.step]
+            if len(after) and r.step <= step <= after[min(len(after), points) - 1]:
+                return True
+        return False
+
+    @cached_property
+    def train_over_val(self) -> tuple[float, int] | None:
+        """The median ratio of the train loss to val at the eval steps, and how many evals it
+        rests on: a logged train loss k times the eval is a loss scaled by something."""
+        val = self.val
+        train = self.train_eval if len(self.train_eval) else self.iter_loss
+        if not self.train_val_comparable or len(val) < TREND_WINDOW_POINTS - 1 or not len(train):
+            return None
+        ratios = [train.value_near(step) / value for step, value in zip(val.steps, val.values)
+                  if value > 0 and step > 0]
+        ratios = [r for r in ratios if np.isfinite(r)]
+        if len(ratios) < TREND_WINDOW_POINTS - 1:
+            return None
+        return float(median(np.array(ratios))), len(ratios)
 
     # -- the learning rate -----------------------------------------------------------------
     @cached_property

@@ -18,6 +18,7 @@ IQR_TO_SIGMA = 1.349
 MIN_HISTORY = 10        # points before the first one that can be judged
 SIGMA_FLOOR = 1e-6      # a constant stretch must not make every tiny wiggle infinitely significant
 RECOVERY_TOLERANCE = 0.10
+SPIKE_WINDOW = 50       # preceding losses a spike's baseline is the median of
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _previous_block_median(loss: np.ndarray, window: int) -> np.ndarray:
 
 
 def detect_spikes(iters, losses, sigma: float | None = None, z_threshold: float = 6.0,
-                  window: int = 50) -> list[Spike]:
+                  window: int = SPIKE_WINDOW) -> list[Spike]:
     """Iter losses more than z_threshold sigmas ABOVE a causal baseline.
 
     Baseline: median of the preceding `window` finite losses (fewer near the start; the first

@@ -1,6 +1,9 @@
 """PD203: the model is small for the tokens it has seen and the curve is flattening."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..analyse.memory import ALLOCATOR_OVERHEAD, CUDA_CONTEXT_GIB, Device, GPTShape, fit_on_device, training_memory
 from ..model import RuleInfo, Threshold
 from .base import DOUBT, LIKELY, STRONG, Context, Skip, finding, fmt_tokens
 
@@ -127,29 +130,69 @@ REPEAT_LIMIT = 4   # epochs of repeated data that count as new (Muennighoff et a
 def _bigger_model(ctx: Context, target_params: float) -> str | None:
     """A bigger model towards the compute-optimal size, in the run's own config keys: twice the
     layers and the width (~8x the block parameters) when the target is that far, else twice the
-    width (~4x), else 1.5x the width (~2.25x); heads scale with the width so the head size stays."""
-    if not ctx.analyses.config_known or not ctx.facts.n_params:
-        return None
-    try:
-        n_layer, n_embd = int(ctx.config.get("n_layer")), int(ctx.config.get("n_embd"))
-        n_head = int(ctx.config.get("n_head"))
-    except (TypeError, ValueError):
+    width (~4x), else 1.5x the width (~2.25x); heads of 64 dimensions where the width allows.
+    It must train where this run trained: the memory this run's model needed at its batch is
+    known to fit, so a bigger one gets the micro-batch that keeps within it."""
+    shape = _shape(ctx)
+    if shape is None or not ctx.facts.n_params:
         return None
     growth = target_params / ctx.facts.n_params
     if growth >= DEEPER_AND_WIDER:
-        change, how = {"n_layer": 2 * n_layer, "n_embd": 2 * n_embd, "n_head": 2 * n_head}, "~8x"
+        layers, width, how = 2 * shape.n_layer, 2 * shape.n_embd, "~8x"
     elif growth >= WIDER:
-        change, how = {"n_embd": 2 * n_embd, "n_head": 2 * n_head}, "~4x"
+        layers, width, how = shape.n_layer, 2 * shape.n_embd, "~4x"
     else:
-        head = max(1, n_embd // max(1, n_head))
-        wider = (n_embd * 3 // 2) // head * head
-        if wider <= n_embd:
+        heads_now = max(1, shape.n_head)
+        layers, width, how = shape.n_layer, (shape.n_embd * 3 // 2) // heads_now * heads_now, "~2.25x"
+        if width <= shape.n_embd:
             return None
-        change, how = {"n_embd": wider, "n_head": wider // head}, "~2.25x"
-    return (f"{ctx.setting(**change)} ({how} the block parameters, towards ~{fmt_tokens(target_params)}); "
-            "check it fits your GPU at this batch, or lower batch_size and raise "
-            "gradient_accumulation_steps to keep the tokens per iteration")
+    heads = width // HEAD_DIM if width % HEAD_DIM == 0 and width >= HEAD_DIM else max(1, shape.n_head)
+    if width % heads:
+        heads = shape.n_head
+    bigger = replace(shape, n_layer=layers, n_embd=width, n_head=heads)
+    change = {"n_layer": layers, "n_embd": width, "n_head": heads} if layers != shape.n_layer else \
+        {"n_embd": width, "n_head": heads}
+    advice = f"{ctx.setting(**change)} ({how} the block parameters, towards ~{fmt_tokens(target_params)})"
+    return advice + _memory_clause(ctx, shape, bigger)
+
+
+def _shape(ctx: Context) -> GPTShape | None:
+    config = ctx.config
+    if not ctx.analyses.config_known or not ctx.facts.vocab_size:
+        return None
+    try:
+        return GPTShape(int(config.get("n_layer")), int(config.get("n_head")), int(config.get("n_embd")),
+                        int(ctx.facts.vocab_size), int(config.get("block_size")), bool(config.get("bias")),
+                        float(config.get("dropout") or 0.0))
+    except (TypeError, ValueError):
+        return None
+
+
+def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
+    """Whether the bigger model trains where this one did, and the batch split that makes it."""
+    config = ctx.config
+    try:
+        batch, accumulation = int(config.get("batch_size")), int(config.get("gradient_accumulation_steps"))
+    except (TypeError, ValueError):
+        return "; check it fits your GPU at this batch"
+    dtype = str(config.get("dtype") or "bfloat16")
+    here = training_memory(shape, batch, dtype).total_gib * ALLOCATOR_OVERHEAD
+    # a device with exactly the memory this run needed: what it ran on had at least that much
+    room = Device("this run's GPU", here + CUDA_CONTEXT_GIB)
+    fit = fit_on_device(bigger, batch, accumulation, room, dtype)
+    needed = fit.estimate.total_gib * ALLOCATOR_OVERHEAD
+    if fit.fits:
+        return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, no more than this run's model did"
+    if fit.micro_batch:
+        return (f"; it needs ~{needed:.1f} GiB at batch_size {batch} against ~{here:.1f} GiB for this run's "
+                f"model, so to train on the same GPU use "
+                f"{ctx.setting(batch_size=fit.micro_batch, gradient_accumulation_steps=fit.gradient_accumulation_steps)} "
+                "(the same tokens per iteration)")
+    return (f"; it needs ~{needed:.1f} GiB at batch_size {batch} and more than this run's model needed "
+            "even at batch_size 1: it may not fit on the same GPU (activation checkpointing or a "
+            "smaller step up)")
 
 
 # How far the compute-optimal size is from this model decides the step suggested.
 DEEPER_AND_WIDER, WIDER = 8, 4
+HEAD_DIM = 64     # GPT-2's head size: a wider model gets more heads of 64, not wider heads

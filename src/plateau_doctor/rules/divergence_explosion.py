@@ -43,7 +43,8 @@ def check(ctx: Context, limits) -> list:
         else:
             candidates.append((val_event, "val loss"))
     candidates = [(e, what) for e, what in candidates
-                  if e.ratio >= limits.ratio or e.level_after - e.min_before >= limits.abs_rise]
+                  if (e.ratio >= limits.ratio or e.level_after - e.min_before >= limits.abs_rise)
+                  and not a.near_resume(e.start_iter)]       # a jump at a resume is PD606's
     if not candidates:
         return []
     event, curve = min(candidates, key=lambda c: c[0].start_iter)

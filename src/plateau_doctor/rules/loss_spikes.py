@@ -1,7 +1,7 @@
 """PD402: iteration losses far outside the per-batch spread."""
 from __future__ import annotations
 
-from ..analyse.spikes import SIGMA_FLOOR, spike_impact
+from ..analyse.spikes import SIGMA_FLOOR, SPIKE_WINDOW, spike_impact
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, Context, Skip, finding
 
@@ -47,6 +47,8 @@ def check(ctx: Context, limits) -> list:
         if event is not None:
             margin = max(1, (event.end_iter - event.start_iter) // 2)
             spikes = [s for s in spikes if not event.start_iter - margin <= s.iter <= event.end_iter]
+    # a resume's jump is PD606's, and so is what a baseline reaching back across it calls a spike
+    spikes = [s for s in spikes if not a.near_resume(s.iter, SPIKE_WINDOW)]
     if not spikes:
         return []
     worst = max(spikes, key=lambda s: s.z)
