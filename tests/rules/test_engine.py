@@ -50,8 +50,9 @@ def test_select_by_category_runs_every_rule_of_it(overfit_run):
 
 def test_select_by_code_prefix(overfit_run):
     report = overfit_run(RuleSettings(select=["PD2"]))
-    assert sorted(report.rules_checked) == ["PD201", "PD202", "PD203", "PD204"]
-    assert {f.code for f in report.findings} <= {"PD201", "PD202", "PD203", "PD204"}
+    pd2 = sorted(i.code for i in all_rules() if i.code.startswith("PD2"))
+    assert sorted(report.rules_checked) == pd2 and "PD201" in pd2
+    assert {f.code for f in report.findings} <= set(pd2)
 
 
 def test_select_is_case_insensitive_and_accepts_rule_names(overfit_run):
@@ -68,7 +69,8 @@ def test_ignore_by_category_drops_its_rules(overfit_run):
 
 def test_ignore_wins_over_select(overfit_run):
     report = overfit_run(RuleSettings(select=["PD2"], ignore=["PD202"]))
-    assert sorted(report.rules_checked) == ["PD201", "PD203", "PD204"]
+    assert sorted(report.rules_checked) == sorted(i.code for i in all_rules()
+                                                  if i.code.startswith("PD2") and i.code != "PD202")
 
 
 def test_a_threshold_override_changes_the_outcome(overfit_run):

@@ -83,3 +83,15 @@ def test_a_train_loss_near_zero_after_many_epochs_without_val_is_memorised(tmp_p
     path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history}))
     [f] = _codes(diagnose(str(path)), "PD204")
     assert f.severity == "warning" and f.category == "overfitting"
+
+
+def test_a_fine_tunes_epoch_staircase_is_recognised_as_such(tmp_path):
+    # 4 epochs of 250 steps: flat within each epoch, a step down at each boundary
+    history = [{"step": s, "loss": 1.2 - 0.3 * (s // 250) + 0.01 * ((s * 7) % 3 - 1), "learning_rate": 1e-4,
+                "epoch": s / 250} for s in range(5, 1000, 5)]
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 4.0, "log_history": history}))
+    report = diagnose(str(path))
+    [f] = _codes(report, "PD205")
+    assert f.evidence["boundaries"] == 3 and abs(f.evidence["mean_drop"] - 0.3) < 0.02
+    assert not {g.category for g in report.findings if g.raised} & {"loss_spikes", "divergence"}

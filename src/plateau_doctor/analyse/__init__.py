@@ -34,6 +34,8 @@ TREND_WINDOW_POINTS = 4      # the recent window holds at least this many points
 LATE_EVALS = 6               # the scatter of val is read over the later half, at least the last 6
 EXPLOSION_MIN_POINTS = 8     # smoothed-curve excursions need this many iteration losses
 VAL_EXPLOSION_MIN_POINTS = 6
+EPOCH_POINTS = 4             # train points per epoch needed to see a staircase
+EPOCH_EDGE = 0.1             # the stretch of an epoch either side of a boundary that is compared
 RESUME_POINTS = 10           # losses each side of a resume that measure its jump
 MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
 BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
@@ -345,6 +347,33 @@ class Analyses:
             if len(after) and r.step <= step <= after[min(len(after), points) - 1]:
                 return True
         return False
+
+    @cached_property
+    def train_scatter(self) -> float | None:
+        """The train curve's scatter around its own trend (later half)."""
+        return _late_scatter(self.train_curve)
+
+    @cached_property
+    def epoch_drops(self) -> list[tuple[int, float]] | None:
+        """(boundary step, drop) at each epoch boundary the run crossed, on the train curve: the
+        median of the last tenth of an epoch minus the median of the first tenth of the next.
+        Boundaries are where the log's own epoch count puts them (steps per epoch = last step /
+        epochs). None without an epoch count of at least two, or with too few points."""
+        f = self.facts
+        epochs = self.parsed.meta.epochs
+        c = self.train_curve
+        if not epochs or epochs < 2 or not f.last_iter or len(c) < EPOCH_POINTS * 2 * int(epochs):
+            return None
+        per_epoch = f.last_iter / epochs
+        edge = per_epoch * EPOCH_EDGE
+        drops = []
+        for k in range(1, int(epochs)):
+            boundary = k * per_epoch
+            before = c.values[(c.steps >= boundary - edge) & (c.steps < boundary)]
+            after = c.values[(c.steps >= boundary) & (c.steps < boundary + edge)]
+            if len(before) and len(after):
+                drops.append((int(boundary), float(median(before) - median(after))))
+        return drops or None
 
     @cached_property
     def train_over_val(self) -> tuple[float, int] | None:
