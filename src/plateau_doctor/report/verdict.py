@@ -14,8 +14,8 @@ def write_verdict(report: Report, analyses=None) -> str:
     parts = [_where(report)]
     if raised:
         top = raised[0]
-        parts.append(f"Verdict: {_lower(top.title)}.")
-        folded = [f for f in report.findings if top.code in f.explained_by]
+        parts.append(f"Verdict ({top.category.replace('_', ' ')}): {_lower(top.title)}.")
+        folded = [f for f in report.findings if top.code in f.explained_by and f.severity_as_found]
         if folded:
             parts.append("It explains: " + "; ".join(_lower(f.title) for f in folded) + ".")
         others = raised[1:1 + MAX_CONTRIBUTING]
@@ -31,7 +31,7 @@ def write_verdict(report: Report, analyses=None) -> str:
         parts.append(f"Forecast at iteration {fc['iter']:,}: val ~{fc['val_loss']:.3f} "
                      f"({fc['low']:.3f}-{fc['high']:.3f}).")
     if raised and raised[0].fixes:
-        parts.append(f"First fix: {raised[0].fixes[0].rstrip('.')}.")
+        parts.append(f"First fix: {_lower(raised[0].fixes[0]).rstrip('.')}.")
     return " ".join(p for p in parts if p)
 
 

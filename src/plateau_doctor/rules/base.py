@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..limits import Limits
 from ..model import Finding, ParsedLog, ResolvedConfig, RuleInfo, RunFacts
 
-__all__ = ["Context", "Limits", "Skip", "finding", "fmt_count", "fmt_loss", "fmt_lr", "fmt_tokens"]
+__all__ = ["Context", "Limits", "Skip", "finding", "fmt_count", "fmt_loss", "fmt_lr", "fmt_slope", "fmt_tokens"]
 
 if TYPE_CHECKING:
     from ..analyse import Analyses
@@ -114,6 +114,20 @@ def fmt_count(n: float) -> str:
 
 
 fmt_tokens = fmt_count
+
+
+def fmt_slope(slope_per_1k: float, last_step: float, signed: bool = True) -> str:
+    """A slope in the step unit that suits the run's length: per 1k steps for long runs, per 100
+    for a few hundred steps, per step for a handful (a short fine-tune)."""
+    for size, unit in ((1000, "1k steps"), (100, "100 steps")):
+        if last_step >= SLOPE_UNIT_STEPS * size:
+            value = slope_per_1k * size / 1000
+            return f"{value:+.4f} per {unit}" if signed else f"{abs(value):.4f} per {unit}"
+    value = slope_per_1k / 1000
+    return f"{value:+.4f} per step" if signed else f"{abs(value):.4f} per step"
+
+
+SLOPE_UNIT_STEPS = 5     # a unit of N steps is used once the run spans 5N steps
 
 
 def fmt_loss(value: float, noise: float | None = None) -> str:

@@ -181,6 +181,8 @@ def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
     room = Device("this run's GPU", here + CUDA_CONTEXT_GIB)
     fit = fit_on_device(bigger, batch, accumulation, room, dtype)
     needed = fit.estimate.total_gib * ALLOCATOR_OVERHEAD
+    if needed < SMALL_GIB:
+        return ""          # a model this small fits anywhere a GPU run does
     if fit.fits:
         return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, no more than this run's model did"
     if fit.micro_batch:
@@ -195,4 +197,5 @@ def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
 
 # How far the compute-optimal size is from this model decides the step suggested.
 DEEPER_AND_WIDER, WIDER = 8, 4
+SMALL_GIB = 1     # below a GiB of training memory a model fits any GPU: no batch advice
 HEAD_DIM = 64     # GPT-2's head size: a wider model gets more heads of 64, not wider heads

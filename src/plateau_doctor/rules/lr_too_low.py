@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import fmt_count, LIKELY, STRONG, WEAK, Context, Skip, finding, fmt_lr
+from .base import fmt_count, fmt_slope, LIKELY, STRONG, WEAK, Context, Skip, finding, fmt_lr
 
 RULE = RuleInfo(
     code="PD302", name="learning-rate-too-low", category="lr_too_low", severity="warning",
@@ -58,7 +58,7 @@ def check(ctx: Context, limits) -> list:
                f"{f'{1 / ratio:.0f}x' if ratio > 0 else 'far'} below the reference for this model"),
         message=(f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.3f}x the reference {fmt_lr(a.reference_lr)} "
                  f"for {fmt_count(f.n_params)} parameters"
-                 + (f", and {a.trend_rests_on} is still falling ({vt.slope_per_1k:+.4f} per 1k steps) "
+                 + (f", and {a.trend_rests_on} is still falling ({fmt_slope(vt.slope_per_1k, vt.end_step)}) "
                     "at the end: the run is slow, not finished." if still_falling else ".")),
         evidence={"peak_lr": a.peak_lr, "reference_lr": a.reference_lr, "ratio_to_reference": ratio,
                   "n_params": f.n_params, "fine_tuning": finetune,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..model import RuleInfo, Threshold
-from .base import LIKELY, POSSIBLE, WEAK, Context, Skip, finding
+from .base import LIKELY, POSSIBLE, WEAK, Context, Skip, finding, fmt_slope
 
 RULE = RuleInfo(
     code="PD502", name="plateau", category="plateau", severity="warning",
@@ -69,15 +69,16 @@ def check(ctx: Context, limits) -> list:
             epochs = f.epochs * share
             title = f"Plateau: the last {epochs:.1f} epochs bought {gain:.3f}"
             why = (f"The run went on for {epochs:.1f} more passes over the same data after its loss "
-                   f"flattened: stop at about step {step:,}, or change something (data, LR, model) if "
-                   "the loss there is not good enough.")
+                   f"flattened: stop after about {_epoch_at(ctx, step):.0f} epochs (step {step:,}), or "
+                   "change something (data, LR, model) if the loss there is not good enough.")
         message = (f"From step {step:,} to the end ({share:.0%} of the run) the {on} loss moved "
                    f"{-gain:+.3f}: flat. " + why
                    + _chance_clause(a) + (" The verdict rests on the train loss (no evals)." if on == "train" else ""))
         return [finding(RULE, severity="warning", confidence=LIKELY, title=title, message=message,
                         evidence=evidence, fixes=_fixes(ctx, step, stuck))]
     flat = (f"{on.capitalize()} changed {vt.change:+.3f} over steps {vt.start_step:,}-{vt.end_step:,} "
-            f"(slope {vt.slope_per_1k:+.4f} +/- {vt.slope_stderr_per_1k:.4f} per 1k steps): flat within noise")
+            f"(slope {fmt_slope(vt.slope_per_1k, vt.end_step)}, give or take "
+            f"{fmt_slope(vt.slope_stderr_per_1k, vt.end_step, signed=False)}): flat within noise")
     if state == "annealed" or (state == "unknown" and ended):
         return [finding(
             RULE, severity="info", confidence=POSSIBLE,
@@ -138,6 +139,17 @@ def _fixes(ctx: Context, step: int, stuck: bool) -> list[str]:
         return ["compare the first batches with later ones: a loader that repeats or corrupts data "
                 "stops learning like this", "try the learning rate 3x lower and 3x higher for a few "
                 "hundred steps: the one that moves the loss shows which side the problem is on"]
-    stop = (ctx.setting(max_iters=step, lr_decay_iters=step) if ctx.nanogpt_flags
-            else f"stop at about step {step:,} (fewer epochs), with the LR schedule ending there")
+    if ctx.nanogpt_flags:
+        stop = ctx.setting(max_iters=step, lr_decay_iters=step)
+    elif ctx.facts.epochs:
+        stop = (f"train about {max(1, round(_epoch_at(ctx, step)))} epochs instead of "
+                f"{ctx.facts.epochs:.0f} (the flattening came at step {step:,}), with the LR schedule ending there")
+    else:
+        stop = f"stop at about step {step:,}, with the LR schedule ending there"
     return [f"{stop}: the same loss for less compute"]
+
+
+def _epoch_at(ctx: Context, step: int) -> float:
+    """The epoch a step falls in, from the log's own epoch count."""
+    f = ctx.facts
+    return f.epochs * step / f.last_iter if f.epochs and f.last_iter else 0.0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..analyse.anneal_forecast import CurveForecast
 from ..model import RuleInfo, Threshold
-from .base import DOUBT, LIKELY, POSSIBLE, Context, Skip, finding
+from .base import DOUBT, LIKELY, POSSIBLE, Context, Skip, finding, fmt_slope
 
 RULE = RuleInfo(
     code="PD501", name="still-improving", category="still_improving", severity="warning",
@@ -44,7 +44,7 @@ def check(ctx: Context, limits) -> list:
                 "t_stat": vt.t_stat, "window": f"{vt.start_step}-{vt.end_step}", "points": vt.n_points,
                 "recent_change": vt.change, "relative_gain_recent": relative, "trend_rests_on": on}
     message = (f"{on.capitalize()} fell {-vt.change:.3f} ({relative:.1%}) over steps {vt.start_step:,}-"
-               f"{vt.end_step:,} ({vt.n_points} points), a slope of {vt.slope_per_1k:+.4f} per 1k steps, "
+               f"{vt.end_step:,} ({vt.n_points} points), a slope of {fmt_slope(vt.slope_per_1k, vt.end_step)}, "
                f"{abs(vt.t_stat):.1f} standard errors from flat.")
     if on == "train":
         message += " The log has no evals to judge by, so this rests on the train loss."
@@ -75,7 +75,7 @@ def check(ctx: Context, limits) -> list:
         message += " The schedule itself ended before its anneal (see PD303)."
     return [finding(
         RULE, severity=severity, confidence=(LIKELY if on == "val" else POSSIBLE) - (0 if high_lr else DOUBT),
-        title=f"Still improving: {on} falls {-vt.slope_per_1k:.4f} per 1k steps at the end",
+        title=f"Still improving: {on} falls {fmt_slope(vt.slope_per_1k, vt.end_step, signed=False)} at the end",
         message=message, evidence=evidence, fixes=_fixes(ctx, ended),
     )]
 
