@@ -22,6 +22,7 @@ from .tabular import LOSS_ROLES, _normalise, auto_columns, cell_value, fill_tabl
 
 NAME = "csv"
 TRAITS = {}   # an export says nothing about how its evals were measured
+DETECTION_ORDER = 200   # breaks ties in detection: lower wins (formats.py)
 WHOLE_FILE = True   # one table under one header: parse_runs does not cut it into line ranges
 DELIMITERS = (",", "\t", ";")
 

@@ -37,6 +37,7 @@ from .table import LossTableBuilder
 
 NAME = "hf_trainer"
 TRAITS = {"eval_kind": "fixed"}   # Trainer.evaluate() runs over the whole eval_dataset every time
+DETECTION_ORDER = 60   # breaks ties in detection: lower wins (formats.py)
 
 DICT_RE = re.compile(r"\{'[^{}]*\}")
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")

@@ -18,6 +18,7 @@ from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
 NAME = "jsonl"
 TRAITS = {}   # an export says nothing about how its evals were measured
+DETECTION_ORDER = 210   # breaks ties in detection: lower wins (formats.py)
 WHOLE_FILE = True   # one table under one header: parse_runs does not cut it into line ranges
 MAPPING_ROWS = 1000
 

@@ -31,6 +31,7 @@ from .table import LossTableBuilder
 
 NAME = "litgpt"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
+DETECTION_ORDER = 110   # breaks ties in detection: lower wins (formats.py)
 
 NUMBER = r"([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
 EPOCH_RE = re.compile(r"^Epoch (\d{1,9}) \| iter (\d{1,15}) step \d{1,15} \| loss train: " + NUMBER + r",(.*)$")

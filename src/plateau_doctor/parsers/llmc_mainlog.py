@@ -21,6 +21,7 @@ from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
 TRAITS = {"eval_kind": "fixed"}   # the val loader is reset before each eval: the same val_max_steps batches every time
+DETECTION_ORDER = 40   # breaks ties in detection: lower wins (formats.py)
 
 # Bounded step digits (corruption must not overflow the float table); fields start after a space
 # (a long run of word characters would otherwise be rescanned from every position).

@@ -26,6 +26,7 @@ from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
 TRAITS = {"eval_kind": "fixed"}   # the val loader is reset before each eval: the same val_max_steps batches every time
+DETECTION_ORDER = 30   # breaks ties in detection: lower wins (formats.py)
 
 # Numbers are bounded in length: a 400-digit "step" is corruption, and it would overflow the table.
 # The searched patterns start only where a number starts ((?<![\d.])) and MFU's text stops at the

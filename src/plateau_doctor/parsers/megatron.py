@@ -42,6 +42,7 @@ from .table import LossTableBuilder
 
 NAME = "megatron"
 TRAITS = {"eval_kind": "resampled", "loss_kind": "window_mean"}
+DETECTION_ORDER = 80   # breaks ties in detection: lower wins (formats.py)
 
 ITERATION_RE = re.compile(r"(?:^|\|\s*)iteration\s+(\d{1,15})\s*/\s*(\d{1,15})\s*\|")
 VALIDATION_RE = re.compile(r"^(validation\S{0,40}) (?:loss|results) at (.{1,200}?)\s*\|(.*)$")

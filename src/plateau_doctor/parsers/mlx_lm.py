@@ -31,6 +31,7 @@ from .table import LossTableBuilder
 
 NAME = "mlx_lm"
 TRAITS = {"loss_kind": "window_mean", "finetune": True}
+DETECTION_ORDER = 90   # breaks ties in detection: lower wins (formats.py)
 
 TRAIN_RE = re.compile(r"^Iter (\d{1,15}): Train loss (\S+?),(.*)$")
 VAL_RE = re.compile(r"^Iter (\d{1,15}): Val loss (\S+?),")

@@ -24,6 +24,7 @@ from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
 TRAITS = {"eval_kind": "fixed"}   # every eval scores the same val_tokens from the start of the val shards
+DETECTION_ORDER = 20   # breaks ties in detection: lower wins (formats.py)
 
 # Step numbers are bounded (a 400-digit "step" is corruption, not a step; it would overflow the
 # float table). A field starts at a word start only, so a long run of word characters costs

@@ -25,6 +25,7 @@ from .table import LossTableBuilder
 
 NAME = "nanochat"
 TRAITS = {"eval_kind": "fixed"}   # bpb is measured on the same eval tokens every time
+DETECTION_ORDER = 50   # breaks ties in detection: lower wins (formats.py)
 
 # Step numbers and counts are bounded in length (a 400-digit number is corruption and would
 # overflow the table) and counts start with a digit (a lone ',' is no number).

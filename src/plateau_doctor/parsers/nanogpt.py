@@ -28,6 +28,7 @@ from .table import LossTableBuilder
 
 NAME = "nanogpt"
 TRAITS = {"eval_kind": "resampled", "config_schema": "nanogpt"}   # estimate_loss() draws fresh random batches at every eval; the config keys are train.py's
+DETECTION_ORDER = 10   # breaks ties in detection: lower wins (formats.py)
 # bytes of the shortest iter line train.py prints (the old format: "iter 0: loss 0.0000, time
 # 0.00ms\n"): a file of N bytes holds at most N / MIN_ITER_LINE of them, so room for that many rows
 # (address space, only touched as rows arrive) means the columns never need copying to grow.

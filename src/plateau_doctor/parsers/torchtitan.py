@@ -32,6 +32,7 @@ from .table import LossTableBuilder
 
 NAME = "torchtitan"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
+DETECTION_ORDER = 70   # breaks ties in detection: lower wins (formats.py)
 
 STEP_RE = re.compile(r"^step:\s*(\d{1,15})\s+loss:\s*(\S+)(.*)$")
 VALIDATE_RE = re.compile(r"^validate step:\s*(\d{1,15})\s+loss:\s*(\S+)")

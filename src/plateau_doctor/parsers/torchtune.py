@@ -30,6 +30,7 @@ from .table import LossTableBuilder
 
 NAME = "torchtune"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch", "finetune": True}
+DETECTION_ORDER = 100   # breaks ties in detection: lower wins (formats.py)
 
 STEP_RE = re.compile(r"^Step (\d{1,15}) \| (\S.*)$")
 FIELD_RE = re.compile(r"(?<!\S)([\w/.-]{1,80}):(\S{1,40})(?!\S)")
