@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from plateau_doctor.cli import RunInputs
 from plateau_doctor.sweep import DiagnoseJob, deadline, diagnose_each
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,20 +17,21 @@ LOGS = sorted((ROOT / "examples" / "logs").glob("h200_*.log"))
 
 
 def job() -> DiagnoseJob:
-    return DiagnoseJob(config=None, overrides={}, dataset_tokens=None, data_dir=None,
-                       log_format="auto", columns=None, settings=None)
+    inputs = RunInputs(config=None, overrides={}, dataset_tokens=None, data_dir=None,
+                       log_format="auto", columns=None)
+    return DiagnoseJob(inputs=inputs, settings=None)
 
 
 def test_a_pool_returns_one_report_per_log():
     paths = [str(p) for p in LOGS]
     done = list(diagnose_each(paths, job(), jobs=2))
-    assert sorted(position for position, _ in done) == list(range(len(paths)))
-    assert all(report.path == paths[position] for position, report in done)
+    assert [position for position, _, _ in done] == list(range(len(paths)))   # in the given order
+    assert all(report.path == paths[position] for position, report, _ in done)
 
 
 def test_in_process_reports_come_in_the_given_order():
     paths = [str(p) for p in reversed(LOGS[:3])]
-    assert [report.path for _, report in diagnose_each(paths, job(), jobs=1)] == paths
+    assert [report.path for _, report, _ in diagnose_each(paths, job(), jobs=1)] == paths
 
 
 def test_a_deadline_must_be_positive():
@@ -57,4 +59,4 @@ def test_text_reports_stream_before_the_last_log_is_read(tmp_path):
     finally:
         proc.kill()
     out = (seen + rest).decode()
-    assert f"{fifo} (nanogpt" in out and "runs, worst first" in out, err.decode()[-2000:]
+    assert f"{fifo} (nanogpt" in out and "(worst first)" in out, err.decode()[-2000:]

@@ -1,9 +1,11 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no scripts, no fetches) with the
 verdict, the findings with their evidence and fixes, the run facts and a picture of the curve.
 
-The picture is the annotated matplotlib plot when the caller passes the examinations (`plot
---output x.html`) and matplotlib is installed; otherwise (`diagnose --format html` only has the
-Reports) a small val-loss line drawn here from `report.val_series`, which needs no dependency.
+One report for `diagnose --format html`, `plot --output x.html` and `compare --format html`: the
+picture is the annotated matplotlib plot (SVG, inlined) wherever matplotlib is installed; the
+callers pass it in `plots` (drawn where the run was examined, e.g. in a pool worker) or as
+`examinations` to draw here. Without matplotlib, a small val-loss line drawn here from
+`report.val_series`, which needs no dependency.
 """
 from __future__ import annotations
 
@@ -80,9 +82,13 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 
 def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version: str, *,
            examinations: list["Examination"] | None = None, log_x: bool = False,
-           align: str = "iter") -> str:
-    """The whole HTML document. `examinations` (one per report, same order) turn on the full plot."""
-    plots = _plots(examinations, log_x, align) if examinations else {}
+           align: str = "iter", plots: dict[Any, str] | None = None) -> str:
+    """The whole HTML document. `plots`: SVG text by report index (and "overlay"), as plot_bytes
+    draws it; `examinations` (one per report, same order) are drawn here instead."""
+    if examinations:
+        plots = _plots(examinations, log_x, align)
+    else:
+        plots = {key: inline_svg(svg, prefix=f"{key}-") for key, svg in (plots or {}).items() if svg}
     title = reports[0].path if len(reports) == 1 else f"{len(reports)} logs"
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -108,6 +114,10 @@ def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version
 
 
 def _report(n: int, report: "Report", plot_svg: str | None) -> str:
+    if report.error:
+        return (f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
+                f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
+                f"{_text(report.error)}</div></section>")
     raised = [f for f in report.findings if f.raised]
     quiet = [f for f in report.findings if not f.raised]
     worst = min((f.severity for f in raised), key=SEVERITY_ORDER.__getitem__, default=None)
@@ -189,9 +199,13 @@ def _summary(reports: list["Report"]) -> str:
         raised = [f for f in r.findings if f.raised]
         worst = min((f.severity for f in raised), key=SEVERITY_ORDER.__getitem__, default=None)
         badge = f'<span class="badge sev-{worst}">{worst}</span>' if worst else "ok"
+        if r.error:
+            badge = '<span class="badge sev-error">unreadable</span>'
+            raised = []
         best = _value(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
+        top = _inline(raised[0].title) if raised else (_inline(r.error) if r.error else "")
         rows.append(f'<tr><td><a href="#report-{n}">{escape(r.path)}</a></td><td>{badge}</td>'
-                    f"<td>{_inline(raised[0].title) if raised else ''}</td><td class=\"num\">"
+                    f"<td>{top}</td><td class=\"num\">"
                     f"{escape(best)}</td></tr>")
     return ('<table class="summary" id="summary"><tr><th>log</th><th>worst</th><th>top finding</th>'
             "<th>best val</th></tr>" + "".join(rows) + "</table>")

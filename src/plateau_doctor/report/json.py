@@ -12,6 +12,12 @@ SCHEMA_VERSION = 1
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    if report.error:      # a log that could not be read, in its place among the others
+        return {"schema_version": SCHEMA_VERSION,
+                "tool": {"name": "plateau-doctor", "version": __version__},
+                "source": {"path": report.path, "format": None, "lines": None, "segments": None},
+                "run": None, "verdict": report.verdict, "findings": [], "notes": [],
+                "error": {"message": report.error}}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "plateau-doctor", "version": __version__},

@@ -37,7 +37,7 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
         "name": "plateau-doctor",
         "tests": str(sum(int(suite.get("tests", "0")) for suite in suites)),
         "failures": str(sum(int(suite.get("failures", "0")) for suite in suites)),
-        "errors": "0",
+        "errors": str(sum(int(suite.get("errors", "0")) for suite in suites)),
         "skipped": "0",
     })
     root.extend(suites)
@@ -46,6 +46,12 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
 
 
 def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> ET.Element:
+    if report.error:      # the log could not be read: one case in error, in its place
+        suite = ET.Element("testsuite", {"name": _clean(report.path), "tests": "1", "failures": "0",
+                                         "errors": "1", "skipped": "0"})
+        case = ET.SubElement(suite, "testcase", {"classname": "plateau-doctor.input", "name": "read log"})
+        ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"}).text = _clean(report.error)
+        return suite
     cases = _cases(report, docs)
     suite = ET.Element("testsuite", {
         "name": _clean(report.path),

@@ -43,7 +43,10 @@ EMPTY_CELL = "—"
 def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> str:
     blocks: list[str] = []
     if len(reports) > 1:
+        from .summary import Summary
+
         blocks.append(f"## plateau-doctor: {len(reports)} logs")
+        blocks.append(_escape(Summary.of(reports).counts_line()))
         blocks.append(_runs_table(reports))
     for report in reports:
         blocks.extend(_report_blocks(report))
@@ -58,17 +61,24 @@ def _runs_table(reports: list[Report]) -> str:
     """Runs that need attention first: worst severity, then most raised findings; ties go to
     the lower best val loss, then the path so the order never depends on the input order."""
     ranked = sorted(reports, key=_attention_key)
-    rows = [
-        [_code(report.path), report.worst_severity() or "none", str(_raised_count(report)),
-         _format_loss(report.run.best_val_loss)]
-        for report in ranked
-    ]
-    return _table(["run", "worst severity", "raised findings", "best val loss"], rows)
+    from .summary import RunRow
+
+    rows = []
+    for report in ranked:
+        row = RunRow.of(report)
+        rows.append([_code(report.path), row.verdict, report.worst_severity() or ("error" if report.error else "none"),
+                     str(_raised_count(report)), _format_loss(row.best_val),
+                     _format_count(row.tokens) if row.tokens is not None else EMPTY_CELL,
+                     _format_ratio(row.epochs) if row.epochs is not None else EMPTY_CELL])
+    return _table(["run", "verdict", "worst severity", "raised findings", "best val loss", "tokens",
+                   "epochs"], rows)
 
 
 def _attention_key(report: Report) -> tuple[int, int, float, str]:
     worst = report.worst_severity()
     severity = SEVERITY_RANK[worst] if worst in SEVERITY_RANK else -1
+    if report.error:      # a log that could not be read needs attention first
+        severity = len(SEVERITY_RANK)
     best = report.run.best_val_loss
     best = best if isinstance(best, (int, float)) and math.isfinite(best) else math.inf
     return (-severity, -_raised_count(report), best, report.path)
@@ -83,6 +93,8 @@ def _raised_count(report: Report) -> int:
 
 def _report_blocks(report: Report) -> list[str]:
     blocks = [f"## plateau-doctor: {_code(report.path)}"]
+    if report.error:
+        return blocks + [f"**Could not be diagnosed:** {_escape(report.error)}"]
     if report.verdict:
         blocks.append(_paragraph(report.verdict))
     blocks.append(f"_{_escape(_source_line(report))}_")

@@ -1,5 +1,6 @@
 """The terminal report: verdict first, then ranked findings with evidence and fixes, then the
-run's facts. Colour on a terminal, plain text when piped or with NO_COLOR (rich decides)."""
+run's facts. On a terminal: colour, and long lines wrapped to its width with their indent kept.
+In a pipe (width 0): plain, each message on one line, so grep and diff see whole sentences."""
 from __future__ import annotations
 
 import io
@@ -7,46 +8,66 @@ import math
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ..model import Report, RunFacts
+from .summary import HEALTHY, Summary
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SPARK = "▁▂▃▄▅▆▇█"
+PIPE_WIDTH = 100     # layout width of rules and tables when not on a terminal (messages never wrap)
 
 
 def render(reports: list[Report], rules=None, tool_version: str = "", color: bool = False,
-           width: int = 100) -> str:
-    """Each report, then (for several) a summary table, worst first."""
+           width: int = 0) -> str:
+    """Each report, then (for several) the ranked summary. `width` 0: plain (not a terminal)."""
     parts = [render_one(report, color, width) for report in reports]
     if len(reports) > 1:
-        parts.append(render_summary(reports, color, width))
+        parts.append(render_summary(Summary.of(reports), color, width))
     return "\n".join(parts)
 
 
-def render_one(report: Report, color: bool = False, width: int = 100) -> str:
+def render_one(report: Report, color: bool = False, width: int = 0) -> str:
     """One report on its own: what a sweep prints as soon as that log is done."""
     console, buffer = _console(color, width)
-    _report(console, report)
+    _report(console, report, wrap=width > 0)
     return buffer.getvalue()
 
 
-def render_summary(reports: list[Report], color: bool = False, width: int = 100) -> str:
+def render_summary(summary: Summary | list[Report], color: bool = False, width: int = 0) -> str:
+    """The runs grouped by verdict with counts, worst first: one row per run."""
+    if not isinstance(summary, Summary):
+        summary = Summary.of(summary)
     console, buffer = _console(color, width)
-    _summary(console, reports)
+    _summary(console, summary)
     return buffer.getvalue()
 
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
     return Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                   width=width, highlight=False, soft_wrap=False), buffer
+                   width=width or PIPE_WIDTH, highlight=False, soft_wrap=False), buffer
 
 
-def _report(console: Console, report: Report) -> None:
+def _indented(console: Console, markup: str, wrap: bool, indent: int = 3) -> None:
+    """A paragraph under a finding: wrapped at the width with a hanging indent on a terminal, one
+    unbroken line in a pipe."""
+    if wrap:
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent)))
+    else:
+        console.print(" " * indent + markup, soft_wrap=True)
+
+
+def _report(console: Console, report: Report, wrap: bool = False) -> None:
+    if report.error:
+        console.rule(f"[bold]{escape(report.path)}[/] (not diagnosed)")
+        console.print(f"[bold red]ERROR[/] {escape(report.error)}", soft_wrap=not wrap)
+        return
     console.rule(f"[bold]{escape(report.path)}[/] ({report.format}, {report.lines:,} lines"
                  + (f", {report.segments} runs" if report.segments > 1 else "") + ")")
-    console.print(escape(report.verdict))
+    _indented(console, escape(report.verdict), wrap, indent=0)
     spark = report.val_series
     if len(spark) >= 2:
         console.print(f"val loss  {sparkline(spark)}  {spark[0]:.4f} -> {spark[-1]:.4f}")
@@ -55,27 +76,25 @@ def _report(console: Console, report: Report) -> None:
     if raised:
         console.print()
     for n, f in enumerate(raised, 1):
-        console.print(f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
-                      f"{escape(f.title)}  (confidence {f.confidence:.2f})")
-        console.print(f"   {escape(f.message)}", soft_wrap=True)
+        _indented(console, f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
+                           f"{escape(f.title)}  (confidence {f.confidence:.2f})", wrap, indent=0)
+        _indented(console, escape(f.message), wrap)
         if f.evidence:
-            console.print("   evidence: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.evidence.items())),
-                          soft_wrap=True)
+            _indented(console, "evidence: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.evidence.items())), wrap)
         if f.counter_evidence:
-            console.print("   against: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.counter_evidence.items())),
-                          soft_wrap=True)
+            _indented(console, "against: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.counter_evidence.items())), wrap)
         for fix in f.fixes:
-            console.print(f"   fix: {escape(fix)}", soft_wrap=True)
+            _indented(console, f"fix: {escape(fix)}", wrap)
     if quiet:
         console.print()
         for f in quiet:
-            console.print(f"[cyan]info {f.code}[/] {escape(f.title)}", soft_wrap=True)
+            _indented(console, f"[cyan]info {f.code}[/] {escape(f.title)}", wrap, indent=0)
     console.print()
     console.print(_facts_table(report.run))
     if report.notes:
         console.print()
         for note in report.notes:
-            console.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
+            _indented(console, f"[dim]note: {escape(note)}[/]", wrap, indent=0)
 
 
 def _facts_table(run: RunFacts) -> Table:
@@ -89,17 +108,19 @@ def _facts_table(run: RunFacts) -> Table:
     return table
 
 
-def _summary(console: Console, reports: list[Report]) -> None:
-    table = Table(title="runs, worst first")
-    for col in ("log", "worst", "raised", "top finding", "best val"):
-        table.add_column(col)
-    order = {"error": 0, "warning": 1, "info": 2, None: 3}
-    ranked = sorted(reports, key=lambda r: (order[r.worst_severity() if any(f.raised for f in r.findings) else None], r.path))
-    for r in ranked:
-        raised = [f for f in r.findings if f.raised]
-        table.add_row(escape(r.path), raised[0].severity if raised else "ok", str(len(raised)),
-                      escape(raised[0].title) if raised else "",
-                      _num(r.run.best_val_loss) if r.run.best_val_loss is not None else "")
+def _summary(console: Console, summary: Summary) -> None:
+    table = Table(title=f"{summary.counts_line()} (worst first)", title_justify="left")
+    for col in ("verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"):
+        table.add_column(col, overflow="fold")
+    for verdict, rows in summary.groups():
+        for row in rows:
+            style = STYLE.get(row.severity or "", "")
+            table.add_row(f"[{style}]{verdict}[/]" if style else verdict, row.severity or "ok",
+                          escape(row.path), _num(row.best_val) if row.best_val is not None else "",
+                          _num(row.tokens) if row.tokens is not None else "",
+                          f"{row.epochs:.3g}" if row.epochs is not None else "",
+                          escape(row.title) if verdict != HEALTHY else "")
+        table.add_section()
     console.print(table)
 
 
