@@ -493,6 +493,8 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
     try:
         for position, report, plot in results:
             summary.add(report)
+            if report.error:      # also on stderr, one line, as a single bad log would be
+                click.echo(f"plateau-doctor: {report.error}", err=True)
             if progress:
                 progress(summary.count)
             if stream and not summary_only:
