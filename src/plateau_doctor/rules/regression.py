@@ -113,8 +113,9 @@ class Schedule:
 def schedule(examination) -> Schedule:
     """The run's LR schedule as its config or log tells."""
     cfg, facts = examination.config, examination.facts
-    decay = cfg.get("decay_lr")
-    decay_iters = cfg.get("lr_decay_iters") if decay is not False else None
+    known = cfg.is_known()         # else the values are a schema's defaults, not this run's
+    decay = cfg.get("decay_lr") if known else None
+    decay_iters = cfg.get("lr_decay_iters") if known and decay is not False else None
     length = decay_iters if isinstance(decay_iters, int) and decay_iters > 0 else facts.max_iters
     return Schedule(length if length else None, decay is False, facts.last_iter, facts.tokens_per_iter)
 
