@@ -55,7 +55,7 @@ def _indented(console: Console, markup: str, wrap: bool, indent: int = 3) -> Non
     """A paragraph under a finding: wrapped at the width with a hanging indent on a terminal, one
     unbroken line in a pipe."""
     if wrap:
-        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent)))
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
     else:
         console.print(" " * indent + markup, soft_wrap=True)
 
