@@ -112,13 +112,9 @@ class DiagnoseJob:
 
 def run_svg(exams: list) -> str | None:
     """The annotated plot of examined runs as SVG text, or None without matplotlib (or data)."""
-    from .plot.command import PlotError, plot_bytes, require_matplotlib
+    from .plot.command import plot_svg
 
-    try:
-        require_matplotlib()
-        return plot_bytes(exams, "svg").decode("utf-8")
-    except PlotError:
-        return None
+    return plot_svg(exams)
 
 
 def is_bad_input(exc: BaseException) -> bool:

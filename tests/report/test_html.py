@@ -236,3 +236,31 @@ def test_finding_dataclass_is_what_the_renderer_reads():
     fields = set(Finding.__dataclass_fields__)
     assert {"code", "category", "severity", "confidence", "title", "message", "evidence",
             "counter_evidence", "fixes", "line"} <= fields
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
+                          cwd=ROOT, timeout=300)
+
+
+@needs_matplotlib
+def test_diagnose_plot_and_compare_write_one_html_report_with_the_plot_in_it(tmp_path):
+    diagnosed, plotted, compared = tmp_path / "d.html", tmp_path / "p.html", tmp_path / "c.html"
+    assert cli("diagnose", OVERFIT_LOG, "--output", str(diagnosed)).returncode == 1
+    assert cli("plot", OVERFIT_LOG, "--output", str(plotted)).returncode == 0
+    assert diagnosed.read_bytes() == plotted.read_bytes()        # the same report, byte for byte
+    page = diagnosed.read_text()
+    assert 'aria-label="annotated loss curves"' in page and '<svg class="valline"' not in page
+    cli("compare", TINY_LOG, OVERFIT_LOG, "--output", str(compared))
+    page = compared.read_text()
+    assert 'aria-label="annotated loss curves"' in page and "PD80" in page
+    assert balance(page).errors == []
+
+
+@needs_matplotlib
+def test_a_multi_log_html_report_from_a_pool_has_every_plot_with_unique_ids(tmp_path):
+    out = tmp_path / "runs.html"
+    cli("diagnose", OVERFIT_LOG, TINY_LOG, "--jobs", "2", "--output", str(out))
+    checker = balance(out.read_text())
+    assert out.read_text().count('aria-label="annotated loss curves"') == 2
+    assert len(checker.ids) == len(set(checker.ids)) and checker.errors == []

@@ -71,6 +71,18 @@ def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
     return render(pictures, fmt, log_x=log_x, align=align, salt=salt)
 
 
+def plot_svg(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str | None:
+    """The plot as SVG text for the HTML report, or None without matplotlib or without data
+    (the report then draws its dependency-free val line). One salt for every plot: the HTML
+    report prefixes each plot's ids, so `diagnose --format html` (drawn in a worker) and `plot
+    --output x.html` give the same bytes."""
+    try:
+        require_matplotlib()
+        return plot_bytes(exams, "svg", log_x=log_x, align=align).decode("utf-8")
+    except PlotError:
+        return None
+
+
 def html_report(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str:
     from .. import __version__
     from ..report.html import render

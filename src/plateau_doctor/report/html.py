@@ -221,24 +221,13 @@ def _figure(svg: str, caption: str, ident: str) -> str:
 def _plots(exams: list["Examination"], log_x: bool, align: str) -> dict[Any, str]:
     """Inline SVG of each run's plot (and of the overlay when there are several runs), keyed by
     index; empty when matplotlib is missing, so the page falls back to the dependency-free line."""
-    from ..plot.command import PlotError, plot_bytes, require_matplotlib
+    from ..plot.command import plot_svg
 
-    try:
-        require_matplotlib()
-    except PlotError:
-        return {}
-    plots: dict[Any, str] = {}
-    jobs: list[tuple[Any, list]] = [(i, [e]) for i, e in enumerate(exams)]
+    groups: list[tuple[Any, list]] = [(i, [e]) for i, e in enumerate(exams)]
     if len(exams) > 1:
-        jobs.append(("overlay", exams))
-    for key, group in jobs:
-        try:
-            # A distinct salt per plot keeps matplotlib's element ids unique within the page.
-            svg = plot_bytes(group, "svg", log_x=log_x, align=align, salt=f"plateau-doctor-{key}")
-        except PlotError:
-            continue   # nothing to plot for this log: its section shows the fallback line
-        plots[key] = inline_svg(svg.decode("utf-8"), prefix=f"{key}-")
-    return plots
+        groups.append(("overlay", exams))
+    plots = {key: plot_svg(group, log_x=log_x, align=align) for key, group in groups}
+    return {key: inline_svg(svg, prefix=f"{key}-") for key, svg in plots.items() if svg}
 
 
 def inline_svg(svg: str, prefix: str = "") -> str:
