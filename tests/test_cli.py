@@ -139,7 +139,8 @@ def test_pyproject_settings_apply_and_flags_win(tmp_path):
 def test_threshold_override_in_settings_changes_the_outcome(tmp_path):
     settings = tmp_path / "pd.toml"
     settings.write_text("[tool.plateau-doctor.thresholds.PD202]\nwarn_epochs = 100\nerror_epochs = 200\n")
-    report = json.loads(run("diagnose", str(OVERFIT), "--format", "json", "--config-file", str(settings)).stdout)
+    done = run("diagnose", str(OVERFIT), "--format", "json", "--config-file", str(settings))
+    report = json.loads(done.stdout)
     assert "PD202" not in {f["code"] for f in report["findings"]}
 
 

@@ -10,7 +10,8 @@ import pytest
 import plateau_doctor.read as read
 from plateau_doctor.read import InputError, LineBuffer, LogText, open_log
 
-TEXT = "Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\niter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n"
+TEXT = ("Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\n"
+        "iter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n")
 
 
 def lines(source: LogText) -> list[str]:
@@ -188,7 +189,7 @@ def test_a_gzip_stream_on_stdin_is_recognised_by_its_magic_bytes():
     import subprocess
     from pathlib import Path
 
-    log = Path(__file__).resolve().parents[1] / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
+    log = Path(__file__).resolve().parents[1] / "examples/logs/h200_shakespeare_char_overfit_default.log"
     done = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", "--format", "json"],
                           input=gzip.compress(log.read_bytes()), capture_output=True, timeout=120)
     report = json.loads(done.stdout)

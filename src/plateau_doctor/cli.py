@@ -105,10 +105,11 @@ class RunInputs:
     columns: dict | None
 
     @classmethod
-    def from_options(cls, kw: dict) -> "RunInputs":
+    def from_options(cls, kw: dict) -> RunInputs:
         return cls(config=kw.get("config"), overrides=_overrides(kw.get("set_")),
                    dataset_tokens=_dataset_tokens(kw.get("dataset_tokens")), data_dir=kw.get("data_dir"),
-                   log_format=_log_format(kw.get("log_format") or "auto"), columns=_columns(kw.get("columns")))
+                   log_format=_log_format(kw.get("log_format") or "auto"),
+                   columns=_columns(kw.get("columns")))
 
 
 @dataclass
@@ -122,7 +123,7 @@ class ReportOptions:
     tool: object              # settings.ToolSettings
 
     @classmethod
-    def from_options(cls, kw: dict) -> "ReportOptions":
+    def from_options(cls, kw: dict) -> ReportOptions:
         from .settings import load_tool_settings
 
         tool = load_tool_settings(kw.get("config_file"))
@@ -213,7 +214,8 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
     """Export the loss table (iterations and evals) of a log."""
     def work() -> int:
         if to not in ("csv", "json", "parquet"):
-            raise UsageError(f"--to must be csv, json or parquet, not {to!r}" + _did_you_mean(to, ("csv", "json", "parquet")))
+            raise UsageError(f"--to must be csv, json or parquet, not {to!r}"
+                             + _did_you_mean(to, ("csv", "json", "parquet")))
         from .export import export_table
         from .sweep import read_log
 
@@ -234,7 +236,8 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
 @click.option("--once-per-eval", is_flag=True,
               help="One plain line per eval instead of the live view (the default when stdout is not "
                    "a terminal).")
-@click.option("--poll", type=float, default=0.5, show_default=True, help="Seconds between checks of a followed file.")
+@click.option("--poll", type=float, default=0.5, show_default=True,
+              help="Seconds between checks of a followed file.")
 @click.option("--timeout", type=float, metavar="SECONDS",
               help="Stop once the file has not grown (or, if missing, not appeared) for this many "
                    "seconds (default: follow until Ctrl-C).")
@@ -374,7 +377,8 @@ def _report_format(fmt: str | None, output: str | None, configured: str | None) 
         fmt = FORMAT_BY_EXTENSION.get(os.path.splitext(output)[1].lower())
     fmt = fmt or configured or "text"
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}" + _did_you_mean(fmt, FORMATS))
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"
+                         + _did_you_mean(fmt, FORMATS))
     return fmt
 
 
@@ -491,14 +495,15 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
     color, width = _look()
     progress = _progress() if summary_only and stream else None
     try:
-        for position, report, plot in results:
+        for _position, report, plot in results:
             summary.add(report)
             if report.error:      # also on stderr, one line, as a single bad log would be
                 click.echo(f"plateau-doctor: {report.error}", err=True)
             if progress:
                 progress(summary.count)
             if stream and not summary_only:
-                _write_stdout(("\n" if summary.count > 1 else "") + text_report.render_one(report, color, width))
+                gap = "\n" if summary.count > 1 else ""
+                _write_stdout(gap + text_report.render_one(report, color, width))
             elif not stream:
                 kept.append((report, plot))
         if progress:

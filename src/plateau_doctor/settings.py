@@ -25,7 +25,8 @@ from .resolve.files import ConfigError
 
 # Keys of [tool.plateau-doctor]. `run` holds a run's config (read by resolve.files), not settings.
 SETTING_KEYS = ("select", "extend-select", "ignore", "fail-on", "format", "thresholds", "severity", "run")
-ALIASES = {"fail_on": "fail-on", "extend_select": "extend-select"}   # snake_case spellings, as written in Python
+# snake_case spellings, as a Python user writes them
+ALIASES = {"fail_on": "fail-on", "extend_select": "extend-select"}
 SEVERITY_NAMES = ("error", "warning", "info")
 
 
@@ -81,7 +82,8 @@ def load_tool_settings(config_file: str | None = None, start: str | None = None)
     try:
         data = toml.loads(text)
     except (toml.TOMLDecodeError, ValueError, RecursionError) as exc:   # ValueError: a 5000-digit int
-        raise ConfigError(str(path), f"invalid TOML: {(str(exc) or type(exc).__name__).splitlines()[0]}") from None
+        first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise ConfigError(str(path), f"invalid TOML: {first_line}") from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(str(path), "[tool] must be a table")
@@ -118,8 +120,9 @@ def _from_table(table: dict, path: str) -> ToolSettings:
         known = list(info.thresholds)
         for name in values:
             if name not in known:
-                raise ConfigError(path, f"thresholds.{info.code}: {info.code} has no threshold {name!r}"
-                                        + (did_you_mean(name, known) or f" (it has: {', '.join(known) or 'none'})"))
+                hint = did_you_mean(name, known) or f" (it has: {', '.join(known) or 'none'})"
+                problem = f"{info.code} has no threshold {name!r}{hint}"
+                raise ConfigError(path, f"thresholds.{info.code}: {problem}")
         thresholds[info.code] = {k: _number(v, f"thresholds.{code}.{k}", path) for k, v in values.items()}
     severities = {}
     for code, sev in _table(table, "severity", path).items():

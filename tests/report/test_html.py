@@ -225,7 +225,8 @@ def test_report_renders_in_headless_chromium(exams, rules, tmp_path):
         colours = image.getcolors(maxcolors=1 << 20)
         assert len(colours) > 100
         def near(target: tuple[int, int, int]) -> int:   # a little slack for colour management
-            return sum(n for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, target)) <= 6)
+            return sum(n for n, rgb in colours
+                       if max(abs(a - b) for a, b in zip(rgb, target, strict=True)) <= 6)
 
         assert near((0xD5, 0x5E, 0x00)) > 500    # the error verdict's border: the CSS was applied
         assert near((255, 255, 255)) < 0.95 * width * height

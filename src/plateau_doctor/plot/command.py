@@ -53,14 +53,14 @@ def require_matplotlib() -> None:
         raise PlotError(MISSING) from None
 
 
-def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
+def plot_bytes(exams: list[Examination], fmt: str, *, log_x: bool = False,
                align: str = "iter", salt: str = "plateau-doctor") -> bytes:
     """The plot of one or several examined logs as PNG or SVG bytes."""
     from .annotations import picture, run_labels
     from .figure import render
 
     labels = run_labels([e.report.path for e in exams])
-    pictures = [picture(e, label) for e, label in zip(exams, labels)]
+    pictures = [picture(e, label) for e, label in zip(exams, labels, strict=True)]
     if not any(len(p.raw) or len(p.val) or len(p.train_eval) for p in pictures):
         raise PlotError(f"{exams[0].report.path}: no finite losses to plot")
     if align == "tokens":
@@ -71,7 +71,7 @@ def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
     return render(pictures, fmt, log_x=log_x, align=align, salt=salt)
 
 
-def plot_svg(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str | None:
+def plot_svg(exams: list[Examination], *, log_x: bool = False, align: str = "iter") -> str | None:
     """The plot as SVG text for the HTML report, or None without matplotlib or without data
     (the report then draws its dependency-free val line). One salt for every plot: the HTML
     report prefixes each plot's ids, so `diagnose --format html` (drawn in a worker) and `plot
@@ -83,7 +83,7 @@ def plot_svg(exams: list["Examination"], *, log_x: bool = False, align: str = "i
         return None
 
 
-def html_report(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str:
+def html_report(exams: list[Examination], *, log_x: bool = False, align: str = "iter") -> str:
     from .. import __version__
     from ..report.html import render
     from ..rules import all_rules

@@ -80,8 +80,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 """
 
 
-def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version: str, *,
-           examinations: list["Examination"] | None = None, log_x: bool = False,
+def render(reports: list[Report], rules: list[RuleInfo] | None, tool_version: str, *,
+           examinations: list[Examination] | None = None, log_x: bool = False,
            align: str = "iter", plots: dict[Any, str] | None = None) -> str:
     """The whole HTML document. `plots`: SVG text by report index (and "overlay"), as plot_bytes
     draws it; `examinations` (one per report, same order) are drawn here instead."""
@@ -113,7 +113,7 @@ def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version
 # --- one log ---------------------------------------------------------------------------------
 
 
-def _report(n: int, report: "Report", plot_svg: str | None) -> str:
+def _report(n: int, report: Report, plot_svg: str | None) -> str:
     if report.error:
         return (f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
                 f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
@@ -155,7 +155,7 @@ def _report(n: int, report: "Report", plot_svg: str | None) -> str:
     return "\n".join(out)
 
 
-def _finding(n: int, i: int, f: "Finding") -> str:
+def _finding(n: int, i: int, f: Finding) -> str:
     head = (f'<header><span class="badge sev-{escape(f.severity)}">{escape(f.severity)}</span>'
             f"<code>{escape(f.code)}</code><span>{escape(f.category)}</span>"
             f"<span>confidence {_confidence(f.confidence)}</span>"
@@ -193,7 +193,7 @@ def _facts(run: RunFacts) -> str:
     return f"<table class=\"facts\">{''.join(rows)}</table>" if rows else "<p>No run facts known.</p>"
 
 
-def _summary(reports: list["Report"]) -> str:
+def _summary(reports: list[Report]) -> str:
     rows = []
     for n, r in enumerate(reports, 1):
         raised = [f for f in r.findings if f.raised]
@@ -218,7 +218,7 @@ def _figure(svg: str, caption: str, ident: str) -> str:
 # --- pictures --------------------------------------------------------------------------------
 
 
-def _plots(exams: list["Examination"], log_x: bool, align: str) -> dict[Any, str]:
+def _plots(exams: list[Examination], log_x: bool, align: str) -> dict[Any, str]:
     """Inline SVG of each run's plot (and of the overlay when there are several runs), keyed by
     index; empty when matplotlib is missing, so the page falls back to the dependency-free line."""
     from ..plot.command import plot_svg

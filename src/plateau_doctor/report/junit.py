@@ -50,7 +50,8 @@ def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> 
         suite = ET.Element("testsuite", {"name": _clean(report.path), "tests": "1", "failures": "0",
                                          "errors": "1", "skipped": "0"})
         case = ET.SubElement(suite, "testcase", {"classname": "plateau-doctor.input", "name": "read log"})
-        ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"}).text = _clean(report.error)
+        error = ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"})
+        error.text = _clean(report.error)
         return suite
     cases = _cases(report, docs)
     suite = ET.Element("testsuite", {

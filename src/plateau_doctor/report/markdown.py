@@ -66,7 +66,8 @@ def _runs_table(reports: list[Report]) -> str:
     rows = []
     for report in ranked:
         row = RunRow.of(report)
-        rows.append([_code(report.path), row.verdict, report.worst_severity() or ("error" if report.error else "none"),
+        worst = report.worst_severity() or ("error" if report.error else "none")
+        rows.append([_code(report.path), row.verdict, worst,
                      str(_raised_count(report)), _format_loss(row.best_val),
                      _format_count(row.tokens) if row.tokens is not None else EMPTY_CELL,
                      _format_ratio(row.epochs) if row.epochs is not None else EMPTY_CELL])

@@ -29,7 +29,7 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
     results = [
         _result(report, finding, index_by_code[finding.code], fingerprint)
         for report in reports
-        for finding, fingerprint in zip(report.findings, _fingerprints(report))
+        for finding, fingerprint in zip(report.findings, _fingerprints(report), strict=True)
     ]
     document = {
         "$schema": SCHEMA_URI,

@@ -30,7 +30,7 @@ class RunRow:
     worst_level: int           # the highest severity level of any finding (-1: none)
 
     @classmethod
-    def of(cls, report: Report) -> "RunRow":
+    def of(cls, report: Report) -> RunRow:
         if report.error:
             return cls(report.path, UNREADABLE, "error", report.error, None, None, None, 0, -1)
         raised = [f for f in report.findings if f.raised]
@@ -54,7 +54,7 @@ class Summary:
     rows: list[RunRow] = field(default_factory=list)
 
     @classmethod
-    def of(cls, reports: list[Report]) -> "Summary":
+    def of(cls, reports: list[Report]) -> Summary:
         summary = cls()
         for report in reports:
             summary.add(report)

@@ -80,9 +80,9 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
                            f"{escape(f.title)}  (confidence {f.confidence:.2f})", wrap, indent=0)
         _indented(console, escape(f.message), wrap)
         if f.evidence:
-            _indented(console, "evidence: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.evidence.items())), wrap)
+            _indented(console, "evidence: " + _pairs(f.evidence), wrap)
         if f.counter_evidence:
-            _indented(console, "against: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.counter_evidence.items())), wrap)
+            _indented(console, "against: " + _pairs(f.counter_evidence), wrap)
         for fix in f.fixes:
             _indented(console, f"fix: {escape(fix)}", wrap)
     if quiet:
@@ -95,6 +95,10 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
         console.print()
         for note in report.notes:
             _indented(console, f"[dim]note: {escape(note)}[/]", wrap, indent=0)
+
+
+def _pairs(values: dict) -> str:
+    return escape(", ".join(f"{k}={_num(v)}" for k, v in values.items()))
 
 
 def _facts_table(run: RunFacts) -> Table:

@@ -193,7 +193,8 @@ def mean_view(views: list[RunView]) -> RunView:
     noises = [v.noise for v in views if v.noise is not None]
     noise = math.sqrt(sum(n * n for n in noises) / len(noises)) / math.sqrt(len(views)) if noises else None
     times = [v.median_iter_ms for v in views if v.median_iter_ms is not None]
-    return RunView(x, val, noise, float(np.median(times)) if times else None, first.tokens_per_iter, len(views))
+    median = float(np.median(times)) if times else None
+    return RunView(x, val, noise, median, first.tokens_per_iter, len(views))
 
 
 def measured_seed_sd(views: list[RunView], at: float) -> float | None:
@@ -235,13 +236,15 @@ def noise_model(b: RunView, c: RunView, seed_sd: float | None, seed_source: str)
     if seed_sd is None:
         reference = float(np.nanmin(b.val)) if len(b.val) else 0.0
         seed_sd = DEFAULT_SEED_DIFFERENCE_FRACTION * reference / math.sqrt(2)
-        seed_source = (f"default: runs differing only by seed differ by ~{DEFAULT_SEED_DIFFERENCE_FRACTION:.0%} "
-                       "of the val loss at small scale (give several seeds to measure it)")
+        seed_source = (f"default: runs differing only by seed differ by "
+                       f"~{DEFAULT_SEED_DIFFERENCE_FRACTION:.0%} of the val loss at small scale "
+                       "(give several seeds to measure it)")
     return Noise(nb, nc, seed_sd, seed_source, bool(known), c.seeds)
 
 
 def compare_runs(base, cands: list, thresholds: dict[str, dict[str, float]] | None = None,
-                 seed_spread: float | None = None, enabled=lambda info: True) -> tuple[list[Finding], Alignment]:
+                 seed_spread: float | None = None,
+                 enabled=lambda info: True) -> tuple[list[Finding], Alignment]:
     """Regression findings for the candidate(s) against `base` (api.Examination each), and how
     they were aligned. Several candidates are seeds of one config: their mean is judged and their
     spread measured. `seed_spread`: the typical difference between two seeds, if known."""

@@ -107,7 +107,8 @@ class LiveLog:
             if parsed is None or len(parsed.eval_table) <= self._evals_reported:
                 return []
             tail = parsed.eval_table.rows(slice(self._evals_reported, None))
-            rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist()))
+            rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist(),
+                            strict=True))
         self._evals_reported += len(rows)
         return rows
 

@@ -14,7 +14,7 @@ class PlainView:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def __enter__(self) -> "PlainView":
+    def __enter__(self) -> PlainView:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -62,7 +62,7 @@ class LiveView:
         self._last_eval: tuple[int, float, float] | None = None
         self._loss_spark = ""
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
