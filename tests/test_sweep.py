@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plateau_doctor.cli import RunInputs
-from plateau_doctor.sweep import DiagnoseJob, deadline, diagnose_each, discover_runs
+from plateau_doctor.sweep import DiagnoseJob, RunInputs, deadline, diagnose_each, discover_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = sorted((ROOT / "examples" / "logs").glob("h200_*.log"))

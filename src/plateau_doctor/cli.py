@@ -42,7 +42,7 @@ class UsageError(Exception):
 
 # -- the shared options, declared once -------------------------------------------------------
 # A command takes the ones it needs with @options(...); the values arrive as keyword arguments
-# with the names below, and RunInputs / ReportOptions turn them into checked values.
+# with the names below, and run_inputs() / ReportOptions turn them into checked values.
 
 OPTIONS: dict[str, Callable] = {
     "config": click.option("--config", metavar="PATH",
@@ -93,23 +93,14 @@ def options(*names: str) -> Callable:
     return apply
 
 
-@dataclass
-class RunInputs:
-    """How to read and resolve each log: the checked values of INPUT_OPTIONS."""
+def run_inputs(kw: dict):
+    """sweep.RunInputs from the checked values of INPUT_OPTIONS (what commands pass on)."""
+    from .sweep import RunInputs
 
-    config: str | None
-    overrides: dict
-    dataset_tokens: str | None
-    data_dir: str | None
-    log_format: str
-    columns: dict | None
-
-    @classmethod
-    def from_options(cls, kw: dict) -> RunInputs:
-        return cls(config=kw.get("config"), overrides=_overrides(kw.get("set_")),
-                   dataset_tokens=_dataset_tokens(kw.get("dataset_tokens")), data_dir=kw.get("data_dir"),
-                   log_format=_log_format(kw.get("log_format") or "auto"),
-                   columns=_columns(kw.get("columns")))
+    return RunInputs(config=kw.get("config"), overrides=_overrides(kw.get("set_")),
+                     dataset_tokens=_dataset_tokens(kw.get("dataset_tokens")), data_dir=kw.get("data_dir"),
+                     log_format=_log_format(kw.get("log_format") or "auto"),
+                     columns=_columns(kw.get("columns")))
 
 
 @dataclass
@@ -154,7 +145,7 @@ def diagnose(logs: tuple[str, ...], jobs: int, timeout: float | None, debug: boo
     def work() -> int:
         from .sweep import DiagnoseJob, deadline, diagnose_each, discover_runs
 
-        inputs = RunInputs.from_options(kw)
+        inputs = run_inputs(kw)
         report = ReportOptions.from_options(kw)
         if timeout is not None and timeout <= 0:
             raise UsageError("--timeout must be > 0")
@@ -191,7 +182,7 @@ def compare(baseline: str, candidates: tuple[str, ...], baseline_config: str | N
     def work() -> int:
         from .comparison import run_comparison
 
-        inputs = RunInputs.from_options(kw)
+        inputs = run_inputs(kw)
         report = ReportOptions.from_options(kw)
         if seed_spread is not None and seed_spread < 0:
             raise UsageError("--seed-spread must be >= 0")
@@ -249,7 +240,7 @@ def watch(log: str | None, once_per_eval: bool, poll: float, timeout: float | No
             raise UsageError("--poll must be > 0 and --timeout >= 0")
         from .watch import run_watch
 
-        inputs = RunInputs.from_options(kw)
+        inputs = run_inputs(kw)
         return run_watch(log, once_per_eval=once_per_eval, config=inputs.config,
                          overrides=inputs.overrides, dataset_tokens=inputs.dataset_tokens,
                          log_format=inputs.log_format, poll_seconds=poll, timeout=timeout)
@@ -272,7 +263,7 @@ def plot_command(logs: tuple[str, ...], output: str, log_x: bool, align: str, de
         from .plot import PlotError, run_plot
         from .settings import load_tool_settings
 
-        inputs = RunInputs.from_options(kw)
+        inputs = run_inputs(kw)
         refuse_overwriting_inputs(output, [*logs, inputs.config])
         tool = load_tool_settings(kw.get("config_file"))
         settings = rule_settings(tool, kw.get("select"), kw.get("extend_select"), kw.get("ignore"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .model import ParsedLog, Report, RunFacts
@@ -80,11 +80,23 @@ def _walk(root: str) -> Iterator[str]:
 
 
 @dataclass
+class RunInputs:
+    """How to read and resolve each log (the CLI's shared input options, checked)."""
+
+    config: str | None = None
+    overrides: dict = field(default_factory=dict)
+    dataset_tokens: str | None = None
+    data_dir: str | None = None
+    log_format: str = "auto"
+    columns: dict | None = None
+
+
+@dataclass
 class DiagnoseJob:
     """The per-log work of `diagnose`, picklable so a process pool can run it."""
 
-    inputs: Any                # cli.RunInputs (config, overrides, dataset tokens, format, columns)
-    settings: Any              # rules.RuleSettings
+    inputs: RunInputs
+    settings: Any = None       # rules.RuleSettings (None: every rule, default thresholds)
     debug: bool = False        # let internal errors raise, with their traceback
     plot: bool = False         # also draw the run (SVG) for the HTML report, when matplotlib is there
 
@@ -108,6 +120,16 @@ class DiagnoseJob:
             if self.debug and not is_bad_input(exc):
                 raise
             return failed(path, exc), None
+
+
+def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> dict:
+    """One run's JSON report (docs/CONTRACT.md) as a dict, or its `error` object when it cannot be
+    read: the per-run unit to map over a cluster (docs/CLUSTER.md). Plain data in and out, so any
+    engine can ship it between processes and machines."""
+    from .report.json import report_dict
+
+    report, _ = DiagnoseJob(inputs or RunInputs(), settings)(path)
+    return report_dict(report)
 
 
 def run_svg(exams: list) -> str | None:
