@@ -159,9 +159,9 @@ def diagnose(logs: tuple[str, ...], jobs: int, timeout: float | None, debug: boo
         job = DiagnoseJob(inputs=inputs, settings=report.settings, debug=debug,
                           plot=report.format == "html")
         if timeout is None:
-            return deliver(diagnose_each(found, job, jobs), report, summary_only=swept)
+            return deliver(diagnose_each(found, job, jobs), report, summary_only=swept, total=len(found))
         with deadline(timeout, found):    # in this process: a pool's workers miss the alarm
-            return deliver(diagnose_each(found, job, 1), report, summary_only=swept)
+            return deliver(diagnose_each(found, job, 1), report, summary_only=swept, total=len(found))
 
     return guard(work, debug)
 
@@ -469,7 +469,7 @@ def _silence_stdout() -> None:
 
 # -- output -----------------------------------------------------------------------------------
 
-def deliver(results: Iterable, options: ReportOptions, summary_only: bool = False) -> int:
+def deliver(results: Iterable, options: ReportOptions, summary_only: bool = False, total: int = 0) -> int:
     """Write the reports and return the exit code they call for, also when the reader of stdout
     has gone (`| head -1`): a closed pipe must not turn a failing run into a pass.
 
@@ -484,7 +484,7 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
     summary = Summary()
     kept: list = []            # (report, plot) for document formats
     color, width = _look()
-    progress = _progress() if summary_only and stream else None
+    progress = _progress(total) if summary_only else None
     try:
         for _position, report, plot in results:
             summary.add(report)
@@ -510,19 +510,24 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
     return summary.exit_code(options.fail_level)
 
 
-def _progress():
-    """A progress line on stderr when it is a terminal, else None."""
-    if not sys.stderr.isatty():
+def _progress(total: int):
+    """A progress bar on stderr when it is a terminal (else None): called with the runs done so
+    far, and with None at the end, which clears it."""
+    if not sys.stderr.isatty() or total < 2:
         return None
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(stderr=True)
+    bar = Progress(TextColumn("diagnosing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("runs", total=total)
+    bar.start()
 
     def show(done: int | None) -> None:
         if done is None:
-            console.print(" " * 40, end="\r")
+            bar.stop()
         else:
-            console.print(f"diagnosed {done:,} runs...", end="\r")
+            bar.update(task, completed=done)
     return show
 
 

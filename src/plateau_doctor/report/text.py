@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
@@ -18,6 +19,7 @@ from .summary import HEALTHY, Summary
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SPARK = "▁▂▃▄▅▆▇█"
 PIPE_WIDTH = 100     # layout width of rules and tables when not on a terminal (messages never wrap)
+UNWRAPPED_WIDTH = 10_000   # the summary table in a pipe: wide enough that no cell wraps
 
 
 def render(reports: list[Report], rules=None, tool_version: str = "", color: bool = False,
@@ -37,12 +39,51 @@ def render_one(report: Report, color: bool = False, width: int = 0) -> str:
 
 
 def render_summary(summary: Summary | list[Report], color: bool = False, width: int = 0) -> str:
-    """The runs grouped by verdict with counts, worst first: one row per run."""
+    """The runs grouped by verdict with counts, worst first: one row per run. On a terminal a
+    table fitted to its width; in a pipe (width 0) aligned plain rows, one line per run."""
     if not isinstance(summary, Summary):
         summary = Summary.of(summary)
+    head = f"{summary.counts_line()} (worst first)"
+    rows = [_summary_row(verdict, row) for verdict, group in summary.groups() for row in group]
+    if not width:
+        return head + "\n\n" + _plain_table([SUMMARY_COLUMNS, *rows])
     console, buffer = _console(color, width)
-    _summary(console, summary)
+    console.print(head, soft_wrap=True)
+    columns = SUMMARY_COLUMNS if width >= WIDE_SUMMARY else SUMMARY_COLUMNS[:-1]   # the verdict says it
+    rows = [cells[:len(columns)] for cells in rows]
+    table = Table(box=box.SIMPLE_HEAD)
+    for i, col in enumerate(columns):
+        if col in ("run", "top finding"):      # these wrap; the short columns keep their width
+            table.add_column(col, overflow="fold", min_width=12)
+        else:
+            widest = max(len(cells[i]) for cells in [columns, *rows])
+            table.add_column(col, no_wrap=True, min_width=widest,
+                             justify="right" if col in ("best val", "tokens", "epochs") else "left")
+    for cells in rows:
+        style = STYLE.get(cells[1])
+        first = f"[{style}]{escape(cells[0])}[/]" if style else escape(cells[0])
+        table.add_row(first, *(escape(c) for c in cells[1:]))
+    console.print(table)
     return buffer.getvalue()
+
+
+SUMMARY_COLUMNS = ["verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"]
+WIDE_SUMMARY = 110    # narrower terminals get the summary without the top finding's title
+
+
+def _summary_row(verdict: str, row) -> list[str]:
+    return [verdict, row.severity or "ok", row.path,
+            _num(row.best_val) if row.best_val is not None else "",
+            _num(row.tokens) if row.tokens is not None else "",
+            f"{row.epochs:.3g}" if row.epochs is not None else "",
+            row.title if verdict != HEALTHY else ""]
+
+
+def _plain_table(rows: list[list[str]]) -> str:
+    """Columns aligned with spaces, no box, no trailing blanks: for pipes, grep and diff."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
@@ -110,22 +151,6 @@ def _facts_table(run: RunFacts) -> Table:
         source = run.sources.get(key)
         table.add_row(key, _num(value), f"[dim]{escape(source)}[/]" if source else "")
     return table
-
-
-def _summary(console: Console, summary: Summary) -> None:
-    table = Table(title=f"{summary.counts_line()} (worst first)", title_justify="left")
-    for col in ("verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"):
-        table.add_column(col, overflow="fold")
-    for verdict, rows in summary.groups():
-        for row in rows:
-            style = STYLE.get(row.severity or "", "")
-            table.add_row(f"[{style}]{verdict}[/]" if style else verdict, row.severity or "ok",
-                          escape(row.path), _num(row.best_val) if row.best_val is not None else "",
-                          _num(row.tokens) if row.tokens is not None else "",
-                          f"{row.epochs:.3g}" if row.epochs is not None else "",
-                          escape(row.title) if verdict != HEALTHY else "")
-        table.add_section()
-    console.print(table)
 
 
 def sparkline(values: list[float], width: int = 40) -> str:
