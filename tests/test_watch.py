@@ -203,3 +203,12 @@ def test_the_timeout_on_a_pipe_reports_what_was_read_and_says_why_it_stopped():
     watch.stdin.close()
     assert "watch stopped after no new data for 1 s" in output and "120 lines read" in output
     assert "step 250: train 1.9810, val 2.0731" in output
+
+
+def test_a_forced_format_that_reads_nothing_is_an_error_naming_the_detected_one(tmp_path):
+    from plateau_doctor.read import InputError
+    from plateau_doctor.watch import run_watch
+
+    with pytest.raises(InputError, match="read as llmc_mainlog.*looks like nanogpt"):
+        run_watch(str(OVERFIT), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
+                  log_format="llmc_mainlog", poll_seconds=0.01, timeout=0.1, out=io.StringIO())

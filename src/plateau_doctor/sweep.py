@@ -29,12 +29,18 @@ def read_log(path: str, log_format: str = "auto", columns: dict | None = None) -
     says which format the log looks like instead (a wrong --log-format must not pass as a
     healthy run with no findings)."""
     from .api import parse
-    from .read import InputError
 
     parsed = parse(path, log_format, columns)
+    require_rows(parsed, "<stdin>" if path in (None, "", "-") else path, log_format)
+    return parsed
+
+
+def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
+    """InputError when the parser read no loss row, naming the format the log looks like."""
+    from .read import InputError
+
     if len(parsed.iter_table) or len(parsed.eval_table):
-        return parsed
-    name = "<stdin>" if path in (None, "", "-") else path
+        return
     hint = ""
     if log_format != "auto" and name != "<stdin>":
         detected = sniff_format(name)

@@ -39,6 +39,7 @@ NAME = "hf_trainer"
 TRAITS = {"eval_kind": "fixed"}   # Trainer.evaluate() runs over the whole eval_dataset every time
 
 DICT_RE = re.compile(r"\{'[^{}]*\}")
+LOSS_VALUE_RE = re.compile(r"'(?:eval_)?loss':\s*[-+]?(?:\d|\.\d|nan\b|inf)")
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
 RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
 
@@ -52,7 +53,7 @@ def sniff(lines: list[str]) -> int:
         if "{'" not in raw:
             continue
         for text in DICT_RE.findall(raw):
-            if "'loss':" in text or "'eval_loss':" in text:
+            if LOSS_VALUE_RE.search(text):      # a loss that is a number, not any 'loss' key
                 hits += 1
     return hits
 

@@ -72,11 +72,14 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
 def _final_table(log: LiveLog, name: str) -> ParsedLog:
     """The whole table; a log no parser recognised is an input error naming the file."""
     from ..parsers import UnknownFormat
+    from ..sweep import require_rows
 
     try:
-        return log.snapshot(final=True)
+        parsed = log.snapshot(final=True)
     except (UnknownFormat, ValueError) as exc:   # ValueError: a table parser's "no loss column"
         raise InputError(name, str(exc)) from None
+    require_rows(parsed, name, log.log_format)   # a forced --log-format that read nothing
+    return parsed
 
 
 def _on_new_lines(log: LiveLog, diagnosis: Diagnosis, view, force: bool = False) -> None:
