@@ -105,3 +105,16 @@ def test_real_gpt2_runs_with_an_escalating_lr_are_a_regression_with_lowered_conf
     assert {"PD801", "PD802"} <= raised(report)
     assert all(f.confidence <= 0.55 for f in report.findings if f.raised)
     assert any("schedule unknown" in note for note in report.notes)
+
+
+def test_compare_stays_the_exported_function_once_every_module_is_imported():
+    # the module is comparison.py: a module named compare.py would replace the function on import
+    import importlib
+    import pkgutil
+
+    import plateau_doctor
+
+    for module in pkgutil.iter_modules(plateau_doctor.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"plateau_doctor.{module.name}")
+    assert plateau_doctor.compare is compare and callable(plateau_doctor.compare)
