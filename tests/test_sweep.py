@@ -158,3 +158,18 @@ def test_json_and_markdown_of_a_sweep_carry_every_run(sweep_dir):
     assert len(reports) == 6 and all(r["findings"] is not None for r in reports)
     markdown = cli("diagnose", str(sweep_dir), "--format", "markdown").stdout.decode()
     assert markdown.count("## plateau-doctor: `") == 6 and "6 runs:" in markdown
+
+
+def test_a_streamed_json_list_is_byte_for_byte_the_rendered_one():
+    from plateau_doctor.read import InputError
+    from plateau_doctor.report.json import ListWriter, render
+    from plateau_doctor.sweep import failed
+
+    reports = [report for _, report, _ in diagnose_each([str(p) for p in LOGS[:2]], job(), jobs=1)]
+    reports.insert(1, failed("gone.log", InputError("gone.log", "no such file")))
+    pieces: list[str] = []
+    writer = ListWriter(pieces.append)
+    for report in reports:
+        writer.add(report)
+    writer.close()
+    assert "".join(pieces) == render(reports)

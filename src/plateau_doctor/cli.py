@@ -483,6 +483,7 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
     stream = options.format == "text" and options.output is None
     summary = Summary()
     kept: list = []            # (report, plot) for document formats
+    writer = _json_stream(options) if options.format == "json" and total > 1 else None
     color, width = _look()
     progress = _progress(total) if summary_only else None
     try:
@@ -495,10 +496,15 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
             if stream and not summary_only:
                 gap = "\n" if summary.count > 1 else ""
                 _write_stdout(gap + text_report.render_one(report, color, width))
+            elif writer is not None:
+                writer.add(report)
             elif not stream:
                 kept.append((report, plot))
         if progress:
             progress(None)
+        if writer is not None:
+            writer.close()
+            return summary.exit_code(options.fail_level)
         if stream and (summary_only or summary.count > 1):
             _write_stdout(("" if summary_only else "\n") + text_report.render_summary(summary, color, width))
         elif not stream:
@@ -507,7 +513,36 @@ def deliver(results: Iterable, options: ReportOptions, summary_only: bool = Fals
         _silence_stdout()
         for _, report, _ in results:          # the reader went away; the exit code still needs every log
             summary.add(report)
+    except BaseException:
+        if writer is not None:                # an --output being streamed is left untouched
+            writer.abort()
+        raise
     return summary.exit_code(options.fail_level)
+
+
+class _JsonStream:
+    """report.json.ListWriter onto stdout or an atomically written --output."""
+
+    def __init__(self, output: str | None) -> None:
+        from .output import AtomicText
+        from .report.json import ListWriter
+
+        self.target = AtomicText(output)
+        self.list = ListWriter(self.target.write)
+
+    def add(self, report) -> None:
+        self.list.add(report)
+
+    def close(self) -> None:
+        self.list.close()
+        self.target.close()
+
+    def abort(self) -> None:
+        self.target.abort()
+
+
+def _json_stream(options: ReportOptions) -> _JsonStream:
+    return _JsonStream(options.output)
 
 
 def _progress(total: int):
