@@ -260,7 +260,8 @@ def watch(log: str | None, once_per_eval: bool, poll: float, timeout: float | No
 def plot_command(logs: tuple[str, ...], output: str, log_x: bool, align: str, debug: bool, **kw) -> int:
     """Draw the loss curves with the diagnosis on them (needs: pip install 'plateau-doctor[plot]')."""
     def work() -> int:
-        from .plot import PlotError, run_plot
+        from .plot import PlotError
+        from .plotting import run_plot
         from .settings import load_tool_settings
 
         inputs = run_inputs(kw)

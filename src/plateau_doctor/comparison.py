@@ -44,21 +44,18 @@ def run_comparison(baseline: str, candidate: str | list[str], *, baseline_config
                    seed_spread: float | None = None,
                    thresholds: dict[str, dict[str, float]] | None = None, plot: bool = False) -> Comparison:
     """`compare`, keeping the examinations (and the overlaid plot when `plot`)."""
-    from .api import examine
     from .rules import RuleSettings, rank
     from .rules.regression import INFOS, compare_runs
-    from .settings import check_set_keys
-    from .sweep import read_log
+    from .sweep import RunInputs, examine_log
 
     settings = settings or RuleSettings()
     thresholds = {**settings.thresholds, **(thresholds or {})}
     candidates = [candidate] if isinstance(candidate, str) else list(candidate)
 
     def load(path: str, config: str | None):
-        parsed = read_log(path, log_format)
-        check_set_keys(overrides or {}, parsed.meta.config_schema)
-        return examine(path, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                       log_format=log_format, parsed=parsed)
+        inputs = RunInputs(config=config, overrides=overrides or {}, dataset_tokens=dataset_tokens,
+                           log_format=log_format)
+        return examine_log(path, inputs)        # rules run unfiltered: only PD80x are reported
 
     base = load(baseline, baseline_config)
     cands = [load(path, candidate_config) for path in candidates]

@@ -108,14 +108,7 @@ class DiagnoseJob:
 
     def run(self, path: str) -> tuple[Report, str | None]:
         """Diagnose one log; bad input raises (InputError, ConfigError, ...)."""
-        from .api import examine
-        from .settings import check_set_keys
-
-        i = self.inputs
-        parsed = read_log(path, i.log_format, i.columns)
-        check_set_keys(i.overrides, parsed.meta.config_schema)
-        exam = examine(path, i.config, overrides=i.overrides, dataset_tokens=i.dataset_tokens,
-                       data_dir=i.data_dir, log_format=i.log_format, settings=self.settings, parsed=parsed)
+        exam = examine_log(path, self.inputs, self.settings)
         return exam.report, (run_svg([exam]) if self.plot else None)
 
     def __call__(self, path: str) -> tuple[Report, str | None]:
@@ -126,6 +119,19 @@ class DiagnoseJob:
             if self.debug and not is_bad_input(exc):
                 raise
             return failed(path, exc), None
+
+
+def examine_log(path: str, inputs: RunInputs, settings: Any = None):
+    """api.examine of one log as every command does it: read (a format that reads nothing is an
+    error), check --set keys against the run's config schema, then the whole pipeline."""
+    from .api import examine
+    from .settings import check_set_keys
+
+    parsed = read_log(path, inputs.log_format, inputs.columns)
+    check_set_keys(inputs.overrides, parsed.meta.config_schema)
+    return examine(path, inputs.config, overrides=inputs.overrides, dataset_tokens=inputs.dataset_tokens,
+                   data_dir=inputs.data_dir, log_format=inputs.log_format, settings=settings,
+                   parsed=parsed)
 
 
 def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> dict:

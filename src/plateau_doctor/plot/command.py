@@ -1,8 +1,10 @@
-"""`plateau-doctor plot`: examine the logs, draw them, write a PNG, an SVG or an HTML report."""
+"""Plots of examined runs as bytes: PNG or SVG (plot_bytes), or SVG text for the HTML report
+(plot_svg), and what the `plot` command checks about its output. No examination here and no
+report: plotting.py runs the command, report/html.py embeds the pictures."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..api import Examination
@@ -14,29 +16,6 @@ MISSING = "plotting needs matplotlib: pip install 'plateau-doctor[plot]'"
 
 class PlotError(Exception):
     """Why a plot cannot be made; str() is one line for the user."""
-
-
-def run_plot(paths: list[str], output: str, config: str | None = None,
-             overrides: dict[str, Any] | None = None, dataset_tokens: str | None = None,
-             log_format: str = "auto", log_x: bool = False, align: str = "iter",
-             data_dir: str | None = None, settings: Any = None) -> None:
-    """Examine each log and write `output`: one plot overlaying every log (.png/.svg), or an HTML
-    report with each log's diagnosis and plot, plus the overlay when there are several (.html).
-    `data_dir` and `settings` (RuleSettings) mean what they mean for `diagnose`."""
-    fmt = output_format(output)
-    if align not in ALIGNS:
-        raise PlotError(f"--align must be iter or tokens, not {align!r}")
-    require_matplotlib()   # before the (slower) examination, so a missing extra fails fast
-    from ..api import examine
-
-    paths = paths or ["-"]
-    exams = [examine(p, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                     data_dir=data_dir, log_format=log_format, settings=settings) for p in paths]
-    data = plot_bytes(exams, fmt, log_x=log_x, align=align) if fmt != "html" else \
-        html_report(exams, log_x=log_x, align=align).encode("utf-8")
-    from ..output import write_atomically
-
-    write_atomically(output, data)
 
 
 def output_format(output: str) -> str:
@@ -81,12 +60,3 @@ def plot_svg(exams: list[Examination], *, log_x: bool = False, align: str = "ite
         return plot_bytes(exams, "svg", log_x=log_x, align=align).decode("utf-8")
     except PlotError:
         return None
-
-
-def html_report(exams: list[Examination], *, log_x: bool = False, align: str = "iter") -> str:
-    from .. import __version__
-    from ..report.html import render
-    from ..rules import all_rules
-
-    return render([e.report for e in exams], all_rules(), __version__, examinations=exams,
-                  log_x=log_x, align=align)
