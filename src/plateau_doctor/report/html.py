@@ -15,6 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..model import RunFacts
+from .values import display
 
 if TYPE_CHECKING:
     from ..api import Examination
@@ -176,7 +177,7 @@ def _finding(n: int, i: int, f: Finding) -> str:
 
 
 def _pairs(values: dict[str, Any]) -> str:
-    rows = "".join(f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(_value(v))}'
+    rows = "".join(f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(display(v))}'
                    "</td></tr>" for k, v in values.items())
     return f"<table>{rows}</table>"
 
@@ -189,7 +190,7 @@ def _facts(run: RunFacts) -> str:
             continue
         source = run.sources.get(key)
         rows.append(f"<tr><th>{escape(FACT_LABELS.get(key, key))}</th><td class=\"num\">"
-                    f"{escape(_value(value))}</td><td class=\"source\">{escape(source or '')}</td></tr>")
+                    f"{escape(display(value))}</td><td class=\"source\">{escape(source or '')}</td></tr>")
     return f"<table class=\"facts\">{''.join(rows)}</table>" if rows else "<p>No run facts known.</p>"
 
 
@@ -202,7 +203,7 @@ def _summary(reports: list[Report]) -> str:
         if r.error:
             badge = '<span class="badge sev-error">unreadable</span>'
             raised = []
-        best = _value(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
+        best = display(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
         top = _inline(raised[0].title) if raised else (_inline(r.error) if r.error else "")
         rows.append(f'<tr><td><a href="#report-{n}">{escape(r.path)}</a></td><td>{badge}</td>'
                     f"<td>{top}</td><td class=\"num\">"
@@ -297,23 +298,3 @@ def _inline(text: str) -> str:
 
 def _confidence(value: float) -> str:
     return f"{value:.0%}" if math.isfinite(value) else "unknown"
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return str(value)

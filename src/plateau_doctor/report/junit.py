@@ -6,13 +6,12 @@ output and do not fail it.
 """
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 
 from plateau_doctor.model import SEVERITY_RANK, Finding, Report, RuleInfo
+from plateau_doctor.report.values import exact
 
 # XML 1.0 cannot carry most control characters, even escaped; a log line may contain them.
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -126,25 +125,11 @@ def _describe(finding: Finding) -> str:
         lines.append(f"log line: {finding.line}")
     if finding.evidence:
         lines.append("evidence:")
-        lines.extend(f"  {key}: {_format_value(value)}" for key, value in finding.evidence.items())
+        lines.extend(f"  {key}: {exact(value)}" for key, value in finding.evidence.items())
     if finding.fixes:
         lines.append("fixes:")
         lines.extend(f"  - {fix}" for fix in finding.fixes)
     return "\n".join(lines)
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_format_value(item) for item in value) + "]"
-    return str(value)
 
 
 def _clean(text: str) -> str:

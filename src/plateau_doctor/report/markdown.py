@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from plateau_doctor.model import SEVERITY_RANK, Finding, Report, RuleInfo, RunFacts
+from plateau_doctor.report.values import exact
 
 FACT_LABELS = {
     "tokens_per_iter": "tokens per iteration",
@@ -131,7 +132,7 @@ def _finding_section(finding: Finding) -> str:
     if finding.evidence:
         parts.append("**Evidence**")
         parts.append("\n".join(
-            f"- {_code(str(key))} = {_escape(_format_value(value))}"
+            f"- {_code(str(key))} = {_escape(exact(value))}"
             for key, value in finding.evidence.items()
         ))
     if finding.fixes:
@@ -154,7 +155,7 @@ def _facts_table(run: RunFacts) -> str:
 
 def _format_fact(key: str, value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        return _format_value(value)
+        return exact(value)
     if key in COUNT_FACTS:
         return _format_count(value)
     if key in STEP_FACTS:
@@ -189,29 +190,11 @@ def _format_ratio(value: float) -> str:
 def _format_loss(value: float | None) -> str:
     if value is None:
         return EMPTY_CELL
-    return f"{value:.4f}" if math.isfinite(value) else _format_value(value)
+    return f"{value:.4f}" if math.isfinite(value) else exact(value)
 
 
 def _format_confidence(confidence: float) -> str:
     return f"{confidence:.0%}" if math.isfinite(confidence) else EMPTY_CELL
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_format_value(item) for item in value) + "]"
-    return str(value)
 
 
 # --- markdown primitives ---------------------------------------------------------------------

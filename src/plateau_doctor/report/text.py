@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..model import Report, RunFacts
 from .summary import HEALTHY, Summary
+from .values import display
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SPARK = "▁▂▃▄▅▆▇█"
@@ -73,8 +74,8 @@ WIDE_SUMMARY = 110    # narrower terminals get the summary without the top findi
 
 def _summary_row(verdict: str, row) -> list[str]:
     return [verdict, row.severity or "ok", row.path,
-            _num(row.best_val) if row.best_val is not None else "",
-            _num(row.tokens) if row.tokens is not None else "",
+            display(row.best_val) if row.best_val is not None else "",
+            display(row.tokens) if row.tokens is not None else "",
             f"{row.epochs:.3g}" if row.epochs is not None else "",
             row.title if verdict != HEALTHY else ""]
 
@@ -139,7 +140,7 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
 
 
 def _pairs(values: dict) -> str:
-    return escape(", ".join(f"{k}={_num(v)}" for k, v in values.items()))
+    return escape(", ".join(f"{k}={display(v)}" for k, v in values.items()))
 
 
 def _facts_table(run: RunFacts) -> Table:
@@ -149,7 +150,7 @@ def _facts_table(run: RunFacts) -> Table:
         if value is None:
             continue
         source = run.sources.get(key)
-        table.add_row(key, _num(value), f"[dim]{escape(source)}[/]" if source else "")
+        table.add_row(key, display(value), f"[dim]{escape(source)}[/]" if source else "")
     return table
 
 
@@ -165,17 +166,3 @@ def sparkline(values: list[float], width: int = 40) -> str:
     span = hi / 2 - lo / 2 or 1.0
     return "".join(SPARK[min(len(SPARK) - 1, int((v / 2 - lo / 2) / span * (len(SPARK) - 1) + 0.5))]
                    for v in finite)
-
-
-def _num(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)
