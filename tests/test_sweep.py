@@ -132,6 +132,7 @@ def sweep_dir(tmp_path) -> Path:
         (run_dir / "README.md").write_text((ROOT / "README.md").read_text())
         (run_dir / "config.py").write_text("learning_rate = 1e-3\n")
     (root / "notes.csv").write_text("name,age\nbob,3\n")
+    (root / "lr_0" / "seed_0" / "ckpt.pt").write_bytes(b"PK\x03\x04\0\0" + bytes(range(256)) * 4000)
     (root / ".hidden").mkdir()
     (root / ".hidden" / "train.log").write_bytes(LOGS[0].read_bytes())
     return root

@@ -21,6 +21,7 @@ from .model import ParsedLog, Report, RunFacts
 
 IN_FLIGHT_PER_WORKER = 4      # queued logs per process: keeps the pool busy, memory bounded
 DISCOVERY_LINES = 1000        # lines a file's head is sniffed on when walking a directory
+BINARY_PROBE_BYTES = 4096     # a text log has no NUL byte in its first block
 SKIPPED_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv"}
 
 
@@ -81,8 +82,21 @@ def _walk(root: str) -> Iterator[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if not name.startswith(".") and os.path.isfile(path) and sniff_format(path) is not None:
+            if (not name.startswith(".") and os.path.isfile(path) and not _binary(path)
+                    and sniff_format(path) is not None):
                 yield path
+
+
+def _binary(path: str) -> bool:
+    """A checkpoint, a tensor dump, an image: NUL bytes in its first block and no gzip magic.
+    Run directories hold multi-GB checkpoints beside their logs; this keeps discovery from
+    reading megabytes of each looking for lines."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(BINARY_PROBE_BYTES)
+    except OSError:
+        return True
+    return not head.startswith(b"\x1f\x8b") and b"\0" in head
 
 
 @dataclass
