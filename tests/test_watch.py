@@ -193,14 +193,17 @@ def test_a_val_only_log_never_prints_nan_for_the_missing_train_value(tmp_path):
     assert "step 0: val 10.8258" in text and "nan" not in text.lower().replace("nanogpt", "")
 
 
-def test_the_timeout_on_a_pipe_reports_what_was_read_and_says_why_it_stopped():
-    watch = watcher("-", timeout=1.0, stdin=subprocess.PIPE)
-    head = "".join(OVERFIT.read_text().splitlines(keepends=True)[:120])
-    watch.stdin.write(head)
-    watch.stdin.flush()                              # ... and the writer stays silent, pipe open
-    output = watch.stdout.read()                     # until watch gives up and exits
-    assert watch.wait(timeout=30) in (0, 1)          # it ran and reported, whatever it found
-    watch.stdin.close()
+def test_the_timeout_on_a_pipe_reports_what_was_read_and_says_why_it_stopped(tmp_path):
+    head = tmp_path / "head.log"
+    head.write_text("".join(OVERFIT.read_text().splitlines(keepends=True)[:120]))
+    # the writer prints 120 lines, then stays silent with the pipe open for 60 s
+    feeder = subprocess.Popen(["sh", "-c", f"cat '{head}'; sleep 60"], stdout=subprocess.PIPE)
+    try:
+        watch = watcher("-", timeout=1.0, stdin=feeder.stdout)
+        output, _ = watch.communicate(timeout=30)     # well before the writer would close
+    finally:
+        feeder.kill()
+        feeder.wait()
     assert "watch stopped after no new data for 1 s" in output and "120 lines read" in output
     assert "step 250: train 1.9810, val 2.0731" in output
 
