@@ -355,3 +355,25 @@ def test_text_wraps_to_the_terminal_on_a_tty_and_stays_one_line_per_message_in_a
     screen = b"".join(chunks).decode(errors="replace").replace("\r", "")
     assert max(len(line) for line in screen.splitlines()) <= 70
     assert message.strip()[:40] in screen.replace("\n   ", " ")
+
+
+@pytest.mark.parametrize("line", [
+    "step 1: train loss abc, val loss def", "iter 1: loss abc, time 5ms", "s:1 tel:abc",
+    "step:1/10 val_loss:abc train_time:0ms", "Step 1 | Validation bpb: abc", "val loss was high",
+    "{'loss': 'abc', 'epoch': 1}",
+])
+def test_a_sniffer_needs_a_number_where_the_format_has_one(line):
+    from plateau_doctor.parsers import detect
+
+    assert detect([line] * 20) is None
+
+
+@pytest.mark.parametrize("line, fmt", [
+    ("step 1: train loss 1.0, val loss nan", "nanogpt"), ("s:1 tel:3.2", "llmc_mainlog"),
+    ("step:1/10 train_time:5ms step_avg:nanms", "modded_nanogpt"), ("{'loss': nan}", "hf_trainer"),
+    ("Step 00250 | Validation bpb: 1.2", "nanochat"), ("val loss 11.129390", "llmc_stdout"),
+])
+def test_nan_and_real_numbers_still_count(line, fmt):
+    from plateau_doctor.parsers import detect
+
+    assert detect([line] * 20) == fmt
