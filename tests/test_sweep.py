@@ -90,7 +90,7 @@ def test_every_log_gets_its_slot_and_a_bad_one_carries_an_error_object(mixed):
     assert len(errors) == 3 and all(line.startswith("plateau-doctor: ") for line in errors)
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "sarif", "junit", "markdown", "github", "html"])
+@pytest.mark.parametrize("fmt", ["json", "text", "html"])   # streamed list, streamed text, plots from workers
 def test_jobs_1_and_jobs_n_give_the_same_bytes(mixed, fmt):
     one = cli("diagnose", *mixed, "--format", fmt, "--jobs", "1")
     two = cli("diagnose", *mixed, "--format", fmt, "--jobs", "2")

@@ -163,7 +163,7 @@ def test_a_log_no_parser_recognises_is_one_line_naming_the_file(tmp_path):
 
 def test_a_missing_file_is_waited_for_like_tail_F(tmp_path):
     log = tmp_path / "not_yet.log"
-    watch = watcher(str(log), timeout=5)
+    watch = watcher(str(log), timeout=2)
     time.sleep(0.5)                                  # the job has not started writing yet
     assert watch.poll() is None                      # still waiting, not exit 2
     log.write_text(OVERFIT.read_text())
