@@ -12,7 +12,7 @@ median of the per-round ratios:
               against mawk extracting the same fields (iter, loss, time, mfu; step, train, val)
   diagnose    plateau_doctor.api.diagnose() on the same log, against that parse
   peak RSS    of the parsing process (ru_maxrss), next to the RSS of its imports alone
-  start-up    `plateau-doctor --version` / `--help` against `python -c "import typer, rich.console"`
+  start-up    `plateau-doctor --version` / `--help` against `python -c "import click, rich.console"`
               and `plateau-doctor diagnose <small log>` against `python -c "import pandas"`
 
 It uses the plateau_doctor that `python` imports (PYTHONPATH first), and the plateau-doctor
@@ -160,7 +160,7 @@ def one_round(log: Path, awk: Path, tool: list[str]) -> dict:
     row = {"mawk_s": wall([MAWK, "-f", str(awk), str(log)])}
     worker = subprocess.run([py, "-c", WORKER, str(log)], capture_output=True, text=True, check=True)
     row.update(json.loads(worker.stdout))
-    row["typer_s"] = wall([py, "-c", "import typer, rich.console"])
+    row["click_s"] = wall([py, "-c", "import click, rich.console"])
     row["version_s"] = wall(tool + ["--version"])
     row["help_s"] = wall(tool + ["--help"])
     row["pandas_s"] = wall([py, "-c", "import pandas"])
@@ -194,10 +194,10 @@ def report(rows: list[dict], n_lines: int, size: int) -> str:
          median(rows, "mawk_s"), ratio(rows, "parse_s", "mawk_s"), 1.0),
         ("diagnose, same log", median(rows, "diagnose_s"), "parse", median(rows, "parse_s"),
          ratio(rows, "diagnose_s", "parse_s"), 1.5),
-        ("plateau-doctor --version", median(rows, "version_s"), "import typer, rich.console",
-         median(rows, "typer_s"), ratio(rows, "version_s", "typer_s"), 1.5),
-        ("plateau-doctor --help", median(rows, "help_s"), "import typer, rich.console",
-         median(rows, "typer_s"), ratio(rows, "help_s", "typer_s"), 1.5),
+        ("plateau-doctor --version", median(rows, "version_s"), "import click, rich.console",
+         median(rows, "click_s"), ratio(rows, "version_s", "click_s"), 1.5),
+        ("plateau-doctor --help", median(rows, "help_s"), "import click, rich.console",
+         median(rows, "click_s"), ratio(rows, "help_s", "click_s"), 1.5),
         ("diagnose, small log (579 lines)", median(rows, "small_s"), "import pandas",
          median(rows, "pandas_s"), ratio(rows, "small_s", "pandas_s"), 1.3),
     ]

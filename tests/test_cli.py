@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,7 +146,8 @@ def test_pyproject_settings_apply_and_flags_win(tmp_path):
 def test_threshold_override_in_settings_changes_the_outcome(tmp_path):
     settings = tmp_path / "pd.toml"
     settings.write_text("[tool.plateau-doctor.thresholds.PD202]\nwarn_epochs = 100\nerror_epochs = 200\n")
-    report = json.loads(run("diagnose", str(OVERFIT), "--format", "json", "--config-file", str(settings)).stdout)
+    done = run("diagnose", str(OVERFIT), "--format", "json", "--config-file", str(settings))
+    report = json.loads(done.stdout)
     assert "PD202" not in {f["code"] for f in report["findings"]}
 
 
@@ -258,3 +260,127 @@ def test_a_document_format_lists_the_reports_in_command_line_order_whatever_fini
     for _ in range(3):
         done = run("diagnose", *logs, "--format", "json", "--jobs", "2")
         assert [r["source"]["path"] for r in json.loads(done.stdout)] == logs
+
+
+# -- options declared once, errors mapped by meaning ------------------------------------------
+
+@pytest.mark.parametrize("command", ["diagnose", "compare", "watch", "plot", "parse"])
+def test_dash_h_is_help_for_every_command(command):
+    done = run(command, "-h")
+    assert done.returncode == 0 and done.stdout.decode().startswith(f"Usage: plateau-doctor {command}")
+
+
+def test_the_shared_options_are_one_declaration_in_every_command():
+    from plateau_doctor.cli import app
+
+    def option(command: str, name: str):
+        param = next(p for p in app.commands[command].params if p.name == name)
+        return (tuple(param.opts), param.help, param.multiple, param.default)
+
+    for name in ("set_", "log_format", "dataset_tokens", "config", "debug"):
+        shapes = {option(c, name) for c in ("diagnose", "watch", "plot") if
+                  any(p.name == name for p in app.commands[c].params)}
+        assert len(shapes) == 1, (name, shapes)
+    for name in ("select", "ignore", "fmt", "output", "fail_on"):
+        assert len({option(c, name) for c in ("diagnose", "compare")}) == 1, name
+
+
+@pytest.mark.parametrize("ext, check", [
+    (".json", lambda text: json.loads(text)["schema_version"] == 1),
+    (".sarif", lambda text: json.loads(text)["version"] == "2.1.0"),
+    (".xml", lambda text: text.startswith('<?xml') and "<testsuites" in text),
+    (".md", lambda text: text.startswith("## plateau-doctor:")),
+    (".html", lambda text: text.startswith("<!DOCTYPE html>")),
+    (".txt", lambda text: "PD201" in text and "\x1b[" not in text),
+])
+def test_output_picks_the_format_from_its_extension(tmp_path, ext, check):
+    target = tmp_path / f"report{ext}"
+    done = run("diagnose", str(OVERFIT), "--output", str(target))
+    assert done.returncode == 1 and check(target.read_text())
+
+
+def test_an_explicit_format_wins_over_the_extension(tmp_path):
+    target = tmp_path / "report.sarif"
+    run("diagnose", str(OVERFIT), "--output", str(target), "--format", "json")
+    assert "schema_version" in json.loads(target.read_text())
+
+
+def test_an_unexpected_exception_is_an_internal_error_not_bad_input(tmp_path):
+    # a ValueError from a bug must not pass for "bad input": it says internal error and --debug
+    code = ("import sys\nimport plateau_doctor.api as api\n"
+            "def broken(*a, **k):\n    raise ValueError('a bug')\n"
+            "api.examine = broken\nfrom plateau_doctor.cli import main\n"
+            f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "internal error: ValueError: a bug" in err and "--debug" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name, content", [
+    ("README.md", None),                                     # prose that mentions "val loss"
+    ("cli.py", None),
+    ("people.csv", "name,age,city\nbob,3,paris\nalice,4,rome\n"),
+])
+def test_files_that_are_not_training_logs_exit_2(tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:
+        source = ROOT / "README.md" if name == "README.md" else ROOT / "src" / "plateau_doctor" / "cli.py"
+        content = source.read_text()
+    path.write_text(content)
+    done = run("diagnose", str(path))
+    assert done.returncode == 2 and "no training-loss lines" in done.stderr.decode()
+
+
+def test_a_forced_format_that_reads_nothing_names_the_detected_one():
+    done = run("diagnose", str(OVERFIT), "--log-format", "llmc_stdout")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "read as llmc_stdout" in err and "looks like nanogpt" in err
+
+
+def test_text_wraps_to_the_terminal_on_a_tty_and_stays_one_line_per_message_in_a_pipe():
+    import pty
+
+    piped = run("diagnose", str(OVERFIT)).stdout.decode()
+    message = next(line for line in piped.splitlines() if line.startswith("   Val was lowest"))
+    assert len(message) > 100                                  # a whole sentence, unbroken
+    code = ("import os, sys\nos.environ['COLUMNS'] = '70'\nfrom plateau_doctor.cli import main\n"
+            f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n")
+    pid, fd = pty.fork()
+    if pid == 0:                                               # the child: stdout is a terminal
+        os.execvpe(sys.executable, [sys.executable, "-c", code], {**os.environ, "NO_COLOR": "1"})
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    screen = b"".join(chunks).decode(errors="replace").replace("\r", "")
+    assert max(len(line) for line in screen.splitlines()) <= 70
+    assert message.strip()[:40] in screen.replace("\n   ", " ")
+
+
+@pytest.mark.parametrize("line", [
+    "step 1: train loss abc, val loss def", "iter 1: loss abc, time 5ms", "s:1 tel:abc",
+    "step:1/10 val_loss:abc train_time:0ms", "Step 1 | Validation bpb: abc", "val loss was high",
+    "{'loss': 'abc', 'epoch': 1}",
+])
+def test_a_sniffer_needs_a_number_where_the_format_has_one(line):
+    from plateau_doctor.parsers import detect
+
+    assert detect([line] * 20) is None
+
+
+@pytest.mark.parametrize("line, fmt", [
+    ("step 1: train loss 1.0, val loss nan", "nanogpt"), ("s:1 tel:3.2", "llmc_mainlog"),
+    ("step:1/10 train_time:5ms step_avg:nanms", "modded_nanogpt"), ("{'loss': nan}", "hf_trainer"),
+    ("Step 00250 | Validation bpb: 1.2", "nanochat"), ("val loss 11.129390", "llmc_stdout"),
+])
+def test_nan_and_real_numbers_still_count(line, fmt):
+    from plateau_doctor.parsers import detect
+
+    assert detect([line] * 20) == fmt

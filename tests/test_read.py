@@ -10,7 +10,8 @@ import pytest
 import plateau_doctor.read as read
 from plateau_doctor.read import InputError, LineBuffer, LogText, open_log
 
-TEXT = "Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\niter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n"
+TEXT = ("Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\n"
+        "iter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n")
 
 
 def lines(source: LogText) -> list[str]:
@@ -181,3 +182,15 @@ def test_an_overlong_line_keeps_its_first_mebibyte_and_the_lines_after_it(tmp_pa
     lines = list(open_log(str(path)).lines)
     assert lines[0] == "first" and lines[2] == "last" and len(lines) == 3
     assert len(lines[1]) == MAX_LINE
+
+
+def test_a_gzip_stream_on_stdin_is_recognised_by_its_magic_bytes():
+    import json
+    import subprocess
+    from pathlib import Path
+
+    log = Path(__file__).resolve().parents[1] / "examples/logs/h200_shakespeare_char_overfit_default.log"
+    done = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", "--format", "json"],
+                          input=gzip.compress(log.read_bytes()), capture_output=True, timeout=120)
+    report = json.loads(done.stdout)
+    assert report["source"]["path"] == "<stdin>" and report["run"]["last_iter"] == 5000

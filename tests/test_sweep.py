@@ -1,6 +1,7 @@
 """Many logs at once: every log gets a report, streamed as each finishes."""
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -9,27 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from plateau_doctor.sweep import DiagnoseJob, deadline, diagnose_each
+from plateau_doctor.sweep import DiagnoseJob, RunInputs, deadline, diagnose_each, discover_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = sorted((ROOT / "examples" / "logs").glob("h200_*.log"))
 
 
 def job() -> DiagnoseJob:
-    return DiagnoseJob(config=None, overrides={}, dataset_tokens=None, data_dir=None,
-                       log_format="auto", columns=None, settings=None)
+    inputs = RunInputs(config=None, overrides={}, dataset_tokens=None, data_dir=None,
+                       log_format="auto", columns=None)
+    return DiagnoseJob(inputs=inputs, settings=None)
 
 
 def test_a_pool_returns_one_report_per_log():
     paths = [str(p) for p in LOGS]
     done = list(diagnose_each(paths, job(), jobs=2))
-    assert sorted(position for position, _ in done) == list(range(len(paths)))
-    assert all(report.path == paths[position] for position, report in done)
+    assert [position for position, _, _ in done] == list(range(len(paths)))   # in the given order
+    assert all(report.path == paths[position] for position, report, _ in done)
 
 
 def test_in_process_reports_come_in_the_given_order():
     paths = [str(p) for p in reversed(LOGS[:3])]
-    assert [report.path for _, report in diagnose_each(paths, job(), jobs=1)] == paths
+    assert [report.path for _, report, _ in diagnose_each(paths, job(), jobs=1)] == paths
 
 
 def test_a_deadline_must_be_positive():
@@ -57,4 +59,118 @@ def test_text_reports_stream_before_the_last_log_is_read(tmp_path):
     finally:
         proc.kill()
     out = (seen + rest).decode()
-    assert f"{fifo} (nanogpt" in out and "runs, worst first" in out, err.decode()[-2000:]
+    assert f"{fifo} (nanogpt" in out and "(worst first)" in out, err.decode()[-2000:]
+
+
+# -- fault isolation: one bad log among many ---------------------------------------------------
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture
+def mixed(tmp_path) -> list[str]:
+    """Good logs around an empty file, a binary file and a missing one."""
+    (tmp_path / "empty.log").write_bytes(b"")
+    (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 64)
+    return [str(LOGS[0]), str(tmp_path / "empty.log"), str(tmp_path / "binary.bin"),
+            str(tmp_path / "missing.log"), str(LOGS[1])]
+
+
+def test_every_log_gets_its_slot_and_a_bad_one_carries_an_error_object(mixed):
+    done = cli("diagnose", *mixed, "--format", "json")
+    reports = json.loads(done.stdout)
+    assert [r["source"]["path"] for r in reports] == mixed
+    assert [bool(r.get("error")) for r in reports] == [False, True, True, True, False]
+    assert "no such file" in reports[3]["error"]["message"]
+    assert reports[0]["findings"] and reports[4]["findings"]       # the good ones kept their results
+    assert done.returncode == 2                                      # ... and the run still fails
+    errors = done.stderr.decode().strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("plateau-doctor: ") for line in errors)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "html"])   # streamed list, streamed text, plots from workers
+def test_jobs_1_and_jobs_n_give_the_same_bytes(mixed, fmt):
+    one = cli("diagnose", *mixed, "--format", fmt, "--jobs", "1")
+    two = cli("diagnose", *mixed, "--format", fmt, "--jobs", "2")
+    assert one.returncode == two.returncode == 2
+    assert one.stdout == two.stdout and one.stdout
+
+
+def test_each_format_reports_the_unreadable_log_in_place(mixed):
+    sarif = json.loads(cli("diagnose", *mixed, "--format", "sarif").stdout)
+    invocation = sarif["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert len(invocation["toolExecutionNotifications"]) == 3
+    junit = cli("diagnose", *mixed, "--format", "junit").stdout.decode()
+    assert 'errors="3"' in junit and junit.count("<error ") == 3
+    markdown = cli("diagnose", *mixed, "--format", "markdown").stdout.decode()
+    assert markdown.count("**Could not be diagnosed:**") == 3 and "5 runs:" in markdown
+    github = cli("diagnose", *mixed, "--format", "github").stdout.decode()
+    assert github.count("::error file=") >= 3 and "could not read the log" in github
+    text = cli("diagnose", *mixed).stdout.decode()
+    assert text.count("(not diagnosed)") == 3 and "3 unreadable" in text
+
+
+def test_a_single_bad_log_is_still_one_line_on_stderr_and_nothing_on_stdout(tmp_path):
+    done = cli("diagnose", str(tmp_path / "missing.log"), "--format", "json")
+    assert done.returncode == 2 and done.stdout == b""
+    assert len(done.stderr.decode().strip().splitlines()) == 1
+
+
+# -- sweeps: a directory of runs ---------------------------------------------------------------
+
+@pytest.fixture
+def sweep_dir(tmp_path) -> Path:
+    """Runs in nested folders, beside files that are not training logs."""
+    root = tmp_path / "sweep"
+    for n, log in enumerate(LOGS[:6]):
+        run_dir = root / f"lr_{n}" / "seed_0"
+        run_dir.mkdir(parents=True)
+        (run_dir / "train.log").write_bytes(log.read_bytes())
+        (run_dir / "README.md").write_text((ROOT / "README.md").read_text())
+        (run_dir / "config.py").write_text("learning_rate = 1e-3\n")
+    (root / "notes.csv").write_text("name,age\nbob,3\n")
+    (root / "lr_0" / "seed_0" / "ckpt.pt").write_bytes(b"PK\x03\x04\0\0" + bytes(range(256)) * 4000)
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "train.log").write_bytes(LOGS[0].read_bytes())
+    return root
+
+
+def test_discovery_finds_only_the_training_logs_in_sorted_order(sweep_dir):
+    found = list(discover_runs([str(sweep_dir)]))
+    assert found == sorted(found) and len(found) == 6
+    assert all(path.endswith("train.log") and "/.hidden/" not in path for path in found)
+
+
+def test_a_directory_prints_one_ranked_summary_grouped_by_verdict(sweep_dir):
+    done = cli("diagnose", str(sweep_dir))
+    out = done.stdout.decode()
+    assert out.startswith("6 runs: ") and "(worst first)" in out
+    assert "Most likely" not in out                       # no full reports for a sweep, only rows
+    assert out.count("train.log") == 6
+    counts = out.splitlines()[0]
+    assert sum(int(part.split()[0]) for part in counts.split(": ", 1)[1].split(" (")[0].split(", ")) == 6
+
+
+def test_json_and_markdown_of_a_sweep_carry_every_run(sweep_dir):
+    reports = json.loads(cli("diagnose", str(sweep_dir), "--format", "json").stdout)
+    assert len(reports) == 6 and all(r["findings"] is not None for r in reports)
+    markdown = cli("diagnose", str(sweep_dir), "--format", "markdown").stdout.decode()
+    assert markdown.count("## plateau-doctor: `") == 6 and "6 runs:" in markdown
+
+
+def test_a_streamed_json_list_is_byte_for_byte_the_rendered_one():
+    from plateau_doctor.read import InputError
+    from plateau_doctor.report.json import ListWriter, render
+    from plateau_doctor.sweep import failed
+
+    reports = [report for _, report, _ in diagnose_each([str(p) for p in LOGS[:2]], job(), jobs=1)]
+    reports.insert(1, failed("gone.log", InputError("gone.log", "no such file")))
+    pieces: list[str] = []
+    writer = ListWriter(pieces.append)
+    for report in reports:
+        writer.add(report)
+    writer.close()
+    assert "".join(pieces) == render(reports)

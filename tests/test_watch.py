@@ -159,3 +159,59 @@ def test_a_log_no_parser_recognises_is_one_line_naming_the_file(tmp_path):
         run_watch(str(log), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
                   log_format="auto", poll_seconds=0.01, timeout=0, out=io.StringIO())
     assert str(caught.value).startswith(f"{log}: no training-loss lines")
+
+
+def test_a_missing_file_is_waited_for_like_tail_F(tmp_path):
+    log = tmp_path / "not_yet.log"
+    watch = watcher(str(log), timeout=2)
+    time.sleep(0.5)                                  # the job has not started writing yet
+    assert watch.poll() is None                      # still waiting, not exit 2
+    log.write_text(OVERFIT.read_text())
+    output, _ = watch.communicate(timeout=60)
+    assert [step for step, _ in eval_lines(output)][-1] == 5000 and watch.returncode == 1
+
+
+def test_a_file_that_never_appears_is_one_error_after_the_timeout(tmp_path):
+    from plateau_doctor.read import InputError
+    from plateau_doctor.watch import run_watch
+
+    with pytest.raises(InputError, match="waited 0.3 s for it to appear"):
+        run_watch(str(tmp_path / "never.log"), once_per_eval=True, config=None, overrides={},
+                  dataset_tokens=None, log_format="auto", poll_seconds=0.05, timeout=0.3, out=io.StringIO())
+
+
+def test_a_val_only_log_never_prints_nan_for_the_missing_train_value(tmp_path):
+    from plateau_doctor.watch import run_watch
+
+    seed = sorted((Path(__file__).parent / "fixtures" / "seeds").glob("*.log"))[0]
+    log = tmp_path / "val_only.log"
+    log.write_text("".join(seed.read_text().splitlines(keepends=True)[:400]))
+    out = io.StringIO()
+    run_watch(str(log), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
+              log_format="auto", poll_seconds=0.01, timeout=0.2, out=out)
+    text = out.getvalue()
+    assert "step 0: val 10.8258" in text and "nan" not in text.lower().replace("nanogpt", "")
+
+
+def test_the_timeout_on_a_pipe_reports_what_was_read_and_says_why_it_stopped(tmp_path):
+    head = tmp_path / "head.log"
+    head.write_text("".join(OVERFIT.read_text().splitlines(keepends=True)[:120]))
+    # the writer prints 120 lines, then stays silent with the pipe open for 60 s
+    feeder = subprocess.Popen(["sh", "-c", f"cat '{head}'; sleep 60"], stdout=subprocess.PIPE)
+    try:
+        watch = watcher("-", timeout=1.0, stdin=feeder.stdout)
+        output, _ = watch.communicate(timeout=30)     # well before the writer would close
+    finally:
+        feeder.kill()
+        feeder.wait()
+    assert "watch stopped after no new data for 1 s" in output and "120 lines read" in output
+    assert "step 250: train 1.9810, val 2.0731" in output
+
+
+def test_a_forced_format_that_reads_nothing_is_an_error_naming_the_detected_one(tmp_path):
+    from plateau_doctor.read import InputError
+    from plateau_doctor.watch import run_watch
+
+    with pytest.raises(InputError, match="read as llmc_mainlog.*looks like nanogpt"):
+        run_watch(str(OVERFIT), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
+                  log_format="llmc_mainlog", poll_seconds=0.01, timeout=0.1, out=io.StringIO())

@@ -130,32 +130,3 @@ def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
     elif fc is not None:
         facts.forecast_refused = fc.reason
 
-
-def compare(baseline: str, candidate: str, *, baseline_config: str | None = None,
-            candidate_config: str | None = None, overrides: dict[str, Any] | None = None,
-            dataset_tokens: str | int | None = None, log_format: str = "auto",
-            thresholds: dict[str, dict[str, float]] | None = None) -> Report:
-    """Is `candidate` worse than `baseline` beyond eval noise? A Report of the candidate whose
-    findings are the regression checks (PD801-PD803)."""
-    from .rules.differential import rank
-    from .rules.regression import INFOS, align_by_tokens, compare_runs
-
-    base = examine(baseline, baseline_config, overrides=overrides, dataset_tokens=dataset_tokens,
-                   log_format=log_format)
-    cand = examine(candidate, candidate_config, overrides=overrides, dataset_tokens=dataset_tokens,
-                   log_format=log_format)
-    findings = rank(compare_runs(base, cand, thresholds))
-    unit = "tokens seen (tokens per iteration differ)" if align_by_tokens(base, cand) else "iteration"
-    raised = [f for f in findings if f.raised]
-    if raised:
-        verdict = (f"The candidate is worse than the baseline ({base.report.path}): "
-                   + "; ".join(f.title[0].lower() + f.title[1:] for f in raised) + ".")
-    else:
-        verdict = f"No regression against {base.report.path} beyond eval noise."
-    report = cand.report
-    return Report(
-        path=report.path, format=report.format, lines=report.lines, segments=report.segments,
-        run=report.run, findings=findings, verdict=verdict,
-        notes=[f"baseline: {base.report.path}", f"runs aligned by {unit}"],
-        rules_checked=[info.code for info in INFOS], val_series=report.val_series,
-    )

@@ -281,6 +281,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     rules_checked: list[str] = field(default_factory=list)   # codes of the rules that ran
     val_series: list[float] = field(default_factory=list)    # finite val losses, for sparklines
+    # why this log could not be diagnosed (one line): among several logs it is reported in its
+    # place while the others keep their results, and the run exits 2 at the end
+    error: str | None = None
 
     def worst_severity(self) -> str | None:
         raised = [f.severity for f in self.findings]

@@ -60,6 +60,74 @@ def write_atomically(path: str, data: str | bytes) -> None:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+class AtomicText:
+    """A text file written piece by piece, appearing at `path` only when closed without error
+    (stdout when `path` is None): streaming output with write_atomically's guarantees."""
+
+    def __init__(self, path: str | None) -> None:
+        import sys
+
+        self.path = path
+        self.tmp: str | None = None
+        if path is None:
+            self.handle = sys.stdout
+            return
+        info = os.stat(path) if os.path.exists(path) else None
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            self.handle = _open_or_fail(path)          # a device or FIFO: write to it
+            return
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from None
+        self.handle = os.fdopen(fd, "w", encoding="utf-8")
+
+    def write(self, text: str) -> None:
+        if self.path is None:             # stdout: a closed pipe is the caller's to handle
+            self.handle.write(text)
+            return
+        try:
+            self.handle.write(text)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        if self.path is None:
+            self.handle.flush()
+            return
+        try:
+            self.handle.close()
+            if self.tmp:
+                os.chmod(self.tmp, 0o666 & ~_umask())
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+
+    def abort(self) -> None:
+        """Drop what was written (an error or an interrupted run): the target is untouched."""
+        if self.path is None:
+            return
+        try:
+            self.handle.close()
+        except OSError:
+            pass
+        if self.tmp:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+
+def _open_or_fail(path: str):
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

@@ -269,7 +269,10 @@ def is_stdin(path: str | None) -> bool:
 def open_log(path: str | None) -> LogText:
     """Open a log for reading. The file is checked up front so errors surface before parsing."""
     if is_stdin(path):
-        return LogText("<stdin>", sys.stdin.buffer)
+        stdin = sys.stdin.buffer
+        if _is_gzip(stdin):      # `zcat`-less pipes: gzip is told by its magic bytes, not a name
+            return LogText("<stdin>", Gunzip(stdin), owner=stdin)
+        return LogText("<stdin>", stdin)
     assert path is not None
     if "://" in str(path):     # s3://, gs://, hf://: through fsspec (the `remote` extra)
         from .stores.fs import is_url, open_url
@@ -310,8 +313,19 @@ def _regular_size(handle: io.BufferedReader) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _is_gzip(handle: io.BufferedReader) -> bool:
+def _is_gzip(handle) -> bool:
+    """The gzip magic bytes, peeked without consuming them (a pipe cannot seek back). A stream
+    that cannot peek is taken as plain text."""
+    peek = getattr(handle, "peek", None)
+    if peek is None:
+        return False
     try:
-        return handle.peek(2)[:2] == b"\x1f\x8b"
-    except OSError:
+        head = peek(2)
+        while len(head) < 2:       # a pipe may deliver one byte first
+            more = peek(2)
+            if len(more) <= len(head):
+                break
+            head = more
+        return head[:2] == b"\x1f\x8b"
+    except (OSError, ValueError):
         return False

@@ -1,56 +1,252 @@
-"""Many logs at once (`diagnose runs/**/*.log`): every core busy, each report out as soon as it is
-ready, and a deadline for inputs that never end.
+"""Many logs at once (`diagnose runs/`, `diagnose a.log b.log`): find the runs, diagnose them on
+every core, and hand the reports on in the order given, each as soon as it and those before it
+are done.
 
-Diagnosing a log is CPU-bound Python, so several logs go to a process pool; a single log, or
-stdin, runs in this process. Reports come back in the order the logs finish, so a sweep of
-hundreds of logs shows progress at once instead of after the slowest one.
+Fault isolation: among several logs, one that cannot be read becomes a Report carrying `error`
+(one line), in its place; the others keep their results and the run exits 2 at the end. Nothing
+crosses the process boundary but Reports (an exception with a custom __init__ does not survive
+pickling, which is how one bad log used to kill the whole pool).
+
+Memory stays bounded: paths stream in from discovery, at most a few per worker are in flight, and
+what comes back is a Report (the loss tables stay in the worker).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
-from .model import Report
+from .model import ParsedLog, Report, RunFacts
+
+IN_FLIGHT_PER_WORKER = 4      # queued logs per process: keeps the pool busy, memory bounded
+DISCOVERY_LINES = 1000        # lines a file's head is sniffed on when walking a directory
+BINARY_PROBE_BYTES = 4096     # a text log has no NUL byte in its first block
+SKIPPED_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv"}
+
+
+def read_log(path: str, log_format: str = "auto", columns: dict | None = None) -> ParsedLog:
+    """api.parse, plus: a log from which the chosen parser read nothing is an input error that
+    says which format the log looks like instead (a wrong --log-format must not pass as a
+    healthy run with no findings)."""
+    from .api import parse
+
+    parsed = parse(path, log_format, columns)
+    require_rows(parsed, "<stdin>" if path in (None, "", "-") else path, log_format)
+    return parsed
+
+
+def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
+    """InputError when the parser read no loss row, naming the format the log looks like."""
+    from .read import InputError
+
+    if len(parsed.iter_table) or len(parsed.eval_table):
+        return
+    hint = ""
+    if log_format != "auto" and name != "<stdin>":
+        detected = sniff_format(name)
+        hint = f"; it looks like {detected} (try --log-format {detected})" if detected else \
+            "; no known format recognises it"
+    raise InputError(name, f"read as {parsed.format}, but no training-loss lines were found{hint}")
+
+
+def sniff_format(path: str, lines: int = DISCOVERY_LINES) -> str | None:
+    """The format a parser recognises in the file's first lines, or None (also when unreadable)."""
+    from .parsers import detect
+    from .read import InputError, open_log
+
+    try:
+        source = open_log(path)
+        try:
+            sample = source.head(lines)
+        finally:
+            source.close()
+    except InputError:
+        return None
+    return detect(sample)
+
+
+def discover_runs(paths: Iterable[str]) -> Iterator[str]:
+    """Every log to diagnose: a file (or '-') as given, even if missing (its error is reported in
+    place); under a directory, every file whose first lines a parser recognises, in sorted order.
+    The one place that finds runs: tracker stores (stores.find_runs) plug in here."""
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            yield from _walk(path)
+        else:
+            yield path
+
+
+def _walk(root: str) -> Iterator[str]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if (not name.startswith(".") and os.path.isfile(path) and not _binary(path)
+                    and sniff_format(path) is not None):
+                yield path
+
+
+def _binary(path: str) -> bool:
+    """A checkpoint, a tensor dump, an image: NUL bytes in its first block and no gzip magic.
+    Run directories hold multi-GB checkpoints beside their logs; this keeps discovery from
+    reading megabytes of each looking for lines."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(BINARY_PROBE_BYTES)
+    except OSError:
+        return True
+    return not head.startswith(b"\x1f\x8b") and b"\0" in head
+
+
+@dataclass
+class RunInputs:
+    """How to read and resolve each log (the CLI's shared input options, checked)."""
+
+    config: str | None = None
+    overrides: dict = field(default_factory=dict)
+    dataset_tokens: str | None = None
+    data_dir: str | None = None
+    log_format: str = "auto"
+    columns: dict | None = None
 
 
 @dataclass
 class DiagnoseJob:
     """The per-log work of `diagnose`, picklable so a process pool can run it."""
 
-    config: str | None
-    overrides: dict
-    dataset_tokens: str | None
-    data_dir: str | None
-    log_format: str
-    columns: dict | None
-    settings: object
+    inputs: RunInputs
+    settings: Any = None       # rules.RuleSettings (None: every rule, default thresholds)
+    debug: bool = False        # let internal errors raise, with their traceback
+    plot: bool = False         # also draw the run (SVG) for the HTML report, when matplotlib is there
 
-    def __call__(self, path: str) -> Report:
-        from .api import diagnose
+    def run(self, path: str) -> tuple[Report, str | None]:
+        """Diagnose one log; bad input raises (InputError, ConfigError, ...)."""
+        exam = examine_log(path, self.inputs, self.settings)
+        return exam.report, (run_svg([exam]) if self.plot else None)
 
-        return diagnose(path, self.config, overrides=self.overrides,
-                        dataset_tokens=self.dataset_tokens, data_dir=self.data_dir,
-                        log_format=self.log_format, settings=self.settings, columns=self.columns)
-
-
-def diagnose_each(paths: list[str], job: DiagnoseJob, jobs: int = 0) -> Iterator[tuple[int, Report]]:
-    """(position in `paths`, report) for every log, yielded as each finishes (in the given order
-    when run here). `jobs`: processes (0: one per core)."""
-    workers = jobs or os.cpu_count() or 1
-    if len(paths) < 2 or workers < 2 or "-" in paths:
-        for position, path in enumerate(paths):
-            yield position, job(path)
-        return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        futures = {pool.submit(job, path): position for position, path in enumerate(paths)}
+    def __call__(self, path: str) -> tuple[Report, str | None]:
+        """`run`, with any failure turned into a Report that carries it (one log among many)."""
         try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            return self.run(path)
+        except Exception as exc:  # noqa: BLE001 - one bad log must not take the others down
+            if self.debug and not is_bad_input(exc):
+                raise
+            return failed(path, exc), None
+
+
+def examine_log(path: str, inputs: RunInputs, settings: Any = None):
+    """api.examine of one log as every command does it: read (a format that reads nothing is an
+    error), check --set keys against the run's config schema, then the whole pipeline."""
+    from .api import examine
+    from .settings import check_set_keys
+
+    parsed = read_log(path, inputs.log_format, inputs.columns)
+    check_set_keys(inputs.overrides, parsed.meta.config_schema)
+    return examine(path, inputs.config, overrides=inputs.overrides, dataset_tokens=inputs.dataset_tokens,
+                   data_dir=inputs.data_dir, log_format=inputs.log_format, settings=settings,
+                   parsed=parsed)
+
+
+def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> dict:
+    """One run's JSON report (docs/CONTRACT.md) as a dict, or its `error` object when it cannot be
+    read: the per-run unit to map over a cluster (docs/CLUSTER.md). Plain data in and out, so any
+    engine can ship it between processes and machines."""
+    from .report.json import report_dict
+
+    report, _ = DiagnoseJob(inputs or RunInputs(), settings)(path)
+    return report_dict(report)
+
+
+def run_svg(exams: list) -> str | None:
+    """The annotated plot of examined runs as SVG text, or None without matplotlib (or data)."""
+    from .plot.command import plot_svg
+
+    return plot_svg(exams)
+
+
+def is_bad_input(exc: BaseException) -> bool:
+    from .parsers import UnknownFormat
+    from .read import InputError
+    from .resolve.files import ConfigError
+
+    return isinstance(exc, (InputError, ConfigError, UnknownFormat))
+
+
+def failed(path: str, exc: BaseException) -> Report:
+    """The Report of a log that could not be diagnosed: its path and the one-line reason."""
+    name = "<stdin>" if path in (None, "", "-") else path
+    if is_bad_input(exc):
+        message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+    else:
+        message = f"{name}: internal error: {type(exc).__name__}: {exc} (run with --debug)"
+    return Report(path=name, format="unknown", lines=0, segments=0, run=RunFacts(), findings=[],
+                  verdict=f"Could not be diagnosed: {message}", error=message)
+
+
+def diagnose_each(paths: Iterable[str], job: DiagnoseJob,
+                  jobs: int = 0) -> Iterator[tuple[int, Report, str | None]]:
+    """(position, report, plot) for every log, in the order given, each yielded as soon as it and
+    every log before it are done; the same for --jobs 1 and --jobs N. A single log raises its
+    error (the CLI prints it as one line); among several, a failure is a Report in its place."""
+    paths = iter(paths)
+    first = next(paths, None)
+    if first is None:
+        return
+    second = next(paths, None)
+    if second is None:
+        yield (0, *job.run(first))
+        return
+    paths = _chain(first, second, paths)
+    workers = jobs or os.cpu_count() or 1
+    if workers < 2:
+        for position, path in enumerate(paths):
+            yield (position, *job(path))
+        return
+    yield from _pooled(paths, job, workers)
+
+
+def _chain(first: str, second: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield second
+    yield from rest
+
+
+def _pooled(paths: Iterator[str], job: DiagnoseJob, workers: int) -> Iterator[tuple[int, Report, str | None]]:
+    """A process pool fed a bounded window of paths; stdin ('-') is read in this process."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pending: dict = {}          # future -> position
+    ready: dict[int, tuple[Report, str | None]] = {}
+    next_out = 0
+    window = workers * IN_FLIGHT_PER_WORKER
+    numbered = enumerate(paths)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) + len(ready) < window:
+                    item = next(numbered, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    position, path = item
+                    if path == "-":
+                        ready[position] = job(path)
+                    else:
+                        pending[pool.submit(job, path)] = position
+                while next_out in ready:
+                    yield (next_out, *ready.pop(next_out))
+                    next_out += 1
+                if not pending:
+                    if exhausted and not ready:
+                        return
+                    continue
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    ready[pending.pop(future)] = future.result()
         finally:
-            for future in futures:      # an error or a closed consumer: drop what has not started
+            for future in pending:      # an error or a closed consumer: drop what has not started
                 future.cancel()
 
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from plateau_doctor.api import examine
-from plateau_doctor.plot.annotations import (
-    RunPicture, loss_limits, picture, run_labels, smooth, stagger)
+from plateau_doctor.plot.annotations import RunPicture, loss_limits, picture, run_labels, smooth, stagger
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERFIT_LOG = ROOT / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
@@ -70,7 +69,7 @@ def test_warmup_end_and_min_lr_are_drawn_where_the_schedule_puts_them(overfit):
 
 def test_rebuilt_learning_rate_follows_the_nanogpt_schedule(overfit):
     assert overfit.lr_source == "rebuilt"
-    lr = dict(zip(overfit.lr.x, overfit.lr.y))
+    lr = dict(zip(overfit.lr.x, overfit.lr.y, strict=True))
     assert lr[100] == pytest.approx(1e-3) and lr[5000] == pytest.approx(1e-4)
     assert lr[0] < 2e-5   # warmup starts near zero
 

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from plateau_doctor.api import examine
-from plateau_doctor.plot import PlotError, run_plot
+from plateau_doctor.plot import PlotError
 from plateau_doctor.plot.annotations import ForecastMark, Point, RunPicture, Series, Span, VLine
 from plateau_doctor.plot.command import MISSING, plot_bytes
+from plateau_doctor.plotting import run_plot
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "examples" / "logs"

@@ -225,7 +225,8 @@ def test_report_renders_in_headless_chromium(exams, rules, tmp_path):
         colours = image.getcolors(maxcolors=1 << 20)
         assert len(colours) > 100
         def near(target: tuple[int, int, int]) -> int:   # a little slack for colour management
-            return sum(n for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, target)) <= 6)
+            return sum(n for n, rgb in colours
+                       if max(abs(a - b) for a, b in zip(rgb, target, strict=True)) <= 6)
 
         assert near((0xD5, 0x5E, 0x00)) > 500    # the error verdict's border: the CSS was applied
         assert near((255, 255, 255)) < 0.95 * width * height
@@ -236,3 +237,31 @@ def test_finding_dataclass_is_what_the_renderer_reads():
     fields = set(Finding.__dataclass_fields__)
     assert {"code", "category", "severity", "confidence", "title", "message", "evidence",
             "counter_evidence", "fixes", "line"} <= fields
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
+                          cwd=ROOT, timeout=300)
+
+
+@needs_matplotlib
+def test_diagnose_plot_and_compare_write_one_html_report_with_the_plot_in_it(tmp_path):
+    diagnosed, plotted, compared = tmp_path / "d.html", tmp_path / "p.html", tmp_path / "c.html"
+    assert cli("diagnose", OVERFIT_LOG, "--output", str(diagnosed)).returncode == 1
+    assert cli("plot", OVERFIT_LOG, "--output", str(plotted)).returncode == 0
+    assert diagnosed.read_bytes() == plotted.read_bytes()        # the same report, byte for byte
+    page = diagnosed.read_text()
+    assert 'aria-label="annotated loss curves"' in page and '<svg class="valline"' not in page
+    cli("compare", TINY_LOG, OVERFIT_LOG, "--output", str(compared))
+    page = compared.read_text()
+    assert 'aria-label="annotated loss curves"' in page and "PD80" in page
+    assert balance(page).errors == []
+
+
+@needs_matplotlib
+def test_a_multi_log_html_report_from_a_pool_has_every_plot_with_unique_ids(tmp_path):
+    out = tmp_path / "runs.html"
+    cli("diagnose", OVERFIT_LOG, TINY_LOG, "--jobs", "2", "--output", str(out))
+    checker = balance(out.read_text())
+    assert out.read_text().count('aria-label="annotated loss curves"') == 2
+    assert len(checker.ids) == len(set(checker.ids)) and checker.errors == []

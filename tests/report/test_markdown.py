@@ -126,11 +126,13 @@ def test_markdown_several_logs_start_with_a_ranking_table(multi_reports, new_rep
     text = _md([healthy, *multi_reports], rules)
     assert text.startswith("## plateau-doctor: 3 logs\n")
     rows = _table_after(text, "## plateau-doctor: 3 logs")
-    assert [_cells(row) for row in rows] == [
+    cells = [_cells(row) for row in rows]
+    assert [[c[0], c[2], c[3], c[4]] for c in cells] == [
         ["`logs/shakespeare_char.log`", "error", "2", "1.4697"],
         ["`<stdin>`", "warning", "1", "1.2000"],
         ["`good.log`", "none", "0", "1.1000"],
     ]
+    assert cells[2][1] == "healthy"      # the verdict column: the top finding's category
 
 
 def test_markdown_single_log_has_no_ranking_table(mixed_report, rules):

@@ -40,6 +40,7 @@ TRAITS = {"eval_kind": "fixed"}   # Trainer.evaluate() runs over the whole eval_
 DETECTION_ORDER = 60   # breaks ties in detection: lower wins (formats.py)
 
 DICT_RE = re.compile(r"\{'[^{}]*\}")
+LOSS_VALUE_RE = re.compile(r"'(?:eval_)?loss':\s*'?[-+]?(?:\d|\.\d|nan\b|inf)")   # some versions quote the numbers
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
 RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
 
@@ -53,7 +54,7 @@ def sniff(lines: list[str]) -> int:
         if "{'" not in raw:
             continue
         for text in DICT_RE.findall(raw):
-            if "'loss':" in text or "'eval_loss':" in text:
+            if LOSS_VALUE_RE.search(text):      # a loss that is a number, not any 'loss' key
                 hits += 1
     return hits
 

@@ -127,6 +127,15 @@ class NumberedLines:
                 yield self.count, line
 
 
+NUMERIC_START = re.compile(r"[-+]?(?:\d|\.\d|nan\b|inf)", re.IGNORECASE)
+
+
+def numeric(text: str) -> bool:
+    """Does a captured value start like a number (or nan/inf)? Sniffers count only lines whose
+    values do, so prose that quotes a line's words ("val loss <text>") is not a training log."""
+    return NUMERIC_START.match(text) is not None
+
+
 def to_float(text: str) -> float:
     """A number as Python or C prints it (nan, inf, -inf, 1e-3, '1,234'); NaN if it is not one."""
     try:

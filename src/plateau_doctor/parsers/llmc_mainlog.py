@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
@@ -33,7 +33,8 @@ def sniff(lines: list[str]) -> int:
     """Count `s:N trl:X` / `s:N tel:X` lines."""
     hits = 0
     for line in clean_pieces(lines):
-        if line.startswith("s:") and (m := LINE_RE.match(line)) and m.group(2) != "eval":
+        m = LINE_RE.match(line) if line.startswith("s:") else None
+        if m and m.group(2) != "eval" and numeric(m.group(3)):
             hits += 1
     return hits
 

@@ -36,7 +36,7 @@ NORM_RE = re.compile(r"\bnorm\s+(\S+)")
 LR_RE = re.compile(r"\blr\s+(\S+)")
 MS_RE = re.compile(r"(?<![\d.])([\d.]+)\s*ms\b")
 MFU_RE = re.compile(r"(?<![\d.-])(-?[\d.]+)%[^|%]*MFU")
-VAL_RE = re.compile(r"^val loss\s+(\S+)")
+VAL_RE = re.compile(r"^val loss\s+(-?(?=\.?\d)[\d.]+(?:[eE][-+]?\d+)?|-?nan|-?inf)(?!\S)")  # a number, not prose
 NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d{1,18})\b")
 BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\b")
 

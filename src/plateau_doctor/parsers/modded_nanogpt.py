@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
@@ -40,7 +40,8 @@ def sniff(lines: list[str]) -> int:
     """Count `step:N/M ...` lines that carry a loss or a train time."""
     hits = 0
     for line in clean_pieces(lines):
-        if line.startswith("step:") and STEP_RE.match(line):
+        m = STEP_RE.match(line) if line.startswith("step:") else None
+        if m and numeric(m.group(3).split(":", 1)[1]):     # the first value is a number
             hits += 1
     return hits
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
@@ -44,7 +44,7 @@ def sniff(lines: list[str]) -> int:
     """Count nanochat train lines (`step 00004/21400 (0.02%) | loss: ...`) and val-bpb lines."""
     hits = 0
     for line in clean_pieces(lines):
-        if line.startswith(("step ", "Step ")) and (STEP_RE.match(line) or _val_bpb(line)):
+        if line.startswith(("step ", "Step ")) and _numeric_line(line):
             hits += 1
     return hits
 
@@ -100,6 +100,15 @@ def _fields(rest: str) -> dict[str, str]:
         if sep and value and FIELD_KEY_RE.fullmatch(key):
             fields[key] = value
     return fields
+
+
+def _numeric_line(line: str) -> bool:
+    """A train line or a val-bpb line whose value is a number (the sniffer's test)."""
+    m = STEP_RE.match(line)
+    if m:
+        return numeric(m.group(3))
+    m = _val_bpb(line)
+    return bool(m) and numeric(m.group(1))
 
 
 def _val_bpb(line: str) -> re.Match | None:

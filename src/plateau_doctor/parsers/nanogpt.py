@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from ..model import LogMeta, ParsedLog
 from ..read import LogText
-from .lines import NAN, clean_line, clean_pieces, is_elision, pieces, to_float
+from .lines import NAN, clean_line, clean_pieces, is_elision, numeric, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
@@ -75,11 +75,20 @@ def sniff(lines: list[str]) -> int:
     """Count nanoGPT step/iter lines in a sample."""
     hits = 0
     for line in clean_pieces(lines):
-        if line.startswith(("step ", "iter ")) and (EVAL_RE.match(line) or ITER_RE.match(line)):
+        if line.startswith(("step ", "iter ")) and _numeric_line(line):
             hits += 1
         elif "(Step " in line and EP_STEP_RE.search(line):
             hits += 1
     return hits
+
+
+def _numeric_line(line: str) -> bool:
+    """An eval or iter line whose losses are numbers (the sniffer's test; the parser reads more)."""
+    m = EVAL_RE.match(line)
+    if m:
+        return numeric(m.group(2)) and numeric(m.group(3))
+    m = ITER_RE.match(line)
+    return bool(m) and numeric(m.group(2))
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:

@@ -6,6 +6,6 @@ matplotlib.
 """
 from __future__ import annotations
 
-from .command import PlotError, run_plot
+from .command import PlotError
 
-__all__ = ["PlotError", "run_plot"]
+__all__ = ["PlotError"]

@@ -96,7 +96,7 @@ class RunPicture:
     spans: list[Span] = field(default_factory=list)
     forecast: ForecastMark | None = None
 
-    def scaled(self, factor: float) -> "RunPicture":
+    def scaled(self, factor: float) -> RunPicture:
         """The same run with every step multiplied by `factor` (tokens per iteration)."""
         def s(series: Series | None) -> Series | None:
             return None if series is None else Series(series.x * factor, series.y)
@@ -112,7 +112,7 @@ class RunPicture:
                                                      target_step=fc.target_step * factor))
 
 
-def picture(ex: "Examination", label: str | None = None) -> RunPicture:
+def picture(ex: Examination, label: str | None = None) -> RunPicture:
     """Everything to draw for one examined log."""
     a, facts, report = ex.analyses, ex.facts, ex.report
     raw = Series(a.iter_loss.steps.astype(float), a.iter_loss.values.astype(float))
@@ -179,7 +179,7 @@ def _best_val(val: Series) -> list[Point]:
                   f"best val {val.y[i]:.4f} @ {int(val.x[i]):,}")]
 
 
-def _lr(ex: "Examination", x_end: float) -> tuple[Series | None, str | None]:
+def _lr(ex: Examination, x_end: float) -> tuple[Series | None, str | None]:
     """The logged LR where the log prints one (it is the truth), else nanoGPT's get_lr rebuilt
     from the config, but only where analyse() trusted the config enough to build a schedule."""
     iters = ex.parsed.iter_table
@@ -201,7 +201,7 @@ def _lr(ex: "Examination", x_end: float) -> tuple[Series | None, str | None]:
     return Series(x, np.asarray(nanogpt_lr(x, *args), dtype=float)), "rebuilt"
 
 
-def _schedule_lines(ex: "Examination", last: float, x_end: float) -> list[VLine]:
+def _schedule_lines(ex: Examination, last: float, x_end: float) -> list[VLine]:
     lines: list[VLine] = []
     sched, logged = ex.analyses.schedule, ex.analyses.logged_lr
     if sched is not None:
@@ -219,7 +219,7 @@ def _schedule_lines(ex: "Examination", last: float, x_end: float) -> list[VLine]
     return lines
 
 
-def _trouble_lines(ex: "Examination") -> list[VLine]:
+def _trouble_lines(ex: Examination) -> list[VLine]:
     a = ex.analyses
     lines: list[VLine] = []
     if a.non_finite is not None:
@@ -232,7 +232,7 @@ def _trouble_lines(ex: "Examination") -> list[VLine]:
     return lines
 
 
-def _spans(ex: "Examination", raised: list["Finding"], val: Series) -> list[Span]:
+def _spans(ex: Examination, raised: list[Finding], val: Series) -> list[Span]:
     spans: list[Span] = []
     vt = ex.analyses.val_trend
     end = float(val.x[-1]) if len(val) else 0.0
@@ -279,7 +279,7 @@ def _finite(x) -> bool:
 def run_labels(paths: list[str]) -> list[str]:
     """Short legend names: file names, or whole paths where two runs share a file name."""
     names = [os.path.basename(p) or p for p in paths]
-    return [p if names.count(n) > 1 else n for p, n in zip(paths, names)]
+    return [p if names.count(n) > 1 else n for p, n in zip(paths, names, strict=True)]
 
 
 def loss_limits(pictures: list[RunPicture], margin: float = 0.05, headroom: float = 0.12,

@@ -1,8 +1,10 @@
-"""`plateau-doctor plot`: examine the logs, draw them, write a PNG, an SVG or an HTML report."""
+"""Plots of examined runs as bytes: PNG or SVG (plot_bytes), or SVG text for the HTML report
+(plot_svg), and what the `plot` command checks about its output. No examination here and no
+report: plotting.py runs the command, report/html.py embeds the pictures."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..api import Examination
@@ -14,29 +16,6 @@ MISSING = "plotting needs matplotlib: pip install 'plateau-doctor[plot]'"
 
 class PlotError(Exception):
     """Why a plot cannot be made; str() is one line for the user."""
-
-
-def run_plot(paths: list[str], output: str, config: str | None = None,
-             overrides: dict[str, Any] | None = None, dataset_tokens: str | None = None,
-             log_format: str = "auto", log_x: bool = False, align: str = "iter",
-             data_dir: str | None = None, settings: Any = None) -> None:
-    """Examine each log and write `output`: one plot overlaying every log (.png/.svg), or an HTML
-    report with each log's diagnosis and plot, plus the overlay when there are several (.html).
-    `data_dir` and `settings` (RuleSettings) mean what they mean for `diagnose`."""
-    fmt = output_format(output)
-    if align not in ALIGNS:
-        raise PlotError(f"--align must be iter or tokens, not {align!r}")
-    require_matplotlib()   # before the (slower) examination, so a missing extra fails fast
-    from ..api import examine
-
-    paths = paths or ["-"]
-    exams = [examine(p, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                     data_dir=data_dir, log_format=log_format, settings=settings) for p in paths]
-    data = plot_bytes(exams, fmt, log_x=log_x, align=align) if fmt != "html" else \
-        html_report(exams, log_x=log_x, align=align).encode("utf-8")
-    from ..output import write_atomically
-
-    write_atomically(output, data)
 
 
 def output_format(output: str) -> str:
@@ -53,14 +32,14 @@ def require_matplotlib() -> None:
         raise PlotError(MISSING) from None
 
 
-def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
+def plot_bytes(exams: list[Examination], fmt: str, *, log_x: bool = False,
                align: str = "iter", salt: str = "plateau-doctor") -> bytes:
     """The plot of one or several examined logs as PNG or SVG bytes."""
     from .annotations import picture, run_labels
     from .figure import render
 
     labels = run_labels([e.report.path for e in exams])
-    pictures = [picture(e, label) for e, label in zip(exams, labels)]
+    pictures = [picture(e, label) for e, label in zip(exams, labels, strict=True)]
     if not any(len(p.raw) or len(p.val) or len(p.train_eval) for p in pictures):
         raise PlotError(f"{exams[0].report.path}: no finite losses to plot")
     if align == "tokens":
@@ -71,10 +50,13 @@ def plot_bytes(exams: list["Examination"], fmt: str, *, log_x: bool = False,
     return render(pictures, fmt, log_x=log_x, align=align, salt=salt)
 
 
-def html_report(exams: list["Examination"], *, log_x: bool = False, align: str = "iter") -> str:
-    from .. import __version__
-    from ..report.html import render
-    from ..rules import all_rules
-
-    return render([e.report for e in exams], all_rules(), __version__, examinations=exams,
-                  log_x=log_x, align=align)
+def plot_svg(exams: list[Examination], *, log_x: bool = False, align: str = "iter") -> str | None:
+    """The plot as SVG text for the HTML report, or None without matplotlib or without data
+    (the report then draws its dependency-free val line). One salt for every plot: the HTML
+    report prefixes each plot's ids, so `diagnose --format html` (drawn in a worker) and `plot
+    --output x.html` give the same bytes."""
+    try:
+        require_matplotlib()
+        return plot_bytes(exams, "svg", log_x=log_x, align=align).decode("utf-8")
+    except PlotError:
+        return None

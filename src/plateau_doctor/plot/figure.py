@@ -55,7 +55,7 @@ def render(pictures: list[RunPicture], fmt: str, *, log_x: bool = False, align: 
     return buffer.getvalue()
 
 
-def draw(pictures: list[RunPicture], *, log_x: bool = False, align: str = "iter") -> "Figure":
+def draw(pictures: list[RunPicture], *, log_x: bool = False, align: str = "iter") -> Figure:
     """The annotated loss plot. With several runs each gets one colour and they share the axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -94,7 +94,7 @@ def draw(pictures: list[RunPicture], *, log_x: bool = False, align: str = "iter"
     return fig
 
 
-def _curves(ax: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
+def _curves(ax: Axes, pic: RunPicture, single: bool, colour: str) -> None:
     """Iteration losses (faint dots, smoothed line) and the evals with their noise bands. In an
     overlay the legend is a key built separately, so nothing here is labelled."""
     if len(pic.raw):
@@ -120,7 +120,7 @@ def _curves(ax: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
                             linewidth=0, zorder=3, label=band)
 
 
-def _learning_rate(ax_lr: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
+def _learning_rate(ax_lr: Axes, pic: RunPicture, single: bool, colour: str) -> None:
     if pic.lr is None:
         return
     how = "rebuilt from config" if pic.lr_source == "rebuilt" else "as logged"
@@ -129,7 +129,7 @@ def _learning_rate(ax_lr: "Axes", pic: RunPicture, single: bool, colour: str) ->
                label=f"learning rate, {how} (right axis)" if single else None)
 
 
-def _marks(ax: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
+def _marks(ax: Axes, pic: RunPicture, single: bool, colour: str) -> None:
     """Points and shaded spans that findings are about."""
     for span in pic.spans:
         ax.axvspan(span.start, span.end, color=SPAN_COLOUR[span.kind] if single else colour,
@@ -163,7 +163,7 @@ def _marks(ax: "Axes", pic: RunPicture, single: bool, colour: str) -> None:
                    ls=dash, lw=width, zorder=2)
 
 
-def _best_val_labels(ax: "Axes", pictures: list[RunPicture], log_x: bool) -> None:
+def _best_val_labels(ax: Axes, pictures: list[RunPicture], log_x: bool) -> None:
     """'best val ...' above each star; drawn once the x range is known so that a label near the
     right edge can read leftwards instead of running off the axes."""
     for pic in pictures:
@@ -199,7 +199,7 @@ def _overlay_key(pictures: list[RunPicture]) -> tuple[list, list[str]]:
     return handles + [h for h, _ in key], labels + [text for _, text in key]
 
 
-def _fraction(ax: "Axes", x: float, log_x: bool) -> float:
+def _fraction(ax: Axes, x: float, log_x: bool) -> float:
     """Where x sits across the axes, 0 (left) to 1 (right)."""
     lo, hi = ax.get_xlim()
     if log_x:
@@ -207,7 +207,7 @@ def _fraction(ax: "Axes", x: float, log_x: bool) -> float:
     return (x - lo) / (hi - lo) if hi != lo else 0.0
 
 
-def _axes(ax: "Axes", ax_lr: "Axes", pictures: list[RunPicture], log_x: bool, align: str) -> None:
+def _axes(ax: Axes, ax_lr: Axes, pictures: list[RunPicture], log_x: bool, align: str) -> None:
     from matplotlib.ticker import FuncFormatter
 
     x_end = max(p.x_end for p in pictures) or 1.0
@@ -252,7 +252,7 @@ def _axes(ax: "Axes", ax_lr: "Axes", pictures: list[RunPicture], log_x: bool, al
     ax_lr.grid(False)
 
 
-def _top_labels(fig: "Figure", ax: "Axes", pictures: list[RunPicture], single: bool,
+def _top_labels(fig: Figure, ax: Axes, pictures: list[RunPicture], single: bool,
                 log_x: bool) -> None:
     """Event and span labels along the top edge, in rows so that they do not overprint. Runs that
     share an event (the same warmup in an overlay) share its label."""
@@ -276,7 +276,7 @@ def _top_labels(fig: "Figure", ax: "Axes", pictures: list[RunPicture], single: b
         right = frac + size > 1.0    # near the right edge the label reads leftwards from its line
         placed.append((text, colour, right, (frac - size, frac) if right else (frac, frac + size)))
     rows = stagger([p[3] for p in placed], rows=4)
-    for (text, colour, right, (start, end)), row in zip(placed, rows):
+    for (text, colour, right, (start, end)), row in zip(placed, rows, strict=True):
         ax.annotate(text, (end if right else start, 1.0), xycoords="axes fraction",
                     xytext=(-4 if right else 4, -12 - 14 * row), textcoords="offset points",
                     ha="right" if right else "left", fontsize=LABEL_PT, color=colour, zorder=8,
@@ -284,7 +284,7 @@ def _top_labels(fig: "Figure", ax: "Axes", pictures: list[RunPicture], single: b
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
-def _title(ax: "Axes", pictures: list[RunPicture], align: str) -> None:
+def _title(ax: Axes, pictures: list[RunPicture], align: str) -> None:
     if len(pictures) == 1:
         title = f"{pictures[0].label}: {pictures[0].headline}"
     else:

@@ -27,6 +27,8 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
         if shown[level] < budget[level]:
             shown[level] += 1
             lines.append(_annotation(path, finding))
+    # logs that could not be read: always shown, before the findings' annotations
+    lines[:0] = [_error_annotation(report) for report in reports if report.error]
     hidden = {level: totals[level] - shown[level] for level in LEVEL_ORDER}
     if any(hidden.values()):
         lines.append(_summary(hidden))
@@ -56,6 +58,12 @@ def _annotation(path: str, finding: Finding) -> str:
             properties.append(f"line={int(finding.line)}")
     properties.append(f"title={_escape_property(f'{finding.code} {finding.title}')}")
     return f"::{_level(finding)} {','.join(properties)}::{_escape_data(_message(finding))}"
+
+
+def _error_annotation(report: Report) -> str:
+    file = _repo_path(report.path)
+    where = f"file={_escape_property(file)}," if file else ""
+    return f"::error {where}title=plateau-doctor could not read the log::{_escape_data(report.error or '')}"
 
 
 def _message(finding: Finding) -> str:

@@ -1,9 +1,11 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no scripts, no fetches) with the
 verdict, the findings with their evidence and fixes, the run facts and a picture of the curve.
 
-The picture is the annotated matplotlib plot when the caller passes the examinations (`plot
---output x.html`) and matplotlib is installed; otherwise (`diagnose --format html` only has the
-Reports) a small val-loss line drawn here from `report.val_series`, which needs no dependency.
+One report for `diagnose --format html`, `plot --output x.html` and `compare --format html`: the
+picture is the annotated matplotlib plot (SVG, inlined) wherever matplotlib is installed; the
+callers pass it in `plots` (drawn where the run was examined, e.g. in a pool worker) or as
+`examinations` to draw here. Without matplotlib, a small val-loss line drawn here from
+`report.val_series`, which needs no dependency.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..model import RunFacts
+from .values import display
 
 if TYPE_CHECKING:
     from ..api import Examination
@@ -78,11 +81,15 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 """
 
 
-def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version: str, *,
-           examinations: list["Examination"] | None = None, log_x: bool = False,
-           align: str = "iter") -> str:
-    """The whole HTML document. `examinations` (one per report, same order) turn on the full plot."""
-    plots = _plots(examinations, log_x, align) if examinations else {}
+def render(reports: list[Report], rules: list[RuleInfo] | None, tool_version: str, *,
+           examinations: list[Examination] | None = None, log_x: bool = False,
+           align: str = "iter", plots: dict[Any, str] | None = None) -> str:
+    """The whole HTML document. `plots`: SVG text by report index (and "overlay"), as plot_bytes
+    draws it; `examinations` (one per report, same order) are drawn here instead."""
+    if examinations:
+        plots = _plots(examinations, log_x, align)
+    else:
+        plots = {key: inline_svg(svg, prefix=f"{key}-") for key, svg in (plots or {}).items() if svg}
     title = reports[0].path if len(reports) == 1 else f"{len(reports)} logs"
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -107,7 +114,11 @@ def render(reports: list["Report"], rules: list["RuleInfo"] | None, tool_version
 # --- one log ---------------------------------------------------------------------------------
 
 
-def _report(n: int, report: "Report", plot_svg: str | None) -> str:
+def _report(n: int, report: Report, plot_svg: str | None) -> str:
+    if report.error:
+        return (f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
+                f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
+                f"{_text(report.error)}</div></section>")
     raised = [f for f in report.findings if f.raised]
     quiet = [f for f in report.findings if not f.raised]
     worst = min((f.severity for f in raised), key=SEVERITY_ORDER.__getitem__, default=None)
@@ -145,7 +156,7 @@ def _report(n: int, report: "Report", plot_svg: str | None) -> str:
     return "\n".join(out)
 
 
-def _finding(n: int, i: int, f: "Finding") -> str:
+def _finding(n: int, i: int, f: Finding) -> str:
     head = (f'<header><span class="badge sev-{escape(f.severity)}">{escape(f.severity)}</span>'
             f"<code>{escape(f.code)}</code><span>{escape(f.category)}</span>"
             f"<span>confidence {_confidence(f.confidence)}</span>"
@@ -166,7 +177,7 @@ def _finding(n: int, i: int, f: "Finding") -> str:
 
 
 def _pairs(values: dict[str, Any]) -> str:
-    rows = "".join(f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(_value(v))}'
+    rows = "".join(f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(display(v))}'
                    "</td></tr>" for k, v in values.items())
     return f"<table>{rows}</table>"
 
@@ -179,19 +190,23 @@ def _facts(run: RunFacts) -> str:
             continue
         source = run.sources.get(key)
         rows.append(f"<tr><th>{escape(FACT_LABELS.get(key, key))}</th><td class=\"num\">"
-                    f"{escape(_value(value))}</td><td class=\"source\">{escape(source or '')}</td></tr>")
+                    f"{escape(display(value))}</td><td class=\"source\">{escape(source or '')}</td></tr>")
     return f"<table class=\"facts\">{''.join(rows)}</table>" if rows else "<p>No run facts known.</p>"
 
 
-def _summary(reports: list["Report"]) -> str:
+def _summary(reports: list[Report]) -> str:
     rows = []
     for n, r in enumerate(reports, 1):
         raised = [f for f in r.findings if f.raised]
         worst = min((f.severity for f in raised), key=SEVERITY_ORDER.__getitem__, default=None)
         badge = f'<span class="badge sev-{worst}">{worst}</span>' if worst else "ok"
-        best = _value(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
+        if r.error:
+            badge = '<span class="badge sev-error">unreadable</span>'
+            raised = []
+        best = display(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
+        top = _inline(raised[0].title) if raised else (_inline(r.error) if r.error else "")
         rows.append(f'<tr><td><a href="#report-{n}">{escape(r.path)}</a></td><td>{badge}</td>'
-                    f"<td>{_inline(raised[0].title) if raised else ''}</td><td class=\"num\">"
+                    f"<td>{top}</td><td class=\"num\">"
                     f"{escape(best)}</td></tr>")
     return ('<table class="summary" id="summary"><tr><th>log</th><th>worst</th><th>top finding</th>'
             "<th>best val</th></tr>" + "".join(rows) + "</table>")
@@ -204,27 +219,16 @@ def _figure(svg: str, caption: str, ident: str) -> str:
 # --- pictures --------------------------------------------------------------------------------
 
 
-def _plots(exams: list["Examination"], log_x: bool, align: str) -> dict[Any, str]:
+def _plots(exams: list[Examination], log_x: bool, align: str) -> dict[Any, str]:
     """Inline SVG of each run's plot (and of the overlay when there are several runs), keyed by
     index; empty when matplotlib is missing, so the page falls back to the dependency-free line."""
-    from ..plot.command import PlotError, plot_bytes, require_matplotlib
+    from ..plot.command import plot_svg
 
-    try:
-        require_matplotlib()
-    except PlotError:
-        return {}
-    plots: dict[Any, str] = {}
-    jobs: list[tuple[Any, list]] = [(i, [e]) for i, e in enumerate(exams)]
+    groups: list[tuple[Any, list]] = [(i, [e]) for i, e in enumerate(exams)]
     if len(exams) > 1:
-        jobs.append(("overlay", exams))
-    for key, group in jobs:
-        try:
-            # A distinct salt per plot keeps matplotlib's element ids unique within the page.
-            svg = plot_bytes(group, "svg", log_x=log_x, align=align, salt=f"plateau-doctor-{key}")
-        except PlotError:
-            continue   # nothing to plot for this log: its section shows the fallback line
-        plots[key] = inline_svg(svg.decode("utf-8"), prefix=f"{key}-")
-    return plots
+        groups.append(("overlay", exams))
+    plots = {key: plot_svg(group, log_x=log_x, align=align) for key, group in groups}
+    return {key: inline_svg(svg, prefix=f"{key}-") for key, svg in plots.items() if svg}
 
 
 def inline_svg(svg: str, prefix: str = "") -> str:
@@ -294,23 +298,3 @@ def _inline(text: str) -> str:
 
 def _confidence(value: float) -> str:
     return f"{value:.0%}" if math.isfinite(value) else "unknown"
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return str(value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from typing import Any
 
 from .. import __version__
@@ -12,6 +13,12 @@ SCHEMA_VERSION = 1
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    if report.error:      # a log that could not be read, in its place among the others
+        return {"schema_version": SCHEMA_VERSION,
+                "tool": {"name": "plateau-doctor", "version": __version__},
+                "source": {"path": report.path, "format": None, "lines": None, "segments": None},
+                "run": None, "verdict": report.verdict, "findings": [], "notes": [],
+                "error": {"message": report.error}}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "plateau-doctor", "version": __version__},
@@ -50,6 +57,23 @@ def render(reports: list[Report], rules=None, tool_version: str = __version__) -
     data = [report_dict(r) for r in reports]
     payload = data[0] if len(data) == 1 else data
     return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class ListWriter:
+    """The JSON list of several reports written one report at a time, byte for byte what
+    `render` gives for the whole list: a sweep of thousands of runs never holds them all."""
+
+    def __init__(self, write) -> None:
+        self.write = write
+        self.count = 0
+
+    def add(self, report: Report) -> None:
+        text = json.dumps(report_dict(report), indent=2, ensure_ascii=False, allow_nan=False)
+        self.write(("[\n" if self.count == 0 else ",\n") + textwrap.indent(text, "  "))
+        self.count += 1
+
+    def close(self) -> None:
+        self.write("[]\n" if self.count == 0 else "\n]\n")
 
 
 def _clean(value: Any) -> Any:

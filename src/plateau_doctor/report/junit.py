@@ -6,13 +6,12 @@ output and do not fail it.
 """
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 
 from plateau_doctor.model import SEVERITY_RANK, Finding, Report, RuleInfo
+from plateau_doctor.report.values import exact
 
 # XML 1.0 cannot carry most control characters, even escaped; a log line may contain them.
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -37,7 +36,7 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
         "name": "plateau-doctor",
         "tests": str(sum(int(suite.get("tests", "0")) for suite in suites)),
         "failures": str(sum(int(suite.get("failures", "0")) for suite in suites)),
-        "errors": "0",
+        "errors": str(sum(int(suite.get("errors", "0")) for suite in suites)),
         "skipped": "0",
     })
     root.extend(suites)
@@ -46,6 +45,13 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
 
 
 def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> ET.Element:
+    if report.error:      # the log could not be read: one case in error, in its place
+        suite = ET.Element("testsuite", {"name": _clean(report.path), "tests": "1", "failures": "0",
+                                         "errors": "1", "skipped": "0"})
+        case = ET.SubElement(suite, "testcase", {"classname": "plateau-doctor.input", "name": "read log"})
+        error = ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"})
+        error.text = _clean(report.error)
+        return suite
     cases = _cases(report, docs)
     suite = ET.Element("testsuite", {
         "name": _clean(report.path),
@@ -119,25 +125,11 @@ def _describe(finding: Finding) -> str:
         lines.append(f"log line: {finding.line}")
     if finding.evidence:
         lines.append("evidence:")
-        lines.extend(f"  {key}: {_format_value(value)}" for key, value in finding.evidence.items())
+        lines.extend(f"  {key}: {exact(value)}" for key, value in finding.evidence.items())
     if finding.fixes:
         lines.append("fixes:")
         lines.extend(f"  - {fix}" for fix in finding.fixes)
     return "\n".join(lines)
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_format_value(item) for item in value) + "]"
-    return str(value)
 
 
 def _clean(text: str) -> str:

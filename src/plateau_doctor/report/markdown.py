@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from plateau_doctor.model import SEVERITY_RANK, Finding, Report, RuleInfo, RunFacts
+from plateau_doctor.report.values import exact
 
 FACT_LABELS = {
     "tokens_per_iter": "tokens per iteration",
@@ -43,7 +44,10 @@ EMPTY_CELL = "—"
 def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> str:
     blocks: list[str] = []
     if len(reports) > 1:
+        from .summary import Summary
+
         blocks.append(f"## plateau-doctor: {len(reports)} logs")
+        blocks.append(_escape(Summary.of(reports).counts_line()))
         blocks.append(_runs_table(reports))
     for report in reports:
         blocks.extend(_report_blocks(report))
@@ -58,17 +62,25 @@ def _runs_table(reports: list[Report]) -> str:
     """Runs that need attention first: worst severity, then most raised findings; ties go to
     the lower best val loss, then the path so the order never depends on the input order."""
     ranked = sorted(reports, key=_attention_key)
-    rows = [
-        [_code(report.path), report.worst_severity() or "none", str(_raised_count(report)),
-         _format_loss(report.run.best_val_loss)]
-        for report in ranked
-    ]
-    return _table(["run", "worst severity", "raised findings", "best val loss"], rows)
+    from .summary import RunRow
+
+    rows = []
+    for report in ranked:
+        row = RunRow.of(report)
+        worst = report.worst_severity() or ("error" if report.error else "none")
+        rows.append([_code(report.path), row.verdict, worst,
+                     str(_raised_count(report)), _format_loss(row.best_val),
+                     _format_count(row.tokens) if row.tokens is not None else EMPTY_CELL,
+                     _format_ratio(row.epochs) if row.epochs is not None else EMPTY_CELL])
+    return _table(["run", "verdict", "worst severity", "raised findings", "best val loss", "tokens",
+                   "epochs"], rows)
 
 
 def _attention_key(report: Report) -> tuple[int, int, float, str]:
     worst = report.worst_severity()
     severity = SEVERITY_RANK[worst] if worst in SEVERITY_RANK else -1
+    if report.error:      # a log that could not be read needs attention first
+        severity = len(SEVERITY_RANK)
     best = report.run.best_val_loss
     best = best if isinstance(best, (int, float)) and math.isfinite(best) else math.inf
     return (-severity, -_raised_count(report), best, report.path)
@@ -83,6 +95,8 @@ def _raised_count(report: Report) -> int:
 
 def _report_blocks(report: Report) -> list[str]:
     blocks = [f"## plateau-doctor: {_code(report.path)}"]
+    if report.error:
+        return blocks + [f"**Could not be diagnosed:** {_escape(report.error)}"]
     if report.verdict:
         blocks.append(_paragraph(report.verdict))
     blocks.append(f"_{_escape(_source_line(report))}_")
@@ -118,7 +132,7 @@ def _finding_section(finding: Finding) -> str:
     if finding.evidence:
         parts.append("**Evidence**")
         parts.append("\n".join(
-            f"- {_code(str(key))} = {_escape(_format_value(value))}"
+            f"- {_code(str(key))} = {_escape(exact(value))}"
             for key, value in finding.evidence.items()
         ))
     if finding.fixes:
@@ -141,7 +155,7 @@ def _facts_table(run: RunFacts) -> str:
 
 def _format_fact(key: str, value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        return _format_value(value)
+        return exact(value)
     if key in COUNT_FACTS:
         return _format_count(value)
     if key in STEP_FACTS:
@@ -176,29 +190,11 @@ def _format_ratio(value: float) -> str:
 def _format_loss(value: float | None) -> str:
     if value is None:
         return EMPTY_CELL
-    return f"{value:.4f}" if math.isfinite(value) else _format_value(value)
+    return f"{value:.4f}" if math.isfinite(value) else exact(value)
 
 
 def _format_confidence(confidence: float) -> str:
     return f"{confidence:.0%}" if math.isfinite(confidence) else EMPTY_CELL
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_format_value(item) for item in value) + "]"
-    return str(value)
 
 
 # --- markdown primitives ---------------------------------------------------------------------

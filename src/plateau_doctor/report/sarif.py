@@ -29,7 +29,7 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
     results = [
         _result(report, finding, index_by_code[finding.code], fingerprint)
         for report in reports
-        for finding, fingerprint in zip(report.findings, _fingerprints(report))
+        for finding, fingerprint in zip(report.findings, _fingerprints(report), strict=True)
     ]
     document = {
         "$schema": SCHEMA_URI,
@@ -44,6 +44,14 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
             "results": results,
         }],
     }
+    failures = [report for report in reports if report.error]
+    if failures:      # logs that could not be read: notifications, so a dashboard shows the gap
+        document["runs"][0]["invocations"] = [{
+            "executionSuccessful": False,
+            "toolExecutionNotifications": [
+                {"level": "error", "message": {"text": report.error},
+                 "locations": [_location(report.path, None)]} for report in failures],
+        }]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

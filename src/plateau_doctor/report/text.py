@@ -1,52 +1,115 @@
 """The terminal report: verdict first, then ranked findings with evidence and fixes, then the
-run's facts. Colour on a terminal, plain text when piped or with NO_COLOR (rich decides)."""
+run's facts. On a terminal: colour, and long lines wrapped to its width with their indent kept.
+In a pipe (width 0): plain, each message on one line, so grep and diff see whole sentences."""
 from __future__ import annotations
 
 import io
 import math
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ..model import Report, RunFacts
+from .summary import HEALTHY, Summary
+from .values import display
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SPARK = "▁▂▃▄▅▆▇█"
+PIPE_WIDTH = 100     # layout width of rules and tables when not on a terminal (messages never wrap)
+UNWRAPPED_WIDTH = 10_000   # the summary table in a pipe: wide enough that no cell wraps
 
 
 def render(reports: list[Report], rules=None, tool_version: str = "", color: bool = False,
-           width: int = 100) -> str:
-    """Each report, then (for several) a summary table, worst first."""
+           width: int = 0) -> str:
+    """Each report, then (for several) the ranked summary. `width` 0: plain (not a terminal)."""
     parts = [render_one(report, color, width) for report in reports]
     if len(reports) > 1:
-        parts.append(render_summary(reports, color, width))
+        parts.append(render_summary(Summary.of(reports), color, width))
     return "\n".join(parts)
 
 
-def render_one(report: Report, color: bool = False, width: int = 100) -> str:
+def render_one(report: Report, color: bool = False, width: int = 0) -> str:
     """One report on its own: what a sweep prints as soon as that log is done."""
     console, buffer = _console(color, width)
-    _report(console, report)
+    _report(console, report, wrap=width > 0)
     return buffer.getvalue()
 
 
-def render_summary(reports: list[Report], color: bool = False, width: int = 100) -> str:
+def render_summary(summary: Summary | list[Report], color: bool = False, width: int = 0) -> str:
+    """The runs grouped by verdict with counts, worst first: one row per run. On a terminal a
+    table fitted to its width; in a pipe (width 0) aligned plain rows, one line per run."""
+    if not isinstance(summary, Summary):
+        summary = Summary.of(summary)
+    head = f"{summary.counts_line()} (worst first)"
+    rows = [_summary_row(verdict, row) for verdict, group in summary.groups() for row in group]
+    if not width:
+        return head + "\n\n" + _plain_table([SUMMARY_COLUMNS, *rows])
     console, buffer = _console(color, width)
-    _summary(console, reports)
+    console.print(head, soft_wrap=True)
+    columns = SUMMARY_COLUMNS if width >= WIDE_SUMMARY else SUMMARY_COLUMNS[:-1]   # the verdict says it
+    rows = [cells[:len(columns)] for cells in rows]
+    table = Table(box=box.SIMPLE_HEAD)
+    for i, col in enumerate(columns):
+        if col in ("run", "top finding"):      # these wrap; the short columns keep their width
+            table.add_column(col, overflow="fold", min_width=12)
+        else:
+            widest = max(len(cells[i]) for cells in [columns, *rows])
+            table.add_column(col, no_wrap=True, min_width=widest,
+                             justify="right" if col in ("best val", "tokens", "epochs") else "left")
+    for cells in rows:
+        style = STYLE.get(cells[1])
+        first = f"[{style}]{escape(cells[0])}[/]" if style else escape(cells[0])
+        table.add_row(first, *(escape(c) for c in cells[1:]))
+    console.print(table)
     return buffer.getvalue()
+
+
+SUMMARY_COLUMNS = ["verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"]
+WIDE_SUMMARY = 110    # narrower terminals get the summary without the top finding's title
+
+
+def _summary_row(verdict: str, row) -> list[str]:
+    return [verdict, row.severity or "ok", row.path,
+            display(row.best_val) if row.best_val is not None else "",
+            display(row.tokens) if row.tokens is not None else "",
+            f"{row.epochs:.3g}" if row.epochs is not None else "",
+            row.title if verdict != HEALTHY else ""]
+
+
+def _plain_table(rows: list[list[str]]) -> str:
+    """Columns aligned with spaces, no box, no trailing blanks: for pipes, grep and diff."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
     return Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                   width=width, highlight=False, soft_wrap=False), buffer
+                   width=width or PIPE_WIDTH, highlight=False, soft_wrap=False), buffer
 
 
-def _report(console: Console, report: Report) -> None:
+def _indented(console: Console, markup: str, wrap: bool, indent: int = 3) -> None:
+    """A paragraph under a finding: wrapped at the width with a hanging indent on a terminal, one
+    unbroken line in a pipe."""
+    if wrap:
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
+    else:
+        console.print(" " * indent + markup, soft_wrap=True)
+
+
+def _report(console: Console, report: Report, wrap: bool = False) -> None:
+    if report.error:
+        console.rule(f"[bold]{escape(report.path)}[/] (not diagnosed)")
+        console.print(f"[bold red]ERROR[/] {escape(report.error)}", soft_wrap=not wrap)
+        return
     console.rule(f"[bold]{escape(report.path)}[/] ({report.format}, {report.lines:,} lines"
                  + (f", {report.segments} runs" if report.segments > 1 else "") + ")")
-    console.print(escape(report.verdict))
+    _indented(console, escape(report.verdict), wrap, indent=0)
     spark = report.val_series
     if len(spark) >= 2:
         console.print(f"val loss  {sparkline(spark)}  {spark[0]:.4f} -> {spark[-1]:.4f}")
@@ -56,33 +119,35 @@ def _report(console: Console, report: Report) -> None:
     if raised:
         console.print()
     for n, f in enumerate(raised, 1):
-        console.print(f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
-                      f"{escape(f.title)}  (confidence {f.confidence:.2f})")
-        console.print(f"   {escape(f.message)}", soft_wrap=True)
+        _indented(console, f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
+                           f"{escape(f.title)}  (confidence {f.confidence:.2f})", wrap, indent=0)
+        _indented(console, escape(f.message), wrap)
         if f.evidence:
-            console.print("   evidence: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.evidence.items())),
-                          soft_wrap=True)
+            _indented(console, "evidence: " + _pairs(f.evidence), wrap)
         if f.counter_evidence:
-            console.print("   against: " + escape(", ".join(f"{k}={_num(v)}" for k, v in f.counter_evidence.items())),
-                          soft_wrap=True)
+            _indented(console, "against: " + _pairs(f.counter_evidence), wrap)
         for fix in f.fixes:
-            console.print(f"   fix: {escape(fix)}", soft_wrap=True)
+            _indented(console, f"fix: {escape(fix)}", wrap)
         for folded in (g for g in report.findings if f.code in g.explained_by):
-            console.print(f"   explains: {folded.code} {escape(folded.title)}", soft_wrap=True)
+            _indented(console, f"explains: {folded.code} {escape(folded.title)}", wrap)
     if ruled_out:
         console.print()
         for f in ruled_out:
-            console.print(f"[green]ruled out {f.code}[/] {escape(f.title)}", soft_wrap=True)
+            _indented(console, f"[green]ruled out {f.code}[/] {escape(f.title)}", wrap, indent=0)
     if quiet:
         console.print()
         for f in quiet:
-            console.print(f"[cyan]info {f.code}[/] {escape(f.title)}", soft_wrap=True)
+            _indented(console, f"[cyan]info {f.code}[/] {escape(f.title)}", wrap, indent=0)
     console.print()
     console.print(_facts_table(report.run))
     if report.notes:
         console.print()
         for note in report.notes:
-            console.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
+            _indented(console, f"[dim]note: {escape(note)}[/]", wrap, indent=0)
+
+
+def _pairs(values: dict) -> str:
+    return escape(", ".join(f"{k}={display(v)}" for k, v in values.items()))
 
 
 def _facts_table(run: RunFacts) -> Table:
@@ -92,22 +157,8 @@ def _facts_table(run: RunFacts) -> Table:
         if value is None:
             continue
         source = run.sources.get(key)
-        table.add_row(key, _num(value), f"[dim]{escape(source)}[/]" if source else "")
+        table.add_row(key, display(value), f"[dim]{escape(source)}[/]" if source else "")
     return table
-
-
-def _summary(console: Console, reports: list[Report]) -> None:
-    table = Table(title="runs, worst first")
-    for col in ("log", "worst", "raised", "top finding", "best val"):
-        table.add_column(col)
-    order = {"error": 0, "warning": 1, "info": 2, None: 3}
-    ranked = sorted(reports, key=lambda r: (order[r.worst_severity() if any(f.raised for f in r.findings) else None], r.path))
-    for r in ranked:
-        raised = [f for f in r.findings if f.raised]
-        table.add_row(escape(r.path), raised[0].severity if raised else "ok", str(len(raised)),
-                      escape(raised[0].title) if raised else "",
-                      _num(r.run.best_val_loss) if r.run.best_val_loss is not None else "")
-    console.print(table)
 
 
 def sparkline(values: list[float], width: int = 40) -> str:
@@ -122,17 +173,3 @@ def sparkline(values: list[float], width: int = 40) -> str:
     span = hi / 2 - lo / 2 or 1.0
     return "".join(SPARK[min(len(SPARK) - 1, int((v / 2 - lo / 2) / span * (len(SPARK) - 1) + 0.5))]
                    for v in finite)
-
-
-def _num(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)

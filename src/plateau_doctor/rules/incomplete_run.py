@@ -42,7 +42,7 @@ def check(ctx: Context, limits) -> list:
         message += "; it is an excerpt of a longer log, so where the run really stopped is not shown."
     elif early:
         message += (f": {1 - done:.0%} of the planned run is missing and nothing in the log says why "
-                    "(no NaN, no early stop): still running, killed, or crashed outside the log.")
+                    "(no loss went non-finite, no early stop): still running, killed, or crashed outside the log.")
     else:
         message += "."
     return [finding(

@@ -1,7 +1,7 @@
 """`plateau-doctor watch`: follow a training log while it is written, re-diagnose at every eval.
 
     python train.py config/x.py | plateau-doctor watch        # a pipe: read until it closes
-    plateau-doctor watch out/train.log --timeout 600          # a file: followed like `tail -f`
+    plateau-doctor watch out/train.log --timeout 600          # a file: followed like `tail -F`
 
 Reading: a file is polled and reopened when it is rotated (a new inode at its path) or truncated
 (shorter than what was read); a pipe or stdin is read until EOF. Parsing is incremental: bytes go
@@ -42,6 +42,7 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
     try:
         with view:
             for data in chunks(source, poll_seconds, timeout, events):
+                log.waiting = bool(events) and events[-1] == "waiting"
                 if data:
                     log.feed(data)
                 elif data is not None:          # b"": the file was rotated or truncated
@@ -54,13 +55,16 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
             _on_new_lines(log, diagnosis, view, force=True)
     except KeyboardInterrupt:                   # Ctrl-C: report on what was read
         log.end_of_file()
+    if "timeout" in events:                     # say why it stopped and what the report covers
+        log.notes.append(f"watch stopped after no new data for {timeout:g} s (--timeout): the report "
+                         f"covers the {log.n_lines:,} lines read")
     report = diagnosis.report
-    if report is None or diagnosis.error or diagnosis.lines != log.n_lines:
+    if report is None or diagnosis.error or diagnosis.lines != log.n_lines or "timeout" in events:
         report = diagnosis.run(_final_table(log, name), final=True)
     from ..report.text import render
 
     color = not plain and "NO_COLOR" not in os.environ
-    out.write(render([report], color=color, width=width(out)))
+    out.write(render([report], color=color, width=0 if plain else width(out)))
     out.flush()
     return 1 if any(f.severity == "error" for f in report.findings) else 0
 
@@ -68,11 +72,14 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
 def _final_table(log: LiveLog, name: str) -> ParsedLog:
     """The whole table; a log no parser recognised is an input error naming the file."""
     from ..parsers import UnknownFormat
+    from ..sweep import require_rows
 
     try:
-        return log.snapshot(final=True)
-    except UnknownFormat as exc:
+        parsed = log.snapshot(final=True)
+    except (UnknownFormat, ValueError) as exc:   # ValueError: a table parser's "no loss column"
         raise InputError(name, str(exc)) from None
+    require_rows(parsed, name, log.log_format)   # a forced --log-format that read nothing
+    return parsed
 
 
 def _on_new_lines(log: LiveLog, diagnosis: Diagnosis, view, force: bool = False) -> None:

@@ -1,5 +1,7 @@
-"""Where `watch` reads from: a regular file followed like `tail -f` (reopened when rotated, read
-again from the start when truncated), a pipe or stdin read until it closes, a .gz read through."""
+"""Where `watch` reads from: a regular file followed like `tail -F` (waited for while it does not
+exist yet, reopened when rotated, read again from the start when truncated), a pipe or stdin read
+until it closes, a .gz read through. `timeout` ends the wait for data on any of them; what was
+read until then is still reported."""
 from __future__ import annotations
 
 import os
@@ -14,11 +16,14 @@ from ..read import CHUNK, InputError, is_stdin, open_binary, open_log
 
 def chunks(source: str | None, poll_seconds: float, timeout: float | None,
            events: list[str]) -> Iterator[bytes | None]:
-    """The input as it arrives: follow a regular file; read pipes, stdin and .gz to their end."""
+    """The input as it arrives: follow a regular file; read pipes, stdin and .gz to their end.
+    Yields None when there is nothing new (a chance to redraw); "waiting" and "timeout" are
+    noted in `events`."""
     if is_stdin(source):
-        yield from read_stream(sys.stdin.fileno())
+        yield from read_stream(sys.stdin.fileno(), poll_seconds, timeout, events)
         return
     assert source is not None
+    yield from wait_for(source, poll_seconds, timeout, events)
     handle = open_binary(source)               # InputError now, before any output
     try:
         info = os.fstat(handle.fileno())
@@ -33,9 +38,24 @@ def chunks(source: str | None, poll_seconds: float, timeout: float | None,
     else:                                      # a named pipe or a device
         fd = os.open(source, os.O_RDONLY)
         try:
-            yield from read_stream(fd)
+            yield from read_stream(fd, poll_seconds, timeout, events)
         finally:
             os.close(fd)
+
+
+def wait_for(path: str, poll_seconds: float, timeout: float | None, events: list[str]) -> Iterator[None]:
+    """Until `path` exists (like tail -F): yield None at each poll. A path still missing after
+    `timeout` seconds is an input error."""
+    started = time.monotonic()
+    while not os.path.exists(path):
+        if not events or events[-1] != "waiting":
+            events.append("waiting")
+        if timeout is not None and time.monotonic() - started >= timeout:
+            raise InputError(path, f"no such file (waited {timeout:g} s for it to appear)")
+        yield None
+        time.sleep(poll_seconds)
+    if events and events[-1] == "waiting":
+        events.pop()
 
 
 def follow_file(path: str, poll_seconds: float, timeout: float | None,
@@ -61,6 +81,8 @@ def follow_file(path: str, poll_seconds: float, timeout: float | None,
                 yield b""          # the caller ends the old file's last line here
                 continue
             if timeout is not None and time.monotonic() - last_growth >= timeout:
+                if events is not None:
+                    events.append("timeout")
                 return
             yield None
             time.sleep(poll_seconds)
@@ -88,10 +110,27 @@ def _reopen_if_replaced(path: str, handle) -> tuple[Any, str | None]:
     return handle, None
 
 
-def read_stream(fd: int) -> Iterator[bytes]:
-    """A pipe or stdin, as the bytes arrive, until EOF."""
+def read_stream(fd: int, poll_seconds: float = 0.5, timeout: float | None = None,
+                events: list[str] | None = None) -> Iterator[bytes | None]:
+    """A pipe or stdin, as the bytes arrive, until EOF, or until nothing arrived for `timeout`
+    seconds (noted as "timeout" in `events`). Yields None between polls."""
+    import select
+
+    last_data = time.monotonic()
     while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], poll_seconds)
+        except (OSError, ValueError):          # not selectable (some devices): block on read
+            ready = [fd]
+        if not ready:
+            if timeout is not None and time.monotonic() - last_data >= timeout:
+                if events is not None:
+                    events.append("timeout")
+                return
+            yield None
+            continue
         data = os.read(fd, CHUNK)
         if not data:
             return
+        last_data = time.monotonic()
         yield data

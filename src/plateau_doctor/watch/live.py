@@ -10,7 +10,7 @@ from ..model import ParsedLog, Report
 from ..parsers.nanogpt import BLOCK
 from ..read import InputError, LineBuffer, decode_run
 
-SAMPLE_LINES = 5000     # lines kept for format detection, as parsers.detect uses
+SAMPLE_LINES = 5000     # lines kept for format detection, as parsers.SNIFF_LINES
 DECIDE_HITS = 2         # data lines of one format before a live log is taken to be that format
 
 
@@ -22,9 +22,9 @@ class LiveLog:
         self.format: str | None = None if log_format == "auto" else log_format
         self.buffer = LineBuffer(BLOCK)         # the nanoGPT scanner's best block size
         self.n_lines = 0
+        self.waiting = False                # the followed file does not exist yet
         self.notes: list[str] = []
         self._sample: list[str] = []        # lines before the format is known (the first ones)
-        self._scores: dict[str, int] = {}   # format -> its data lines seen so far
         self._parser = None                 # NanoGPTParser (incremental)
         self._lines: list[str] | None = None  # other formats: every line, re-parsed
         self._parsed: ParsedLog | None = None  # their latest parse
@@ -63,18 +63,18 @@ class LiveLog:
             self._detect(lines)
 
     def _detect(self, lines: list[str], final: bool = False) -> None:
-        """parsers.detect's rule, counted as lines arrive: the format with the most data lines wins
-        (ties in registry order), decided once it has DECIDE_HITS of them (or at the end)."""
+        """The parsers' own detection (parsers.detect) on the lines so far, decided once the
+        winning format has DECIDE_HITS data lines in the sample (or at the end, or once the
+        sample is as long as `diagnose` sniffs): a live log is detected as its file would be."""
+        from ..parsers import detect
         from ..parsers.formats import FORMATS
 
-        for name, module in FORMATS.items():
-            self._scores[name] = self._scores.get(name, 0) + module.sniff(lines)
         self._sample += lines
-        best = max(self._scores, key=lambda name: self._scores[name])
-        hits = self._scores[best]
-        if hits >= DECIDE_HITS or (hits and (final or len(self._sample) >= SAMPLE_LINES)):
+        fmt = detect(self._sample) if (lines or final) else None
+        if fmt is not None and (final or len(self._sample) >= SAMPLE_LINES
+                                or FORMATS[fmt].sniff(self._sample) >= DECIDE_HITS):
             sample, self._sample = self._sample, []
-            self._start(best, sample)
+            self._start(fmt, sample)
         else:
             del self._sample[SAMPLE_LINES:]          # enough for the error message at the end
 
@@ -107,7 +107,8 @@ class LiveLog:
             if parsed is None or len(parsed.eval_table) <= self._evals_reported:
                 return []
             tail = parsed.eval_table.rows(slice(self._evals_reported, None))
-            rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist()))
+            rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist(),
+                            strict=True))
         self._evals_reported += len(rows)
         return rows
 

@@ -1,6 +1,7 @@
 """What `watch` shows while it follows a run: one plain line per eval, or a rich live panel."""
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, TextIO
 
@@ -13,7 +14,7 @@ class PlainView:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def __enter__(self) -> "PlainView":
+    def __enter__(self) -> PlainView:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -24,7 +25,9 @@ class PlainView:
 
     def evals(self, rows: list[tuple[int, float, float]], diagnosis: Diagnosis) -> None:
         for n, (step, train, val) in enumerate(rows):
-            line = f"step {step}: train {train:.4f}, val {val:.4f}"
+            # a value the log does not have (no train estimate at this eval) is left out, never "nan"
+            line = f"step {step}: " + ", ".join(part for part in (_fmt("train", train, "{:.4f}"),
+                                                                   _fmt("val", val, "{:.4f}")) if part)
             if n == len(rows) - 1:       # findings were computed with this eval as the latest
                 line += " | " + _findings_summary(diagnosis)
             self.out.write(line + "\n")
@@ -59,7 +62,7 @@ class LiveView:
         self._last_eval: tuple[int, float, float] | None = None
         self._loss_spark = ""
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
@@ -93,12 +96,12 @@ class LiveView:
         table = Table(show_header=False, box=None, padding=(0, 2))
         latest = log.latest_iter() if log else None
         if latest:
-            table.add_row("iter", f"{int(latest['iter']):,}", f"loss {latest['loss']:.4f}",
+            table.add_row("iter", f"{int(latest['iter']):,}", _fmt("loss", latest.get("loss"), "{:.4f}"),
                           _fmt("time", latest.get("time_ms"), "{:.2f}ms"),
                           _fmt("mfu", latest.get("mfu"), "{:.2f}%"))
         if self._last_eval:
             step, train, val = self._last_eval
-            table.add_row("eval", f"{step:,}", f"train {train:.4f}", f"val {val:.4f}", "")
+            table.add_row("eval", f"{step:,}", _fmt("train", train, "{:.4f}"), _fmt("val", val, "{:.4f}"), "")
         parts: list[Any] = [title, table]
         report = diagnosis.report if diagnosis else None
         if report and len(report.val_series) >= 2:
@@ -114,13 +117,16 @@ class LiveView:
         for f in found[:6]:
             parts.append(f"  [{STYLE[f.severity]}]{f.severity.upper()} {f.code}[/] "
                          f"[{f.category}] {escape(f.title)}")
-        if not latest and not self._last_eval:
+        if log is not None and log.waiting:
+            parts.append(f"[dim]waiting for {escape(self.name)} to appear...[/]")
+        elif not latest and not self._last_eval:
             parts.append("[dim]waiting for training lines...[/]")
         return Group(*parts)
 
 
 def _fmt(label: str, value, template: str) -> str:
-    if value is None or value != value:
+    """'label value', or '' where the value is missing or not finite (never 'nan')."""
+    if value is None or not math.isfinite(value):
         return ""
     return f"{label} {template.format(value)}"
 
