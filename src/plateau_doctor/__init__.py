@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "diagnose", "parse"]
+__all__ = ["__version__", "diagnose", "parse", "references"]
 
 
 def __getattr__(name: str):
@@ -20,4 +20,8 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name == "references":
+        from .reference_runs import references
+
+        return references
     raise AttributeError(name)

@@ -548,3 +548,47 @@ def _fix_json(result, notes: list[str]) -> dict:
             "offered": [change(c) for c in result.offered],
             "skipped": [{**change(s.change), "why": s.why} for s in result.skipped],
             "notes": notes}
+
+
+# -- references: the curated known-good runs (one self-contained block) ------------------------
+
+@app.command("references")
+def references_command(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """The known-good reference runs: recipe, loss against tokens, seed spread, public sources."""
+    import dataclasses
+    import difflib
+    import json
+
+    from .reference_runs import references
+    from .rules.base import fmt_count, fmt_lr
+
+    if fmt not in ("text", "json"):
+        near = difflib.get_close_matches(fmt, ["text", "json"], n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        typer.echo(f"plateau-doctor references: --format {fmt!r} is not text or json{hint}", err=True)
+        raise typer.Exit(2)
+    refs = references()
+    if fmt == "json":
+        typer.echo(json.dumps([dataclasses.asdict(r) for r in refs], indent=2))
+        return
+    blocks = []
+    for r in refs:
+        recipe, schedule = r.recipe, r.recipe.schedule
+        decay = (f"cosine {fmt_lr(schedule.peak_lr)} -> {fmt_lr(schedule.final_lr)}" if schedule.kind == "cosine"
+                 else f"constant {fmt_lr(schedule.peak_lr)}, linear to {fmt_lr(schedule.final_lr)} "
+                      f"over the last {schedule.warmdown_iters:,}")
+        lines = [f"{r.key}: {r.title}",
+                 f"  model: {recipe.model}, {fmt_count(recipe.n_params)} parameters",
+                 f"  tokenizer: {recipe.tokenizer} (vocab {' / '.join(f'{v:,}' for v in recipe.vocab_sizes)})",
+                 f"  data: {recipe.dataset} (dataset named {' or '.join(recipe.dataset_names)})",
+                 f"  batch: {recipe.tokens_per_iter:,} tokens per iteration, {recipe.max_iters:,} iterations",
+                 f"  schedule: warmup {schedule.warmup_iters:,}, {decay} at {schedule.decay_iters:,}; {recipe.optimizer}",
+                 f"  metric: {r.metric} ({r.eval_kind}: {r.eval_set})",
+                 "  curve (tokens: val): " + ", ".join(f"{fmt_count(p.tokens)}: {p.val_loss:g}" for p in r.points),
+                 f"  seed spread: {r.seed_spread:g} ({r.seed_spread_note})"]
+        if recipe.exact:
+            lines.append(f"  matched only with the recipe's exact {', '.join(recipe.exact)}")
+        lines += [f"  note: {note}" for note in r.notes]
+        lines += ["  sources:"] + [f"    [{key}] {s.what}: {s.where}" for key, s in r.sources.items()]
+        blocks.append("\n".join(lines))
+    typer.echo("\n\n".join(blocks))
