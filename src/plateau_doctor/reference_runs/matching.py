@@ -125,6 +125,9 @@ def choose(facts: RunFacts, config: ResolvedConfig, references: tuple[Reference,
                           batch_tolerance=batch_tolerance) for ref in references)
     matched = sorted((m for m in results if m.matched), key=lambda m: (-m.exact_matched, m.distance))
     if not matched:
+        reasons = {m.why_not for m in results}
+        if len(reasons) == 1:
+            return Choice(None, f"no reference recipe matches: {reasons.pop()}", results)
         closest = max(results, key=lambda m: len(m.closeness))     # the one that agreed on most
         return Choice(None, f"no reference recipe matches (closest, {closest.reference.key}: "
                             f"{closest.why_not})", results)
