@@ -54,6 +54,7 @@ def test_top_level_functions_stay_functions_once_every_subpackage_is_imported():
         if module.name != "__main__":     # that one runs the command line
             importlib.import_module(f"plateau_doctor.{module.name}")
     assert callable(plateau_doctor.parse) and callable(plateau_doctor.diagnose)
+    assert callable(plateau_doctor.references)     # hence the package is reference_runs
 
 
 def test_readme_report_example_is_what_the_tool_prints():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "compare", "diagnose", "parse"]
+__all__ = ["__version__", "compare", "diagnose", "parse", "references"]
 
 
 def __getattr__(name: str):
@@ -24,4 +24,8 @@ def __getattr__(name: str):
         from .comparison import compare
 
         return compare
+    if name == "references":
+        from .reference_runs import references
+
+        return references
     raise AttributeError(name)

@@ -805,3 +805,46 @@ def _fix_json(result, notes: list[str]) -> dict:
             "skipped": [{**change(s.change), "why": s.why} for s in result.skipped],
             "notes": notes}
 
+
+# -- references: the curated known-good runs (one self-contained block) ------------------------
+
+@app.command("references")
+@click.option("--format", "fmt", default="text", show_default=True, help="text or json.")
+def references_command(fmt: str) -> int:
+    """The known-good reference runs: recipe, loss against tokens, seed spread, public sources."""
+    import dataclasses
+    import json
+
+    from .reference_runs import references
+    from .rules.base import fmt_count, fmt_lr
+
+    if fmt not in ("text", "json"):
+        click.echo(f"plateau-doctor: --format must be text or json, not {fmt!r}"
+                   + _did_you_mean(fmt, ("text", "json")), err=True)
+        return 2
+    refs = references()
+    if fmt == "json":
+        click.echo(json.dumps([dataclasses.asdict(r) for r in refs], indent=2))
+        return 0
+    blocks = []
+    for r in refs:
+        recipe, schedule = r.recipe, r.recipe.schedule
+        decay = (f"cosine {fmt_lr(schedule.peak_lr)} -> {fmt_lr(schedule.final_lr)}" if schedule.kind == "cosine"
+                 else f"constant {fmt_lr(schedule.peak_lr)}, linear to {fmt_lr(schedule.final_lr)} "
+                      f"over the last {schedule.warmdown_iters:,}")
+        lines = [f"{r.key}: {r.title}",
+                 f"  model: {recipe.model}, {fmt_count(recipe.n_params)} parameters",
+                 f"  tokenizer: {recipe.tokenizer} (vocab {' / '.join(f'{v:,}' for v in recipe.vocab_sizes)})",
+                 f"  data: {recipe.dataset} (dataset named {' or '.join(recipe.dataset_names)})",
+                 f"  batch: {recipe.tokens_per_iter:,} tokens per iteration, {recipe.max_iters:,} iterations",
+                 f"  schedule: warmup {schedule.warmup_iters:,}, {decay} at {schedule.decay_iters:,}; {recipe.optimizer}",
+                 f"  metric: {r.metric} ({r.eval_kind}: {r.eval_set})",
+                 "  curve (tokens: val): " + ", ".join(f"{fmt_count(p.tokens)}: {p.val_loss:g}" for p in r.points),
+                 f"  seed spread: {r.seed_spread:g} ({r.seed_spread_note})"]
+        if recipe.exact:
+            lines.append(f"  matched only with the recipe's exact {', '.join(recipe.exact)}")
+        lines += [f"  note: {note}" for note in r.notes]
+        lines += ["  sources:"] + [f"    [{key}] {s.what}: {s.where}" for key, s in r.sources.items()]
+        blocks.append("\n".join(lines))
+    click.echo("\n\n".join(blocks))
+    return 0
