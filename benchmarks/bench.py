@@ -18,12 +18,12 @@ median of the per-round ratios:
 It uses the plateau_doctor that `python` imports (PYTHONPATH first), and the plateau-doctor
 script installed next to it, byte-compiled first as `pip install .` would have. It is a benchmark to run, not a test: nothing fails, it reports.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
 import random
 import shutil
 import statistics
@@ -112,16 +112,19 @@ def generate(path: Path, n_lines: int, seed: int = 1337) -> None:
         while written < n_lines:
             base = 2.9 + 8.0 * math.exp(-it / 20000) + 0.3 * math.exp(-it / 200000)
             if it % 1000 == 0:
-                batch.append(f"step {it}: train loss {base + rng.gauss(0, 0.01):.4f}, "
-                             f"val loss {base + 0.02 + rng.gauss(0, 0.01):.4f}")
+                batch.append(
+                    f"step {it}: train loss {base + rng.gauss(0, 0.01):.4f}, "
+                    f"val loss {base + 0.02 + rng.gauss(0, 0.01):.4f}"
+                )
                 written += 1
                 if written >= n_lines:
                     break
             dt = 300 + rng.random() * 5 + (9000 if it % 1000 == 0 else 0)
             if it >= 5:
                 mfu = 0.45 * 310 / dt if mfu < 0 else 0.9 * mfu + 0.1 * (0.45 * 310 / dt)
-            batch.append(f"iter {it}: loss {base + rng.gauss(0, 0.08):.4f}, time {dt:.2f}ms, "
-                         f"mfu {mfu * 100:.2f}%")
+            batch.append(
+                f"iter {it}: loss {base + rng.gauss(0, 0.08):.4f}, time {dt:.2f}ms, mfu {mfu * 100:.2f}%"
+            )
             written += 1
             it += 1
             if len(batch) >= 100_000:
@@ -135,12 +138,16 @@ def compile_bytecode() -> str:
     """Byte-compile the plateau_doctor under test, as `pip install .` does at install time. An
     editable install never is, and with PYTHONDONTWRITEBYTECODE set every run would compile each
     module from source again: a cost no installed user pays."""
-    done = subprocess.run([sys.executable, "-c", "import plateau_doctor, os; "
-                           "print(os.path.dirname(plateau_doctor.__file__))"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import plateau_doctor, os; print(os.path.dirname(plateau_doctor.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     package = done.stdout.strip()
-    compiled = subprocess.run([sys.executable, "-m", "compileall", "-q", package], capture_output=True,
-                              text=True, check=False)
+    compiled = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", package], capture_output=True, text=True, check=False
+    )
     return f"bytecode of {package}: " + ("compiled" if compiled.returncode == 0 else "could not be written")
 
 
@@ -169,8 +176,9 @@ def one_round(log: Path, awk: Path, tool: list[str]) -> dict:
 
 
 def heavy_imports(tool_flag: str) -> str:
-    done = subprocess.run([sys.executable, "-c", NO_HEAVY_IMPORTS, tool_flag], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", NO_HEAVY_IMPORTS, tool_flag], capture_output=True, text=True, check=False
+    )
     return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
 
 
@@ -190,24 +198,60 @@ def report(rows: list[dict], n_lines: int, size: int) -> str:
     rss = median(rows, "rss_kb") / 1024
     floor = median(rows, "floor_kb") / 1024
     table = [
-        ("parse, %s lines (%.0f MB)" % (f"{n_lines:,}", mb), median(rows, "parse_s"), "mawk",
-         median(rows, "mawk_s"), ratio(rows, "parse_s", "mawk_s"), 1.0),
-        ("diagnose, same log", median(rows, "diagnose_s"), "parse", median(rows, "parse_s"),
-         ratio(rows, "diagnose_s", "parse_s"), 1.5),
-        ("plateau-doctor --version", median(rows, "version_s"), "import click, rich.console",
-         median(rows, "click_s"), ratio(rows, "version_s", "click_s"), 1.5),
-        ("plateau-doctor --help", median(rows, "help_s"), "import click, rich.console",
-         median(rows, "click_s"), ratio(rows, "help_s", "click_s"), 1.5),
-        ("diagnose, small log (579 lines)", median(rows, "small_s"), "import pandas",
-         median(rows, "pandas_s"), ratio(rows, "small_s", "pandas_s"), 1.3),
+        (
+            "parse, {} lines ({:.0f} MB)".format(f"{n_lines:,}", mb),
+            median(rows, "parse_s"),
+            "mawk",
+            median(rows, "mawk_s"),
+            ratio(rows, "parse_s", "mawk_s"),
+            1.0,
+        ),
+        (
+            "diagnose, same log",
+            median(rows, "diagnose_s"),
+            "parse",
+            median(rows, "parse_s"),
+            ratio(rows, "diagnose_s", "parse_s"),
+            1.5,
+        ),
+        (
+            "plateau-doctor --version",
+            median(rows, "version_s"),
+            "import click, rich.console",
+            median(rows, "click_s"),
+            ratio(rows, "version_s", "click_s"),
+            1.5,
+        ),
+        (
+            "plateau-doctor --help",
+            median(rows, "help_s"),
+            "import click, rich.console",
+            median(rows, "click_s"),
+            ratio(rows, "help_s", "click_s"),
+            1.5,
+        ),
+        (
+            "diagnose, small log (579 lines)",
+            median(rows, "small_s"),
+            "import pandas",
+            median(rows, "pandas_s"),
+            ratio(rows, "small_s", "pandas_s"),
+            1.3,
+        ),
     ]
-    lines = [f"{'measure':<34} {'time':>8}  {'baseline':<28} {'time':>8}  {'ratio':>6}  {'target':>7}  ok",
-             "-" * 104]
+    lines = [
+        f"{'measure':<34} {'time':>8}  {'baseline':<28} {'time':>8}  {'ratio':>6}  {'target':>7}  ok",
+        "-" * 104,
+    ]
     for name, value, base_name, base, r, target in table:
-        lines.append(f"{name:<34} {_s(value):>8}  {base_name:<28} {_s(base):>8}  "
-                     f"{_r(r):>6}  {'<= %.1f' % target:>7}  {_ok(r is not None and r <= target)}")
-    lines.append(f"{'peak RSS, parse':<34} {rss:>6.0f}MB  {'its imports alone':<28} {floor:>6.0f}MB  "
-                 f"{'':>6}  {'<= 150MB':>7}  {_ok(rss <= 150)}")
+        lines.append(
+            f"{name:<34} {_s(value):>8}  {base_name:<28} {_s(base):>8}  "
+            f"{_r(r):>6}  {f'<= {target:.1f}':>7}  {_ok(r is not None and r <= target)}"
+        )
+    lines.append(
+        f"{'peak RSS, parse':<34} {rss:>6.0f}MB  {'its imports alone':<28} {floor:>6.0f}MB  "
+        f"{'':>6}  {'<= 150MB':>7}  {_ok(rss <= 150)}"
+    )
     lines.append("")
     lines.append(f"median of {len(rows)} rounds; each ratio is taken within one round.")
     for flag in ("--version", "--help"):
@@ -245,15 +289,19 @@ def main() -> None:
         started = time.perf_counter()
         generate(log, args.lines)
         awk.write_text(AWK_PROGRAM)
-        print(f"generated {log} ({log.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s",
-              file=sys.stderr)
+        print(
+            f"generated {log} ({log.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s",
+            file=sys.stderr,
+        )
         print(compile_bytecode(), file=sys.stderr)
         tool = tool_command()
         rows = []
         for n in range(args.runs):
             rows.append(one_round(log, awk, tool))
-            print(f"round {n + 1}/{args.runs}: parse {rows[-1]['parse_s']:.3f}s, mawk {rows[-1]['mawk_s']:.3f}s",
-                  file=sys.stderr)
+            print(
+                f"round {n + 1}/{args.runs}: parse {rows[-1]['parse_s']:.3f}s, mawk {rows[-1]['mawk_s']:.3f}s",
+                file=sys.stderr,
+            )
         print(report(rows, args.lines, log.stat().st_size))
     finally:
         if args.keep:

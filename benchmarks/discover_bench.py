@@ -16,6 +16,7 @@ must look at and reject), a TensorBoard run (one event file), an HF Trainer outp
 and reports the median of per-round ratios, throughput in directories per second and the peak
 RSS of each process. A benchmark to run, not a test: nothing fails, it reports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,10 +62,17 @@ print(json.dumps({"s": time.perf_counter() - started, "files": files, "rss_kb": 
 
 def build(root: Path, dirs: int) -> None:
     """The sweep: run directories of each kind in turn, from templates made once."""
-    log_text = LOG.read_text()        # a whole small run: 572 lines, 31 kB
+    log_text = LOG.read_text()  # a whole small run: 572 lines, 31 kB
     template = _event_file(root / "template-tb")
-    hf_state = json.dumps({"global_step": 100, "max_steps": 100, "log_history": [
-        {"loss": 3.0 - i / 50, "learning_rate": 1e-4, "step": i} for i in range(10, 110, 10)]})
+    hf_state = json.dumps(
+        {
+            "global_step": 100,
+            "max_steps": 100,
+            "log_history": [
+                {"loss": 3.0 - i / 50, "learning_rate": 1e-4, "step": i} for i in range(10, 110, 10)
+            ],
+        }
+    )
     safetensors = _safetensors_bytes()
     kinds = ["log", "hf", "wandb"] + (["tb"] if template else [])
     for i in range(dirs):
@@ -126,8 +134,10 @@ def _mlflow_db(path: Path, runs: int) -> None:
             CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER, is_nan INTEGER);
             CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);
             INSERT INTO experiments VALUES (0, 'sweep', 'active');""")
-        db.executemany("INSERT INTO runs VALUES (?, ?, 0, 'FINISHED', 'active', ?)",
-                       [(f"{i:032x}", f"run-{i}", i) for i in range(runs)])
+        db.executemany(
+            "INSERT INTO runs VALUES (?, ?, 0, 'FINISHED', 'active', ?)",
+            [(f"{i:032x}", f"run-{i}", i) for i in range(runs)],
+        )
 
 
 def one_round(root: Path, find_first: bool) -> dict:
@@ -135,9 +145,14 @@ def one_round(root: Path, find_first: bool) -> dict:
     meet colder caches)."""
     order = ("find", "base") if find_first else ("base", "find")
     scripts = {"find": FIND, "base": BASELINE}
-    return {name: json.loads(subprocess.run([sys.executable, "-c", scripts[name], str(root)],
-                                            capture_output=True, text=True, check=True).stdout)
-            for name in order}
+    return {
+        name: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", scripts[name], str(root)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for name in order
+    }
 
 
 def main() -> None:
@@ -159,14 +174,17 @@ def main() -> None:
     base_s = statistics.median(r["base"]["s"] for r in rounds)
     ratio = statistics.median(r["find"]["s"] / r["base"]["s"] for r in rounds)
     last = rounds[-1]
-    print(f"sweep: {args.dirs:,} run directories, {last['base']['files']:,} files, "
-          f"{os.cpu_count()} cores")
+    print(f"sweep: {args.dirs:,} run directories, {last['base']['files']:,} files, {os.cpu_count()} cores")
     print(f"found: {last['find']['runs']:,} runs {json.dumps(last['find']['kinds'], sort_keys=True)}")
     print(f"{'measure':<34}{'median s':>10}{'dirs/s':>10}{'peak RSS MB':>13}")
-    print(f"{'find_runs':<34}{find_s:>10.2f}{args.dirs / find_s:>10,.0f}"
-          f"{statistics.median(r['find']['rss_kb'] for r in rounds) / 1024:>13.1f}")
-    print(f"{'baseline: os.walk + 4 KiB/file':<34}{base_s:>10.2f}{args.dirs / base_s:>10,.0f}"
-          f"{statistics.median(r['base']['rss_kb'] for r in rounds) / 1024:>13.1f}")
+    print(
+        f"{'find_runs':<34}{find_s:>10.2f}{args.dirs / find_s:>10,.0f}"
+        f"{statistics.median(r['find']['rss_kb'] for r in rounds) / 1024:>13.1f}"
+    )
+    print(
+        f"{'baseline: os.walk + 4 KiB/file':<34}{base_s:>10.2f}{args.dirs / base_s:>10,.0f}"
+        f"{statistics.median(r['base']['rss_kb'] for r in rounds) / 1024:>13.1f}"
+    )
     print(f"find_runs / baseline (median of {args.runs} rounds): {ratio:.2f}x")
 
 

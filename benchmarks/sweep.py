@@ -13,6 +13,7 @@ and reports runs per second, the peak RSS of the main process and of the largest
 take far longer, which is why one process pool beats one process per run. A benchmark to run,
 not a test: nothing fails, it reports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
-MIN_LINES = 60       # enough for a few evals: every run has something to diagnose
+MIN_LINES = 60  # enough for a few evals: every run has something to diagnose
 
 
 def make_runs(folder: Path, runs: int) -> None:
@@ -50,21 +51,25 @@ def main() -> None:
         sweep.mkdir()
         make_runs(sweep, args.runs)
         out = tmp / "sweep.json"
-        code = ("import resource, sys\nfrom plateau_doctor.cli import main\n"
-                f"sys.argv = ['plateau-doctor', 'diagnose', {str(sweep)!r}, '--format', 'json', "
-                f"'--output', {str(out)!r}, '--jobs', '{args.jobs}', '--fail-on', 'never']\n"
-                "try:\n    main()\nexcept SystemExit as done:\n"
-                "    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-                "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-                "    sys.stderr.write(f'RSS {me} {kids}\\n')\n    sys.exit(done.code)\n")
+        code = (
+            "import resource, sys\nfrom plateau_doctor.cli import main\n"
+            f"sys.argv = ['plateau-doctor', 'diagnose', {str(sweep)!r}, '--format', 'json', "
+            f"'--output', {str(out)!r}, '--jobs', '{args.jobs}', '--fail-on', 'never']\n"
+            "try:\n    main()\nexcept SystemExit as done:\n"
+            "    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+            "    sys.stderr.write(f'RSS {me} {kids}\\n')\n    sys.exit(done.code)\n"
+        )
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         seconds = time.perf_counter() - started
         rss = [line for line in done.stderr.splitlines() if line.startswith("RSS ")]
         main_kb, worker_kb = (int(x) for x in rss[-1].split()[1:]) if rss else (0, 0)
         reports = json.loads(out.read_text()) if out.exists() else []
-        print(f"runs: {args.runs:,}  exit: {done.returncode}  reports: {len(reports):,}  "
-              f"errors: {sum(1 for r in reports if r.get('error'))}")
+        print(
+            f"runs: {args.runs:,}  exit: {done.returncode}  reports: {len(reports):,}  "
+            f"errors: {sum(1 for r in reports if r.get('error'))}"
+        )
         print(f"wall: {seconds:.1f} s  throughput: {args.runs / seconds:,.0f} runs/s")
         print(f"peak RSS: main {main_kb / 1024:.0f} MB, largest worker {worker_kb / 1024:.0f} MB")
     finally:

@@ -1,4 +1,5 @@
 """The Python API mirrors the CLI (README examples are run here)."""
+
 from __future__ import annotations
 
 import re
@@ -20,16 +21,21 @@ def test_readme_python_examples_print_what_their_comments_say(monkeypatch, capsy
     blocks = readme_python_blocks()
     assert blocks
     for block in blocks:
-        expected = [line.split("#", 1)[1].strip() for line in block.splitlines()
-                    if line.startswith("print(") and "#" in line]
+        expected = [
+            line.split("#", 1)[1].strip()
+            for line in block.splitlines()
+            if line.startswith("print(") and "#" in line
+        ]
         exec(compile(block, "README.md", "exec"), {})
         assert capsys.readouterr().out.splitlines() == expected
 
 
 def test_readme_quick_start_example_names_overfitting_first(monkeypatch):
     monkeypatch.chdir(ROOT)
-    report = plateau_doctor.diagnose("examples/logs/h200_shakespeare_char_overfit_default.log",
-                                     config="examples/configs/h200_shakespeare_char_overfit_default.py")
+    report = plateau_doctor.diagnose(
+        "examples/logs/h200_shakespeare_char_overfit_default.log",
+        config="examples/configs/h200_shakespeare_char_overfit_default.py",
+    )
     assert report.findings[0].code == "PD201"
     assert report.run.best_val_step == 1750
 
@@ -39,8 +45,9 @@ def test_readme_rules_table_is_generated_from_the_rule_definitions():
     from plateau_doctor.rules import all_rules
 
     readme = (ROOT / "README.md").read_text()
-    assert replace_section(readme, markdown_table(all_rules())) == readme, \
+    assert replace_section(readme, markdown_table(all_rules())) == readme, (
         "stale: run python tools/update_readme.py"
+    )
     for info in all_rules():
         assert f"| {info.code} |" in readme, info.code
 
@@ -51,10 +58,10 @@ def test_top_level_functions_stay_functions_once_every_subpackage_is_imported():
     import pkgutil
 
     for module in pkgutil.iter_modules(plateau_doctor.__path__):
-        if module.name != "__main__":     # that one runs the command line
+        if module.name != "__main__":  # that one runs the command line
             importlib.import_module(f"plateau_doctor.{module.name}")
     assert callable(plateau_doctor.parse) and callable(plateau_doctor.diagnose)
-    assert callable(plateau_doctor.references)     # hence the package is reference_runs
+    assert callable(plateau_doctor.references)  # hence the package is reference_runs
 
 
 def test_readme_report_example_is_what_the_tool_prints():
@@ -68,8 +75,14 @@ def test_readme_report_example_is_what_the_tool_prints():
     command, *shown = block.strip("\n").splitlines()
     args = command.split("plateau-doctor ", 1)[1].split()
     assert args[0] == "diagnose"
-    done = subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120, env={"COLUMNS": "100", "PATH": ""})
+    done = subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"COLUMNS": "100", "PATH": ""},
+    )
     printed = " ".join(done.stdout.split())
     for line in shown:
         if "..." in line or not line.strip():

@@ -1,5 +1,6 @@
 """docs/ARCHITECTURE.md's two recipes are kept true: the code it shows for a new rule and for a
 new log format, dropped into a package of its own, is found and works, touching nothing else."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,7 @@ def test_the_add_a_rule_recipe_is_a_working_rule(package):
     assert [r.info.code for r in rules] == ["PD999"]
     run = examine(str(ROOT / "examples" / "logs" / "h200_shakespeare_char_lr_high_1e-2.log"))
     outcome = run_rules(Context(run.parsed, run.config, run.facts, run.analyses), rules=rules)
-    assert [f.code for f in outcome.findings] == ["PD999"]      # val 2.53 is above the target 2.0
+    assert [f.code for f in outcome.findings] == ["PD999"]  # val 2.53 is above the target 2.0
 
 
 def test_the_add_a_format_recipe_is_a_working_format(package):

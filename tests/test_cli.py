@@ -1,4 +1,5 @@
 """The command line's contract: exit codes, one-line errors, deterministic JSON, compare."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ LR_HIGH = LOGS / "h200_shakespeare_char_lr_high_1e-2.log"
 
 
 def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], input=stdin,
-                          capture_output=True, cwd=cwd or ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
 
 
 def test_version_prints_the_version():
@@ -121,7 +127,7 @@ def test_output_is_written_to_file_not_stdout(tmp_path):
     done = run("diagnose", str(OVERFIT), "--format", "json", "--output", str(target))
     assert done.stdout == b""
     assert json.loads(target.read_text())["source"]["format"] == "nanogpt"
-    assert not list(tmp_path.glob(".plateau-doctor-*"))   # no temporary left behind
+    assert not list(tmp_path.glob(".plateau-doctor-*"))  # no temporary left behind
 
 
 def test_select_and_ignore_by_category_and_code():
@@ -134,7 +140,8 @@ def test_select_and_ignore_by_category_and_code():
 def test_pyproject_settings_apply_and_flags_win(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.plateau-doctor]\nfail-on = "never"\nignore = ["PD202"]\n'
-        '[tool.plateau-doctor.severity]\nPD201 = "warning"\n')
+        '[tool.plateau-doctor.severity]\nPD201 = "warning"\n'
+    )
     done = run("diagnose", str(OVERFIT), "--format", "json", cwd=tmp_path)
     report = json.loads(done.stdout)
     assert done.returncode == 0
@@ -237,8 +244,9 @@ sys.stderr.write("LOADED " + " ".join(m for m in ("numpy", "pandas") if m in sys
 
 
 def loaded_heavy_modules(*args: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", HEAVY_IMPORTS, *args], capture_output=True,
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", HEAVY_IMPORTS, *args], capture_output=True, cwd=ROOT, timeout=120
+    )
     line = [x for x in done.stderr.decode().splitlines() if x.startswith("LOADED")][-1]
     return set(line.split()[1:])
 
@@ -264,6 +272,7 @@ def test_a_document_format_lists_the_reports_in_command_line_order_whatever_fini
 
 # -- options declared once, errors mapped by meaning ------------------------------------------
 
+
 @pytest.mark.parametrize("command", ["diagnose", "compare", "watch", "plot", "parse"])
 def test_dash_h_is_help_for_every_command(command):
     done = run(command, "-h")
@@ -278,21 +287,27 @@ def test_the_shared_options_are_one_declaration_in_every_command():
         return (tuple(param.opts), param.help, param.multiple, param.default)
 
     for name in ("set_", "log_format", "dataset_tokens", "config", "debug"):
-        shapes = {option(c, name) for c in ("diagnose", "watch", "plot") if
-                  any(p.name == name for p in app.commands[c].params)}
+        shapes = {
+            option(c, name)
+            for c in ("diagnose", "watch", "plot")
+            if any(p.name == name for p in app.commands[c].params)
+        }
         assert len(shapes) == 1, (name, shapes)
     for name in ("select", "ignore", "fmt", "output", "fail_on"):
         assert len({option(c, name) for c in ("diagnose", "compare")}) == 1, name
 
 
-@pytest.mark.parametrize("ext, check", [
-    (".json", lambda text: json.loads(text)["schema_version"] == 1),
-    (".sarif", lambda text: json.loads(text)["version"] == "2.1.0"),
-    (".xml", lambda text: text.startswith('<?xml') and "<testsuites" in text),
-    (".md", lambda text: text.startswith("## plateau-doctor:")),
-    (".html", lambda text: text.startswith("<!DOCTYPE html>")),
-    (".txt", lambda text: "PD201" in text and "\x1b[" not in text),
-])
+@pytest.mark.parametrize(
+    "ext, check",
+    [
+        (".json", lambda text: json.loads(text)["schema_version"] == 1),
+        (".sarif", lambda text: json.loads(text)["version"] == "2.1.0"),
+        (".xml", lambda text: text.startswith("<?xml") and "<testsuites" in text),
+        (".md", lambda text: text.startswith("## plateau-doctor:")),
+        (".html", lambda text: text.startswith("<!DOCTYPE html>")),
+        (".txt", lambda text: "PD201" in text and "\x1b[" not in text),
+    ],
+)
 def test_output_picks_the_format_from_its_extension(tmp_path, ext, check):
     target = tmp_path / f"report{ext}"
     done = run("diagnose", str(OVERFIT), "--output", str(target))
@@ -307,21 +322,26 @@ def test_an_explicit_format_wins_over_the_extension(tmp_path):
 
 def test_an_unexpected_exception_is_an_internal_error_not_bad_input(tmp_path):
     # a ValueError from a bug must not pass for "bad input": it says internal error and --debug
-    code = ("import sys\nimport plateau_doctor.api as api\n"
-            "def broken(*a, **k):\n    raise ValueError('a bug')\n"
-            "api.examine = broken\nfrom plateau_doctor.cli import main\n"
-            f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n")
+    code = (
+        "import sys\nimport plateau_doctor.api as api\n"
+        "def broken(*a, **k):\n    raise ValueError('a bug')\n"
+        "api.examine = broken\nfrom plateau_doctor.cli import main\n"
+        f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, timeout=120)
     err = done.stderr.decode()
     assert done.returncode == 2 and "internal error: ValueError: a bug" in err and "--debug" in err
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("name, content", [
-    ("README.md", None),                                     # prose that mentions "val loss"
-    ("cli.py", None),
-    ("people.csv", "name,age,city\nbob,3,paris\nalice,4,rome\n"),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("README.md", None),  # prose that mentions "val loss"
+        ("cli.py", None),
+        ("people.csv", "name,age,city\nbob,3,paris\nalice,4,rome\n"),
+    ],
+)
 def test_files_that_are_not_training_logs_exit_2(tmp_path, name, content):
     path = tmp_path / name
     if content is None:
@@ -343,11 +363,13 @@ def test_text_wraps_to_the_terminal_on_a_tty_and_stays_one_line_per_message_in_a
 
     piped = run("diagnose", str(OVERFIT)).stdout.decode()
     message = next(line for line in piped.splitlines() if line.startswith("   Val was lowest"))
-    assert len(message) > 100                                  # a whole sentence, unbroken
-    code = ("import os, sys\nos.environ['COLUMNS'] = '70'\nfrom plateau_doctor.cli import main\n"
-            f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n")
+    assert len(message) > 100  # a whole sentence, unbroken
+    code = (
+        "import os, sys\nos.environ['COLUMNS'] = '70'\nfrom plateau_doctor.cli import main\n"
+        f"sys.argv = ['plateau-doctor', 'diagnose', {str(OVERFIT)!r}]\nmain()\n"
+    )
     pid, fd = pty.fork()
-    if pid == 0:                                               # the child: stdout is a terminal
+    if pid == 0:  # the child: stdout is a terminal
         os.execvpe(sys.executable, [sys.executable, "-c", code], {**os.environ, "NO_COLOR": "1"})
     chunks = []
     while True:
@@ -364,22 +386,35 @@ def test_text_wraps_to_the_terminal_on_a_tty_and_stays_one_line_per_message_in_a
     assert message.strip()[:40] in screen.replace("\n   ", " ")
 
 
-@pytest.mark.parametrize("line", [
-    "step 1: train loss abc, val loss def", "iter 1: loss abc, time 5ms", "s:1 tel:abc",
-    "step:1/10 val_loss:abc train_time:0ms", "Step 1 | Validation bpb: abc", "val loss was high",
-    "{'loss': 'abc', 'epoch': 1}",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "step 1: train loss abc, val loss def",
+        "iter 1: loss abc, time 5ms",
+        "s:1 tel:abc",
+        "step:1/10 val_loss:abc train_time:0ms",
+        "Step 1 | Validation bpb: abc",
+        "val loss was high",
+        "{'loss': 'abc', 'epoch': 1}",
+    ],
+)
 def test_a_sniffer_needs_a_number_where_the_format_has_one(line):
     from plateau_doctor.parsers import detect
 
     assert detect([line] * 20) is None
 
 
-@pytest.mark.parametrize("line, fmt", [
-    ("step 1: train loss 1.0, val loss nan", "nanogpt"), ("s:1 tel:3.2", "llmc_mainlog"),
-    ("step:1/10 train_time:5ms step_avg:nanms", "modded_nanogpt"), ("{'loss': nan}", "hf_trainer"),
-    ("Step 00250 | Validation bpb: 1.2", "nanochat"), ("val loss 11.129390", "llmc_stdout"),
-])
+@pytest.mark.parametrize(
+    "line, fmt",
+    [
+        ("step 1: train loss 1.0, val loss nan", "nanogpt"),
+        ("s:1 tel:3.2", "llmc_mainlog"),
+        ("step:1/10 train_time:5ms step_avg:nanms", "modded_nanogpt"),
+        ("{'loss': nan}", "hf_trainer"),
+        ("Step 00250 | Validation bpb: 1.2", "nanochat"),
+        ("val loss 11.129390", "llmc_stdout"),
+    ],
+)
 def test_nan_and_real_numbers_still_count(line, fmt):
     from plateau_doctor.parsers import detect
 

@@ -1,4 +1,5 @@
 """`whatif` and `fix` on the command line: output conventions, exit codes, never over the input."""
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,13 @@ OVERFIT_CONFIG = CONFIGS / "h200_shakespeare_char_overfit_default.py"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *map(str, args)],
-                          capture_output=True, cwd=ROOT, timeout=120, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *map(str, args)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        text=True,
+    )
 
 
 def test_whatif_text_compares_the_two_schedules():
@@ -52,7 +58,7 @@ def test_fix_writes_a_new_config_and_leaves_the_input_alone(tmp_path):
     done = run("fix", OVERFIT_LOG, "--config", config, "--output", out, "--dataset-tokens", "1003854")
     assert done.returncode == 0, done.stderr
     assert config.read_bytes() == before
-    tree = ast.parse(out.read_text())            # parsed, never executed
+    tree = ast.parse(out.read_text())  # parsed, never executed
     values = {n.targets[0].id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)}
     assert values["max_iters"] == values["lr_decay_iters"] < 5000
     assert "PD201" in done.stderr

@@ -1,5 +1,6 @@
 """The per-run API mapped over a cluster with Dask (docs/CLUSTER.md): every run's report comes
 back, a broken run carries its error in place, and the result is what `diagnose` writes."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ def test_the_per_run_unit_is_plain_data_with_the_error_in_place(tmp_path):
     bad = diagnose_to_json(str(tmp_path / "missing.log"))
     assert good["schema_version"] == 1 and good["findings"] is not None and "error" not in good
     assert "no such file" in bad["error"]["message"] and bad["run"] is None
-    json.dumps([good, bad], allow_nan=False)         # shippable between processes and machines
+    json.dumps([good, bad], allow_nan=False)  # shippable between processes and machines
 
 
 def test_the_dask_recipe_gives_the_same_reports_as_diagnose(tmp_path):
@@ -31,12 +32,29 @@ def test_the_dask_recipe_gives_the_same_reports_as_diagnose(tmp_path):
 
     paths = [str(p) for p in LOGS] + [str(tmp_path / "missing.log")]
     job = partial(diagnose_to_json, inputs=RunInputs(dataset_tokens="1003854"))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         reports = db.from_sequence(paths, npartitions=2).map(job).compute()
     assert [r["source"]["path"] for r in reports] == paths
     assert "error" in reports[-1]
-    done = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", *paths[:-1],
-                           "--dataset-tokens", "1003854", "--format", "json"],
-                          capture_output=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plateau_doctor",
+            "diagnose",
+            *paths[:-1],
+            "--dataset-tokens",
+            "1003854",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert json.loads(done.stdout) == reports[:-1]

@@ -1,5 +1,6 @@
 """`compare` is fair: matched schedule position, 'not comparable' when it is not, differences
 judged against eval noise and seed spread, --select/--ignore honoured. On real pairs of runs."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,12 @@ from plateau_doctor.rules import RuleSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "examples" / "logs"
-HEALTHY_2K = LOGS / "h200_shakespeare_char_healthy_2k.log"        # default config, 2000-iter schedule
-OVERFIT = LOGS / "h200_shakespeare_char_overfit_default.log"       # same config, 5000-iter schedule
-LR_HIGH = LOGS / "h200_shakespeare_char_lr_high_1e-2.log"          # 2000-iter schedule, lr 1e-2
-SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.log"))   # one config, four seeds
-LOWEST_SEED = next(p for p in SEEDS if "59ba1f2d" in p.name)      # final val 3.2731
-HIGHEST_SEED = next(p for p in SEEDS if "95dc5712" in p.name)     # final val 3.2839
+HEALTHY_2K = LOGS / "h200_shakespeare_char_healthy_2k.log"  # default config, 2000-iter schedule
+OVERFIT = LOGS / "h200_shakespeare_char_overfit_default.log"  # same config, 5000-iter schedule
+LR_HIGH = LOGS / "h200_shakespeare_char_lr_high_1e-2.log"  # 2000-iter schedule, lr 1e-2
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.log"))  # one config, four seeds
+LOWEST_SEED = next(p for p in SEEDS if "59ba1f2d" in p.name)  # final val 3.2731
+HIGHEST_SEED = next(p for p in SEEDS if "95dc5712" in p.name)  # final val 3.2839
 SHARED = ROOT.parent / "shared" / "logs"
 
 
@@ -33,7 +34,7 @@ def mid_schedule(tmp_path) -> Path:
     lines = OVERFIT.read_text().splitlines(keepends=True)
     cut = next(i for i, line in enumerate(lines) if line.startswith("step 2000:"))
     path = tmp_path / "mid_schedule.log"
-    path.write_text("".join(lines[:cut + 2]))
+    path.write_text("".join(lines[: cut + 2]))
     return path
 
 
@@ -50,7 +51,7 @@ def test_runs_with_different_schedules_are_compared_at_matched_fraction():
     report = compare(str(HEALTHY_2K), str(OVERFIT))
     best = next(f for f in report.findings if f.code == "PD801")
     assert best.evidence["aligned_by"] == "schedule fraction"
-    assert best.severity == "info"           # best vals 1.4647 vs 1.4585: within the seed spread
+    assert best.severity == "info"  # best vals 1.4647 vs 1.4585: within the seed spread
     assert any("matched fraction" in note for note in report.notes)
 
 
@@ -73,7 +74,7 @@ def test_the_seed_spread_is_measured_when_several_seeds_are_given():
     report = compare(str(LOWEST_SEED), others)
     best = next(f for f in report.findings if f.code == "PD801")
     assert "measured from 3 seeds" in best.evidence["seed_spread_source"]
-    assert 0.001 < best.evidence["seed_spread_sd"] < 0.01       # 75 seeds: sd 0.0021
+    assert 0.001 < best.evidence["seed_spread_sd"] < 0.01  # 75 seeds: sd 0.0021
     assert not raised(report)
 
 
@@ -90,9 +91,23 @@ def test_select_and_ignore_are_honoured():
 
 
 def test_the_cli_compare_honours_ignore_and_exits_by_what_is_left():
-    done = subprocess.run([sys.executable, "-m", "plateau_doctor", "compare", str(HEALTHY_2K), str(LR_HIGH),
-                           "--ignore", "regression", "--format", "json"], capture_output=True, cwd=ROOT,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plateau_doctor",
+            "compare",
+            str(HEALTHY_2K),
+            str(LR_HIGH),
+            "--ignore",
+            "regression",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0 and json.loads(done.stdout)["findings"] == []
 
 
@@ -100,8 +115,10 @@ def test_the_cli_compare_honours_ignore_and_exits_by_what_is_left():
 def test_real_gpt2_runs_with_an_escalating_lr_are_a_regression_with_lowered_confidence():
     # the same model, data and batch; the candidate's fork doubles the LR every ~1000 steps.
     # Neither log echoes its schedule, so the alignment is said to be fair only if they match.
-    report = compare(str(SHARED / "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log"),
-                     str(SHARED / "real_04_nanogpt_gpt2_124M_linesearch_lr_escalates.log"))
+    report = compare(
+        str(SHARED / "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log"),
+        str(SHARED / "real_04_nanogpt_gpt2_124M_linesearch_lr_escalates.log"),
+    )
     assert {"PD801", "PD802"} <= raised(report)
     assert all(f.confidence <= 0.55 for f in report.findings if f.raised)
     assert any("schedule unknown" in note for note in report.notes)

@@ -1,4 +1,5 @@
 """Reading sources: a path, a .gz, stdin; decoding; the block interface; errors a user can fix."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,8 +11,10 @@ import pytest
 import plateau_doctor.read as read
 from plateau_doctor.read import InputError, LineBuffer, LogText, open_log
 
-TEXT = ("Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\n"
-        "iter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n")
+TEXT = (
+    "Overriding: device = cpu\nstep 0: train loss 4.2874, val loss 4.2823\n"
+    "iter 0: loss 4.2689, time 9.00ms, mfu -100.00%\n"
+)
 
 
 def lines(source: LogText) -> list[str]:
@@ -27,16 +30,16 @@ def test_a_path_reads_as_lines_without_newlines(tmp_path):
 
 
 def test_gzip_is_detected_by_content_not_name(tmp_path):
-    path = tmp_path / "run.log"          # no .gz suffix on purpose
+    path = tmp_path / "run.log"  # no .gz suffix on purpose
     path.write_bytes(gzip.compress(TEXT.encode()))
     source = open_log(str(path))
-    assert source.size is None           # unknown until decompressed
+    assert source.size is None  # unknown until decompressed
     assert lines(source) == TEXT.splitlines()
 
 
 def test_a_corrupt_gzip_is_an_input_error(tmp_path):
     packed = bytearray(gzip.compress(TEXT.encode() * 50, mtime=0))
-    packed[-8] ^= 0xFF                   # the trailer's CRC no longer matches the content
+    packed[-8] ^= 0xFF  # the trailer's CRC no longer matches the content
     path = tmp_path / "run.log.gz"
     path.write_bytes(bytes(packed))
     with pytest.raises(InputError, match="cannot read") as caught:
@@ -48,11 +51,11 @@ def test_a_truncated_gzip_gives_every_line_before_the_cut_and_says_it_ended_earl
     text = "".join(f"iter {i}: loss {i}.0\n" for i in range(20_000))
     packed = gzip.compress(text.encode(), mtime=0)
     path = tmp_path / "run.log.gz"
-    path.write_bytes(packed[:len(packed) // 2])
+    path.write_bytes(packed[: len(packed) // 2])
     source = open_log(str(path))
     got = lines(source)
     assert source.ended_early and "truncated" in source.ended_early
-    assert len(got) > 1000 and text.startswith("\n".join(got))   # the last line may be cut
+    assert len(got) > 1000 and text.startswith("\n".join(got))  # the last line may be cut
 
 
 def test_a_complete_gzip_does_not_claim_it_ended_early(tmp_path):
@@ -70,7 +73,7 @@ def test_concatenated_gzip_members_and_zero_padding_read_as_one_file(tmp_path):
 
 
 def test_gunzip_inflates_a_bomb_one_bounded_chunk_at_a_time():
-    bomb = gzip.compress(b"\0" * (64 << 20))          # 64 MiB of zeros in ~64 KB
+    bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in ~64 KB
     stream = read.Gunzip(io.BytesIO(bomb))
     first = stream.read(1 << 30)
     assert 0 < len(first) <= read.CHUNK
@@ -85,7 +88,7 @@ def test_stdin(monkeypatch, name):
     source = open_log(name)
     assert source.name == "<stdin>"
     assert lines(source) == TEXT.splitlines()
-    assert not stdin.buffer.closed        # never close the process's own stdin
+    assert not stdin.buffer.closed  # never close the process's own stdin
 
 
 def test_invalid_utf8_becomes_replacement_characters_on_the_same_lines(tmp_path):
@@ -190,7 +193,11 @@ def test_a_gzip_stream_on_stdin_is_recognised_by_its_magic_bytes():
     from pathlib import Path
 
     log = Path(__file__).resolve().parents[1] / "examples/logs/h200_shakespeare_char_overfit_default.log"
-    done = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", "--format", "json"],
-                          input=gzip.compress(log.read_bytes()), capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", "diagnose", "--format", "json"],
+        input=gzip.compress(log.read_bytes()),
+        capture_output=True,
+        timeout=120,
+    )
     report = json.loads(done.stdout)
     assert report["source"]["path"] == "<stdin>" and report["run"]["last_iter"] == 5000

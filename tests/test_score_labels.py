@@ -1,4 +1,5 @@
 """tools/score_labels.py judges a report the way ../shared/tools/check_labels.py does."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,13 +12,19 @@ _spec.loader.exec_module(score_labels)
 
 
 def _report(*findings: tuple[str, str], fmt: str = "nanogpt") -> dict:
-    return {"source": {"format": fmt},
-            "findings": [{"code": f"PD{i}", "category": c, "severity": s} for i, (c, s) in enumerate(findings)]}
+    return {
+        "source": {"format": fmt},
+        "findings": [{"code": f"PD{i}", "category": c, "severity": s} for i, (c, s) in enumerate(findings)],
+    }
 
 
 def test_expect_top_looks_only_at_the_first_two_raised_findings():
-    report = _report(("still_improving", "info"), ("data_repetition", "warning"),
-                     ("lr_schedule", "warning"), ("overfitting", "error"))
+    report = _report(
+        ("still_improving", "info"),
+        ("data_repetition", "warning"),
+        ("lr_schedule", "warning"),
+        ("overfitting", "error"),
+    )
     problems, raised = score_labels.judge_report({"expect_top": ["overfitting"]}, report)
     assert raised == ["data_repetition", "lr_schedule", "overfitting"]
     assert problems == ["overfitting not in top 2 ['data_repetition', 'lr_schedule']"]

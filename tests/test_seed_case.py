@@ -6,6 +6,7 @@ examples/logs/seed_fineweb_4070.log is a reconstruction from SEED.md's numbers (
 was not published); `python tests/test_seed_case.py --write` regenerates it with the generator
 below. examples/configs/seed_fineweb_4070.py is the config SEED.md describes.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,25 +23,25 @@ from plateau_doctor.analyse.scale import nanogpt_param_count
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "logs" / "seed_fineweb_4070.log"
 CONFIG = ROOT / "examples" / "configs" / "seed_fineweb_4070.py"
-DATASET_TOKENS = "1B"   # SEED.md: the parquet file holds 0.5-1B tokens; 1B is the kinder case
+DATASET_TOKENS = "1B"  # SEED.md: the parquet file holds 0.5-1B tokens; 1B is the kinder case
 
 # --------------------------------------------------------------------------------------------
 # The generator of examples/logs/seed_fineweb_4070.log (deterministic; kept here, not in src/).
 # --------------------------------------------------------------------------------------------
-RNG_SEED = 49                  # the first seed whose evals satisfy _consistent_with_seed_md
-LAST_ITER = 14500              # the run was judged here
+RNG_SEED = 49  # the first seed whose evals satisfy _consistent_with_seed_md
+LAST_ITER = 14500  # the run was judged here
 EVAL_INTERVAL, LOG_INTERVAL = 500, 10
 EVAL_ITERS = 200
-PER_BATCH_SIGMA = 0.08         # spread of one micro-batch loss (16 x 1024 tokens)
-DROPOUT_EXCESS = 0.03          # iter losses (dropout on) sit above the eval-mode train loss
-UPTICKS = {6000: 0.04, 9500: 0.025, 13000: 0.02}   # val bumps SEED.md reports
-OUTLIER = (10000, 4.1096)      # the single iter line SEED.md quotes
+PER_BATCH_SIGMA = 0.08  # spread of one micro-batch loss (16 x 1024 tokens)
+DROPOUT_EXCESS = 0.03  # iter losses (dropout on) sit above the eval-mode train loss
+UPTICKS = {6000: 0.04, 9500: 0.025, 13000: 0.02}  # val bumps SEED.md reports
+OUTLIER = (10000, 4.1096)  # the single iter line SEED.md quotes
 # nanoGPT's estimate_mfu: (6N + 12 L H Q T) * T FLOPs per sequence, 512 sequences per iteration,
 # against 312 TFLOPS. At ~11% MFU (SEED.md: 10-12%) that is ~4.6 s per iteration.
 N_PARAMS = nanogpt_param_count(12, 12, 384, 50304, 1024, False).printed_style
 FLOPS_PER_ITER = (6 * N_PARAMS + 12 * 12 * 12 * 32 * 1024) * 1024 * 16 * 32
 ITER_SECONDS = 4.58
-EVAL_SECONDS = 19.8            # 2 splits x 200 forward passes of 16 x 1024, plus the save
+EVAL_SECONDS = 19.8  # 2 splits x 200 forward passes of 16 x 1024, plus the save
 COMPILE_SECONDS = 52.0
 
 
@@ -54,8 +55,7 @@ def _evals(seed: int):
     steps = np.arange(0, LAST_ITER + 1, EVAL_INTERVAL)
     se = PER_BATCH_SIGMA / math.sqrt(EVAL_ITERS)
     train = _train_eval_curve(steps) + rng.normal(0, se, len(steps))
-    val = (_train_eval_curve(steps) - 0.055 * (1 - np.exp(-steps / 1500.0))
-           + rng.normal(0, se, len(steps)))
+    val = _train_eval_curve(steps) - 0.055 * (1 - np.exp(-steps / 1500.0)) + rng.normal(0, se, len(steps))
     for step, bump in UPTICKS.items():
         val[steps == step] += bump
     return steps, np.round(train, 4), np.round(val, 4)
@@ -64,32 +64,40 @@ def _evals(seed: int):
 def _consistent_with_seed_md(steps, train, val) -> bool:
     tail = steps >= 10000
     upticks = set(steps[1:][np.diff(val) > 0].tolist())
-    return bool(abs(train[0] - 10.87) <= 0.01 and abs(val[0] - 10.87) <= 0.02
-                and 3.64 <= train[tail].min() and train[tail].max() <= 3.71
-                and 3.57 <= val[tail].min() and val[tail].max() <= 3.65
-                and np.all(val[tail] <= train[tail]) and upticks == set(UPTICKS))
+    return bool(
+        abs(train[0] - 10.87) <= 0.01
+        and abs(val[0] - 10.87) <= 0.02
+        and 3.64 <= train[tail].min()
+        and train[tail].max() <= 3.71
+        and 3.57 <= val[tail].min()
+        and val[tail].max() <= 3.65
+        and np.all(val[tail] <= train[tail])
+        and upticks == set(UPTICKS)
+    )
 
 
 def render_seed_log() -> str:
     steps, train, val = _evals(RNG_SEED)
     assert _consistent_with_seed_md(steps, train, val)
     rng = np.random.default_rng(RNG_SEED + 1)
-    out = ["# reconstructed from the description in SEED.md (an expert's write-up of a real run); "
-           "not the original log",
-           "Overriding config with config/seed_fineweb_4070.py:",
-           CONFIG.read_text(encoding="utf-8"),      # print(f.read()) adds a blank line after it
-           "tokens per iteration will be: 524,288",
-           "Initializing a new model from scratch",
-           "defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)",
-           f"number of parameters: {N_PARAMS / 1e6:.2f}M",
-           "/home/user/nanoGPT/train.py:196: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
-           "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead.",
-           "  scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))",
-           "num decayed parameter tensors: 50, with 40,943,616 parameters",
-           "num non-decayed parameter tensors: 25, with 9,600 parameters",
-           "using fused AdamW: True",
-           "compiling the model... (takes a ~minute)"]
-    evals = {int(s): (t, v) for s, t, v in zip(steps, train, val)}
+    out = [
+        "# reconstructed from the description in SEED.md (an expert's write-up of a real run); "
+        "not the original log",
+        "Overriding config with config/seed_fineweb_4070.py:",
+        CONFIG.read_text(encoding="utf-8"),  # print(f.read()) adds a blank line after it
+        "tokens per iteration will be: 524,288",
+        "Initializing a new model from scratch",
+        "defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)",
+        f"number of parameters: {N_PARAMS / 1e6:.2f}M",
+        "/home/user/nanoGPT/train.py:196: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
+        "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead.",
+        "  scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))",
+        "num decayed parameter tensors: 50, with 40,943,616 parameters",
+        "num non-decayed parameter tensors: 25, with 9,600 parameters",
+        "using fused AdamW: True",
+        "compiling the model... (takes a ~minute)",
+    ]
+    evals = {int(s): (t, v) for s, t, v in zip(steps, train, val, strict=False)}
     running_mfu = -1.0
     for it in range(LAST_ITER + 1):
         dt = ITER_SECONDS * (1 + rng.normal(0, 0.01))
@@ -101,8 +109,11 @@ def render_seed_log() -> str:
                 out.append("saving checkpoint to out")
         if it == 0:
             dt += COMPILE_SECONDS
-        loss = float(_train_eval_curve(it)) + DROPOUT_EXCESS * min(1.0, it / 500) \
+        loss = (
+            float(_train_eval_curve(it))
+            + DROPOUT_EXCESS * min(1.0, it / 500)
             + rng.normal(0, PER_BATCH_SIGMA)
+        )
         if it == OUTLIER[0]:
             loss = OUTLIER[1]
         if it >= 5:
@@ -132,12 +143,15 @@ def test_seed_log_says_it_is_a_reconstruction(log_lines):
 
 def test_seed_log_echoes_the_example_config(log_lines):
     start = log_lines.index("Overriding config with config/seed_fineweb_4070.py:") + 1
-    echoed = "\n".join(log_lines[start:start + len(CONFIG.read_text().splitlines())])
+    echoed = "\n".join(log_lines[start : start + len(CONFIG.read_text().splitlines())])
     assert echoed == CONFIG.read_text().rstrip("\n")
-    for line in ("tokens per iteration will be: 524,288", "number of parameters: 40.56M",
-                 "Initializing a new model from scratch",
-                 "defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)",
-                 "compiling the model... (takes a ~minute)"):
+    for line in (
+        "tokens per iteration will be: 524,288",
+        "number of parameters: 40.56M",
+        "Initializing a new model from scratch",
+        "defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)",
+        "compiling the model... (takes a ~minute)",
+    ):
         assert line in log_lines
     assert any("FutureWarning" in line and "GradScaler" in line for line in log_lines)
 
@@ -151,16 +165,15 @@ def test_seed_log_curves_match_seed_md(log_lines):
     tail = [s for s in steps if s >= 10000]
     assert all(3.64 <= evals[s][0] <= 3.71 for s in tail)
     assert all(3.57 <= evals[s][1] <= 3.65 for s in tail)
-    assert all(evals[s][1] <= evals[s][0] for s in tail)          # val at or below train
-    upticks = {b for a, b in zip(steps, steps[1:]) if evals[b][1] > evals[a][1]}
+    assert all(evals[s][1] <= evals[s][0] for s in tail)  # val at or below train
+    upticks = {b for a, b in zip(steps, steps[1:], strict=False) if evals[b][1] > evals[a][1]}
     assert upticks == {6000, 9500, 13000}
     # `saving checkpoint to out` after every eval but the first (always_save_checkpoint=True)
     assert log_lines.count("saving checkpoint to out") == len(steps) - 1
 
 
 def test_seed_log_iter_lines_match_seed_md(log_lines):
-    iters = [(int(m[1]), float(m[2]), float(m[3]), float(m[4]))
-             for m in map(ITER_RE.match, log_lines) if m]
+    iters = [(int(m[1]), float(m[2]), float(m[3]), float(m[4])) for m in map(ITER_RE.match, log_lines) if m]
     assert [i[0] for i in iters] == list(range(0, 14501, 10))
     by_iter = {i[0]: i for i in iters}
     assert by_iter[10000][1] == 4.1096
@@ -188,13 +201,13 @@ def _codes(report, code: str) -> list:
 
 def test_seed_run_facts(report):
     run = report.run
-    assert run.tokens_per_iter == 524_288                   # 16 x 32 x 1024
+    assert run.tokens_per_iter == 524_288  # 16 x 32 x 1024
     assert run.n_params == pytest.approx(40.5e6, rel=0.01)  # not 125M
     assert run.last_iter == 14500 and run.max_iters == 20000
-    assert run.tokens_seen == 14500 * 524_288               # ~7.6B
+    assert run.tokens_seen == 14500 * 524_288  # ~7.6B
     assert run.tokens_seen == pytest.approx(7.6e9, rel=0.01)
     assert run.tokens_per_param == pytest.approx(188, abs=1.5)
-    assert run.lr_at_last_iter == pytest.approx(2.66e-4, rel=0.01)   # ~2.7x min_lr 1e-4
+    assert run.lr_at_last_iter == pytest.approx(2.66e-4, rel=0.01)  # ~2.7x min_lr 1e-4
     assert run.epochs == pytest.approx(7.6, abs=0.01)
     assert run.dataset_tokens == 1_000_000_000
 
@@ -203,7 +216,7 @@ def test_seed_overfitting_not_raised_with_val_at_or_below_train(report):
     assert not _raised(report, "overfitting")
     [f] = _codes(report, "PD201")
     assert f.severity == "info" and f.ruled_out and f.title.startswith("Not overfitting")
-    assert f.counter_evidence["gap_last"] <= 0          # the evidence: val at or below train
+    assert f.counter_evidence["gap_last"] <= 0  # the evidence: val at or below train
 
 
 def test_seed_the_125m_claim_is_called_wrong(report):
@@ -231,7 +244,7 @@ def test_seed_judged_mid_schedule(report):
 
 def test_seed_lr_1e3_is_not_too_high_for_40m_parameters(report):
     assert not _raised(report, "lr_too_high")
-    [f] = _codes(report, "PD301")            # 1e-3 is below the ~1.3e-3 reference for 40M
+    [f] = _codes(report, "PD301")  # 1e-3 is below the ~1.3e-3 reference for 40M
     assert f.severity == "info" and f.ruled_out and "not aggressive" in f.message
     assert f.counter_evidence["ratio_to_reference"] < 1
 
@@ -247,8 +260,7 @@ def test_seed_eval_iters_200_judged_from_the_data(report):
 
 def test_seed_the_single_4_11_iter_loss_is_not_a_raised_spike(report):
     assert not _raised(report, "loss_spikes")
-    assert not [f for f in _codes(report, "PD402") if 10000 in f.evidence.get("spike_iters", [])
-                and f.raised]
+    assert not [f for f in _codes(report, "PD402") if 10000 in f.evidence.get("spike_iters", []) and f.raised]
 
 
 def test_seed_data_repetition_is_a_fact_not_a_headline_while_val_is_below_train(report):
@@ -271,14 +283,20 @@ def test_seed_conclusions_hold_across_seed_mds_dataset_range(tokens, epochs):
     assert report.run.epochs == pytest.approx(epochs, abs=0.02)
     raised = [f.category for f in report.findings if f.raised]
     assert raised[:2] == ["lr_schedule", "capacity_limited"]
-    assert not set(raised) & {"overfitting", "lr_too_high", "loss_spikes", "divergence", "eval_noise",
-                              "data_repetition"}
+    assert not set(raised) & {
+        "overfitting",
+        "lr_too_high",
+        "loss_spikes",
+        "divergence",
+        "eval_noise",
+        "data_repetition",
+    }
 
 
 def test_seed_diagnosis_without_config_file_uses_the_echoed_config(report):
     echoed = diagnose(str(LOG), dataset_tokens=DATASET_TOKENS)
     assert [(f.code, f.severity) for f in echoed.findings] == [(f.code, f.severity) for f in report.findings]
-    assert not [f for f in report.findings if f.code == "PD601"]   # the file and the echo agree
+    assert not [f for f in report.findings if f.code == "PD601"]  # the file and the echo agree
 
 
 if __name__ == "__main__" and "--write" in sys.argv:

@@ -1,5 +1,6 @@
 """Strict settings, like ruff: an unknown key, selector, threshold or --set key is an error that
 names the bad value with one did-you-mean; a CI job with a typo must not pass by checking less."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ LLMC = ROOT / "tests" / "hostile" / "corpus" / "snippets" / "llmc_stdout.log"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
-                          cwd=cwd or ROOT, timeout=120, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args],
+        capture_output=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+        text=True,
+    )
 
 
 def one_error_line(done: subprocess.CompletedProcess) -> str:
@@ -30,11 +36,14 @@ def one_error_line(done: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("flag, value, suggestion", [
-    ("--select", "PD2O1", "'PD201'"),          # the letter O for a zero
-    ("--ignore", "overfiting", "'overfitting'"),
-    ("--extend-select", "lr-too-high", "'lr_too_high'"),
-])
+@pytest.mark.parametrize(
+    "flag, value, suggestion",
+    [
+        ("--select", "PD2O1", "'PD201'"),  # the letter O for a zero
+        ("--ignore", "overfiting", "'overfitting'"),
+        ("--extend-select", "lr-too-high", "'lr_too_high'"),
+    ],
+)
 def test_an_unknown_selector_on_the_command_line_exits_2_with_one_suggestion(flag, value, suggestion):
     line = one_error_line(run("diagnose", str(OVERFIT), flag, value))
     assert repr(value) in line and f"did you mean {suggestion}" in line
@@ -49,14 +58,17 @@ def test_a_prefix_that_matches_no_rule_is_refused():
         check_selectors(["PD9"], "--select")
 
 
-@pytest.mark.parametrize("toml, bad, suggestion", [
-    ('[tool.plateau-doctor]\nselet = ["PD2"]\n', "'selet'", "'select'"),
-    ('[tool.plateau-doctor]\nignore = ["PD2O2"]\n', "'PD2O2'", "'PD202'"),
-    ('[tool.plateau-doctor.thresholds.PD202]\nwarn_epoch = 3\n', "'warn_epoch'", "'warn_epochs'"),
-    ('[tool.plateau-doctor.thresholds.PD2O2]\nwarn_epochs = 3\n', "'PD2O2'", "'PD202'"),
-    ('[tool.plateau-doctor.severity]\nPD201 = "warn"\n', "'warn'", "'warning'"),
-    ('[tool.plateau-doctor]\nfail-on = "eror"\n', "'eror'", "'error'"),
-])
+@pytest.mark.parametrize(
+    "toml, bad, suggestion",
+    [
+        ('[tool.plateau-doctor]\nselet = ["PD2"]\n', "'selet'", "'select'"),
+        ('[tool.plateau-doctor]\nignore = ["PD2O2"]\n', "'PD2O2'", "'PD202'"),
+        ("[tool.plateau-doctor.thresholds.PD202]\nwarn_epoch = 3\n", "'warn_epoch'", "'warn_epochs'"),
+        ("[tool.plateau-doctor.thresholds.PD2O2]\nwarn_epochs = 3\n", "'PD2O2'", "'PD202'"),
+        ('[tool.plateau-doctor.severity]\nPD201 = "warn"\n', "'warn'", "'warning'"),
+        ('[tool.plateau-doctor]\nfail-on = "eror"\n', "'eror'", "'error'"),
+    ],
+)
 def test_a_misspelled_setting_in_pyproject_exits_2_naming_it(tmp_path, toml, bad, suggestion):
     (tmp_path / "pyproject.toml").write_text(toml)
     line = one_error_line(run("diagnose", str(OVERFIT), cwd=tmp_path))
@@ -65,9 +77,11 @@ def test_a_misspelled_setting_in_pyproject_exits_2_naming_it(tmp_path, toml, bad
 
 def test_good_settings_still_load_with_snake_case_aliases(tmp_path):
     path = tmp_path / "pd.toml"
-    path.write_text('[tool.plateau-doctor]\nfail_on = "warning"\nextend-select = ["PD101"]\n'
-                    '[tool.plateau-doctor.thresholds.PD202]\nwarn_epochs = 8\n'
-                    '[tool.plateau-doctor.run]\nlearning_rate = 1e-3\n')
+    path.write_text(
+        '[tool.plateau-doctor]\nfail_on = "warning"\nextend-select = ["PD101"]\n'
+        "[tool.plateau-doctor.thresholds.PD202]\nwarn_epochs = 8\n"
+        "[tool.plateau-doctor.run]\nlearning_rate = 1e-3\n"
+    )
     tool = load_tool_settings(str(path))
     assert tool.fail_on == "warning" and tool.extend_select == ["PD101"]
     assert tool.thresholds == {"PD202": {"warn_epochs": 8.0}}

@@ -1,4 +1,5 @@
 """Many logs at once: every log gets a report, streamed as each finishes."""
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,16 @@ LOGS = sorted((ROOT / "examples" / "logs").glob("h200_*.log"))
 
 
 def job() -> DiagnoseJob:
-    inputs = RunInputs(config=None, overrides={}, dataset_tokens=None, data_dir=None,
-                       log_format="auto", columns=None)
+    inputs = RunInputs(
+        config=None, overrides={}, dataset_tokens=None, data_dir=None, log_format="auto", columns=None
+    )
     return DiagnoseJob(inputs=inputs, settings=None)
 
 
 def test_a_pool_returns_one_report_per_log():
     paths = [str(p) for p in LOGS]
     done = list(diagnose_each(paths, job(), jobs=2))
-    assert [position for position, _, _ in done] == list(range(len(paths)))   # in the given order
+    assert [position for position, _, _ in done] == list(range(len(paths)))  # in the given order
     assert all(report.path == paths[position] for position, report, _ in done)
 
 
@@ -43,18 +45,22 @@ def test_text_reports_stream_before_the_last_log_is_read(tmp_path):
     # The second log is a FIFO nobody writes to yet: the first report must already be out.
     fifo = tmp_path / "live.log"
     os.mkfifo(fifo)
-    proc = subprocess.Popen([sys.executable, "-m", "plateau_doctor", "diagnose", str(LOGS[0]), str(fifo),
-                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plateau_doctor", "diagnose", str(LOGS[0]), str(fifo), "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     try:
         seen = b""
-        while b"run" not in seen:      # the facts table closes a report
+        while b"run" not in seen:  # the facts table closes a report
             ready, _, _ = select.select([proc.stdout], [], [], 60)
             assert ready, "no report streamed within 60 s"
             chunk = os.read(proc.stdout.fileno(), 65536)
             assert chunk, proc.stderr.read().decode()[-2000:]
             seen += chunk
         assert str(LOGS[0]).encode() in seen
-        fifo.write_bytes(LOGS[1].read_bytes())     # now the second log arrives
+        fifo.write_bytes(LOGS[1].read_bytes())  # now the second log arrives
         rest, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
@@ -64,9 +70,11 @@ def test_text_reports_stream_before_the_last_log_is_read(tmp_path):
 
 # -- fault isolation: one bad log among many ---------------------------------------------------
 
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
-                          cwd=cwd or ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args], capture_output=True, cwd=cwd or ROOT, timeout=300
+    )
 
 
 @pytest.fixture
@@ -74,8 +82,13 @@ def mixed(tmp_path) -> list[str]:
     """Good logs around an empty file, a binary file and a missing one."""
     (tmp_path / "empty.log").write_bytes(b"")
     (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 64)
-    return [str(LOGS[0]), str(tmp_path / "empty.log"), str(tmp_path / "binary.bin"),
-            str(tmp_path / "missing.log"), str(LOGS[1])]
+    return [
+        str(LOGS[0]),
+        str(tmp_path / "empty.log"),
+        str(tmp_path / "binary.bin"),
+        str(tmp_path / "missing.log"),
+        str(LOGS[1]),
+    ]
 
 
 def test_every_log_gets_its_slot_and_a_bad_one_carries_an_error_object(mixed):
@@ -84,13 +97,13 @@ def test_every_log_gets_its_slot_and_a_bad_one_carries_an_error_object(mixed):
     assert [r["source"]["path"] for r in reports] == mixed
     assert [bool(r.get("error")) for r in reports] == [False, True, True, True, False]
     assert "no such file" in reports[3]["error"]["message"]
-    assert reports[0]["findings"] and reports[4]["findings"]       # the good ones kept their results
-    assert done.returncode == 2                                      # ... and the run still fails
+    assert reports[0]["findings"] and reports[4]["findings"]  # the good ones kept their results
+    assert done.returncode == 2  # ... and the run still fails
     errors = done.stderr.decode().strip().splitlines()
     assert len(errors) == 3 and all(line.startswith("plateau-doctor: ") for line in errors)
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "html"])   # streamed list, streamed text, plots from workers
+@pytest.mark.parametrize("fmt", ["json", "text", "html"])  # streamed list, streamed text, plots from workers
 def test_jobs_1_and_jobs_n_give_the_same_bytes(mixed, fmt):
     one = cli("diagnose", *mixed, "--format", fmt, "--jobs", "1")
     two = cli("diagnose", *mixed, "--format", fmt, "--jobs", "2")
@@ -121,6 +134,7 @@ def test_a_single_bad_log_is_still_one_line_on_stderr_and_nothing_on_stdout(tmp_
 
 # -- sweeps: a directory of runs ---------------------------------------------------------------
 
+
 @pytest.fixture
 def sweep_dir(tmp_path) -> Path:
     """Runs in nested folders, beside files that are not training logs."""
@@ -148,7 +162,7 @@ def test_a_directory_prints_one_ranked_summary_grouped_by_verdict(sweep_dir):
     done = cli("diagnose", str(sweep_dir))
     out = done.stdout.decode()
     assert out.startswith("6 runs: ") and "(worst first)" in out
-    assert "Most likely" not in out                       # no full reports for a sweep, only rows
+    assert "Most likely" not in out  # no full reports for a sweep, only rows
     assert out.count("train.log") == 6
     counts = out.splitlines()[0]
     assert sum(int(part.split()[0]) for part in counts.split(": ", 1)[1].split(" (")[0].split(", ")) == 6

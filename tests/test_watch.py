@@ -1,5 +1,6 @@
 """`watch`: a log followed while a writer process appends to it, a pipe read to EOF, rotation
 and truncation, Ctrl-C, and the incremental parse state."""
+
 from __future__ import annotations
 
 import io
@@ -35,16 +36,21 @@ WRITER = textwrap.dedent("""
 
 
 def watcher(source: str, timeout: float | None, **popen) -> subprocess.Popen:
-    code = ("import sys\nfrom plateau_doctor.watch import run_watch\n"
-            f"sys.exit(run_watch({source!r}, once_per_eval=True, config=None, overrides={{}}, "
-            f"dataset_tokens='1003854', log_format='auto', poll_seconds=0.05, timeout={timeout!r}))")
+    code = (
+        "import sys\nfrom plateau_doctor.watch import run_watch\n"
+        f"sys.exit(run_watch({source!r}, once_per_eval=True, config=None, overrides={{}}, "
+        f"dataset_tokens='1003854', log_format='auto', poll_seconds=0.05, timeout={timeout!r}))"
+    )
     env = {**os.environ, "PYTHONPATH": SRC}
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, **popen)
 
 
 def eval_lines(output: str) -> list[tuple[int, str]]:
-    return [(int(m.group(1)), line) for line in output.splitlines()
-            if (m := re.match(r"step (\d+): train [\d.]+, val [\d.]+", line))]
+    return [
+        (int(m.group(1)), line)
+        for line in output.splitlines()
+        if (m := re.match(r"step (\d+): train [\d.]+, val [\d.]+", line))
+    ]
 
 
 def test_findings_appear_after_the_eval_that_triggers_them_in_a_growing_file(tmp_path):
@@ -56,11 +62,11 @@ def test_findings_appear_after_the_eval_that_triggers_them_in_a_growing_file(tmp
     writer.wait(timeout=5)
 
     evals = eval_lines(output)
-    assert [step for step, _ in evals] == list(range(0, 5001, 250))     # every eval, in order
+    assert [step for step, _ in evals] == list(range(0, 5001, 250))  # every eval, in order
     # val is best at step 1750 and only rises after it: no overfitting finding before then
     assert not any("PD201" in line for step, line in evals if step <= 1750)
     assert "PD201" in evals[-1][1]
-    assert "| " in evals[-1][1]                                   # the last eval carries findings
+    assert "| " in evals[-1][1]  # the last eval carries findings
     # then the full report, and exit code 1 for the error finding
     assert "Verdict (overfitting): overfitting" in output and "1. ERROR PD201" in output
     assert watch.returncode == 1
@@ -70,7 +76,7 @@ def test_a_pipe_is_read_until_it_closes_and_the_process_exits(tmp_path):
     watch = watcher("-", timeout=None, stdin=subprocess.PIPE)
     lines = OVERFIT.read_text().splitlines(keepends=True)
     for i in range(0, len(lines), 150):
-        watch.stdin.write("".join(lines[i:i + 150]))
+        watch.stdin.write("".join(lines[i : i + 150]))
         watch.stdin.flush()
         time.sleep(0.05)
     watch.stdin.close()
@@ -84,8 +90,8 @@ def test_a_pipe_is_read_until_it_closes_and_the_process_exits(tmp_path):
 def test_ctrl_c_exits_cleanly_with_the_report(tmp_path):
     log = tmp_path / "train.log"
     log.write_text(OVERFIT.read_text())
-    watch = watcher(str(log), timeout=None)          # would follow forever
-    first = watch.stdout.readline()                  # it has read the log: an eval line is out
+    watch = watcher(str(log), timeout=None)  # would follow forever
+    first = watch.stdout.readline()  # it has read the log: an eval line is out
     assert first.startswith("step ")
     watch.send_signal(signal.SIGINT)
     output, _ = watch.communicate(timeout=20)
@@ -99,16 +105,16 @@ def test_follow_file_survives_rotation_and_truncation(tmp_path):
     events: list[str] = []
     chunks = follow_file(str(path), poll_seconds=0.01, timeout=0.3, events=events)
     assert next(chunks) == b"first\n"
-    assert next(chunks) is None                      # nothing new yet
-    path.rename(tmp_path / "train.log.1")            # logrotate: move away, start a new file
+    assert next(chunks) is None  # nothing new yet
+    path.rename(tmp_path / "train.log.1")  # logrotate: move away, start a new file
     path.write_bytes(b"second file, longer\n")
     assert next(chunks) == b"" and events == ["rotated"]
     assert next(chunks) == b"second file, longer\n"
-    path.write_bytes(b"third\n")                     # truncated and rewritten in place
+    path.write_bytes(b"third\n")  # truncated and rewritten in place
     assert next(chunks) == b"" and events == ["rotated", "truncated"]
     assert next(chunks) == b"third\n"
     started = time.monotonic()
-    assert all(chunk is None for chunk in chunks)    # then it gives up after the timeout
+    assert all(chunk is None for chunk in chunks)  # then it gives up after the timeout
     assert time.monotonic() - started < 2
 
 
@@ -116,8 +122,8 @@ def test_live_log_is_incremental_and_waits_for_the_format():
     live = LiveLog()
     live.feed(b"Overriding: device = cpu\ntokens per iteration will be: 16,384\n")
     assert live.format is None and live.new_evals() == []
-    live.feed(b"step 0: train loss 4.2874, val loss 4.2823\niter 0: loss 4.26")   # half a line
-    assert live.format is None                       # one data line is not enough to decide
+    live.feed(b"step 0: train loss 4.2874, val loss 4.2823\niter 0: loss 4.26")  # half a line
+    assert live.format is None  # one data line is not enough to decide
     live.feed(b"89, time 9.00ms, mfu -100.00%\n")
     assert live.format == "nanogpt"
     assert live.new_evals() == [(0, 4.2874, 4.2823)] and live.new_evals() == []
@@ -127,7 +133,7 @@ def test_live_log_is_incremental_and_waits_for_the_format():
     assert live.new_evals() == [(10, 3.0, 3.1)]
     live.end_of_file()
     final = live.snapshot(final=True)
-    assert len(snapshot.evals) == 1 and len(final.evals) == 2     # a snapshot is a copy
+    assert len(snapshot.evals) == 1 and len(final.evals) == 2  # a snapshot is a copy
     assert final.evals["checkpoint_saved"].tolist() == [False, True]
     assert final.meta.tokens_per_iter == 16_384 and final.meta.n_lines == 6
 
@@ -156,16 +162,25 @@ def test_a_log_no_parser_recognises_is_one_line_naming_the_file(tmp_path):
     log = tmp_path / "notes.txt"
     log.write_text("just some text\nnothing numeric here\n")
     with pytest.raises(InputError) as caught:
-        run_watch(str(log), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
-                  log_format="auto", poll_seconds=0.01, timeout=0, out=io.StringIO())
+        run_watch(
+            str(log),
+            once_per_eval=True,
+            config=None,
+            overrides={},
+            dataset_tokens=None,
+            log_format="auto",
+            poll_seconds=0.01,
+            timeout=0,
+            out=io.StringIO(),
+        )
     assert str(caught.value).startswith(f"{log}: no training-loss lines")
 
 
 def test_a_missing_file_is_waited_for_like_tail_F(tmp_path):
     log = tmp_path / "not_yet.log"
     watch = watcher(str(log), timeout=2)
-    time.sleep(0.5)                                  # the job has not started writing yet
-    assert watch.poll() is None                      # still waiting, not exit 2
+    time.sleep(0.5)  # the job has not started writing yet
+    assert watch.poll() is None  # still waiting, not exit 2
     log.write_text(OVERFIT.read_text())
     output, _ = watch.communicate(timeout=60)
     assert [step for step, _ in eval_lines(output)][-1] == 5000 and watch.returncode == 1
@@ -176,8 +191,17 @@ def test_a_file_that_never_appears_is_one_error_after_the_timeout(tmp_path):
     from plateau_doctor.watch import run_watch
 
     with pytest.raises(InputError, match="waited 0.3 s for it to appear"):
-        run_watch(str(tmp_path / "never.log"), once_per_eval=True, config=None, overrides={},
-                  dataset_tokens=None, log_format="auto", poll_seconds=0.05, timeout=0.3, out=io.StringIO())
+        run_watch(
+            str(tmp_path / "never.log"),
+            once_per_eval=True,
+            config=None,
+            overrides={},
+            dataset_tokens=None,
+            log_format="auto",
+            poll_seconds=0.05,
+            timeout=0.3,
+            out=io.StringIO(),
+        )
 
 
 def test_a_val_only_log_never_prints_nan_for_the_missing_train_value(tmp_path):
@@ -187,8 +211,17 @@ def test_a_val_only_log_never_prints_nan_for_the_missing_train_value(tmp_path):
     log = tmp_path / "val_only.log"
     log.write_text("".join(seed.read_text().splitlines(keepends=True)[:400]))
     out = io.StringIO()
-    run_watch(str(log), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
-              log_format="auto", poll_seconds=0.01, timeout=0.2, out=out)
+    run_watch(
+        str(log),
+        once_per_eval=True,
+        config=None,
+        overrides={},
+        dataset_tokens=None,
+        log_format="auto",
+        poll_seconds=0.01,
+        timeout=0.2,
+        out=out,
+    )
     text = out.getvalue()
     assert "step 0: val 10.8258" in text and "nan" not in text.lower().replace("nanogpt", "")
 
@@ -200,7 +233,7 @@ def test_the_timeout_on_a_pipe_reports_what_was_read_and_says_why_it_stopped(tmp
     feeder = subprocess.Popen(["sh", "-c", f"cat '{head}'; sleep 60"], stdout=subprocess.PIPE)
     try:
         watch = watcher("-", timeout=1.0, stdin=feeder.stdout)
-        output, _ = watch.communicate(timeout=30)     # well before the writer would close
+        output, _ = watch.communicate(timeout=30)  # well before the writer would close
     finally:
         feeder.kill()
         feeder.wait()
@@ -213,5 +246,14 @@ def test_a_forced_format_that_reads_nothing_is_an_error_naming_the_detected_one(
     from plateau_doctor.watch import run_watch
 
     with pytest.raises(InputError, match="read as llmc_mainlog.*looks like nanogpt"):
-        run_watch(str(OVERFIT), once_per_eval=True, config=None, overrides={}, dataset_tokens=None,
-                  log_format="llmc_mainlog", poll_seconds=0.01, timeout=0.1, out=io.StringIO())
+        run_watch(
+            str(OVERFIT),
+            once_per_eval=True,
+            config=None,
+            overrides={},
+            dataset_tokens=None,
+            log_format="llmc_mainlog",
+            poll_seconds=0.01,
+            timeout=0.1,
+            out=io.StringIO(),
+        )

@@ -5,6 +5,7 @@ never a traceback and never exit 2 ("no training-loss lines"). A log whose label
 How well the diagnosis matches the labels is measured by tools/score_labels.py, not here: those are
 judgements to improve against, not a contract a commit must keep.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 WILD = ROOT / "tests" / "data" / "wild"
 LABELS = yaml.safe_load((WILD / "labels.yaml").read_text(encoding="utf-8"))
-WORKERS = 2            # the machine has 2 cores; each run is a separate process
+WORKERS = 2  # the machine has 2 cores; each run is a separate process
 TIMEOUT_S = 120
 
 
@@ -41,7 +42,7 @@ def _diagnose(entry: dict) -> subprocess.CompletedProcess:
 def runs() -> dict[str, subprocess.CompletedProcess]:
     """All wild logs diagnosed once, two at a time (one process per log, as a user runs it)."""
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return dict(zip((e["file"] for e in LABELS), pool.map(_diagnose, LABELS)))
+        return dict(zip((e["file"] for e in LABELS), pool.map(_diagnose, LABELS), strict=False))
 
 
 def test_every_wild_log_has_a_label_and_every_label_a_log():

@@ -17,6 +17,7 @@ The judging is the same as ../shared/tools/check_labels.py (the project's accept
 here because a user's clone has no ../shared; only the report around it (per-format table, the
 default path, argparse) is new.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,8 @@ from pathlib import Path
 import yaml
 
 RAISED = ("warning", "error")
-TOP_N = 2              # expect_top / expect_top_any look at this many leading raised findings
-TIMEOUT_S = 120        # per log, as in check_labels.py
+TOP_N = 2  # expect_top / expect_top_any look at this many leading raised findings
+TIMEOUT_S = 120  # per log, as in check_labels.py
 DEFAULT_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "wild" / "labels.yaml"
 
 
@@ -93,8 +94,11 @@ def judge_report(entry: dict, report: dict) -> tuple[list[str], list[str]]:
         allowed = set(entry.get("allow", []))
         for key in ("expect_top", "expect_top_any", "expect_any"):
             allowed |= set(entry.get(key, []))
-        extra = [f"{f.get('code')}:{f.get('category')}" for f in findings
-                 if f.get("severity") in RAISED and f.get("category") not in allowed]
+        extra = [
+            f"{f.get('code')}:{f.get('category')}"
+            for f in findings
+            if f.get("severity") in RAISED and f.get("category") not in allowed
+        ]
         if extra:
             problems.append(f"NOISY: quiet log raises {extra}")
     if entry.get("forbid_errors"):
@@ -114,8 +118,12 @@ def judge(entry: dict, folder: Path, cmd: list[str]) -> tuple[list[str], list[st
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("labels", nargs="?", default=str(DEFAULT_LABELS),
-                        help="labels file (default: tests/data/wild/labels.yaml)")
+    parser.add_argument(
+        "labels",
+        nargs="?",
+        default=str(DEFAULT_LABELS),
+        help="labels file (default: tests/data/wild/labels.yaml)",
+    )
     parser.add_argument("--only", help="keep the logs whose file name contains this text")
     parser.add_argument("--format", dest="formats", help="keep the logs of these formats (comma separated)")
     parser.add_argument("--strict", action="store_true", help="a noisy quiet log counts as failed")
@@ -148,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda e: judge(e, folder, cmd), entries))
     passed = noisy = 0
-    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # logs, passed, quiet, noisy
-    for entry, (problems, raised) in zip(entries, results):
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # logs, passed, quiet, noisy
+    for entry, (problems, raised) in zip(entries, results, strict=False):
         row = rows[entry.get("format", "?")]
         row[0] += 1
         row[2] += bool(entry.get("quiet"))
@@ -168,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ok   {entry['file']}: raised {raised}")
     print_table(rows)
     quiet = sum(1 for e in entries if e.get("quiet"))
-    print(f"{noisy} of {quiet} healthy (quiet) runs raise a warning or error"
-          + ("" if args.strict else " (--strict counts them as failed)"))
+    print(
+        f"{noisy} of {quiet} healthy (quiet) runs raise a warning or error"
+        + ("" if args.strict else " (--strict counts them as failed)")
+    )
     print(f"{passed} passed, {len(entries) - passed} failed")
     return 0 if passed == len(entries) else 1
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Write the README's rules table from the rule definitions (src/plateau_doctor/rules/*.py).
 
-    python tools/update_readme.py          # rewrite README.md in place
-    python tools/update_readme.py --check  # exit 1 when the README is stale
+python tools/update_readme.py          # rewrite README.md in place
+python tools/update_readme.py --check  # exit 1 when the README is stale
 """
+
 from __future__ import annotations
 
 import sys

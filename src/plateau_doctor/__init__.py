@@ -7,6 +7,7 @@ The Python API mirrors the CLI:
     >>> report.findings[0].category
     'overfitting'
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

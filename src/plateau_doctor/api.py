@@ -1,10 +1,11 @@
 """The Python API: the same functions the CLI calls.
 
-    >>> from plateau_doctor import diagnose
-    >>> report = diagnose("examples/logs/h200_shakespeare_char_tiny_model.log")
-    >>> [f.category for f in report.findings if f.raised][:1]
-    ['capacity_limited']
+>>> from plateau_doctor import diagnose
+>>> report = diagnose("examples/logs/h200_shakespeare_char_tiny_model.log")
+>>> [f.category for f in report.findings if f.raised][:1]
+['capacity_limited']
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | 
     from .read import InputError
     from .stores import is_store
 
-    if is_store(path, log_format):      # a directory, a tracker's database or event file, a URL
+    if is_store(path, log_format):  # a directory, a tracker's database or event file, a URL
         from .stores import read_store
 
         return read_store(path, log_format, columns)
@@ -35,7 +36,7 @@ def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | 
         if columns:
             return parse_with_columns(source.lines, columns)
         return parse_source(source, log_format)
-    except (UnknownFormat, ValueError) as exc:   # name the file, as every input error does
+    except (UnknownFormat, ValueError) as exc:  # name the file, as every input error does
         raise InputError(source.name, str(exc)) from None
 
 
@@ -46,29 +47,53 @@ class Examination:
     parsed: ParsedLog
     config: ResolvedConfig
     facts: RunFacts
-    analyses: "Analyses"
+    analyses: Analyses
     report: Report
 
 
-def diagnose(path: str | None = None, config: str | None = None, *,
-             overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
-             data_dir: str | None = None, log_format: str = "auto", settings=None,
-             parsed: ParsedLog | None = None, columns: dict[str, str] | None = None) -> Report:
+def diagnose(
+    path: str | None = None,
+    config: str | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    dataset_tokens: str | int | None = None,
+    data_dir: str | None = None,
+    log_format: str = "auto",
+    settings=None,
+    parsed: ParsedLog | None = None,
+    columns: dict[str, str] | None = None,
+) -> Report:
     """Diagnose one log: parse, resolve the config, analyse, run the rules, rank the findings.
 
     `config` is a nanoGPT .py / .yaml / .json / .toml file (read, never executed); `overrides`
     are --set values; `dataset_tokens` the training split's size ('9.2M', 1003854) or `data_dir`
     a nanoGPT data directory. `parsed` skips reading when the caller already has the loss table.
     """
-    return examine(path, config, overrides=overrides, dataset_tokens=dataset_tokens,
-                   data_dir=data_dir, log_format=log_format, settings=settings, parsed=parsed,
-                   columns=columns).report
+    return examine(
+        path,
+        config,
+        overrides=overrides,
+        dataset_tokens=dataset_tokens,
+        data_dir=data_dir,
+        log_format=log_format,
+        settings=settings,
+        parsed=parsed,
+        columns=columns,
+    ).report
 
 
-def examine(path: str | None = None, config: str | None = None, *,
-            overrides: dict[str, Any] | None = None, dataset_tokens: str | int | None = None,
-            data_dir: str | None = None, log_format: str = "auto", settings=None,
-            parsed: ParsedLog | None = None, columns: dict[str, str] | None = None) -> Examination:
+def examine(
+    path: str | None = None,
+    config: str | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    dataset_tokens: str | int | None = None,
+    data_dir: str | None = None,
+    log_format: str = "auto",
+    settings=None,
+    parsed: ParsedLog | None = None,
+    columns: dict[str, str] | None = None,
+) -> Examination:
     """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses)."""
     from .analyse import Analyses
     from .analyse.thresholds import analysis_limits
@@ -82,7 +107,7 @@ def examine(path: str | None = None, config: str | None = None, *,
     resolved = resolve_config(parsed, config, overrides)
     dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known(), parsed.meta.vocab_size)
     facts = compute_facts(parsed, resolved, dataset)
-    overrides_of_analyses = (settings.thresholds.get("ANALYSES") if settings is not None else None)
+    overrides_of_analyses = settings.thresholds.get("ANALYSES") if settings is not None else None
     analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses))
     fill_analysed_facts(facts, analyses)
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
@@ -92,26 +117,36 @@ def examine(path: str | None = None, config: str | None = None, *,
     if analyses.eval_noise_method:
         notes.append(f"noise of one eval: {analyses.eval_noise:.2g}, from {analyses.eval_noise_method}")
     if facts.mode == "finetune":
-        notes.append(f"read as a fine-tune ({analyses.finetune[1]}): pretraining references "
-                     "(Chinchilla sizes, the 4-epoch rule) are not applied")
+        notes.append(
+            f"read as a fine-tune ({analyses.finetune[1]}): pretraining references "
+            "(Chinchilla sizes, the 4-epoch rule) are not applied"
+        )
     notes += analyses.notes
     notes += [f"{s.code} not checked: {s.reason}" for s in outcome.skipped]
     if not resolved.is_known() and resolved.schema is not None:
-        notes.insert(0, "the log carries no config (no echoed config file or overrides) and none was "
-                        "given with --config: config-based checks were skipped")
+        notes.insert(
+            0,
+            "the log carries no config (no echoed config file or overrides) and none was "
+            "given with --config: config-based checks were skipped",
+        )
     if resolved.unknown:
         notes.append("config keys set by code that was not evaluated: " + ", ".join(resolved.unknown))
     report = Report(
-        path="<stdin>" if path in (None, "", "-") else str(path), format=parsed.format,
-        lines=parsed.meta.n_lines, segments=parsed.meta.n_segments, run=facts,
-        findings=outcome.findings, notes=notes, rules_checked=outcome.checked,
+        path="<stdin>" if path in (None, "", "-") else str(path),
+        format=parsed.format,
+        lines=parsed.meta.n_lines,
+        segments=parsed.meta.n_segments,
+        run=facts,
+        findings=outcome.findings,
+        notes=notes,
+        rules_checked=outcome.checked,
         val_series=[float(v) for v in analyses.val.values],
     )
     report.verdict = write_verdict(report, analyses)
     return Examination(parsed, resolved, facts, analyses, report)
 
 
-def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
+def fill_analysed_facts(facts: RunFacts, analyses: Analyses) -> None:
     """The run facts that come out of the analyses: how the evals were measured, whether this
     is a fine-tune, and the forecast of the loss at max_iters."""
     from .analyse.anneal_forecast import CurveForecast
@@ -124,9 +159,14 @@ def fill_analysed_facts(facts: RunFacts, analyses: "Analyses") -> None:
         facts.sources["mode"] = analyses.finetune[1]
     fc = analyses.curve_forecast
     if isinstance(fc, CurveForecast):
-        facts.forecast = {"iter": fc.target_step, "val_loss": round(fc.predicted, 4),
-                          "low": round(fc.low, 4), "high": round(fc.high, 4), "method": fc.method,
-                          "fitted_on": analyses.forecast_fitted_on, "annealing": fc.annealing}
+        facts.forecast = {
+            "iter": fc.target_step,
+            "val_loss": round(fc.predicted, 4),
+            "low": round(fc.low, 4),
+            "high": round(fc.high, 4),
+            "method": fc.method,
+            "fitted_on": analyses.forecast_fitted_on,
+            "annealing": fc.annealing,
+        }
     elif fc is not None:
         facts.forecast_refused = fc.reason
-

@@ -2,6 +2,7 @@
 
 A leaf module (it imports only model), so the analyses and the rules read thresholds the same way.
 """
+
 from __future__ import annotations
 
 from .model import Threshold

@@ -4,6 +4,7 @@ Data flows one way: read -> parse (ParsedLog) -> resolve (ResolvedConfig, RunFac
 -> rules (Finding) -> report (Report). Everything here is plain data; no behaviour beyond small
 conveniences, so any module can import it without pulling in numpy or pandas.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,9 +19,22 @@ SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 CATEGORIES = (
-    "overfitting", "data_repetition", "lr_too_high", "lr_too_low", "lr_schedule",
-    "capacity_limited", "eval_noise", "loss_spikes", "divergence", "still_improving",
-    "plateau", "init_loss", "throughput", "config", "incomplete_run", "regression",
+    "overfitting",
+    "data_repetition",
+    "lr_too_high",
+    "lr_too_low",
+    "lr_schedule",
+    "capacity_limited",
+    "eval_noise",
+    "loss_spikes",
+    "divergence",
+    "still_improving",
+    "plateau",
+    "init_loss",
+    "throughput",
+    "config",
+    "incomplete_run",
+    "regression",
 )
 
 # Column layout of the loss table; every parser produces exactly these columns.
@@ -34,38 +48,38 @@ class LogMeta:
 
     n_lines: int = 0
     n_segments: int = 1
-    tokens_per_iter: int | None = None          # the printed `tokens per iteration` line
-    n_params: float | None = None               # the printed `number of parameters` (absolute)
-    vocab_size: int | None = None               # `found vocab_size`, or implied by init_from
-    init_from: str | None = None                # scratch / resume / gpt2 / gpt2-medium / ...
-    max_iters: int | None = None                # formats that print `step N/M` know M
-    world_size: int | None = None               # ranks seen (duplicate headers, rank prefixes)
-    config_files: list[str] = field(default_factory=list)   # `Overriding config with X:`
+    tokens_per_iter: int | None = None  # the printed `tokens per iteration` line
+    n_params: float | None = None  # the printed `number of parameters` (absolute)
+    vocab_size: int | None = None  # `found vocab_size`, or implied by init_from
+    init_from: str | None = None  # scratch / resume / gpt2 / gpt2-medium / ...
+    max_iters: int | None = None  # formats that print `step N/M` know M
+    world_size: int | None = None  # ranks seen (duplicate headers, rank prefixes)
+    config_files: list[str] = field(default_factory=list)  # `Overriding config with X:`
     # `Overriding config with X:` and the file text echoed after it; resolve reads it (never runs it)
     config_echo: list[tuple[str, str]] = field(default_factory=list)
-    overrides: dict[str, str] = field(default_factory=dict)   # `Overriding: k = v` as printed
-    decayed_params: int | None = None   # `num decayed parameter tensors: ..., with N parameters`
+    overrides: dict[str, str] = field(default_factory=dict)  # `Overriding: k = v` as printed
+    decayed_params: int | None = None  # `num decayed parameter tensors: ..., with N parameters`
     nodecayed_params: int | None = None
-    loss_kind: str = "micro_batch"   # micro_batch (nanoGPT iter), window_mean (HF), ema (nanochat)
-    val_metric: str = "loss"         # loss, or bpb (nanochat)
-    lr_logged: bool = False          # the log prints the learning rate itself
+    loss_kind: str = "micro_batch"  # micro_batch (nanoGPT iter), window_mean (HF), ema (nanochat)
+    val_metric: str = "loss"  # loss, or bpb (nanochat)
+    lr_logged: bool = False  # the log prints the learning rate itself
     fused_adamw: bool | None = None
     compiled: bool | None = None
-    checkpoints_saved: int = 0       # `saving checkpoint` lines
-    last_step: int | None = None     # a step the run is known to have reached past its last row
-    stopped_by_design: str | None = None   # why it ended before max_iters on purpose, as printed
-    epochs: float | None = None      # passes over the training data, as the log counts them
+    checkpoints_saved: int = 0  # `saving checkpoint` lines
+    last_step: int | None = None  # a step the run is known to have reached past its last row
+    stopped_by_design: str | None = None  # why it ended before max_iters on purpose, as printed
+    epochs: float | None = None  # passes over the training data, as the log counts them
     # What the numbers mean. Set by the parser (a format's defaults come from its TRAITS), read by
     # everything after it, so nothing downstream needs to know which format a log was.
-    eval_kind: str | None = None     # "resampled": fresh random val batches at every eval (nanoGPT);
-                                     # "fixed": the same val set each time (llm.c, HF, ...); None: unknown
-    eval_set_tokens: int | None = None   # size of a fixed val set, where the log tells
+    eval_kind: str | None = None  # "resampled": fresh random val batches at every eval (nanoGPT);
+    # "fixed": the same val set each time (llm.c, HF, ...); None: unknown
+    eval_set_tokens: int | None = None  # size of a fixed val set, where the log tells
     config_schema: str | None = None  # whose config keys and defaults the run's config uses ("nanogpt")
-    loss_unit: str = "nats"          # of the train loss: nats per token, or "bits"
-    finetune: bool | None = None     # the log shows the run starts from pretrained weights (True),
-                                     # from scratch (False), or does not say (None)
-    excerpt: bool = False            # the log shows it is cut from a longer one (an elision line
-                                     # `...`, a last line cut mid-way): where it ends says nothing
+    loss_unit: str = "nats"  # of the train loss: nats per token, or "bits"
+    finetune: bool | None = None  # the log shows the run starts from pretrained weights (True),
+    # from scratch (False), or does not say (None)
+    excerpt: bool = False  # the log shows it is cut from a longer one (an elision line
+    # `...`, a last line cut mid-way): where it ends says nothing
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped
     # Iterations the trainer itself reports it did not apply (Megatron's `number of skipped
     # iterations`: fp16 loss-scale overflow) or found NaN in (`number of nan iterations`), summed
@@ -84,11 +98,11 @@ class Columns:
     whole diagnosis of a small log, so the DataFrame face is built only when asked for.
     """
 
-    def __init__(self, arrays: "dict[str, np.ndarray]") -> None:
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.arrays = arrays
         self._length = len(next(iter(arrays.values()))) if arrays else 0
 
-    def __getitem__(self, name: str) -> "np.ndarray":
+    def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
 
     def __len__(self) -> int:
@@ -98,11 +112,11 @@ class Columns:
     def empty(self) -> bool:
         return self._length == 0
 
-    def rows(self, which: "np.ndarray | slice") -> "Columns":
+    def rows(self, which: np.ndarray | slice) -> Columns:
         """The rows a boolean mask, index vector or slice picks, as a new table."""
         return Columns({name: values[which] for name, values in self.arrays.items()})
 
-    def to_frame(self) -> "pd.DataFrame":
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(self.arrays, copy=False)
@@ -123,29 +137,29 @@ class ParsedLog:
     meta: LogMeta
 
     @cached_property
-    def iters(self) -> "pd.DataFrame":
+    def iters(self) -> pd.DataFrame:
         return self.iter_table.to_frame()
 
     @cached_property
-    def evals(self) -> "pd.DataFrame":
+    def evals(self) -> pd.DataFrame:
         return self.eval_table.to_frame()
 
 
 @dataclass
 class ConfigValue:
     value: Any
-    source: str   # default | config:<path> | log-echo | log-override | --set
+    source: str  # default | config:<path> | log-echo | log-override | --set
 
 
 @dataclass
 class ResolvedConfig:
     values: dict[str, ConfigValue]
     mismatches: list[dict[str, Any]] = field(default_factory=list)  # --config vs what the log says
-    unknown: list[str] = field(default_factory=list)    # keys set by code we did not evaluate
-    claimed_params: list[str] = field(default_factory=list)   # e.g. "125M" in a config comment
+    unknown: list[str] = field(default_factory=list)  # keys set by code we did not evaluate
+    claimed_params: list[str] = field(default_factory=list)  # e.g. "125M" in a config comment
     config_path: str | None = None
-    has_log_config: bool = False     # the log echoed a config or printed overrides
-    schema: str | None = None        # whose keys and defaults these are ("nanogpt"), from the log
+    has_log_config: bool = False  # the log echoed a config or printed overrides
+    schema: str | None = None  # whose keys and defaults these are ("nanogpt"), from the log
 
     def get(self, key: str, default: Any = None) -> Any:
         item = self.values.get(key)
@@ -161,8 +175,9 @@ class ResolvedConfig:
     def is_known(self) -> bool:
         """Is there any sign of the run's real config (an echo, overrides, --config, --set)?
         Without one, a trainer's defaults say nothing about this run."""
-        return bool(self.has_log_config or self.config_path
-                    or any(v.source == "--set" for v in self.values.values()))
+        return bool(
+            self.has_log_config or self.config_path or any(v.source == "--set" for v in self.values.values())
+        )
 
     def numbers(self, *keys: str) -> tuple | None:
         """The values of `keys` as they are, when the config is known and every one is set; None
@@ -196,19 +211,29 @@ class RunFacts:
     n_params_computed: int | None = None
     eval_iters: int | None = None
     batch_size: int | None = None
-    forecast: dict[str, Any] | None = None   # run.forecast of the contract: the loss at max_iters
-    forecast_refused: str | None = None      # why there is no forecast
-    eval_kind: str | None = None     # resampled | fixed
-    mode: str | None = None          # pretrain | finetune
-    device: str | None = None        # cpu | mps | cuda, where the log or config says
+    forecast: dict[str, Any] | None = None  # run.forecast of the contract: the loss at max_iters
+    forecast_refused: str | None = None  # why there is no forecast
+    eval_kind: str | None = None  # resampled | fixed
+    mode: str | None = None  # pretrain | finetune
+    device: str | None = None  # cpu | mps | cuda, where the log or config says
     eval_noise: float | None = None  # the noise of one eval the diagnosis used
-    eval_noise_method: str | None = None   # how it was measured
+    eval_noise_method: str | None = None  # how it was measured
     sources: dict[str, str] = field(default_factory=dict)
 
     CONTRACT_KEYS = (
-        "tokens_per_iter", "n_params", "last_iter", "max_iters", "tokens_seen", "dataset_tokens",
-        "epochs", "tokens_per_param", "lr_at_last_iter", "best_val_loss", "best_val_step",
-        "last_val_loss", "last_train_loss",
+        "tokens_per_iter",
+        "n_params",
+        "last_iter",
+        "max_iters",
+        "tokens_seen",
+        "dataset_tokens",
+        "epochs",
+        "tokens_per_param",
+        "lr_at_last_iter",
+        "best_val_loss",
+        "best_val_step",
+        "last_val_loss",
+        "last_train_loss",
     )
 
 
@@ -223,11 +248,11 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     counter_evidence: dict[str, Any] = field(default_factory=dict)
     fixes: list[str] = field(default_factory=list)
-    line: int | None = None      # a log line the evidence points at, 1-based, where there is one
-    weight: float = 1.0          # its rule's weight: how directly such a finding explains a run
-    explained_by: list[str] = field(default_factory=list)   # codes of the causes it is a consequence of
-    ruled_out: bool = False      # the finding rules its category out, with the numbers why
-    severity_as_found: str | None = None   # the rule's own severity, where the diagnosis folded it
+    line: int | None = None  # a log line the evidence points at, 1-based, where there is one
+    weight: float = 1.0  # its rule's weight: how directly such a finding explains a run
+    explained_by: list[str] = field(default_factory=list)  # codes of the causes it is a consequence of
+    ruled_out: bool = False  # the finding rules its category out, with the numbers why
+    severity_as_found: str | None = None  # the rule's own severity, where the diagnosis folded it
 
     @property
     def raised(self) -> bool:
@@ -258,13 +283,13 @@ class RuleInfo:
     why: str
     fix: str
     reference: str = ""
-    example: str = ""            # a line of a report this rule writes
+    example: str = ""  # a line of a report this rule writes
     thresholds: tuple[Threshold, ...] = ()
     # Categories whose finding, when raised, explains this one's: it is folded into that cause
     # (kept with `explained_by`) instead of being ranked as a problem of its own.
     explained_by: tuple[str, ...] = ()
-    weight: float = 1.0          # how directly its findings explain a run: causes above symptoms
-    log_free: bool = False       # judges a config alone (`check` runs it without a log)
+    weight: float = 1.0  # how directly its findings explain a run: causes above symptoms
+    log_free: bool = False  # judges a config alone (`check` runs it without a log)
 
 
 @dataclass
@@ -279,8 +304,8 @@ class Report:
     findings: list[Finding]
     verdict: str = ""
     notes: list[str] = field(default_factory=list)
-    rules_checked: list[str] = field(default_factory=list)   # codes of the rules that ran
-    val_series: list[float] = field(default_factory=list)    # finite val losses, for sparklines
+    rules_checked: list[str] = field(default_factory=list)  # codes of the rules that ran
+    val_series: list[float] = field(default_factory=list)  # finite val losses, for sparklines
     # why this log could not be diagnosed (one line): among several logs it is reported in its
     # place while the others keep their results, and the run exits 2 at the end
     error: str | None = None

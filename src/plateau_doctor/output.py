@@ -1,5 +1,6 @@
 """Writing reports and exports: atomically, so a reader never sees half a file and a failure
 never truncates what was there (the input log included)."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def write_atomically(path: str, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a report should read like any file
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report should read like any file
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -74,7 +75,7 @@ class AtomicText:
             return
         info = os.stat(path) if os.path.exists(path) else None
         if info is not None and not stat.S_ISREG(info.st_mode):
-            self.handle = _open_or_fail(path)          # a device or FIFO: write to it
+            self.handle = _open_or_fail(path)  # a device or FIFO: write to it
             return
         directory = os.path.dirname(os.path.abspath(path)) or "."
         try:
@@ -84,7 +85,7 @@ class AtomicText:
         self.handle = os.fdopen(fd, "w", encoding="utf-8")
 
     def write(self, text: str) -> None:
-        if self.path is None:             # stdout: a closed pipe is the caller's to handle
+        if self.path is None:  # stdout: a closed pipe is the caller's to handle
             self.handle.write(text)
             return
         try:

@@ -10,6 +10,7 @@ line and exits 2. A .gz that merely stops early (a copy of a log still being com
 up to where it stops and says so in `ended_early`: what it holds is still worth a report.
 No numpy here: the CLI imports this module on its error path.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,10 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
-CHUNK = 1 << 20      # bytes per read when decoding lines (the nanoGPT scanner picks its own)
-PAD = 16             # spare bytes kept before and after a block (see LineBuffer)
-HEAD_BYTES = 8 << 20    # head() never buffers more than this looking for lines
-MAX_LINE = 1 << 20      # a longer line (a dumped tensor, a binary file) keeps its first MiB
+CHUNK = 1 << 20  # bytes per read when decoding lines (the nanoGPT scanner picks its own)
+PAD = 16  # spare bytes kept before and after a block (see LineBuffer)
+HEAD_BYTES = 8 << 20  # head() never buffers more than this looking for lines
+MAX_LINE = 1 << 20  # a longer line (a dumped tensor, a binary file) keeps its first MiB
 
 
 class InputError(Exception):
@@ -49,23 +50,23 @@ class LineBuffer:
         self.size = size
         self.buf = bytearray(PAD + size + PAD)
         self.lo = self.hi = PAD
-        self.skipping = False    # inside a line past MAX_LINE: drop bytes up to its newline
+        self.skipping = False  # inside a line past MAX_LINE: drop bytes up to its newline
 
     def room(self) -> memoryview:
         """Free space after the data, for `readinto`; grows the buffer when one partial line
         fills most of it."""
-        if self.lo > PAD:       # move the partial line left over from the last run to the front
+        if self.lo > PAD:  # move the partial line left over from the last run to the front
             n = self.hi - self.lo
-            self.buf[PAD:PAD + n] = self.buf[self.lo:self.hi]
+            self.buf[PAD : PAD + n] = self.buf[self.lo : self.hi]
             self.lo, self.hi = PAD, PAD + n
-        if self.hi - self.lo >= MAX_LINE:      # an overlong line: keep its first MAX_LINE bytes
+        if self.hi - self.lo >= MAX_LINE:  # an overlong line: keep its first MAX_LINE bytes
             self.hi = self.lo + MAX_LINE
             self.skipping = True
-        if len(self.buf) - PAD - self.hi < max(1, self.size // 4):   # a line longer than the buffer
+        if len(self.buf) - PAD - self.hi < max(1, self.size // 4):  # a line longer than the buffer
             grown = bytearray(2 * len(self.buf))
-            grown[:self.hi] = self.buf[:self.hi]
+            grown[: self.hi] = self.buf[: self.hi]
             self.buf = grown
-        return memoryview(self.buf)[self.hi:len(self.buf) - PAD]
+        return memoryview(self.buf)[self.hi : len(self.buf) - PAD]
 
     def commit(self, n: int) -> None:
         start, self.hi = self.hi, self.hi + n
@@ -76,8 +77,8 @@ class LineBuffer:
         if newline < 0:
             self.hi = start
             return
-        tail = self.buf[newline:self.hi]
-        self.buf[start:start + len(tail)] = tail
+        tail = self.buf[newline : self.hi]
+        self.buf[start : start + len(tail)] = tail
         self.hi = start + len(tail)
         self.skipping = False
 
@@ -89,7 +90,7 @@ class LineBuffer:
         while at < len(view):
             space = self.room()
             n = min(len(space), len(view) - at)
-            space[:n] = view[at:at + n]
+            space[:n] = view[at : at + n]
             space.release()
             self.commit(n)
             at += n
@@ -133,16 +134,17 @@ def decode_run(buf: bytearray, lo: int, hi: int) -> list[str]:
 class LogText:
     """An opened log: a display name and its content, read once, as lines or as blocks."""
 
-    def __init__(self, name: str, stream: BinaryIO, owner: BinaryIO | None = None,
-                 size: int | None = None) -> None:
+    def __init__(
+        self, name: str, stream: BinaryIO, owner: BinaryIO | None = None, size: int | None = None
+    ) -> None:
         self.name = name
-        self.size = size                   # bytes, when known up front (a plain file)
+        self.size = size  # bytes, when known up front (a plain file)
         self._stream = stream
-        self._owner = owner or stream      # what to close (the file under a GzipFile)
-        self._peeked = bytearray()         # bytes read by head(), replayed first
+        self._owner = owner or stream  # what to close (the file under a GzipFile)
+        self._peeked = bytearray()  # bytes read by head(), replayed first
         self._eof = False
         self._lines: Iterator[str] | None = None
-        self.ended_early: str | None = None   # why the input stopped before its proper end
+        self.ended_early: str | None = None  # why the input stopped before its proper end
 
     @property
     def lines(self) -> Iterator[str]:
@@ -159,14 +161,14 @@ class LogText:
                 self._eof = True
             self._peeked += data
         lines = decode_run(self._peeked, 0, len(self._peeked)) if self._peeked else []
-        return [line[:MAX_LINE] for line in lines[:n]]   # sniffers need no more of a line
+        return [line[:MAX_LINE] for line in lines[:n]]  # sniffers need no more of a line
 
     def blocks(self, size: int = CHUNK) -> Iterator[tuple[bytearray, int, int]]:
         """Runs of whole lines (see LineBuffer), from the start of the log."""
         buffer = LineBuffer(size)
         try:
             peeked, self._peeked = self._peeked, bytearray()
-            yield from buffer.feed(peeked)          # first what head() read, then the stream
+            yield from buffer.feed(peeked)  # first what head() read, then the stream
             while not self._eof:
                 space = buffer.room()
                 n = self._readinto(space)
@@ -187,7 +189,7 @@ class LogText:
             self.close()
 
     def close(self) -> None:
-        if self.name != "<stdin>":   # never close the process's own stdin
+        if self.name != "<stdin>":  # never close the process's own stdin
             self._owner.close()
 
     def _read(self, size: int) -> bytes:
@@ -212,8 +214,10 @@ class LogText:
         """Gunzip's EOFError: the compressed stream stops before its end marker. Everything before
         that point was delivered, so it is read; later reads return end of input."""
         self._eof = True
-        self.ended_early = ("the .gz stops before its end-of-stream marker (a truncated copy): read up "
-                            "to where it stops, so the run may go on past the last line")
+        self.ended_early = (
+            "the .gz stops before its end-of-stream marker (a truncated copy): read up "
+            "to where it stops, so the run may go on past the last line"
+        )
 
 
 class Gunzip(io.RawIOBase):
@@ -227,7 +231,7 @@ class Gunzip(io.RawIOBase):
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._inflate = zlib.decompressobj(wbits=31)      # 31: gzip header and trailer
+        self._inflate = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
         self._out = memoryview(b"")
         self._done = False
         self._truncated = False
@@ -248,15 +252,15 @@ class Gunzip(io.RawIOBase):
         return n
 
     def _inflate_some(self) -> bytes:
-        if self._inflate.eof:                  # a member ended: another may follow
+        if self._inflate.eof:  # a member ended: another may follow
             data = self._inflate.unused_data or self._raw.read(CHUNK)
-            if not data.strip(b"\0"):          # end of file (zero padding is allowed)
+            if not data.strip(b"\0"):  # end of file (zero padding is allowed)
                 self._done = True
                 return b""
             self._inflate = zlib.decompressobj(wbits=31)
         else:
             data = self._inflate.unconsumed_tail or self._raw.read(CHUNK)
-            if not data:                       # the file ends inside a member
+            if not data:  # the file ends inside a member
                 self._done = self._truncated = True
                 return b""
         return self._inflate.decompress(data, CHUNK)
@@ -270,11 +274,11 @@ def open_log(path: str | None) -> LogText:
     """Open a log for reading. The file is checked up front so errors surface before parsing."""
     if is_stdin(path):
         stdin = sys.stdin.buffer
-        if _is_gzip(stdin):      # `zcat`-less pipes: gzip is told by its magic bytes, not a name
+        if _is_gzip(stdin):  # `zcat`-less pipes: gzip is told by its magic bytes, not a name
             return LogText("<stdin>", Gunzip(stdin), owner=stdin)
         return LogText("<stdin>", stdin)
     assert path is not None
-    if "://" in str(path):     # s3://, gs://, hf://: through fsspec (the `remote` extra)
+    if "://" in str(path):  # s3://, gs://, hf://: through fsspec (the `remote` extra)
         from .stores.fs import is_url, open_url
 
         handle = open_url(path) if is_url(path) else open_binary(path)
@@ -321,7 +325,7 @@ def _is_gzip(handle) -> bool:
         return False
     try:
         head = peek(2)
-        while len(head) < 2:       # a pipe may deliver one byte first
+        while len(head) < 2:  # a pipe may deliver one byte first
             more = peek(2)
             if len(more) <= len(head):
                 break

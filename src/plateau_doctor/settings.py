@@ -13,6 +13,7 @@ or a standalone TOML file given with --config-file. Command-line flags win over 
 Strict, like ruff: an unknown key, rule code, category or threshold name is an error naming the
 bad value with one did-you-mean. A CI job with a typo in its settings must fail, not check less.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -28,7 +29,7 @@ SETTING_KEYS = ("select", "extend-select", "ignore", "fail-on", "format", "thres
 # snake_case spellings, as a Python user writes them
 ALIASES = {"fail_on": "fail-on", "extend_select": "extend-select"}
 SEVERITY_NAMES = ("error", "warning", "info")
-ANALYSES = "analyses"     # [tool.plateau-doctor.thresholds.analyses]: the shared analyses' thresholds
+ANALYSES = "analyses"  # [tool.plateau-doctor.thresholds.analyses]: the shared analyses' thresholds
 
 
 @dataclass
@@ -55,7 +56,7 @@ def toml_module():
     """tomllib on 3.11+; before that tomli, the same parser (a dependency on Python 3.10)."""
     try:
         import tomllib
-    except ImportError:   # Python 3.10
+    except ImportError:  # Python 3.10
         import tomli as tomllib
     return tomllib
 
@@ -82,7 +83,7 @@ def load_tool_settings(config_file: str | None = None, start: str | None = None)
     toml = toml_module()
     try:
         data = toml.loads(text)
-    except (toml.TOMLDecodeError, ValueError, RecursionError) as exc:   # ValueError: a 5000-digit int
+    except (toml.TOMLDecodeError, ValueError, RecursionError) as exc:  # ValueError: a 5000-digit int
         first_line = (str(exc) or type(exc).__name__).splitlines()[0]
         raise ConfigError(str(path), f"invalid TOML: {first_line}") from None
     tool = data.get("tool", {})
@@ -99,8 +100,9 @@ def load_tool_settings(config_file: str | None = None, start: str | None = None)
 def _from_table(table: dict, path: str) -> ToolSettings:
     for key in table:
         if key not in SETTING_KEYS and key not in ALIASES:
-            raise ConfigError(path, f"[tool.plateau-doctor]: unknown setting {key!r}"
-                                    + did_you_mean(key, SETTING_KEYS))
+            raise ConfigError(
+                path, f"[tool.plateau-doctor]: unknown setting {key!r}" + did_you_mean(key, SETTING_KEYS)
+            )
     table = {ALIASES.get(k, k): v for k, v in table.items()}
 
     def names(key: str) -> list[str]:
@@ -117,7 +119,7 @@ def _from_table(table: dict, path: str) -> ToolSettings:
     for code, values in _table(table, "thresholds", path).items():
         if not isinstance(values, dict):
             raise ConfigError(path, f"thresholds.{code} must be a table of name = number")
-        if code.lower() == ANALYSES:       # the shared analyses' thresholds
+        if code.lower() == ANALYSES:  # the shared analyses' thresholds
             from .analyse.thresholds import ANALYSIS_THRESHOLDS
 
             owner, known = ANALYSES.upper(), [t.name for t in ANALYSIS_THRESHOLDS]
@@ -134,16 +136,29 @@ def _from_table(table: dict, path: str) -> ToolSettings:
     for code, sev in _table(table, "severity", path).items():
         info = _rule(code, "severity", path)
         if sev not in SEVERITY_NAMES:
-            raise ConfigError(path, f"severity.{code} must be error, warning or info, not {sev!r}"
-                                    + did_you_mean(str(sev), SEVERITY_NAMES))
+            raise ConfigError(
+                path,
+                f"severity.{code} must be error, warning or info, not {sev!r}"
+                + did_you_mean(str(sev), SEVERITY_NAMES),
+            )
         severities[info.code] = sev
     fail_on = table.get("fail-on")
     if fail_on is not None and fail_on not in (*SEVERITY_NAMES, "never"):
-        raise ConfigError(path, f"fail-on must be error, warning, info or never, not {fail_on!r}"
-                                + did_you_mean(str(fail_on), (*SEVERITY_NAMES, "never")))
-    return ToolSettings(fail_on=fail_on, format=table.get("format"), select=names("select"),
-                        extend_select=names("extend-select"), ignore=names("ignore"),
-                        thresholds=thresholds, severities=severities, path=path)
+        raise ConfigError(
+            path,
+            f"fail-on must be error, warning, info or never, not {fail_on!r}"
+            + did_you_mean(str(fail_on), (*SEVERITY_NAMES, "never")),
+        )
+    return ToolSettings(
+        fail_on=fail_on,
+        format=table.get("format"),
+        select=names("select"),
+        extend_select=names("extend-select"),
+        ignore=names("ignore"),
+        thresholds=thresholds,
+        severities=severities,
+        path=path,
+    )
 
 
 def _rule(code: str, where: str, path: str):
@@ -175,11 +190,13 @@ def check_selectors(selectors: list[str], where: str, path: str | None = None) -
     words = {w.upper() for w in selector_vocabulary()}
     for selector in selectors:
         upper = selector.upper()
-        if upper in words or (upper.startswith("PD") and len(upper) > 2
-                              and any(code.startswith(upper) for code in codes)):
+        if upper in words or (
+            upper.startswith("PD") and len(upper) > 2 and any(code.startswith(upper) for code in codes)
+        ):
             continue
-        problem = (f"unknown rule code or category {selector!r}"
-                   + (did_you_mean(selector, selector_vocabulary()) or " (see `plateau-doctor rules`)"))
+        problem = f"unknown rule code or category {selector!r}" + (
+            did_you_mean(selector, selector_vocabulary()) or " (see `plateau-doctor rules`)"
+        )
         raise ConfigError(path, f"{where}: {problem}") if path else ConfigError(where, problem)
 
 
@@ -192,8 +209,11 @@ def check_set_keys(overrides: dict, config_schema: str | None) -> None:
 
     for key in overrides:
         if key not in NANOGPT_DEFAULTS:
-            raise ConfigError("--set", f"unknown config key {key!r} (nanoGPT's train.py has no such key)"
-                                       + did_you_mean(key, NANOGPT_DEFAULTS))
+            raise ConfigError(
+                "--set",
+                f"unknown config key {key!r} (nanoGPT's train.py has no such key)"
+                + did_you_mean(key, NANOGPT_DEFAULTS),
+            )
 
 
 def _table(table: dict, key: str, path: str) -> dict:

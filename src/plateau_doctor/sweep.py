@@ -10,6 +10,7 @@ pickling, which is how one bad log used to kill the whole pool).
 Memory stays bounded: paths stream in from discovery, at most a few per worker are in flight, and
 what comes back is a Report (the loss tables stay in the worker).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,9 @@ from typing import Any
 
 from .model import ParsedLog, Report, RunFacts
 
-IN_FLIGHT_PER_WORKER = 4      # queued logs per process: keeps the pool busy, memory bounded
-DISCOVERY_LINES = 1000        # lines a file's head is sniffed on when walking a directory
-BINARY_PROBE_BYTES = 4096     # a text log has no NUL byte in its first block
+IN_FLIGHT_PER_WORKER = 4  # queued logs per process: keeps the pool busy, memory bounded
+DISCOVERY_LINES = 1000  # lines a file's head is sniffed on when walking a directory
+BINARY_PROBE_BYTES = 4096  # a text log has no NUL byte in its first block
 SKIPPED_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv"}
 
 
@@ -45,8 +46,11 @@ def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
     hint = ""
     if log_format != "auto" and name != "<stdin>":
         detected = sniff_format(name)
-        hint = f"; it looks like {detected} (try --log-format {detected})" if detected else \
-            "; no known format recognises it"
+        hint = (
+            f"; it looks like {detected} (try --log-format {detected})"
+            if detected
+            else "; no known format recognises it"
+        )
     raise InputError(name, f"read as {parsed.format}, but no training-loss lines were found{hint}")
 
 
@@ -82,8 +86,12 @@ def _walk(root: str) -> Iterator[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if (not name.startswith(".") and os.path.isfile(path) and not _binary(path)
-                    and sniff_format(path) is not None):
+            if (
+                not name.startswith(".")
+                and os.path.isfile(path)
+                and not _binary(path)
+                and sniff_format(path) is not None
+            ):
                 yield path
 
 
@@ -116,9 +124,9 @@ class DiagnoseJob:
     """The per-log work of `diagnose`, picklable so a process pool can run it."""
 
     inputs: RunInputs
-    settings: Any = None       # rules.RuleSettings (None: every rule, default thresholds)
-    debug: bool = False        # let internal errors raise, with their traceback
-    plot: bool = False         # also draw the run (SVG) for the HTML report, when matplotlib is there
+    settings: Any = None  # rules.RuleSettings (None: every rule, default thresholds)
+    debug: bool = False  # let internal errors raise, with their traceback
+    plot: bool = False  # also draw the run (SVG) for the HTML report, when matplotlib is there
 
     def run(self, path: str) -> tuple[Report, str | None]:
         """Diagnose one log; bad input raises (InputError, ConfigError, ...)."""
@@ -143,9 +151,16 @@ def examine_log(path: str, inputs: RunInputs, settings: Any = None):
 
     parsed = read_log(path, inputs.log_format, inputs.columns)
     check_set_keys(inputs.overrides, parsed.meta.config_schema)
-    return examine(path, inputs.config, overrides=inputs.overrides, dataset_tokens=inputs.dataset_tokens,
-                   data_dir=inputs.data_dir, log_format=inputs.log_format, settings=settings,
-                   parsed=parsed)
+    return examine(
+        path,
+        inputs.config,
+        overrides=inputs.overrides,
+        dataset_tokens=inputs.dataset_tokens,
+        data_dir=inputs.data_dir,
+        log_format=inputs.log_format,
+        settings=settings,
+        parsed=parsed,
+    )
 
 
 def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> dict:
@@ -180,12 +195,21 @@ def failed(path: str, exc: BaseException) -> Report:
         message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
     else:
         message = f"{name}: internal error: {type(exc).__name__}: {exc} (run with --debug)"
-    return Report(path=name, format="unknown", lines=0, segments=0, run=RunFacts(), findings=[],
-                  verdict=f"Could not be diagnosed: {message}", error=message)
+    return Report(
+        path=name,
+        format="unknown",
+        lines=0,
+        segments=0,
+        run=RunFacts(),
+        findings=[],
+        verdict=f"Could not be diagnosed: {message}",
+        error=message,
+    )
 
 
-def diagnose_each(paths: Iterable[str], job: DiagnoseJob,
-                  jobs: int = 0) -> Iterator[tuple[int, Report, str | None]]:
+def diagnose_each(
+    paths: Iterable[str], job: DiagnoseJob, jobs: int = 0
+) -> Iterator[tuple[int, Report, str | None]]:
     """(position, report, plot) for every log, in the order given, each yielded as soon as it and
     every log before it are done; the same for --jobs 1 and --jobs N. A single log raises its
     error (the CLI prints it as one line); among several, a failure is a Report in its place."""
@@ -216,7 +240,7 @@ def _pooled(paths: Iterator[str], job: DiagnoseJob, workers: int) -> Iterator[tu
     """A process pool fed a bounded window of paths; stdin ('-') is read in this process."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    pending: dict = {}          # future -> position
+    pending: dict = {}  # future -> position
     ready: dict[int, tuple[Report, str | None]] = {}
     next_out = 0
     window = workers * IN_FLIGHT_PER_WORKER
@@ -246,7 +270,7 @@ def _pooled(paths: Iterator[str], job: DiagnoseJob, workers: int) -> Iterator[tu
                 for future in done:
                     ready[pending.pop(future)] = future.result()
         finally:
-            for future in pending:      # an error or a closed consumer: drop what has not started
+            for future in pending:  # an error or a closed consumer: drop what has not started
                 future.cancel()
 
 
@@ -264,8 +288,9 @@ class deadline:
         from .read import InputError
 
         names = ", ".join("<stdin>" if p == "-" else p for p in self.paths)
-        raise InputError(names, f"timed out after {self.seconds:g} s waiting for data "
-                                "(a FIFO or pipe that never closes?)")
+        raise InputError(
+            names, f"timed out after {self.seconds:g} s waiting for data (a FIFO or pipe that never closes?)"
+        )
 
     def __enter__(self):
         import signal

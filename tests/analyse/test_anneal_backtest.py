@@ -5,6 +5,7 @@ The numbers pinned here are what the method achieved when it was written, with a
 that makes the forecast worse on real runs fails here. The logs live in ../shared/logs (the
 project's workspace only); the test skips where they are absent.
 """
+
 import importlib.util
 import sys
 from pathlib import Path
@@ -19,9 +20,11 @@ LOGS = ROOT.parent / "shared" / "logs"
 def backtest():
     if not LOGS.is_dir():
         pytest.skip("../shared/logs is not present (only in the project workspace)")
-    spec = importlib.util.spec_from_file_location("anneal_backtest", ROOT / "benchmarks" / "anneal_backtest.py")
+    spec = importlib.util.spec_from_file_location(
+        "anneal_backtest", ROOT / "benchmarks" / "anneal_backtest.py"
+    )
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # dataclasses look their module up there
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     rows = module.run_backtest(LOGS)
     return module, rows

@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from plateau_doctor.analyse.anneal_forecast import (
-    CurveForecast, CurveRefusal, _decaying_cumsum, forecast_curve, nanogpt_schedule,
-    sample_schedule, schedule_areas)
+    CurveForecast,
+    CurveRefusal,
+    _decaying_cumsum,
+    forecast_curve,
+    nanogpt_schedule,
+    sample_schedule,
+    schedule_areas,
+)
 from plateau_doctor.analyse.schedule import nanogpt_lr
 from plateau_doctor.api import examine
 
@@ -19,6 +25,7 @@ def wsd(total=10000, peak=1e-3, warmup=200, decay=2000):
         it = np.asarray(it, dtype=float)
         up = np.minimum((it + 1) / warmup, 1.0)
         return peak * np.minimum(up, np.clip((total - it) / decay, 0.0, 1.0))
+
     return lr
 
 
@@ -27,7 +34,7 @@ def law_curve(lr, steps, level=2.0, amplitude=1.5, alpha=0.6, gain=0.25, decay=0
     complete anneal buys)."""
     areas = schedule_areas(sample_schedule(lr, horizon), (decay,))
     s1 = areas.s1_at(steps) / areas.s1_at(6000)
-    return level + amplitude * s1 ** -alpha - gain * areas.s2_at(decay, steps) / areas.peak
+    return level + amplitude * s1**-alpha - gain * areas.s2_at(decay, steps) / areas.peak
 
 
 def areas_of(lrs, decays=(0.999,)):
@@ -66,18 +73,21 @@ def test_a_long_schedule_summed_in_blocks_keeps_its_areas():
     lr = cosine(max_iters=600000, peak=6e-4, warmup=2000, floor=6e-5)
     steps = np.array([10000, 100000, 300000, 600000])
     lrs = lr(np.arange(600000))
-    for blocked in (schedule_areas(sample_schedule(lr, 600000)), schedule_areas(sample_schedule(lrs, 600000))):
+    for blocked in (
+        schedule_areas(sample_schedule(lr, 600000)),
+        schedule_areas(sample_schedule(lrs, 600000)),
+    ):
         exact_s1 = np.concatenate(([0.0], np.cumsum(np.where(np.arange(600000) < 2000, 6e-4, lrs))))
         assert blocked.stride > 1
         assert blocked.s1_at(steps) == pytest.approx(exact_s1[steps], rel=1e-3)
-        exact_s2 = 6e-4 - lrs[steps - 1]            # momentum long settled on a slow cosine
+        exact_s2 = 6e-4 - lrs[steps - 1]  # momentum long settled on a slow cosine
         assert blocked.s2_at(0.999, steps[1:]) == pytest.approx(exact_s2[1:], abs=6e-6)
 
 
 def test_a_huge_horizon_costs_no_more_memory_than_a_long_one():
-    lr = cosine(max_iters=10 ** 9, peak=6e-4, warmup=2000, floor=6e-5)
-    schedule = sample_schedule(lr, 10 ** 9)
-    assert len(schedule.eta) <= 50000 and schedule.n_steps == 10 ** 9
+    lr = cosine(max_iters=10**9, peak=6e-4, warmup=2000, floor=6e-5)
+    schedule = sample_schedule(lr, 10**9)
+    assert len(schedule.eta) <= 50000 and schedule.n_steps == 10**9
     areas = schedule_areas(schedule, (0.98, 0.999))
     assert np.all(np.isfinite(areas.s2[0.98])) and np.all(np.isfinite(areas.s2[0.999]))
 
@@ -107,7 +117,7 @@ def test_forecast_recovers_the_end_of_a_cosine_run_from_its_first_60_percent():
 
 def test_forecast_of_a_constant_lr_prefix_takes_the_anneal_from_the_prior_and_says_so():
     lr = wsd()
-    steps = np.arange(250, 6001, 250)            # the decay starts at 8000: no anneal seen yet
+    steps = np.arange(250, 6001, 250)  # the decay starts at 8000: no anneal seen yet
     prefix = forecast_curve(steps, law_curve(lr, steps), lr, 10000, point_noise=0.002)
     later = np.arange(250, 9501, 250)
     seen = forecast_curve(later, law_curve(lr, later), lr, 10000, point_noise=0.002)
@@ -159,8 +169,7 @@ def test_refuses_with_too_few_points():
 
 
 def test_refuses_a_schedule_shorter_than_the_target():
-    result = forecast_curve(np.arange(100, 1001, 100), np.linspace(3, 2, 10), np.full(500, 1e-3),
-                            1000, 0.01)
+    result = forecast_curve(np.arange(100, 1001, 100), np.linspace(3, 2, 10), np.full(500, 1e-3), 1000, 0.01)
     assert isinstance(result, CurveRefusal) and "covers 500 steps" in result.reason
 
 
@@ -177,8 +186,9 @@ def test_accepts_a_logged_lr_that_agrees_up_to_rounding():
     steps = np.arange(250, 6001, 250)
     iters = np.arange(0, 6000, 10)
     logged = (iters, np.round(lr(iters), 6))
-    assert isinstance(forecast_curve(steps, law_curve(lr, steps), lr, 10000, 0.002, logged_lr=logged),
-                      CurveForecast)
+    assert isinstance(
+        forecast_curve(steps, law_curve(lr, steps), lr, 10000, 0.002, logged_lr=logged), CurveForecast
+    )
 
 
 def test_a_schedule_with_no_lr_area_predicts_nothing():
@@ -193,33 +203,36 @@ def test_refuses_a_curve_that_rises_while_the_lr_falls():
     lr = cosine()
     steps = np.arange(250, 6001, 250)
     values = law_curve(lr, steps)
-    values[-6:] = values[-7] + 0.02 * np.arange(1, 7)       # val climbs while the LR decays
+    values[-6:] = values[-7] + 0.02 * np.arange(1, 7)  # val climbs while the LR decays
     result = forecast_curve(steps, values, lr, 10000, point_noise=0.002)
     assert isinstance(result, CurveRefusal) and "rises" in result.reason
 
 
 def test_nanogpt_schedule_rebuilds_get_lr_from_the_config():
-    ex = examine(str(ROOT / "examples/logs/seed_fineweb_4070.log"),
-                 str(ROOT / "examples/configs/seed_fineweb_4070.py"))
+    ex = examine(
+        str(ROOT / "examples/logs/seed_fineweb_4070.log"), str(ROOT / "examples/configs/seed_fineweb_4070.py")
+    )
     lr = nanogpt_schedule(ex.config)
     assert lr(np.array([14500]))[0] == pytest.approx(2.654e-4, rel=1e-3)
 
 
 def test_nanogpt_schedule_is_none_without_the_keys_or_with_a_word_for_a_number():
     assert nanogpt_schedule({}) is None
-    assert nanogpt_schedule({"learning_rate": "fast", "warmup_iters": 10, "lr_decay_iters": 100,
-                             "min_lr": 1e-4}) is None
+    assert (
+        nanogpt_schedule({"learning_rate": "fast", "warmup_iters": 10, "lr_decay_iters": 100, "min_lr": 1e-4})
+        is None
+    )
 
 
 def test_seed_case_forecast_says_what_finishing_the_anneal_buys():
     """SEED.md: judged at iter 14500 of a 20000-iter cosine, LR still ~2.7x min_lr. Finishing the
     anneal should bring val below where it is, by a few hundredths, with an interval that excludes
     the current value but not by an absurd margin."""
-    ex = examine(str(ROOT / "examples/logs/seed_fineweb_4070.log"),
-                 str(ROOT / "examples/configs/seed_fineweb_4070.py"))
+    ex = examine(
+        str(ROOT / "examples/logs/seed_fineweb_4070.log"), str(ROOT / "examples/configs/seed_fineweb_4070.py")
+    )
     a = ex.analyses
-    result = forecast_curve(a.val.steps, a.val.values, nanogpt_schedule(ex.config), 20000,
-                            a.eval_noise)
+    result = forecast_curve(a.val.steps, a.val.values, nanogpt_schedule(ex.config), 20000, a.eval_noise)
     current = float(a.val.values[-1])
     assert isinstance(result, CurveForecast)
     assert result.annealing == "fitted"
@@ -231,8 +244,9 @@ def test_seed_case_forecast_says_what_finishing_the_anneal_buys():
 def test_forecast_run_end_forecasts_the_seed_run_to_max_iters():
     from plateau_doctor.analyse.anneal_forecast import forecast_run_end, report_entry
 
-    ex = examine(str(ROOT / "examples/logs/seed_fineweb_4070.log"),
-                 str(ROOT / "examples/configs/seed_fineweb_4070.py"))
+    ex = examine(
+        str(ROOT / "examples/logs/seed_fineweb_4070.log"), str(ROOT / "examples/configs/seed_fineweb_4070.py")
+    )
     a = ex.analyses
     result = forecast_run_end(a.val.steps, a.val.values, ex.config, ex.facts.max_iters, a.eval_noise)
     entry = report_entry(result)

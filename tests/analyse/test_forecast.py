@@ -82,7 +82,7 @@ def test_fit_power_law_ignores_step_zero_and_non_finite_values():
 
 def test_fit_power_law_notes_an_unidentified_asymptote():
     steps = np.arange(1000, 10001, 250)
-    values = 40.0 * steps ** -0.1            # a pure power law: no visible floor
+    values = 40.0 * steps**-0.1  # a pure power law: no visible floor
     forecast = fit_power_law(steps, values, 20000)
     assert isinstance(forecast, Forecast)
     assert forecast.l_inf < 1.0

@@ -10,7 +10,7 @@ def test_no_norms_logged_means_no_analysis():
 def test_around_takes_medians_of_the_window_before_and_from_the_event_on():
     steps = np.arange(100)
     norms = np.where(steps < 60, 10.0, 4.0)
-    norms[5] = 9000.0                       # an old spike outside the 20-point window
+    norms[5] = 9000.0  # an old spike outside the 20-point window
     around = logged_grad_norms(steps, norms).around(60)
     assert (around.median_before, around.median_after) == (10.0, 4.0)
     assert (around.points_before, around.points_after) == (20, 20)

@@ -1,26 +1,33 @@
 """The numpy medians agree with np.median and pandas' rolling() (the references they replace)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from plateau_doctor.analyse.medians import (centred_median, median, median_of_rows, quantile_of_rows,
-                                            sliding, trailing)
+from plateau_doctor.analyse.medians import (
+    centred_median,
+    median,
+    median_of_rows,
+    quantile_of_rows,
+    sliding,
+    trailing,
+)
 
 
 def curves():
     rng = np.random.default_rng(7)
     yield rng.normal(size=1000)
-    yield np.round(rng.normal(size=700), 1)          # many ties
+    yield np.round(rng.normal(size=700), 1)  # many ties
     yield 3 + np.exp(-np.arange(500) / 80) + rng.normal(0, 0.05, 500)
-    yield np.repeat([1.0, 5.0], 40)                   # a step
+    yield np.repeat([1.0, 5.0], 40)  # a step
 
 
 @pytest.mark.parametrize("window", [1, 4, 5, 50])
 def test_sliding_median_equals_pandas_rolling_median(window):
     for x in curves():
-        expected = pd.Series(x).rolling(window).median().to_numpy()[window - 1:]
+        expected = pd.Series(x).rolling(window).median().to_numpy()[window - 1 :]
         np.testing.assert_allclose(sliding(x, window, median_of_rows), expected, rtol=0, atol=1e-12)
 
 
@@ -35,11 +42,14 @@ def test_sliding_of_a_series_shorter_than_the_window_is_empty():
     assert len(sliding(np.arange(3.0), 5, median_of_rows)) == 0
 
 
-@pytest.mark.parametrize("reduce, pandas_stat", [
-    (median_of_rows, lambda r: r.median()),
-    (quantile_of_rows(0.25), lambda r: r.quantile(0.25)),
-    (quantile_of_rows(0.75), lambda r: r.quantile(0.75)),
-])
+@pytest.mark.parametrize(
+    "reduce, pandas_stat",
+    [
+        (median_of_rows, lambda r: r.median()),
+        (quantile_of_rows(0.25), lambda r: r.quantile(0.25)),
+        (quantile_of_rows(0.75), lambda r: r.quantile(0.75)),
+    ],
+)
 def test_trailing_equals_pandas_rolling_shifted_by_one(reduce, pandas_stat):
     for x in curves():
         expected = pandas_stat(pd.Series(x).rolling(50, min_periods=10)).shift(1).to_numpy()
@@ -56,7 +66,7 @@ def test_centred_median_equals_pandas_centred_rolling_on_mirrored_edges(width):
     half = width // 2
     for x in curves():
         padded = np.pad(x, half, mode="reflect")
-        expected = pd.Series(padded).rolling(width, center=True).median().to_numpy()[half:half + len(x)]
+        expected = pd.Series(padded).rolling(width, center=True).median().to_numpy()[half : half + len(x)]
         np.testing.assert_allclose(centred_median(x, width), expected, atol=1e-12)
 
 
@@ -72,7 +82,7 @@ def test_centred_median_of_nothing_is_nothing():
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 51, 1000, 1001])
 def test_median_equals_numpy_median_for_odd_and_even_lengths(n):
     rng = np.random.default_rng(n)
-    for x in (rng.normal(size=n), np.round(rng.normal(size=n))):   # the second has ties
+    for x in (rng.normal(size=n), np.round(rng.normal(size=n))):  # the second has ties
         assert median(x) == np.median(x)
 
 

@@ -1,16 +1,24 @@
 import pytest
 
 from plateau_doctor.analyse.memory import (
-    GIB, Device, GPTShape, UnknownDevice, fit_on_device, flops_per_token, parse_device,
-    scaled_iteration_ms, training_memory)
+    GIB,
+    Device,
+    GPTShape,
+    UnknownDevice,
+    fit_on_device,
+    flops_per_token,
+    parse_device,
+    scaled_iteration_ms,
+    training_memory,
+)
 
 GPT2_124M = GPTShape(12, 12, 768, 50304, 1024)
-SEED = GPTShape(12, 12, 384, 50304, 1024, dropout=0.1)   # ../shared/seed/SEED.md
+SEED = GPTShape(12, 12, 384, 50304, 1024, dropout=0.1)  # ../shared/seed/SEED.md
 
 
 def test_model_state_is_sixteen_bytes_per_parameter():
     estimate = training_memory(GPT2_124M, 12)
-    assert estimate.n_params == 124_373_760            # nanoGPT prints 123.59M without wpe
+    assert estimate.n_params == 124_373_760  # nanoGPT prints 123.59M without wpe
     assert estimate.model_state == 16 * estimate.n_params
 
 
@@ -25,7 +33,7 @@ def test_attention_without_flash_keeps_the_s_squared_terms():
     shape = GPTShape(1, 12, 768, 50304, 1024, dropout=0.1)
     flash = training_memory(shape, 1).activations
     slow = training_memory(shape, 1, flash_attention=False).activations
-    assert slow - flash == 5 * 12 * 1024 * 1024        # Korthikanti et al.: 5 a s^2 b
+    assert slow - flash == 5 * 12 * 1024 * 1024  # Korthikanti et al.: 5 a s^2 b
 
 
 def test_float32_doubles_the_activation_tensors_and_drops_autocast_copies():
@@ -61,7 +69,7 @@ def test_a_run_that_does_not_fit_gets_a_batch_that_keeps_the_tokens_per_iteratio
 
 
 def test_a_model_too_big_for_the_card_at_any_batch_says_so():
-    xl = GPTShape(48, 25, 1600, 50304, 1024)          # GPT-2 XL: 25 GB of AdamW state alone
+    xl = GPTShape(48, 25, 1600, 50304, 1024)  # GPT-2 XL: 25 GB of AdamW state alone
     fit = fit_on_device(xl, 1, 32, parse_device("RTX 4070"))
     assert not fit.fits and fit.micro_batch is None
     assert "does not fit even at micro-batch 1" in fit.reason
@@ -100,7 +108,8 @@ def test_iteration_time_scales_with_flops_per_token():
     wider = GPTShape(12, 12, 512, 50304, 1024)
     assert scaled_iteration_ms(1000.0, SEED, SEED) == pytest.approx(1000.0)
     assert scaled_iteration_ms(1000.0, SEED, wider) == pytest.approx(
-        1000.0 * flops_per_token(wider) / flops_per_token(SEED))
+        1000.0 * flops_per_token(wider) / flops_per_token(SEED)
+    )
     assert scaled_iteration_ms(1000.0, SEED, wider) > 1000.0
 
 

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from plateau_doctor.analyse.noise import (
-    differ_beyond_noise, eval_scatter, eval_standard_error, per_batch_sigma)
+    differ_beyond_noise,
+    eval_scatter,
+    eval_standard_error,
+    per_batch_sigma,
+)
 
 
 def decaying_curve(iters):
@@ -64,7 +68,7 @@ def test_differ_beyond_noise_uses_combined_standard_error():
 def test_eval_scatter_recovers_noise_on_uneven_steps():
     rng = np.random.default_rng(4)
     steps = np.cumsum(rng.integers(100, 600, size=400))
-    values = 3.0 + 5.0 * steps ** -0.3 + rng.normal(0, 0.03, len(steps))
+    values = 3.0 + 5.0 * steps**-0.3 + rng.normal(0, 0.03, len(steps))
     scatter = eval_scatter(steps, values)
     assert scatter.scatter == pytest.approx(0.03, rel=0.15)
     assert scatter.n_points == 400
@@ -72,8 +76,8 @@ def test_eval_scatter_recovers_noise_on_uneven_steps():
 
 
 def test_eval_scatter_is_near_zero_for_a_smooth_curve():
-    steps = np.arange(5000, 15001, 500)          # a late stretch, as a caller would pass
-    values = 3.0 + 5.0 * steps ** -0.3
+    steps = np.arange(5000, 15001, 500)  # a late stretch, as a caller would pass
+    values = 3.0 + 5.0 * steps**-0.3
     assert eval_scatter(steps, values).scatter < 1e-4
 
 

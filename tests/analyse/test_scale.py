@@ -3,16 +3,28 @@ import math
 import pytest
 
 from plateau_doctor.analyse.scale import (
-    CHINCHILLA, GPT3_LR_BY_SIZE, chinchilla_loss, chinchilla_terms, epochs, expected_init_loss,
-    nanogpt_param_count, parse_token_count, reference_lr, tokens_per_param)
+    CHINCHILLA,
+    GPT3_LR_BY_SIZE,
+    chinchilla_loss,
+    chinchilla_terms,
+    epochs,
+    expected_init_loss,
+    nanogpt_param_count,
+    parse_token_count,
+    reference_lr,
+    tokens_per_param,
+)
 
 
-@pytest.mark.parametrize("vocab, n_layer, n_embd, block, bias, printed", [
-    (65, 6, 384, 256, False, 10_646_784),        # shakespeare_char
-    (50304, 12, 768, 1024, False, 123_587_328),  # scratch GPT-2 124M
-    (50257, 12, 768, 1024, True, 123_653_376),   # pretrained gpt2 (issue #210)
-    (139, 6, 384, 256, False, 10_675_200),       # mitos char
-])
+@pytest.mark.parametrize(
+    "vocab, n_layer, n_embd, block, bias, printed",
+    [
+        (65, 6, 384, 256, False, 10_646_784),  # shakespeare_char
+        (50304, 12, 768, 1024, False, 123_587_328),  # scratch GPT-2 124M
+        (50257, 12, 768, 1024, True, 123_653_376),  # pretrained gpt2 (issue #210)
+        (139, 6, 384, 256, False, 10_675_200),  # mitos char
+    ],
+)
 def test_nanogpt_param_count_matches_printed_counts(vocab, n_layer, n_embd, block, bias, printed):
     count = nanogpt_param_count(n_layer, n_layer, n_embd, vocab, block, bias)
     assert count.printed_style == printed
@@ -43,7 +55,7 @@ def test_chinchilla_terms_sum_to_the_loss_and_say_which_term_dominates():
     e, model_term, data_term = chinchilla_terms(40e6, 7.6e9)
     assert e == CHINCHILLA["E"]
     assert e + model_term + data_term == pytest.approx(chinchilla_loss(40e6, 7.6e9))
-    assert model_term > data_term   # 190 tokens/param: the model is the limit
+    assert model_term > data_term  # 190 tokens/param: the model is the limit
 
 
 def test_tokens_per_param_epochs_and_init_loss():
@@ -53,11 +65,23 @@ def test_tokens_per_param_epochs_and_init_loss():
     assert expected_init_loss(50304) == pytest.approx(10.83, abs=0.01)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1003854", 1_003_854), ("1,003,854", 1_003_854), ("9.2M", 9_200_000), ("9B", 9 * 10**9),
-    ("15T", 15 * 10**12), ("300k", 300_000), ("300K", 300_000), ("1e9", 10**9),
-    (" 2.5 b ", 2_500_000_000), ("1_000", 1000), (".5M", 500_000), ("7G", 7 * 10**9),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1003854", 1_003_854),
+        ("1,003,854", 1_003_854),
+        ("9.2M", 9_200_000),
+        ("9B", 9 * 10**9),
+        ("15T", 15 * 10**12),
+        ("300k", 300_000),
+        ("300K", 300_000),
+        ("1e9", 10**9),
+        (" 2.5 b ", 2_500_000_000),
+        ("1_000", 1000),
+        (".5M", 500_000),
+        ("7G", 7 * 10**9),
+    ],
+)
 def test_parse_token_count_accepts_common_spellings(text, expected):
     assert parse_token_count(text) == expected
 
@@ -79,7 +103,7 @@ def test_reference_lr_interpolates_in_log_log():
 
 
 def test_reference_lr_grows_for_small_models_and_is_capped():
-    assert reference_lr(40e6) > 1e-3          # the seed's 1e-3 is not aggressive at 40M
+    assert reference_lr(40e6) > 1e-3  # the seed's 1e-3 is not aggressive at 40M
     assert reference_lr(40e6) < 2e-3
     assert reference_lr(10.7e6) == 2e-3
     assert reference_lr(1e6) == 2e-3

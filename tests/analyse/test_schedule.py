@@ -27,7 +27,7 @@ def test_nanogpt_lr_warmup_current_and_old_formula():
 
 def test_nanogpt_lr_cosine_endpoints_and_after_decay():
     assert nanogpt_lr(500, **SEED) == pytest.approx(1e-3)
-    assert nanogpt_lr(10250, **SEED) == pytest.approx(5.5e-4)   # halfway: mean of peak and min
+    assert nanogpt_lr(10250, **SEED) == pytest.approx(5.5e-4)  # halfway: mean of peak and min
     assert nanogpt_lr(20000, **SEED) == pytest.approx(1e-4)
     assert nanogpt_lr(25000, **SEED) == pytest.approx(1e-4)
 
@@ -47,7 +47,7 @@ def test_nanogpt_lr_constant_when_decay_disabled():
 def test_nanogpt_lr_survives_degenerate_schedules():
     no_warmup = dict(SEED, warmup_iters=0)
     assert nanogpt_lr(0, **no_warmup) == pytest.approx(1e-3)
-    short_decay = dict(SEED, lr_decay_iters=500)          # nanoGPT itself divides by zero here
+    short_decay = dict(SEED, lr_decay_iters=500)  # nanoGPT itself divides by zero here
     assert nanogpt_lr(499, **short_decay) == pytest.approx(1e-3 * 500 / 501)
     assert nanogpt_lr(500, **short_decay) == pytest.approx(1e-4)
     assert nanogpt_lr(800, **dict(SEED, lr_decay_iters=300)) == pytest.approx(1e-4)
@@ -99,7 +99,7 @@ def test_logged_lr_trend_counts_doublings_of_a_line_search():
 def test_logged_lr_trend_warmup_then_cosine_has_no_doublings():
     iters = np.arange(0, 5000)
     lrs = nanogpt_lr(iters, 6e-4, 700, 5000, 6e-5)
-    printed = np.array([float(f"{x:.2e}") for x in lrs])   # llm.c-style rounding makes ties
+    printed = np.array([float(f"{x:.2e}") for x in lrs])  # llm.c-style rounding makes ties
     for series in (lrs, printed):
         trend = logged_lr_trend(iters, series)
         assert trend.doublings == 0
@@ -119,11 +119,17 @@ def test_logged_lr_trend_uses_known_warmup_and_skips_non_finite():
 
 
 @settings(max_examples=200, deadline=None)
-@given(it=st.integers(0, 100_000), warmup=st.integers(0, 5_000), decay=st.integers(0, 100_000),
-       peak=st.floats(1e-6, 1e-1), min_share=st.floats(0.0, 1.0), old=st.booleans())
-def test_nanogpt_lr_stays_between_zero_and_peak_for_any_schedule(it, warmup, decay, peak,
-                                                                  min_share, old):
+@given(
+    it=st.integers(0, 100_000),
+    warmup=st.integers(0, 5_000),
+    decay=st.integers(0, 100_000),
+    peak=st.floats(1e-6, 1e-1),
+    min_share=st.floats(0.0, 1.0),
+    old=st.booleans(),
+)
+def test_nanogpt_lr_stays_between_zero_and_peak_for_any_schedule(it, warmup, decay, peak, min_share, old):
     lr = nanogpt_lr(it, peak, warmup, decay, peak * min_share, old_warmup=old)
     assert 0.0 <= lr <= peak * (1 + 1e-12)
-    assert nanogpt_lr(np.array([it]), peak, warmup, decay, peak * min_share,
-                      old_warmup=old)[0] == pytest.approx(lr)
+    assert nanogpt_lr(np.array([it]), peak, warmup, decay, peak * min_share, old_warmup=old)[
+        0
+    ] == pytest.approx(lr)

@@ -11,7 +11,7 @@ def noisy_decay(n=2000, sigma=0.05, seed=0):
 
 def test_detect_spikes_finds_exactly_the_one_spike():
     iters, losses = noisy_decay()
-    losses[1000] += 0.46 * 2   # ~18 sigma
+    losses[1000] += 0.46 * 2  # ~18 sigma
     spikes = detect_spikes(iters, losses)
     assert [s.index for s in spikes] == [1000]
     assert spikes[0].iter == 10000
@@ -27,14 +27,14 @@ def test_detect_spikes_finds_none_in_clean_noise_of_known_sigma():
 
 def test_detect_spikes_uses_given_sigma():
     iters, losses = noisy_decay(sigma=0.05, seed=2)
-    losses[1500] += 0.4   # 8 sigma of 0.05, but only 2 sigma of 0.2
+    losses[1500] += 0.4  # 8 sigma of 0.05, but only 2 sigma of 0.2
     assert [s.index for s in detect_spikes(iters, losses, sigma=0.05)] == [1500]
     assert detect_spikes(iters, losses, sigma=0.2) == []
 
 
 def test_detect_spikes_never_flags_drops_or_the_warmup_descent():
     iters = np.arange(300)
-    losses = 10.8 * np.exp(-iters / 20.0) + 3.0    # steep, noise-free descent
+    losses = 10.8 * np.exp(-iters / 20.0) + 3.0  # steep, noise-free descent
     assert detect_spikes(iters, losses) == []
     losses[200] -= 1.0
     assert detect_spikes(iters, losses) == []
@@ -78,8 +78,7 @@ def test_detect_explosion_on_a_slow_climb_from_lr_doubling():
     rng = np.random.default_rng(5)
     iters = np.arange(0, 10000, 10)
     # val bottoms near 3.2 at 3000, then climbs as the LR keeps doubling
-    smooth = np.where(iters < 3000, 3.2 + 7.0 * np.exp(-iters / 500.0),
-                      3.2 * 2 ** ((iters - 3000) / 5000.0))
+    smooth = np.where(iters < 3000, 3.2 + 7.0 * np.exp(-iters / 500.0), 3.2 * 2 ** ((iters - 3000) / 5000.0))
     explosion = detect_explosion(iters, smooth + rng.normal(0, 0.05, len(iters)))
     assert explosion is not None
     # 1 nat above the minimum (4.2) is reached near 4950, before 1.5x it (4.8) near 5925
@@ -102,7 +101,7 @@ def test_no_explosion_on_a_healthy_noisy_decay():
 def test_no_explosion_from_a_single_spike():
     iters, losses = noisy_decay(seed=8)
     losses[1200] = 20.0
-    losses[-1] = 20.0   # even on the last point
+    losses[-1] = 20.0  # even on the last point
     assert detect_explosion(iters, losses) is None
 
 
@@ -129,7 +128,7 @@ def test_spike_impact_calls_a_spike_that_leaves_the_loss_higher_damaging():
     rng = np.random.default_rng(4)
     loss = 3.0 + 0.05 * rng.standard_normal(400)
     loss[200] = 4.5
-    loss[201:] += 0.4          # the run never gets back to where it was
+    loss[201:] += 0.4  # the run never gets back to where it was
     spikes = [s for s in detect_spikes(np.arange(400), loss, sigma=0.05) if s.iter == 200]
     impact = spike_impact(loss, spikes, sigma=0.05)
     assert impact.damaging == 1 and impact.worst_shift > 0.3

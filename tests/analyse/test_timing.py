@@ -6,8 +6,8 @@ from plateau_doctor.analyse.timing import iteration_timing
 def test_eval_time_is_the_excess_of_post_eval_iterations_over_the_median():
     iters = np.arange(0, 1000, 10)
     times = np.full(len(iters), 50.0)
-    times[0] = 90_000.0                      # compile
-    times[iters % 250 == 0] += 3_000.0       # evals at 250, 500, 750 (and 0)
+    times[0] = 90_000.0  # compile
+    times[iters % 250 == 0] += 3_000.0  # evals at 250, 500, 750 (and 0)
     timing = iteration_timing(iters, times, np.array([0, 250, 500, 750]))
     assert timing.median_iter_ms == 50.0
     assert timing.evals_timed == 3 and timing.eval_excess_ms == 9_000.0
@@ -28,7 +28,10 @@ def test_median_mfu_ignores_iterations_without_a_measurement():
     mfu = np.array([np.nan] * 5 + [30.0, 31.0, 32.0])
     timing = iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), mfu)
     assert timing.median_mfu_percent == 31.0 and timing.n_timed == 8
-    assert iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), np.full(8, np.nan)).median_mfu_percent is None
+    assert (
+        iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), np.full(8, np.nan)).median_mfu_percent
+        is None
+    )
 
 
 def test_post_eval_iterations_are_found_when_steps_are_out_of_order():

@@ -34,7 +34,7 @@ def test_fit_trend_detects_rising_values():
 
 def test_fit_trend_uses_the_last_fraction_of_the_step_range():
     steps = np.arange(0, 10001, 500)
-    values = np.where(steps < 7000, 5.0 - steps / 1000, 3.0)   # falls, then dead flat
+    values = np.where(steps < 7000, 5.0 - steps / 1000, 3.0)  # falls, then dead flat
     trend = fit_trend(steps, values, last_fraction=0.3)
     assert trend.start_step == 7000 and trend.end_step == 10000
     assert trend.n_points == 7
@@ -58,7 +58,8 @@ def test_fit_trend_known_point_noise_makes_a_small_slope_flat():
     noisy = fit_trend(steps, values, last_fraction=1.0, point_se=0.05)
     assert noisy.verdict == "flat"
     assert noisy.slope_stderr_per_1k == pytest.approx(
-        1000 * 0.05 / np.sqrt(np.sum((steps - steps.mean()) ** 2)))
+        1000 * 0.05 / np.sqrt(np.sum((steps - steps.mean()) ** 2))
+    )
 
 
 def test_fit_trend_returns_none_with_too_few_points():

@@ -15,6 +15,7 @@ runs each of the 19 property tests on 3000 examples (57,000 in all) in about ten
 
 The profile is registered, never loaded: other test folders keep hypothesis' own defaults.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,12 @@ settings.register_profile(
     deadline=None,
     database=None,
     max_examples=FUZZ_EXAMPLES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
 )
 
 
@@ -50,12 +55,12 @@ settings.register_profile(
 class Run:
     """A finished (or killed) CLI run."""
 
-    returncode: int | None      # None: killed at the timeout
+    returncode: int | None  # None: killed at the timeout
     stdout: bytes
     stderr: bytes
     seconds: float
-    max_rss_mb: float           # peak resident memory of the child (from wait4)
-    killed: str | None = None   # "timeout" or "memory" when the watchdog stopped it
+    max_rss_mb: float  # peak resident memory of the child (from wait4)
+    killed: str | None = None  # "timeout" or "memory" when the watchdog stopped it
 
     @property
     def err(self) -> str:
@@ -66,15 +71,27 @@ class Run:
         return [line for line in self.err.splitlines() if line.strip()]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60.0, stdin=subprocess.DEVNULL,
-            max_rss_mb: float | None = None, env: dict | None = None) -> Run:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    stdin=subprocess.DEVNULL,
+    max_rss_mb: float | None = None,
+    env: dict | None = None,
+) -> Run:
     """`python -m plateau_doctor ARGS`, killed after `timeout` seconds or when its resident memory
     passes `max_rss_mb` (polled from /proc, so a runaway child never takes the machine down)."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "plateau_doctor", *args], stdin=stdin,
-                                stdout=out, stderr=err, cwd=cwd or ROOT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "plateau_doctor", *args],
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            cwd=cwd or ROOT,
+            env=env,
+            start_new_session=True,
+        )
         killed = None
         rusage = None
         status = None
@@ -92,12 +109,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60.0, stdin=su
                 _, status, rusage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)   # so Popen does not wait again
+        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Run(None if killed else proc.returncode, out.read(), err.read(), seconds,
-                   rusage.ru_maxrss / 1024.0, killed)
+        return Run(
+            None if killed else proc.returncode,
+            out.read(),
+            err.read(),
+            seconds,
+            rusage.ru_maxrss / 1024.0,
+            killed,
+        )
 
 
 def _rss_mb(pid: int) -> float:
@@ -106,7 +129,7 @@ def _rss_mb(pid: int) -> float:
             pages = int(handle.read().split()[1])
     except (OSError, ValueError, IndexError):
         return 0.0
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Helpers shared by the hostile-input tests (imported by name: pytest puts this folder on
 sys.path)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +16,10 @@ def no_compiler_warnings():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    leaked = [f"{w.category.__name__}: {w.message}" for w in caught
-              if issubclass(w.category, SyntaxWarning)
-              or (issubclass(w.category, DeprecationWarning) and "escape sequence" in str(w.message))]
+    leaked = [
+        f"{w.category.__name__}: {w.message}"
+        for w in caught
+        if issubclass(w.category, SyntaxWarning)
+        or (issubclass(w.category, DeprecationWarning) and "escape sequence" in str(w.message))
+    ]
     assert not leaked, leaked

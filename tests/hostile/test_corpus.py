@@ -6,6 +6,7 @@ memory. Small cases live in tests/hostile/corpus/; big ones (the 50 MB line, the
 and the ones the file system must make (a directory, a FIFO, an unreadable file, a data dir with a
 pickle or a symlink) are made at test time in tmp_path.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -23,7 +24,7 @@ ROOT = HERE.parents[1]
 LOG = ROOT / "examples" / "logs" / "h200_shakespeare_char_tiny_model.log"
 CONFIG = ROOT / "examples" / "configs" / "h200_shakespeare_char_tiny_model.py"
 
-FAST = 60.0          # seconds: a generous bound for a run over a small file
+FAST = 60.0  # seconds: a generous bound for a run over a small file
 BIG_RSS_MB = 1500.0  # the watchdog kills a run past this (a 2 GB file read whole would)
 
 
@@ -36,6 +37,7 @@ def report(run) -> dict:
 
 
 # -- logs that cannot be diagnosed: exit 2, one line ---------------------------------------------
+
 
 def test_empty_file(cli, one_line_error, tmp_path):
     run = cli("diagnose", str(CORPUS / "empty.log"), cwd=tmp_path, timeout=FAST)
@@ -62,8 +64,11 @@ def test_missing_file(cli, one_line_error, tmp_path):
     one_line_error(run, str(tmp_path / "nope.log"), "no such file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: file permissions do not apply "
-                    "(root reads a chmod 000 file, and one inside a chmod 000 directory)")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="running as root: file permissions do not apply "
+    "(root reads a chmod 000 file, and one inside a chmod 000 directory)",
+)
 def test_permission_denied(cli, one_line_error, tmp_path):
     log = tmp_path / "secret.log"
     log.write_bytes(LOG.read_bytes())
@@ -82,19 +87,22 @@ def test_unrecognised_logs_are_named_in_the_error(cli, one_line_error, tmp_path,
     assert line.startswith(f"plateau-doctor: {path}: "), line
 
 
-@pytest.mark.parametrize("damage, fragment", [
-    ("truncated_in_header", "the gzip stream ends before its first line"),
-    ("corrupt", "while decompressing data"),
-    ("not_gzip", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "damage, fragment",
+    [
+        ("truncated_in_header", "the gzip stream ends before its first line"),
+        ("corrupt", "while decompressing data"),
+        ("not_gzip", "cannot read"),
+    ],
+)
 def test_damaged_gzip(cli, one_line_error, tmp_path, damage, fragment):
     packed = bytearray(gzip.compress(LOG.read_bytes(), mtime=0))
-    if damage == "truncated_in_header":   # cut before any content
+    if damage == "truncated_in_header":  # cut before any content
         packed = packed[:12]
-    elif damage == "corrupt":       # flipped bytes in the middle of the stream
+    elif damage == "corrupt":  # flipped bytes in the middle of the stream
         packed[len(packed) // 2] ^= 0xFF
         packed[len(packed) // 2 + 1] ^= 0xFF
-    else:                           # the magic number, then no gzip stream
+    else:  # the magic number, then no gzip stream
         packed = bytearray(b"\x1f\x8b" + b"junk" * 10)
     path = tmp_path / f"{damage}.log.gz"
     path.write_bytes(bytes(packed))
@@ -103,10 +111,11 @@ def test_damaged_gzip(cli, one_line_error, tmp_path, damage, fragment):
 
 # -- damaged logs: a report of what could be read -----------------------------------------------
 
+
 def test_a_gzip_cut_short_is_reported_up_to_the_cut_with_a_note(cli, tmp_path):
     packed = gzip.compress(LOG.read_bytes(), mtime=0)
     path = tmp_path / "cut.log.gz"
-    path.write_bytes(packed[:len(packed) // 2])
+    path.write_bytes(packed[: len(packed) // 2])
     done = cli("diagnose", str(path), "--format", "json", cwd=tmp_path, timeout=FAST)
     data = report(done)
     assert data["source"]["format"] == "nanogpt"
@@ -114,21 +123,24 @@ def test_a_gzip_cut_short_is_reported_up_to_the_cut_with_a_note(cli, tmp_path):
     whole = report(cli("diagnose", str(LOG), "--format", "json", cwd=tmp_path, timeout=FAST))
     assert 0 < data["run"]["last_iter"] < whole["run"]["last_iter"]
 
+
 def test_nul_bytes(cli, tmp_path):
     """NULs inside lines, a line of NULs, and the NUL-filled tail a crashed node leaves."""
-    data = report(cli("diagnose", str(CORPUS / "nul_bytes.log"), "--format", "json", cwd=tmp_path,
-                      timeout=FAST))
+    data = report(
+        cli("diagnose", str(CORPUS / "nul_bytes.log"), "--format", "json", cwd=tmp_path, timeout=FAST)
+    )
     assert data["source"]["format"] == "nanogpt"
     assert data["run"]["last_iter"] == 59 and data["run"]["best_val_loss"] == 3.5
 
 
 def test_invalid_utf8(cli, tmp_path):
     """Invalid bytes in the header, in comments, around the fields, and a cut sequence at EOF."""
-    data = report(cli("diagnose", str(CORPUS / "invalid_utf8.log"), "--format", "json",
-                      cwd=tmp_path, timeout=FAST))
+    data = report(
+        cli("diagnose", str(CORPUS / "invalid_utf8.log"), "--format", "json", cwd=tmp_path, timeout=FAST)
+    )
     assert data["source"]["format"] == "nanogpt"
     assert data["run"]["last_iter"] == 59 and data["run"]["tokens_per_iter"] == 16384
-    assert data["run"]["best_val_loss"] == pytest.approx(3.7)      # step 40
+    assert data["run"]["best_val_loss"] == pytest.approx(3.7)  # step 40
 
 
 def test_every_value_nan(cli, tmp_path):
@@ -158,10 +170,9 @@ def test_one_50_mb_line(cli, tmp_path):
     big = tmp_path / "long_line.log"
     with open(big, "wb") as handle:
         handle.write(b"\n".join(lines[:200]) + b"\n")
-        handle.write(b"tensor([" + b"0.1234, " * (50 * 2 ** 20 // 8) + b"])\n")
+        handle.write(b"tensor([" + b"0.1234, " * (50 * 2**20 // 8) + b"])\n")
         handle.write(b"\n".join(lines[200:]))
-    run = cli("diagnose", str(big), "--format", "json", cwd=tmp_path, timeout=120,
-              max_rss_mb=BIG_RSS_MB)
+    run = cli("diagnose", str(big), "--format", "json", cwd=tmp_path, timeout=120, max_rss_mb=BIG_RSS_MB)
     data = report(run)
     assert data["source"]["format"] == "nanogpt" and data["run"]["last_iter"] == 3000
     assert run.seconds < 60 and run.max_rss_mb < 1000, (run.seconds, run.max_rss_mb)
@@ -170,16 +181,15 @@ def test_one_50_mb_line(cli, tmp_path):
 def test_one_long_line_that_starts_like_data(cli, tmp_path):
     lines = LOG.read_text().split("\n")
     big = tmp_path / "long_data_line.log"
-    big.write_text("\n".join(lines[:200] + ["iter 1: loss 2.0, " + "x" * 2 ** 18] + lines[200:]))
-    run = cli("diagnose", str(big), "--format", "json", cwd=tmp_path, timeout=6,
-              max_rss_mb=BIG_RSS_MB)
+    big.write_text("\n".join(lines[:200] + ["iter 1: loss 2.0, " + "x" * 2**18] + lines[200:]))
+    run = cli("diagnose", str(big), "--format", "json", cwd=tmp_path, timeout=6, max_rss_mb=BIG_RSS_MB)
     report(run)
 
 
 def test_a_2_gb_sparse_file(cli, one_line_error, tmp_path):
     sparse = tmp_path / "sparse.log"
     with open(sparse, "wb") as handle:
-        handle.truncate(2 << 30)         # 2 GiB of NULs that take no disk
+        handle.truncate(2 << 30)  # 2 GiB of NULs that take no disk
     run = cli("diagnose", str(sparse), cwd=tmp_path, timeout=10, max_rss_mb=BIG_RSS_MB)
     one_line_error(run, str(sparse), "no training-loss lines")
     assert run.seconds < 8 and run.max_rss_mb < 500, (run.seconds, run.max_rss_mb)
@@ -202,15 +212,24 @@ def test_a_fifo_that_never_closes(cli, one_line_error, tmp_path, writer):
 
 # -- configs: read, never run; hostile YAML rejected --------------------------------------------
 
+
 def test_python_config_is_read_without_running_it(cli, tmp_path):
-    run = cli("diagnose", str(LOG), "--config", str(CORPUS / "config_exec.py"), "--format", "json",
-              cwd=tmp_path, timeout=FAST)
+    run = cli(
+        "diagnose",
+        str(LOG),
+        "--config",
+        str(CORPUS / "config_exec.py"),
+        "--format",
+        "json",
+        cwd=tmp_path,
+        timeout=FAST,
+    )
     data = report(run)
     assert not (tmp_path / "MARKER_FROM_CONFIG").exists(), "the config was executed"
     assert not list(tmp_path.iterdir()), list(tmp_path.iterdir())
     notes = " ".join(data["notes"])
     for key in ("learning_rate", "dataset", "wandb_run_name", "n_layer", "n_head", "dropout"):
-        assert key in notes, (key, notes)       # "config keys set by code that was not evaluated"
+        assert key in notes, (key, notes)  # "config keys set by code that was not evaluated"
 
 
 def test_code_that_makes_python_warn_stays_quiet(cli, tmp_path):
@@ -219,18 +238,24 @@ def test_code_that_makes_python_warn_stays_quiet(cli, tmp_path):
     config.write_text('max_iters = 3000\nx = 1if True else 2\ns = "\\d"\n')
     hf_log = tmp_path / "hf.log"
     hf_log.write_text("{'loss': 1if 1 else 2, 'epoch': 1}\n{'loss': 2.0, 'epoch': 2}\n")
-    for args in (["diagnose", str(LOG), "--config", str(config)], ["diagnose", str(hf_log)],
-                 ["diagnose", str(LOG), "--set", "dataset=1if"]):
+    for args in (
+        ["diagnose", str(LOG), "--config", str(config)],
+        ["diagnose", str(hf_log)],
+        ["diagnose", str(LOG), "--set", "dataset=1if"],
+    ):
         run = cli(*args, "--format", "json", cwd=tmp_path, timeout=FAST)
         report(run)
         assert run.err == "", (args, run.err)
 
 
-@pytest.mark.parametrize("name, fragment", [
-    ("billion_laughs.yaml", "YAML aliases are not allowed"),
-    ("custom_tag.yaml", "could not determine a constructor for the tag"),
-    ("unknown_tag.yaml", "could not determine a constructor for the tag '!vault'"),
-])
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("billion_laughs.yaml", "YAML aliases are not allowed"),
+        ("custom_tag.yaml", "could not determine a constructor for the tag"),
+        ("unknown_tag.yaml", "could not determine a constructor for the tag '!vault'"),
+    ],
+)
 def test_hostile_yaml_is_rejected(cli, one_line_error, tmp_path, name, fragment):
     path = str(CORPUS / name)
     run = cli("diagnose", str(LOG), "--config", path, cwd=tmp_path, timeout=FAST, max_rss_mb=BIG_RSS_MB)
@@ -239,14 +264,21 @@ def test_hostile_yaml_is_rejected(cli, one_line_error, tmp_path, name, fragment)
     assert not (tmp_path / "MARKER_FROM_CONFIG").exists()
 
 
-@pytest.mark.parametrize("name, text, fragment", [
-    ("deep.yaml", "max_iters: " + "[" * 100_000 + "]" * 100_000 + "\n", "YAML nested too deeply"),
-    ("deep.json", '{"max_iters": ' + "[" * 100_000 + "]" * 100_000 + "}", "invalid JSON: nested too deeply"),
-    ("deep.toml", "max_iters = " + "[" * 100_000 + "]" * 100_000 + "\n", "invalid TOML"),
-    ("deep.py", "max_iters = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n", "not valid Python"),
-    ("big.py", "# " + "x" * (5 << 20) + "\n", "larger than 4 MB"),
-    ("bad_value.yaml", "max_iters: .inf\n", "max_iters = inf: expected a whole number"),
-])
+@pytest.mark.parametrize(
+    "name, text, fragment",
+    [
+        ("deep.yaml", "max_iters: " + "[" * 100_000 + "]" * 100_000 + "\n", "YAML nested too deeply"),
+        (
+            "deep.json",
+            '{"max_iters": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "invalid JSON: nested too deeply",
+        ),
+        ("deep.toml", "max_iters = " + "[" * 100_000 + "]" * 100_000 + "\n", "invalid TOML"),
+        ("deep.py", "max_iters = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n", "not valid Python"),
+        ("big.py", "# " + "x" * (5 << 20) + "\n", "larger than 4 MB"),
+        ("bad_value.yaml", "max_iters: .inf\n", "max_iters = inf: expected a whole number"),
+    ],
+)
 def test_config_nested_10_to_the_5_levels_is_rejected(cli, one_line_error, tmp_path, name, text, fragment):
     path = tmp_path / name
     path.write_text(text)
@@ -270,6 +302,7 @@ def test_debug_shows_the_traceback(cli, tmp_path):
 
 # -- --data-dir: sizes only, no pickles, no links out --------------------------------------------
 
+
 class _Bomb:
     """Unpickling this runs os.system: it must never happen."""
 
@@ -284,7 +317,7 @@ def _data_dir(tmp_path: Path, tokens: int = 1_000_000) -> Path:
     data = tmp_path / "data"
     data.mkdir()
     with open(data / "train.bin", "wb") as handle:
-        handle.truncate(2 * tokens)      # uint16 tokens; sparse, no disk
+        handle.truncate(2 * tokens)  # uint16 tokens; sparse, no disk
     (data / "val.bin").write_bytes(b"\0" * 2000)
     return data
 
@@ -293,8 +326,18 @@ def test_data_dir_never_unpickles_meta_pkl(cli, tmp_path):
     marker = tmp_path / "UNPICKLED"
     data = _data_dir(tmp_path)
     (data / "meta.pkl").write_bytes(pickle.dumps(_Bomb(marker)))
-    run = cli("diagnose", str(LOG), "--config", str(CONFIG), "--data-dir", str(data),
-              "--format", "json", cwd=tmp_path, timeout=FAST)
+    run = cli(
+        "diagnose",
+        str(LOG),
+        "--config",
+        str(CONFIG),
+        "--data-dir",
+        str(data),
+        "--format",
+        "json",
+        cwd=tmp_path,
+        timeout=FAST,
+    )
     result = report(run)
     assert not marker.exists(), "meta.pkl was unpickled"
     assert result["run"]["dataset_tokens"] == 1_000_000
@@ -314,8 +357,20 @@ def test_data_dir_link_inside_is_followed(cli, tmp_path):
     data = _data_dir(tmp_path, tokens=5000)
     os.rename(data / "train.bin", data / "train_v2.bin")
     (data / "train.bin").symlink_to("train_v2.bin")
-    result = report(cli("diagnose", str(LOG), "--config", str(CONFIG), "--data-dir", str(data),
-                        "--format", "json", cwd=tmp_path, timeout=FAST))
+    result = report(
+        cli(
+            "diagnose",
+            str(LOG),
+            "--config",
+            str(CONFIG),
+            "--data-dir",
+            str(data),
+            "--format",
+            "json",
+            cwd=tmp_path,
+            timeout=FAST,
+        )
+    )
     assert result["run"]["dataset_tokens"] == 5000
 
 

@@ -18,6 +18,7 @@ long lines of every format take linear time (no regex backtracking blow-up).
 
 Budget: see conftest.py (PLATEAU_FUZZ_EXAMPLES).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -62,7 +63,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 FORMAT_NAMES = [*FORMATS, "auto"]
 # the ValueErrors parsers raise on purpose, with a message for the user
 OUR_VALUE_ERRORS = ("CSV", "JSON lines")
-PARSE_SECONDS = 5.0        # per input and format; inputs here are a few KB, parsing takes ms
+PARSE_SECONDS = 5.0  # per input and format; inputs here are a few KB, parsing takes ms
 PIPELINE_SECONDS = 10.0
 REPORT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 
@@ -82,6 +83,7 @@ LOGS = _load_logs()
 
 # -- known bugs ---------------------------------------------------------------------------------
 
+
 class KnownBug(Exception):
     """A crash already pinned by a strict xfail test, in a file this suite may not fix."""
 
@@ -90,20 +92,22 @@ class KnownBug(Exception):
 # in, a fragment of the innermost line of ours or None, the xfail test that pins it). The fuzz
 # steps around exactly these, so it keeps looking for new bugs; when an xfail starts passing
 # (XPASS fails the suite), delete its entry here.
-KNOWN_BUGS = [
-]
+KNOWN_BUGS = []
 
 
 def known_bug(exc: BaseException) -> str | None:
-    frames = [(f.filename.replace("\\", "/"), f.line or "")
-              for f in traceback.extract_tb(exc.__traceback__)]
+    frames = [(f.filename.replace("\\", "/"), f.line or "") for f in traceback.extract_tb(exc.__traceback__)]
     ours = [(name, line) for name, line in frames if "/plateau_doctor/" in name]
     if not ours:
         return None
     innermost, code = ours[-1]
     for types, on_stack, where, fragment, test in KNOWN_BUGS:
-        if (isinstance(exc, types) and any(name.endswith(on_stack) for name, _ in ours)
-                and innermost.endswith(where) and (fragment is None or fragment in code)):
+        if (
+            isinstance(exc, types)
+            and any(name.endswith(on_stack) for name, _ in ours)
+            and innermost.endswith(where)
+            and (fragment is None or fragment in code)
+        ):
             return test
     return None
 
@@ -180,7 +184,7 @@ def diagnose_and_render(parsed: ParsedLog, **kwargs) -> None:
             raise
         assert isinstance(text, str)
         if fmt in ("json", "sarif"):
-            json.loads(text, parse_constant=_no_constants)    # strict JSON: no NaN/Infinity
+            json.loads(text, parse_constant=_no_constants)  # strict JSON: no NaN/Infinity
     seconds = time.perf_counter() - start
     assert seconds < PIPELINE_SECONDS, f"diagnosis took {seconds:.1f}s"
 
@@ -197,8 +201,12 @@ def check_every_format(lines: list[str]) -> None:
             parsed = parse_or_fail_cleanly(lines, fmt)
             if parsed is None:
                 continue
-            key = (parsed.format, len(parsed.iters), len(parsed.evals),
-                   tuple(parsed.iters["loss"].head(3).round(9).astype(str)))
+            key = (
+                parsed.format,
+                len(parsed.iters),
+                len(parsed.evals),
+                tuple(parsed.iters["loss"].head(3).round(9).astype(str)),
+            )
             if key not in seen:
                 seen.add(key)
                 diagnose_and_render(parsed)
@@ -208,6 +216,7 @@ def check_every_format(lines: list[str]) -> None:
 
 # -- strategies ---------------------------------------------------------------------------------
 
+
 def decoded(data: bytes) -> list[str]:
     """What read.py hands a parser: UTF-8 with replacement, split on newlines."""
     return data.decode("utf-8", "replace").split("\n")
@@ -215,35 +224,163 @@ def decoded(data: bytes) -> list[str]:
 
 # The formats' own vocabulary, so random input actually reaches the parsers' inner branches.
 TOKENS = [
-    "step ", "step:", "Step ", "iter ", "s:", " trl:", " tel:", " eval:", ": ", ":", "|", " | ", "/",
-    "loss ", "loss: ", "train loss ", ", val loss ", "train_loss:", "val_loss:", "train_time:",
-    "step_avg:", "ms", " ms", "%", "% bf16 MFU", " MFU", "mfu ", "norm ", "lr ", "lr:", "time ",
-    "(+nanz)", "val loss ", "{'loss': ", "{'eval_loss': ", "'epoch': ", "'grad_norm': ",
-    "'learning_rate': ", "'train_runtime': ", "tensor(", ")", "}", "{", '{"', '"log_history": [',
-    '"step": ', '"loss": ', "]", "Validation bpb: ", "Train bpb: ", "(0.05%)", "| loss: ",
-    "| dt: ", "| bf16_mfu: ", "Overriding: ", "Overriding config with x.py:", "max_iters = ",
-    "tokens per iteration will be: ", "number of parameters: ", "M", "found vocab_size = ",
-    "| num_parameters | ", "| total batch size | ", "num_processes=", " and total_batch_size=",
-    "Vocab size: ", "Total batch size ", " =>", "Number of trainable parameters = ",
-    "saving checkpoint", "Resuming training", "generating:", "---", "[rank1]: ", "0: ", "> ",
-    "2024-01-01 12:00:00 ", "\x1b[31m", "\x1b[0m", "\r", "\t", "\x00", "\ufffd", "_step,train/loss,val/loss",
-    "Wall time,Step,Value", ",", ";", "1if", "'\\d'", '"_step": ', '"train/loss": ', "NaN", "nan", "-nan", "inf",
-    "-inf", "Infinity", "1e309", "-1", "0", "1", "7", "2.5", "0.001", "1e-3", "-100.00", "1,234",
-    "9" * 30, "9" * 400, "1.2.3", "..", "e", "-", "+", "00042", " ", "  ", "x", "\u00b2", "\u0663",
+    "step ",
+    "step:",
+    "Step ",
+    "iter ",
+    "s:",
+    " trl:",
+    " tel:",
+    " eval:",
+    ": ",
+    ":",
+    "|",
+    " | ",
+    "/",
+    "loss ",
+    "loss: ",
+    "train loss ",
+    ", val loss ",
+    "train_loss:",
+    "val_loss:",
+    "train_time:",
+    "step_avg:",
+    "ms",
+    " ms",
+    "%",
+    "% bf16 MFU",
+    " MFU",
+    "mfu ",
+    "norm ",
+    "lr ",
+    "lr:",
+    "time ",
+    "(+nanz)",
+    "val loss ",
+    "{'loss': ",
+    "{'eval_loss': ",
+    "'epoch': ",
+    "'grad_norm': ",
+    "'learning_rate': ",
+    "'train_runtime': ",
+    "tensor(",
+    ")",
+    "}",
+    "{",
+    '{"',
+    '"log_history": [',
+    '"step": ',
+    '"loss": ',
+    "]",
+    "Validation bpb: ",
+    "Train bpb: ",
+    "(0.05%)",
+    "| loss: ",
+    "| dt: ",
+    "| bf16_mfu: ",
+    "Overriding: ",
+    "Overriding config with x.py:",
+    "max_iters = ",
+    "tokens per iteration will be: ",
+    "number of parameters: ",
+    "M",
+    "found vocab_size = ",
+    "| num_parameters | ",
+    "| total batch size | ",
+    "num_processes=",
+    " and total_batch_size=",
+    "Vocab size: ",
+    "Total batch size ",
+    " =>",
+    "Number of trainable parameters = ",
+    "saving checkpoint",
+    "Resuming training",
+    "generating:",
+    "---",
+    "[rank1]: ",
+    "0: ",
+    "> ",
+    "2024-01-01 12:00:00 ",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\r",
+    "\t",
+    "\x00",
+    "\ufffd",
+    "_step,train/loss,val/loss",
+    "Wall time,Step,Value",
+    ",",
+    ";",
+    "1if",
+    "'\\d'",
+    '"_step": ',
+    '"train/loss": ',
+    "NaN",
+    "nan",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e309",
+    "-1",
+    "0",
+    "1",
+    "7",
+    "2.5",
+    "0.001",
+    "1e-3",
+    "-100.00",
+    "1,234",
+    "9" * 30,
+    "9" * 400,
+    "1.2.3",
+    "..",
+    "e",
+    "-",
+    "+",
+    "00042",
+    " ",
+    "  ",
+    "x",
+    "\u00b2",
+    "\u0663",
 ]
 
 
 @st.composite
 def token_soup(draw) -> list[str]:
-    lines = draw(st.lists(
-        st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=4)), max_size=14).map("".join),
-        max_size=40))
+    lines = draw(
+        st.lists(
+            st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=4)), max_size=14).map("".join),
+            max_size=40,
+        )
+    )
     return lines
 
 
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
-NUMBER_SWAPS = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e309", "-1e309", "-5", "0",
-                "9" * 25, "9" * 400, "1.2.3", "", "1e", ".", "-0", "4.9e-324", "1,000", "0x10"]
+NUMBER_SWAPS = [
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e309",
+    "-1e309",
+    "-5",
+    "0",
+    "9" * 25,
+    "9" * 400,
+    "1.2.3",
+    "",
+    "1e",
+    ".",
+    "-0",
+    "4.9e-324",
+    "1,000",
+    "0x10",
+]
 
 
 @st.composite
@@ -262,12 +399,12 @@ def corrupted_log(draw) -> list[str]:
 
 def _cut_line(draw, lines, i):
     line = lines[i]
-    lines[i] = line[:draw(st.integers(0, len(line)))]
+    lines[i] = line[: draw(st.integers(0, len(line)))]
     return lines
 
 
 def _truncate_log(draw, lines, i):
-    return lines[:i + 1]
+    return lines[: i + 1]
 
 
 def _swap_bytes(draw, lines, i):
@@ -275,7 +412,7 @@ def _swap_bytes(draw, lines, i):
     if len(data) >= 2:
         a, b = draw(st.integers(0, len(data) - 1)), draw(st.integers(0, len(data) - 1))
         data[a], data[b] = data[b], data[a]
-    return lines[:i] + decoded(bytes(data)) + lines[i + 1:]
+    return lines[:i] + decoded(bytes(data)) + lines[i + 1 :]
 
 
 def _flip_bits(draw, lines, i):
@@ -284,12 +421,17 @@ def _flip_bits(draw, lines, i):
         if data:
             k = draw(st.integers(0, len(data) - 1))
             data[k] ^= 1 << draw(st.integers(0, 7))
-    return lines[:i] + decoded(bytes(data)) + lines[i + 1:]
+    return lines[:i] + decoded(bytes(data)) + lines[i + 1 :]
 
 
 def _insert_garbage(draw, lines, i):
-    garbage = draw(st.one_of(st.text(max_size=30), st.binary(max_size=30).map(lambda b: b.decode("latin-1")),
-                             st.sampled_from(TOKENS)))
+    garbage = draw(
+        st.one_of(
+            st.text(max_size=30),
+            st.binary(max_size=30).map(lambda b: b.decode("latin-1")),
+            st.sampled_from(TOKENS),
+        )
+    )
     if draw(st.booleans()):
         line = lines[i]
         k = draw(st.integers(0, len(line)))
@@ -300,7 +442,7 @@ def _insert_garbage(draw, lines, i):
 
 def _duplicate(draw, lines, i):
     j = draw(st.integers(i, min(len(lines), i + 5)))
-    return lines[:j] + lines[i:j] + lines[j:] if j > i else lines[:i + 1] + lines[i:]
+    return lines[:j] + lines[i:j] + lines[j:] if j > i else lines[: i + 1] + lines[i:]
 
 
 def _reorder(draw, lines, i):
@@ -317,12 +459,12 @@ def _move_block(draw, lines, i):
 
 
 def _delete(draw, lines, i):
-    return lines[:i] + lines[i + 1:]
+    return lines[:i] + lines[i + 1 :]
 
 
 def _join(draw, lines, i):
     sep = draw(st.sampled_from(["", " ", "\r", "\x00"]))
-    return lines[:i] + [sep.join(lines[i:i + 2])] + lines[i + 2:]
+    return lines[:i] + [sep.join(lines[i : i + 2])] + lines[i + 2 :]
 
 
 def _mutate_number(draw, lines, i):
@@ -335,14 +477,19 @@ def _mutate_number(draw, lines, i):
     old = line[a:b]
     if draw(st.booleans()):
         new = draw(st.sampled_from(NUMBER_SWAPS))
-    else:   # decreasing steps, negative values, a value scaled up
+    else:  # decreasing steps, negative values, a value scaled up
         choice = draw(st.integers(0, 2))
         try:
             value = float(old)
         except ValueError:
             value = 0.0
-        new = (str(int(abs(value)) // 3) if choice == 0 else
-               "-" + old.lstrip("-") if choice == 1 else repr(value * 1e12))
+        new = (
+            str(int(abs(value)) // 3)
+            if choice == 0
+            else "-" + old.lstrip("-")
+            if choice == 1
+            else repr(value * 1e12)
+        )
     lines[i] = line[:a] + new + line[b:]
     return lines
 
@@ -354,11 +501,25 @@ def _mutate_all_numbers(draw, lines, i):
     return lines[:i] + [NUMBER_RE.sub(new, line) for line in lines[i:j]] + lines[j:]
 
 
-OPS = [_cut_line, _truncate_log, _swap_bytes, _flip_bits, _insert_garbage, _duplicate, _reorder,
-       _move_block, _delete, _join, _mutate_number, _mutate_number, _mutate_all_numbers]
+OPS = [
+    _cut_line,
+    _truncate_log,
+    _swap_bytes,
+    _flip_bits,
+    _insert_garbage,
+    _duplicate,
+    _reorder,
+    _move_block,
+    _delete,
+    _join,
+    _mutate_number,
+    _mutate_number,
+    _mutate_all_numbers,
+]
 
 
 # -- the properties -----------------------------------------------------------------------------
+
 
 @settings(PROFILE)
 @given(st.binary(max_size=3000))
@@ -386,12 +547,13 @@ def test_corrupted_real_logs_parse_or_fail_cleanly(lines):
 
 # -- the same through read.py: files, gzip, and the nanoGPT block scanner ------------------------
 
+
 @pytest.fixture(scope="module")
 def filedir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("logs")
 
 
-FAILED = "failed"      # api.parse names the file (InputError) where parse_lines does not
+FAILED = "failed"  # api.parse names the file (InputError) where parse_lines does not
 
 
 def _outcome(parse, *args):
@@ -439,8 +601,10 @@ def _same_table(a, b) -> None:
     assert a.meta == b.meta
 
 
-FILE_BYTES = st.one_of(st.binary(max_size=3000),
-                       corrupted_log().map(lambda lines: "\n".join(lines).encode("utf-8", "surrogatepass")))
+FILE_BYTES = st.one_of(
+    st.binary(max_size=3000),
+    corrupted_log().map(lambda lines: "\n".join(lines).encode("utf-8", "surrogatepass")),
+)
 
 
 @settings(PROFILE)
@@ -453,13 +617,13 @@ def test_logs_read_from_files_and_gzip_parse_alike_or_fail_cleanly(filedir, data
     packed.write_bytes(gzip.compress(data, mtime=0))
     text = data.decode("utf-8", "replace").split("\n")
     if text[-1] == "":
-        text.pop()         # a final newline ends the last line; it does not start another
+        text.pop()  # a final newline ends the last line; it does not start another
     for fmt in FORMAT_NAMES:
         try:
             from_lines = _outcome(parse_lines, iter(text), fmt)
             _same_table(_outcome(api_parse, str(packed), fmt), from_lines)
             from_file = _outcome(api_parse, str(plain), fmt)
-            if not data.startswith(b"\x1f\x8b"):     # else the plain file is read as gzip
+            if not data.startswith(b"\x1f\x8b"):  # else the plain file is read as gzip
                 _same_table(from_file, from_lines)
         except KnownBug as exc:
             event(f"known bug stepped around ({exc})")
@@ -474,27 +638,47 @@ def test_the_nanogpt_block_scanner_agrees_with_the_line_parser(filedir, data):
     if parse_source is None:
         pytest.skip("no block scanner in this version")
     if data.startswith(b"\x1f\x8b"):
-        return             # read as gzip: not the same bytes (the gzip test covers it)
+        return  # read as gzip: not the same bytes (the gzip test covers it)
     path = filedir / "scan.log"
     path.write_bytes(data)
     text = data.decode("utf-8", "replace").split("\n")
     if text[-1] == "":
         text.pop()
     try:
-        _same_table(_outcome(lambda p: parse_source(open_log(p)), str(path)),
-                    _outcome(nanogpt.parse, iter(text)))
+        _same_table(
+            _outcome(lambda p: parse_source(open_log(p)), str(path)), _outcome(nanogpt.parse, iter(text))
+        )
     except KnownBug as exc:
         event(f"known bug stepped around ({exc})")
 
 
-COLUMN_NAMES = ["_step", "step", "Step", "train/loss", "val/loss", "loss", "lr", "Value",
-                "train_loss", "val_loss", "train/mfu", "a", ""]
+COLUMN_NAMES = [
+    "_step",
+    "step",
+    "Step",
+    "train/loss",
+    "val/loss",
+    "loss",
+    "lr",
+    "Value",
+    "train_loss",
+    "val_loss",
+    "train/mfu",
+    "a",
+    "",
+]
 
 
 @settings(PROFILE)
-@given(st.one_of(token_soup(), corrupted_log()),
-       st.dictionaries(st.sampled_from(ROLES), st.one_of(st.sampled_from(COLUMN_NAMES), st.text(max_size=8)),
-                       min_size=1, max_size=4))
+@given(
+    st.one_of(token_soup(), corrupted_log()),
+    st.dictionaries(
+        st.sampled_from(ROLES),
+        st.one_of(st.sampled_from(COLUMN_NAMES), st.text(max_size=8)),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_explicit_columns_parse_or_fail_cleanly(lines, columns):
     """`--columns ROLE=NAME,...` on any lines (CSV or JSON lines, told by the first line)."""
     try:
@@ -508,8 +692,15 @@ def test_explicit_columns_parse_or_fail_cleanly(lines, columns):
 
 
 @settings(PROFILE)
-@given(st.one_of(st.text(max_size=60), st.lists(st.sampled_from(
-    ["step", "train", "val", "lr", "=", ",", " ", "_step", "x", "==", "mfu"]), max_size=12).map("".join)))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(
+            st.sampled_from(["step", "train", "val", "lr", "=", ",", " ", "_step", "x", "==", "mfu"]),
+            max_size=12,
+        ).map("".join),
+    )
+)
 def test_columns_option_parses_or_fails_cleanly(text):
     try:
         columns = parse_columns_option(text)
@@ -547,7 +738,7 @@ VALUES = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1e308, -1e308, 5e-324, 1e-300]),
     st.floats(0.5, 12.0),
 )
-STEPS = st.one_of(st.integers(-10, 10_000), st.sampled_from([0, 1, 2 ** 31, 2 ** 53 - 1, -(2 ** 53)]))
+STEPS = st.one_of(st.integers(-10, 10_000), st.sampled_from([0, 1, 2**31, 2**53 - 1, -(2**53)]))
 
 
 @st.composite
@@ -574,13 +765,20 @@ def loss_tables(draw) -> ParsedLog:
         else:
             loss, val = draw(VALUES), draw(VALUES)
         if draw(st.integers(0, 3)):
-            builder.add_iter(step, loss, k + 1, time_ms=draw(VALUES), mfu=draw(VALUES),
-                             lr=draw(VALUES), grad_norm=draw(VALUES))
+            builder.add_iter(
+                step,
+                loss,
+                k + 1,
+                time_ms=draw(VALUES),
+                mfu=draw(VALUES),
+                lr=draw(VALUES),
+                grad_norm=draw(VALUES),
+            )
         if draw(st.integers(0, 4)) == 0:
             builder.add_eval(step, draw(VALUES), val, k + 1)
         if draw(st.integers(0, 30)) == 0:
             builder.new_segment()
-    counts = st.one_of(st.none(), st.integers(0, 2 ** 40), st.sampled_from([0, 1, 2 ** 53]))
+    counts = st.one_of(st.none(), st.integers(0, 2**40), st.sampled_from([0, 1, 2**53]))
     meta.tokens_per_iter = draw(counts)
     # what parsers may print: a count (the nanoGPT header's NaN/inf cases are an xfail below)
     meta.n_params = draw(st.one_of(st.none(), st.just(0.0), st.floats(1.0, 1e13)))
@@ -619,13 +817,44 @@ PREFIXES = {
     "csv": ["step,loss\n1,"],
     "jsonl": ['{"loss": 1, "a": "'],
 }
-UNITS = [" ", "1", "1.", "a", "a ", ":", "a:", "|", "| ", "|a: b ", "%", "1%", "'", "{'", "', '",
-         ",", "-", "e", "ms", "1 ", "\t", "x:1 ", "[", "> ", "1: ", "\x1b[", "{", '"a": {',
-         "step ", "loss ", "=", "Validation bpb: "]
+UNITS = [
+    " ",
+    "1",
+    "1.",
+    "a",
+    "a ",
+    ":",
+    "a:",
+    "|",
+    "| ",
+    "|a: b ",
+    "%",
+    "1%",
+    "'",
+    "{'",
+    "', '",
+    ",",
+    "-",
+    "e",
+    "ms",
+    "1 ",
+    "\t",
+    "x:1 ",
+    "[",
+    "> ",
+    "1: ",
+    "\x1b[",
+    "{",
+    '"a": {',
+    "step ",
+    "loss ",
+    "=",
+    "Validation bpb: ",
+]
 SUFFIXES = ["", "x", "|", ":", "ms"]
-LONG = 20_000          # characters: quadratic matching of this takes seconds, linear takes ms
+LONG = 20_000  # characters: quadratic matching of this takes seconds, linear takes ms
 # Known quadratic cases in files this suite may not fix; each has a strict xfail test below.
-KNOWN_SLOW: set[tuple[str, str, str]] = set()   # every format is linear now
+KNOWN_SLOW: set[tuple[str, str, str]] = set()  # every format is linear now
 
 
 @pytest.mark.parametrize("fmt", sorted(PREFIXES))
@@ -665,33 +894,46 @@ def test_nanogpt_iter_line_with_a_long_tail_takes_linear_time():
 
 def test_clean_line_on_many_unterminated_osc_sequences_takes_linear_time():
     start = time.perf_counter()
-    clean_line("\x1b]" * (2 * LONG))       # ~1 s today, ~1 ms once linear
+    clean_line("\x1b]" * (2 * LONG))  # ~1 s today, ~1 ms once linear
     assert time.perf_counter() - start < 0.25
 
 
 # -- regressions found by this suite (each crashed before its fix) -----------------------------
 
-BIG = "9" * 400        # a number no float holds
+BIG = "9" * 400  # a number no float holds
 
 
-@pytest.mark.parametrize("fmt, lines", [
-    ("modded_nanogpt", [f"step:{BIG}/{BIG} val_loss:1.0 train_time:1ms"]),
-    ("llmc_stdout", [f"step {BIG}/{BIG} | loss 1.0 | norm 1 | lr 1e-4 | 3 ms"]),
-    ("llmc_stdout", [f"| num_parameters | {BIG} |", "| vocab_size V | \u00b2 |", "step 1/2 | loss 1.0 |"]),
-    ("llmc_mainlog", [f"s:{BIG} trl:1.0"]),
-    ("nanochat", [f"step {BIG}/{BIG} (1.0%) | loss: 1.0 | dt: 1ms", "total : ,",
-                  "step 1/2 (1.0%) | loss: 1.0"]),
-    ("hf_trainer", ["{'loss': %s, 'epoch': 1}" % BIG, "Number of trainable parameters = ,"]),
-    ("hf_trainer", ['{"log_history": [{"step": Infinity, "loss": 1.0}, {"step": "x", "loss": 1},'
-                    ' {"step": [1], "loss": 1}, {"step": %s, "loss": 1}, {"step": 3, "loss": %s}],'
-                    ' "max_steps": true}' % (BIG, BIG)]),
-    ("hf_trainer", ['{"log_history": 5}']),
-    ("hf_trainer", ['{"log_history": ' + "[" * 100_000 + "]" * 100_000 + "}"]),
-    ("jsonl", ['{"step": 1, "loss": %s}' % BIG, '{"step": 1e300, "loss": 1}']),
-    ("jsonl", ['{"loss": 1, "a": ' + '{"a": ' * 950 + "1" + "}" * 950 + "}", '{"loss": 2}']),
-    ("jsonl", ['{"loss": 1, "a": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}", '{"loss": 2}']),
-    ("csv", ["step,loss", f"{BIG},1.0", "1e300,2", "3,1"]),
-])
+@pytest.mark.parametrize(
+    "fmt, lines",
+    [
+        ("modded_nanogpt", [f"step:{BIG}/{BIG} val_loss:1.0 train_time:1ms"]),
+        ("llmc_stdout", [f"step {BIG}/{BIG} | loss 1.0 | norm 1 | lr 1e-4 | 3 ms"]),
+        (
+            "llmc_stdout",
+            [f"| num_parameters | {BIG} |", "| vocab_size V | \u00b2 |", "step 1/2 | loss 1.0 |"],
+        ),
+        ("llmc_mainlog", [f"s:{BIG} trl:1.0"]),
+        (
+            "nanochat",
+            [f"step {BIG}/{BIG} (1.0%) | loss: 1.0 | dt: 1ms", "total : ,", "step 1/2 (1.0%) | loss: 1.0"],
+        ),
+        ("hf_trainer", [f"{{'loss': {BIG}, 'epoch': 1}}", "Number of trainable parameters = ,"]),
+        (
+            "hf_trainer",
+            [
+                '{"log_history": [{"step": Infinity, "loss": 1.0}, {"step": "x", "loss": 1},'
+                f' {{"step": [1], "loss": 1}}, {{"step": {BIG}, "loss": 1}}, {{"step": 3, "loss": {BIG}}}],'
+                ' "max_steps": true}'
+            ],
+        ),
+        ("hf_trainer", ['{"log_history": 5}']),
+        ("hf_trainer", ['{"log_history": ' + "[" * 100_000 + "]" * 100_000 + "}"]),
+        ("jsonl", [f'{{"step": 1, "loss": {BIG}}}', '{"step": 1e300, "loss": 1}']),
+        ("jsonl", ['{"loss": 1, "a": ' + '{"a": ' * 950 + "1" + "}" * 950 + "}", '{"loss": 2}']),
+        ("jsonl", ['{"loss": 1, "a": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}", '{"loss": 2}']),
+        ("csv", ["step,loss", f"{BIG},1.0", "1e300,2", "3,1"]),
+    ],
+)
 def test_values_no_float_holds_do_not_crash(fmt, lines):
     for name in (fmt, "auto"):
         parsed = parse_or_fail_cleanly(lines, name)
@@ -699,10 +941,13 @@ def test_values_no_float_holds_do_not_crash(fmt, lines):
             diagnose_and_render(parsed)
 
 
-@pytest.mark.parametrize("header", [
-    ",".join(f"c{i}" for i in range(100_000)),
-    "a\u2028b,c",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        ",".join(f"c{i}" for i in range(100_000)),
+        "a\u2028b,c",
+    ],
+)
 def test_csv_error_names_are_one_bounded_line(header):
     with pytest.raises(ValueError) as caught:
         parse_lines([header, "1,2"], "csv")
@@ -716,9 +961,13 @@ def test_nanogpt_step_numbers_no_table_holds_are_skipped():
 
 
 def test_nanogpt_header_counts_no_table_holds_are_ignored():
-    lines = ["tokens per iteration will be: ,", f"number of parameters: {BIG}.0M",
-             "number of parameters: ..M",
-             "num decayed parameter tensors: 5, with , parameters", "iter 1: loss 2.0"]
+    lines = [
+        "tokens per iteration will be: ,",
+        f"number of parameters: {BIG}.0M",
+        "number of parameters: ..M",
+        "num decayed parameter tensors: 5, with , parameters",
+        "iter 1: loss 2.0",
+    ]
     parsed = parse_lines(lines, "nanogpt")
     diagnose_and_render(parsed)
 

@@ -5,6 +5,7 @@ goes away is one line or silence, never a traceback.
 (an --output that renames a temporary file over its target would replace the system's /dev/full
 with a regular file); a copy of the device node made with mknod in tmp_path stands in.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,7 @@ def test_output_replaces_an_existing_report_by_rename(cli, tmp_path):
     reader = open(out)
     old_inode = os.stat(out).st_ino
     try:
-        run = cli("diagnose", str(LOG), "--format", "json", "--output", str(out), cwd=tmp_path,
-                  timeout=FAST)
+        run = cli("diagnose", str(LOG), "--format", "json", "--output", str(out), cwd=tmp_path, timeout=FAST)
         assert run.returncode in (0, 1)
         assert reader.read() == "old report\n"
     finally:
@@ -61,14 +61,28 @@ def test_a_failed_write_leaves_the_existing_output_intact(cli, one_line_error, t
     bypass): exit 2 with one line, the previous report untouched, no temporary file left."""
     out = tmp_path / "report.json"
     out.write_text("previous report\n")
-    limit = 4096     # the JSON report is larger; the error line is far smaller
+    limit = 4096  # the JSON report is larger; the error line is far smaller
 
     def small_files():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", str(LOG), "--format",
-                           "json", "--output", str(out)], capture_output=True, cwd=tmp_path,
-                          timeout=FAST, preexec_fn=small_files)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plateau_doctor",
+            "diagnose",
+            str(LOG),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=FAST,
+        preexec_fn=small_files,
+    )
     err = proc.stderr.decode()
     assert proc.returncode == 2 and "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.strip()]
@@ -96,8 +110,7 @@ def test_output_never_overwrites_an_input(cli, one_line_error, tmp_path, spellin
     elif spelling == "symlink":
         (tmp_path / "link.log").symlink_to(log)
         target = str(tmp_path / "link.log")
-    run = cli("diagnose", str(log), "--config", str(config), "--output", target, cwd=tmp_path,
-              timeout=FAST)
+    run = cli("diagnose", str(log), "--config", str(config), "--output", target, cwd=tmp_path, timeout=FAST)
     assert log.read_bytes() == LOG.read_bytes(), "the input log was overwritten"
     assert config.read_bytes() == CONFIG.read_bytes(), "the config was overwritten"
     one_line_error(run, target, "input")
@@ -142,13 +155,19 @@ def test_output_file_gets_the_usual_permissions(cli, tmp_path):
 
 # -- a reader that goes away --------------------------------------------------------------------
 
+
 def _closed_early(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     """Run with stdout a pipe whose read end is closed before anything is written."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], stdout=write_end,
-                              stderr=subprocess.PIPE, cwd=tmp_path, timeout=FAST)
+        return subprocess.run(
+            [sys.executable, "-m", "plateau_doctor", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=FAST,
+        )
     finally:
         os.close(write_end)
 
@@ -159,7 +178,7 @@ def test_closed_stdout_pipe_exits_quietly_with_the_diagnosis_exit_code(tmp_path,
     # the tiny-model log raises warnings: a reader that went away must not turn 1 into 0
     done = _closed_early(["diagnose", str(LOG), "--format", fmt, "--fail-on", fail_on], tmp_path)
     assert done.stderr == b"", done.stderr.decode()[-2000:]
-    assert done.returncode == code, done.returncode      # not 2, not killed by SIGPIPE
+    assert done.returncode == code, done.returncode  # not 2, not killed by SIGPIPE
 
 
 def test_closed_stdout_pipe_exits_quietly_for_parse(tmp_path):
@@ -170,12 +189,18 @@ def test_closed_stdout_pipe_exits_quietly_for_parse(tmp_path):
 def test_piped_into_head(tmp_path):
     """`plateau-doctor diagnose LOGS | head -1` with a report far larger than a pipe buffer."""
     logs = " ".join(str(p) for p in sorted(LOGS.glob("*.log")))
-    command = (f"{sys.executable} -m plateau_doctor diagnose {logs} {logs} --format json --jobs 1 "
-               f"| head -1; echo \"status=${{PIPESTATUS[0]}}\" >&2")
+    command = (
+        f"{sys.executable} -m plateau_doctor diagnose {logs} {logs} --format json --jobs 1 "
+        f'| head -1; echo "status=${{PIPESTATUS[0]}}" >&2'
+    )
     done = subprocess.run(["bash", "-c", command], capture_output=True, cwd=tmp_path, timeout=120)
     assert done.stdout.decode().strip() == "["
     err = done.stderr.decode()
     assert "Traceback" not in err and "Error" not in err, err[-2000:]
-    whole = subprocess.run([sys.executable, "-m", "plateau_doctor", "diagnose", *logs.split(), "--jobs", "1"],
-                           capture_output=True, cwd=tmp_path, timeout=120)
+    whole = subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", "diagnose", *logs.split(), "--jobs", "1"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert err.strip().splitlines()[-1] == f"status={whole.returncode}", err

@@ -47,8 +47,10 @@ def test_quoted_string_values_of_new_transformers_parse():
 
 
 def test_nan_and_tensor_values_are_read_without_eval():
-    lines = ["{'loss': nan, 'grad_norm': nan, 'learning_rate': 1e-05, 'epoch': 0.5}",
-             "{'loss': 1.5, 'grad_norm': tensor(2.3000, device='cuda:0'), 'learning_rate': 1e-05, 'epoch': 1.0}"]
+    lines = [
+        "{'loss': nan, 'grad_norm': nan, 'learning_rate': 1e-05, 'epoch': 0.5}",
+        "{'loss': 1.5, 'grad_norm': tensor(2.3000, device='cuda:0'), 'learning_rate': 1e-05, 'epoch': 1.0}",
+    ]
     log = hf_trainer.parse(lines)
     assert math.isnan(log.iters["loss"].iloc[0])
     assert log.iters["grad_norm"].iloc[1] == 2.3 and log.iters["lr"].iloc[1] == 1e-05
@@ -71,7 +73,10 @@ def test_the_same_dict_printed_by_two_ranks_counts_once():
 
 
 STATE = {
-    "best_metric": None, "epoch": 1.0, "global_step": 30, "max_steps": 30,
+    "best_metric": None,
+    "epoch": 1.0,
+    "global_step": 30,
+    "max_steps": 30,
     "log_history": [
         {"epoch": 0.33, "grad_norm": 1.5, "learning_rate": 4e-05, "loss": 2.9, "step": 10},
         {"epoch": 0.67, "grad_norm": 1.2, "learning_rate": 2e-05, "loss": 2.7, "step": 20},
@@ -92,7 +97,7 @@ def test_trainer_state_json_uses_the_real_optimizer_steps():
 
 
 def test_sniff_counts_loss_dicts_and_trainer_state_entries_only():
-    assert hf_trainer.sniff(STDOUT) == 4                  # 3 loss + 1 eval; not the summary
+    assert hf_trainer.sniff(STDOUT) == 4  # 3 loss + 1 eval; not the summary
     assert hf_trainer.sniff(json.dumps(STATE, indent=2).splitlines()) == 4
     assert hf_trainer.sniff(['{"loss": 2.7, "step": 10}', "iter 10: loss 3.1, time 67.89ms"]) == 0
 
@@ -103,7 +108,7 @@ def test_broken_trainer_state_json_gives_an_empty_table_with_a_note():
 
 
 def test_real_stdout_logs_parse_every_dict(real_log):
-    expected = {   # file: (loss dicts, eval dicts) as counted with grep
+    expected = {  # file: (loss dicts, eval dicts) as counted with grep
         "real_50_hf_trainer_deberta_xxl_normal.log": (35, 9),
         "real_51_hf_trainer_deberta_xxl_abnormal_diverged.log": (23, 5),
         "real_52_hf_trainer_deberta_xl_semi_abnormal_diverged.log": (11, 1),
@@ -150,7 +155,7 @@ Loading weights: 100% 284/284 [00:00<00:00, 1161.23it/s, Materializing param=sha
   0% 0/9 [00:00<?, ?it/s]
  22% 2/9 [00:00<00:01,  4.08it/s]
  89% 8/9 [00:03<00:00,  2.44it/s]
-                                    
+
 {'eval_loss': '9.86', 'eval_runtime': '4.061', 'eval_samples_per_second': '8.372', 'eval_steps_per_second': '2.216', 'epoch': '1'}
  17% 34/204 [01:07<05:30,  1.94s/it]
 100% 9/9 [00:03<00:00,  2.54it/s]
@@ -160,7 +165,7 @@ Loading weights: 100% 284/284 [00:00<00:00, 1161.23it/s, Materializing param=sha
  33% 68/204 [02:17<04:28,  1.97s/it]
   0% 0/9 [00:00<?, ?it/s]
  89% 8/9 [00:03<00:00,  2.36it/s]
-                                    
+
 {'eval_loss': '9.623', 'eval_runtime': '3.761', 'eval_samples_per_second': '9.039', 'eval_steps_per_second': '2.393', 'epoch': '2'}
  33% 68/204 [02:21<04:28,  1.97s/it]
 100% 9/9 [00:03<00:00,  2.47it/s]
@@ -199,13 +204,16 @@ def test_global_step_key_is_read_when_there_is_no_step_key():
 
 
 def test_quoted_step_values_of_new_transformers_are_steps():
-    lines = ["{'loss': '9.4475', 'epoch': '0.09', 'step': '900'}", "{'loss': '9.0639', 'epoch': '0.1', 'step': '1000'}"]
+    lines = [
+        "{'loss': '9.4475', 'epoch': '0.09', 'step': '900'}",
+        "{'loss': '9.0639', 'epoch': '0.1', 'step': '1000'}",
+    ]
     assert hf_trainer.parse(lines).iters["iter"].tolist() == [900, 1000]
 
 
 def test_malformed_step_values_fall_back_to_the_window_index_without_crashing():
     big = "9" * 400
-    for bad in ("'abc'", "-5", "2.5", "True", "nan", "1e300", big, "[1]", "None", str(2 ** 53)):
+    for bad in ("'abc'", "-5", "2.5", "True", "nan", "1e300", big, "[1]", "None", str(2**53)):
         lines = [f"{{'loss': 2.0, 'step': {bad}}}", f"{{'loss': 1.9, 'step': {bad}}}"]
         log = hf_trainer.parse(lines)
         assert log.iters["iter"].tolist() == [1, 2], bad
@@ -222,13 +230,13 @@ def test_progress_bar_beside_the_dict_gives_its_step():
     ]
     log = hf_trainer.parse(lines)
     assert log.iters["iter"].tolist() == [10, 20, 30]
-    assert log.meta.max_iters == 204          # the training bar's total is max_steps
+    assert log.meta.max_iters == 204  # the training bar's total is max_steps
     assert any("read off the progress bar" in note for note in log.meta.notes)
 
 
 def test_eval_takes_the_training_bar_count_before_it_not_the_eval_bar():
     log = hf_trainer.parse(EPOCH_ONE)
-    assert log.evals["step"].tolist() == [34, 68]     # not 8 (the /9 eval bar) nor 284 (weights)
+    assert log.evals["step"].tolist() == [34, 68]  # not 8 (the /9 eval bar) nor 284 (weights)
 
 
 def test_train_dicts_without_a_bar_beside_them_take_their_step_from_the_epoch():
@@ -273,13 +281,17 @@ def test_total_optimization_steps_is_not_max_iters_when_iters_are_window_indices
 def test_training_bar_end_past_the_last_logged_window_is_noted():
     log = hf_trainer.parse([*EPOCH_ONE[:4], *LAST_EPOCH])
     assert log.iters["iter"].tolist() == [10, 20, 30, 180, 190, 200]
-    assert any("training reached step 204" in note and "last logged row is at step 200" in note
-               for note in log.meta.notes)
+    assert any(
+        "training reached step 204" in note and "last logged row is at step 200" in note
+        for note in log.meta.notes
+    )
 
 
 def test_logging_steps_times_the_window_index_when_nothing_else_gives_the_step():
-    args = ("Training/evaluation parameters TrainingArguments(logging_dir=runs, logging_first_step=False, "
-            "logging_nan_inf_filter=True, logging_steps=10, logging_strategy=steps, max_steps=-1,")
+    args = (
+        "Training/evaluation parameters TrainingArguments(logging_dir=runs, logging_first_step=False, "
+        "logging_nan_inf_filter=True, logging_steps=10, logging_strategy=steps, max_steps=-1,"
+    )
     dicts = [line for line in EPOCH_ONE if line.startswith("{")]
     assert hf_trainer.parse([args, *dicts]).iters["iter"].tolist()[:3] == [10, 20, 30]
 
@@ -315,8 +327,7 @@ def test_a_bar_count_repeated_beside_the_next_dict_is_stale_and_not_its_step():
 
 
 def test_dicts_without_a_step_or_an_epoch_between_known_steps_give_window_indices():
-    lines = [" 5%|▍         | 10/204 [00:19<05:50,  1.94s/it]{'loss': 2.0, 'epoch': 0.2941}",
-             "{'loss': 1.9}"]
+    lines = [" 5%|▍         | 10/204 [00:19<05:50,  1.94s/it]{'loss': 2.0, 'epoch': 0.2941}", "{'loss': 1.9}"]
     log = hf_trainer.parse(lines)
     assert log.iters["iter"].tolist() == [1, 2]
     assert any("logging-window index" in note for note in log.meta.notes)
@@ -324,22 +335,40 @@ def test_dicts_without_a_step_or_an_epoch_between_known_steps_give_window_indice
 
 def test_corrupt_bars_do_not_crash_and_are_not_steps():
     big = "9" * 30
-    lines = [f" 5%|▍ | {big}/{big} [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.2941"),
-             " 5%|▍ | 300/204 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.5882"),
-             " 5%|▍ | 10/0 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "1e308")]
+    lines = [
+        f" 5%|▍ | {big}/{big} [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.2941"),
+        " 5%|▍ | 300/204 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "0.5882"),
+        " 5%|▍ | 10/0 [00:19<05:50,  1.94s/it]" + _dict_06("19.85", "1e308"),
+    ]
     log = hf_trainer.parse(lines)
     assert log.iters["iter"].tolist() == [1, 2, 3]
 
 
 # trainer_state.json of 10_mubashir_gpt2_pseudocode: logging every 100 steps, max_steps 626
 FINISHED_STATE = {
-    "epoch": 2.0, "eval_steps": 500, "global_step": 626,
+    "epoch": 2.0,
+    "eval_steps": 500,
+    "global_step": 626,
     "log_history": [
-        {"epoch": 1.5984, "grad_norm": 4.557896137237549, "learning_rate": 1.0143769968051119e-05, "loss": 0.6338, "step": 500},
+        {
+            "epoch": 1.5984,
+            "grad_norm": 4.557896137237549,
+            "learning_rate": 1.0143769968051119e-05,
+            "loss": 0.6338,
+            "step": 500,
+        },
         {"epoch": 1.5984, "eval_loss": 1.039638638496399, "eval_runtime": 7.2572, "step": 500},
-        {"epoch": 1.9184, "grad_norm": 5.645384311676025, "learning_rate": 2.1565495207667733e-06, "loss": 0.6168, "step": 600},
+        {
+            "epoch": 1.9184,
+            "grad_norm": 5.645384311676025,
+            "learning_rate": 2.1565495207667733e-06,
+            "loss": 0.6168,
+            "step": 600,
+        },
     ],
-    "logging_steps": 100, "max_steps": 626, "num_train_epochs": 2,
+    "logging_steps": 100,
+    "max_steps": 626,
+    "num_train_epochs": 2,
     "stateful_callbacks": {"TrainerControl": {"args": {"should_save": True, "should_training_stop": True}}},
 }
 
@@ -347,8 +376,9 @@ FINISHED_STATE = {
 def test_trainer_state_notes_that_training_reached_max_steps_past_the_last_logged_row():
     log = hf_trainer.parse(json.dumps(FINISHED_STATE, indent=2).splitlines())
     assert log.iters["iter"].tolist() == [500, 600] and log.meta.max_iters == 626
-    assert any("reached max_steps (626): the run finished" in note and "step 600" in note
-               for note in log.meta.notes)
+    assert any(
+        "reached max_steps (626): the run finished" in note and "step 600" in note for note in log.meta.notes
+    )
 
 
 def test_trainer_state_stopped_early_by_its_own_decision_is_noted():
@@ -387,5 +417,8 @@ def test_a_trainer_logging_once_per_epoch_is_indexed_by_epoch_so_no_eval_is_lost
 
 
 def test_fractional_epochs_keep_the_window_index():
-    lines = ["{'loss': 2.0, 'learning_rate': 1e-4, 'epoch': 0.5}", "{'loss': 1.9, 'learning_rate': 1e-4, 'epoch': 1.0}"]
+    lines = [
+        "{'loss': 2.0, 'learning_rate': 1e-4, 'epoch': 0.5}",
+        "{'loss': 1.9, 'learning_rate': 1e-4, 'epoch': 1.0}",
+    ]
     assert hf_trainer.parse(lines).iters["iter"].tolist() == [1, 2]

@@ -1,6 +1,7 @@
 """Shared line cleaning: the prefixes launchers, loggers and pastes put in front of a trainer's line
 (shapes from real logs: torchrun, srun, torchtitan's and torchtune's loggers, glog, DeepSpeed),
 tqdm bars with a line glued behind them, and what must be left alone."""
+
 import pytest
 
 from plateau_doctor.parsers import detect, parse_lines
@@ -9,15 +10,31 @@ from plateau_doctor.parsers.lines import clean_line, pieces, rank_tag
 LINE = "step 250: train loss 1.9747, val loss 2.0779"
 
 
-@pytest.mark.parametrize("prefix", [
-    "[rank0]:", "[rank3]: ", "[default0]:", "[trainer0|3]:", "0: ", "12: ",
-    "2024-05-01 12:00:00,123 - INFO - ", "2024-05-01 12:00:00,123 - root - INFO - ",
-    "[2024-05-01 12:00:00] ", "[2024-05-01T12:00:00.123Z] ", "[12:00:00] ",
-    "[titan] 2025-06-16 22:30:48,735 - root - INFO - ",
-    "[rank0]:[titan] 2025-06-16 22:30:48,735 - root - INFO - ",
-    "INFO:torchtune.utils._logging:", "[INFO] ", "I0501 12:00:00.123456 12345 train.py:123] ",
-    "# ", "## ", "> ", "\x1b[31m",
-])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "[rank0]:",
+        "[rank3]: ",
+        "[default0]:",
+        "[trainer0|3]:",
+        "0: ",
+        "12: ",
+        "2024-05-01 12:00:00,123 - INFO - ",
+        "2024-05-01 12:00:00,123 - root - INFO - ",
+        "[2024-05-01 12:00:00] ",
+        "[2024-05-01T12:00:00.123Z] ",
+        "[12:00:00] ",
+        "[titan] 2025-06-16 22:30:48,735 - root - INFO - ",
+        "[rank0]:[titan] 2025-06-16 22:30:48,735 - root - INFO - ",
+        "INFO:torchtune.utils._logging:",
+        "[INFO] ",
+        "I0501 12:00:00.123456 12345 train.py:123] ",
+        "# ",
+        "## ",
+        "> ",
+        "\x1b[31m",
+    ],
+)
 def test_each_prefix_is_stripped(prefix):
     assert clean_line(prefix + LINE) == LINE
 
@@ -26,21 +43,27 @@ def test_stacked_prefixes_are_all_stripped():
     assert clean_line("0: [rank1]:2024-05-01 12:00:00,123 - INFO - " + LINE) == LINE
 
 
-@pytest.mark.parametrize("line", [
-    "iter 10: loss 3.1462, time 67.89ms, mfu 5.49%",
-    "Iter 10: Train loss 2.662, Learning Rate 1.000e-05",
-    "1|27|Loss: 1.19:  27%|██▋ | 27/101 [07:00<17:31, 14.21s/it]",
-    "[rank 0] GC: 0.01s",                    # nanochat counts these: no colon after the bracket
-    "Initializing a new model from scratch",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "iter 10: loss 3.1462, time 67.89ms, mfu 5.49%",
+        "Iter 10: Train loss 2.662, Learning Rate 1.000e-05",
+        "1|27|Loss: 1.19:  27%|██▋ | 27/101 [07:00<17:31, 14.21s/it]",
+        "[rank 0] GC: 0.01s",  # nanochat counts these: no colon after the bracket
+        "Initializing a new model from scratch",
+    ],
+)
 def test_lines_without_a_prefix_are_left_alone(line):
     assert clean_line(line) == line
 
 
 def test_a_line_glued_behind_a_tqdm_bar_is_a_piece_of_its_own():
     bar = "Calculating loss...: 100%|██████| 25/25 [00:05<00:00,  4.75it/s]"
-    assert pieces(bar + "Iter 1: Val loss 2.936, Val took 5.265s") == [bar, "Iter 1: Val loss 2.936, Val took 5.265s"]
-    assert pieces(bar) == [bar]                                  # a bar alone stays whole
+    assert pieces(bar + "Iter 1: Val loss 2.936, Val took 5.265s") == [
+        bar,
+        "Iter 1: Val loss 2.936, Val took 5.265s",
+    ]
+    assert pieces(bar) == [bar]  # a bar alone stays whole
     assert pieces("a\rb" + bar + "Iter 2") == ["a", "b" + bar, "Iter 2"]
 
 
@@ -52,35 +75,59 @@ def test_a_bar_with_a_postfix_and_an_unknown_remaining_time_ends_where_its_brack
 
 
 def test_rank_tags_give_the_rank():
-    assert [rank_tag(t + LINE) for t in ("[rank7]:", "[default2]:", "[trainer1|5]:", "0: ", "")] == [7, 2, 1, None, None]
+    assert [rank_tag(t + LINE) for t in ("[rank7]:", "[default2]:", "[trainer1|5]:", "0: ", "")] == [
+        7,
+        2,
+        1,
+        None,
+        None,
+    ]
 
 
 def test_a_log_pasted_as_comments_is_read():
-    log = parse_lines(["# step 0: train loss 10.9, val loss 10.9", "# iter 0: loss 10.9, time 100.00ms, mfu -100.00%",
-                       "# iter 1: loss 10.1, time 100.00ms, mfu -100.00%"])
+    log = parse_lines(
+        [
+            "# step 0: train loss 10.9, val loss 10.9",
+            "# iter 0: loss 10.9, time 100.00ms, mfu -100.00%",
+            "# iter 1: loss 10.1, time 100.00ms, mfu -100.00%",
+        ]
+    )
     assert log.format == "nanogpt" and log.iters["iter"].tolist() == [0, 1] and len(log.evals) == 1
 
 
 def test_a_commented_metric_line_inside_a_config_echo_stays_config_text():
-    log = parse_lines(["Overriding config with config/x.py:", "# iter 0: loss 9.0 is a comment", "max_iters = 10",
-                       "tokens per iteration will be: 16,384", "iter 0: loss 4.2, time 10.00ms, mfu -100.00%"])
+    log = parse_lines(
+        [
+            "Overriding config with config/x.py:",
+            "# iter 0: loss 9.0 is a comment",
+            "max_iters = 10",
+            "tokens per iteration will be: 16,384",
+            "iter 0: loss 4.2, time 10.00ms, mfu -100.00%",
+        ]
+    )
     assert log.iters["iter"].tolist() == [0] and log.iters["loss"].tolist() == [4.2]
     assert "# iter 0: loss 9.0 is a comment" in log.meta.config_echo[0][1]
 
 
 def test_an_eval_line_after_a_tqdm_bar_is_detected_and_read():
-    lines = ["Training: 100%|██████████| 50/50 [00:10<00:00,  4.90it/s]step 50: train loss 2.1, val loss 2.3",
-             "iter 50: loss 2.0, time 10.00ms, mfu 1.00%"]
+    lines = [
+        "Training: 100%|██████████| 50/50 [00:10<00:00,  4.90it/s]step 50: train loss 2.1, val loss 2.3",
+        "iter 50: loss 2.0, time 10.00ms, mfu 1.00%",
+    ]
     assert detect(lines) == "nanogpt"
     assert parse_lines(lines).evals[["step", "val_loss"]].values.tolist() == [[50, 2.3]]
 
 
-@pytest.mark.parametrize("line", ["...", "…", "[...]", "(... 200 lines omitted)", "<snip>", "[truncated]",
-                                  "... 5 more lines skipped"])
+@pytest.mark.parametrize(
+    "line",
+    ["...", "…", "[...]", "(... 200 lines omitted)", "<snip>", "[truncated]", "... 5 more lines skipped"],
+)
 def test_an_elision_line_marks_the_log_as_an_excerpt(line):
     from plateau_doctor.parsers import parse_lines
 
-    log = parse_lines(["step 0: train loss 4.2, val loss 4.2", line, "iter 900: loss 2.1, time 10.0ms, mfu 5.00%"])
+    log = parse_lines(
+        ["step 0: train loss 4.2, val loss 4.2", line, "iter 900: loss 2.1, time 10.0ms, mfu 5.00%"]
+    )
     assert log.meta.excerpt
 
 

@@ -33,10 +33,15 @@ Writing checkpoint at step 3
 def test_stdout_step_lines_map_loss_norm_lr_time_and_mfu():
     log = llmc_stdout.parse(STDOUT)
     assert log.format == "llmc_stdout"
-    assert log.iters["iter"].tolist() == [1, 2, 3]          # 1-based, as printed
+    assert log.iters["iter"].tolist() == [1, 2, 3]  # 1-based, as printed
     first = log.iters.iloc[0]
-    assert (first["loss"], first["grad_norm"], first["lr"], first["time_ms"], first["mfu"]) == \
-        (11.0091, 15.37, 8.57e-07, 3056.36, 42.6)
+    assert (first["loss"], first["grad_norm"], first["lr"], first["time_ms"], first["mfu"]) == (
+        11.0091,
+        15.37,
+        8.57e-07,
+        3056.36,
+        42.6,
+    )
     assert log.meta.lr_logged and log.meta.max_iters == 19560
 
 
@@ -53,8 +58,14 @@ def test_stdout_val_loss_belongs_to_the_last_printed_step():
 
 
 def test_stdout_val_loss_after_a_zero_based_cpu_step_counts_updates_done():
-    log = llmc_stdout.parse(["val loss 5.3", "step 0: train loss 5.356082 (took 1452.121000 ms)",
-                             "step 1: train loss 4.9 (took 1400.0 ms)", "val loss 4.8"])
+    log = llmc_stdout.parse(
+        [
+            "val loss 5.3",
+            "step 0: train loss 5.356082 (took 1452.121000 ms)",
+            "step 1: train loss 4.9 (took 1400.0 ms)",
+            "val loss 4.8",
+        ]
+    )
     assert log.evals["step"].tolist() == [0, 2]
 
 
@@ -75,37 +86,53 @@ def test_stdout_start_up_table_gives_run_facts():
 
 
 def test_stdout_allocation_lines_give_run_facts():
-    meta = llmc_stdout.parse([
-        "num_parameters: 1557686400 => bytes: 3115372800",
-        "batch_size B=16 * seq_len T=1024 * num_processes=8 and total_batch_size=1048576",
-    ]).meta
+    meta = llmc_stdout.parse(
+        [
+            "num_parameters: 1557686400 => bytes: 3115372800",
+            "batch_size B=16 * seq_len T=1024 * num_processes=8 and total_batch_size=1048576",
+        ]
+    ).meta
     assert (meta.n_params, meta.world_size, meta.tokens_per_iter) == (1557686400, 8, 1048576)
 
 
-@pytest.mark.parametrize("line, loss, time_ms", [
-    ("step    1/74: train loss 4.367631 norm 5.1234 lr 1.00e-04 (80.64 ms, 50795 tok/s)", 4.367631, 80.64),
-    ("step 0: train loss 5.356082 (took 1452.121000 ms)", 5.356082, 1452.121),
-])
+@pytest.mark.parametrize(
+    "line, loss, time_ms",
+    [
+        (
+            "step    1/74: train loss 4.367631 norm 5.1234 lr 1.00e-04 (80.64 ms, 50795 tok/s)",
+            4.367631,
+            80.64,
+        ),
+        ("step 0: train loss 5.356082 (took 1452.121000 ms)", 5.356082, 1452.121),
+    ],
+)
 def test_stdout_older_step_line_forms_parse(line, loss, time_ms):
     row = llmc_stdout.parse([line]).iters.iloc[0]
     assert (row["loss"], row["time_ms"]) == (loss, time_ms)
 
 
 def test_stdout_output_starting_inside_a_generation_block_still_parses():
-    log = llmc_stdout.parse([
-        "---",
-        "step   60/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms",
-        "step   61/74 | loss 3.750491 (+nanz)| norm 2.1341 (+nanz)| lr 3.00e-04 | 44.58",  # cut off
-    ])
+    log = llmc_stdout.parse(
+        [
+            "---",
+            "step   60/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms",
+            "step   61/74 | loss 3.750491 (+nanz)| norm 2.1341 (+nanz)| lr 3.00e-04 | 44.58",  # cut off
+        ]
+    )
     assert log.iters["iter"].tolist() == [60, 61]
     assert math.isnan(log.iters["time_ms"].iloc[1])
 
 
 def test_stdout_sniff_ignores_nanogpt_and_nanochat_step_lines():
-    assert llmc_stdout.sniff([
-        "step 250: train loss 1.9747, val loss 2.0779",
-        "step 00004/21400 (0.02%) | loss: 10.421875 | lrm: 1.00 | dt: 1234.56ms",
-    ]) == 0
+    assert (
+        llmc_stdout.sniff(
+            [
+                "step 250: train loss 1.9747, val loss 2.0779",
+                "step 00004/21400 (0.02%) | loss: 10.421875 | lrm: 1.00 | dt: 1234.56ms",
+            ]
+        )
+        == 0
+    )
     assert llmc_stdout.sniff(STDOUT[10:13]) == 3
 
 
@@ -150,7 +177,9 @@ def test_mainlog_resumed_run_repeats_steps_and_the_later_rows_win():
 
 
 def test_mainlog_a_second_run_from_step_0_replaces_the_first():
-    log = llmc_mainlog.parse(MAINLOG + ["s:0 trl:9.0000 lr:0.000002 norm:1.00", "s:1 trl:8.0000 lr:0.000003 norm:1.00"])
+    log = llmc_mainlog.parse(
+        MAINLOG + ["s:0 trl:9.0000 lr:0.000002 norm:1.00", "s:1 trl:8.0000 lr:0.000003 norm:1.00"]
+    )
     assert log.iters["loss"].tolist() == [9.0, 8.0] and log.evals.empty
 
 
@@ -162,7 +191,7 @@ def test_mainlog_sniff_counts_only_train_and_val_lines():
 def test_real_mainlogs_parse_every_line(real_log):
     new = real_log("real_40_llmc_gpt2_124M_8xH100_main.log")
     assert new.format == "llmc_mainlog"
-    assert (len(new.iters), len(new.evals)) == (19560, 80)     # grep -c ' trl:' / ' tel:'
+    assert (len(new.iters), len(new.evals)) == (19560, 80)  # grep -c ' trl:' / ' tel:'
     assert new.evals["val_loss"].iloc[0] == 11.0092 and new.evals["val_loss"].iloc[-1] == 3.2722
     assert new.iters["grad_norm"].iloc[0] == 15.37 and new.meta.lr_logged
     old = real_log("real_41_llmc_oldformat_adamw_baseline_main.log")
@@ -174,7 +203,7 @@ def test_real_stdout_excerpts_parse(real_log):
     blackwell = real_log("real_42_llmc_issue796_blackwell_stdout_EXCERPT.log")
     assert blackwell.format == "llmc_stdout"
     assert blackwell.iters["iter"].tolist() == list(range(61, 73))
-    assert blackwell.iters["mfu"].isna().all()          # -100.0% placeholder
+    assert blackwell.iters["mfu"].isna().all()  # -100.0% placeholder
     assert blackwell.meta.max_iters == 74
     big = real_log("real_43_llmc_gpt2_1558M_8xH100_startup_EXCERPT.log")
     assert len(big.iters) == 10 and big.iters["loss"].iloc[-1] == 9.072879

@@ -42,9 +42,9 @@ def test_train_lines_become_iters_and_val_lines_evals():
 
 def test_times_before_the_train_time_reset_are_ignored_and_none_negative():
     times = modded_nanogpt.parse(WITH_LOSS).iters["time_ms"].tolist()
-    assert all(math.isnan(t) for t in times[:4])       # compile-time steps and the reset step
+    assert all(math.isnan(t) for t in times[:4])  # compile-time steps and the reset step
     assert times[4:6] == [214.0, 213.0]
-    assert times[6] == (2134 - 641) / 7                 # a gap of 7 steps is averaged
+    assert times[6] == (2134 - 641) / 7  # a gap of 7 steps is averaged
     assert "reset" in " ".join(modded_nanogpt.parse(WITH_LOSS).meta.notes)
 
 
@@ -56,8 +56,11 @@ def test_val_only_log_has_no_iter_rows_and_says_why():
 
 
 def test_sniff_counts_step_lines_but_not_the_echoed_script_source():
-    source = ["print0(f'step:{step}/{args.num_iterations} val_loss:{val_loss:.4f}')",
-              "step 250: train loss 1.97, val loss 2.07", "iter 10: loss 3.1, time 67.89ms"]
+    source = [
+        "print0(f'step:{step}/{args.num_iterations} val_loss:{val_loss:.4f}')",
+        "step 250: train loss 1.97, val loss 2.07",
+        "iter 10: loss 3.1, time 67.89ms",
+    ]
     assert modded_nanogpt.sniff(source) == 0
     assert modded_nanogpt.sniff(WITH_LOSS) == 9
 
@@ -73,8 +76,8 @@ def test_a_second_run_from_step_0_in_the_same_file_is_reported_on_its_own():
 def test_real_2024_record_parses_every_step_and_eval(real_log):
     log = real_log("real_30_modded_nanogpt_2024-10-10_Muon.log")
     assert log.format == "modded_nanogpt"
-    assert len(log.iters) == 6200           # grep -c 'train_loss:'
-    assert len(log.evals) == 51             # grep -c 'val_loss:'
+    assert len(log.iters) == 6200  # grep -c 'train_loss:'
+    assert len(log.evals) == 51  # grep -c 'val_loss:'
     assert log.evals["val_loss"].iloc[0] == 10.9264
     assert log.evals["val_loss"].iloc[-1] == 3.2785
     assert log.meta.max_iters == 6200

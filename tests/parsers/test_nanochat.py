@@ -1,5 +1,6 @@
 """No real nanochat log exists; the snippets follow the f-strings of scripts/base_train.py
 (SOURCES.md section D) and its chat_sft / fork variants."""
+
 import math
 
 from plateau_doctor.parsers import nanochat
@@ -72,7 +73,12 @@ def test_train_bpb_printed_beside_validation_goes_to_train_loss():
 
 def test_sniff_counts_train_and_validation_lines_only():
     assert nanochat.sniff(BASE_TRAIN) == 4
-    assert nanochat.sniff([
-        "step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms",
-        "step 250: train loss 1.9747, val loss 2.0779",
-    ]) == 0
+    assert (
+        nanochat.sniff(
+            [
+                "step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms",
+                "step 250: train loss 1.9747, val loss 2.0779",
+            ]
+        )
+        == 0
+    )

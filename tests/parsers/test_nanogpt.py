@@ -2,6 +2,7 @@
 exact counts, and the vectorised block path checked against the careful line path.
 
 Every snippet goes through both paths (`both()`), which must give identical tables."""
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,7 @@ import pandas as pd
 import pytest
 
 from plateau_doctor.model import ParsedLog
-from plateau_doctor.parsers import detect, parse_lines
-from plateau_doctor.parsers import nanogpt
+from plateau_doctor.parsers import detect, nanogpt, parse_lines
 from plateau_doctor.read import LogText, open_log
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logs"
@@ -68,7 +68,7 @@ def test_echoed_config_is_kept_as_text_and_never_read_as_metrics():
     assert name == "config/train_shakespeare_char.py"
     assert text.startswith("# train a miniature") and text.endswith("max_iters = 5000")
     assert "# iter 0: loss 9.0" in text
-    assert log.iters["iter"].tolist() == [0]          # the commented iter line is not a row
+    assert log.iters["iter"].tolist() == [0]  # the commented iter line is not a row
     assert log.meta.overrides == {"max_iters": "2000"}
 
 
@@ -83,31 +83,40 @@ def test_an_echo_still_open_at_the_end_of_the_log_is_kept():
 
 
 def test_overriding_lines_last_one_wins():
-    log = both("Overriding: learning_rate = 0.001\nOverriding: device = cpu\n"
-               "Overriding: learning_rate = 0.002\n" + it(0) + "\n")
+    log = both(
+        "Overriding: learning_rate = 0.001\nOverriding: device = cpu\n"
+        "Overriding: learning_rate = 0.002\n" + it(0) + "\n"
+    )
     assert log.meta.overrides == {"learning_rate": "0.002", "device": "cpu"}
 
 
-@pytest.mark.parametrize("line, field, value", [
-    ("tokens per iteration will be: 16,384", "tokens_per_iter", 16_384),
-    ("total number of tokens per iteration: 491520", "tokens_per_iter", 491_520),
-    ("found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)", "vocab_size", 65),
-    ("defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)", "vocab_size", 50304),
-    ("forcing vocab_size=50257, block_size=1024, bias=True", "vocab_size", 50257),
-    ("vocab_size = 65 (from data/shakespeare_char/meta.pkl)", "vocab_size", 65),
-    ("Initializing a new model from scratch", "init_from", "scratch"),
-    ("Resuming training from out", "init_from", "resume"),
-    ("Initializing from OpenAI GPT-2 weights: gpt2-medium", "init_from", "gpt2-medium"),
-    ("number of parameters: 10.65M", "n_params", 10_650_000),
-    ("num decayed parameter tensors: 26, with 10,740,096 parameters", "decayed_params", 10_740_096),
-    ("num non-decayed parameter tensors: 13, with 4,992 parameters", "nodecayed_params", 4_992),
-    ("using fused AdamW: True", "fused_adamw", True),
-    ("using fused AdamW: False", "fused_adamw", False),
-    ("compiling the model... (takes a ~minute)", "compiled", True),
-])
+@pytest.mark.parametrize(
+    "line, field, value",
+    [
+        ("tokens per iteration will be: 16,384", "tokens_per_iter", 16_384),
+        ("total number of tokens per iteration: 491520", "tokens_per_iter", 491_520),
+        ("found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)", "vocab_size", 65),
+        ("defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)", "vocab_size", 50304),
+        ("forcing vocab_size=50257, block_size=1024, bias=True", "vocab_size", 50257),
+        ("vocab_size = 65 (from data/shakespeare_char/meta.pkl)", "vocab_size", 65),
+        ("Initializing a new model from scratch", "init_from", "scratch"),
+        ("Resuming training from out", "init_from", "resume"),
+        ("Initializing from OpenAI GPT-2 weights: gpt2-medium", "init_from", "gpt2-medium"),
+        ("number of parameters: 10.65M", "n_params", 10_650_000),
+        ("num decayed parameter tensors: 26, with 10,740,096 parameters", "decayed_params", 10_740_096),
+        ("num non-decayed parameter tensors: 13, with 4,992 parameters", "nodecayed_params", 4_992),
+        ("using fused AdamW: True", "fused_adamw", True),
+        ("using fused AdamW: False", "fused_adamw", False),
+        ("compiling the model... (takes a ~minute)", "compiled", True),
+    ],
+)
 def test_header_lines(line, field, value):
     meta = both(line + "\n" + it(0) + "\n").meta
-    assert getattr(meta, field) == pytest.approx(value) if isinstance(value, float) else getattr(meta, field) == value
+    assert (
+        getattr(meta, field) == pytest.approx(value)
+        if isinstance(value, float)
+        else getattr(meta, field) == value
+    )
 
 
 def test_overriding_dropout_rate_counts_as_an_override():
@@ -124,15 +133,18 @@ def test_ddp_duplicate_headers_give_the_world_size():
 
 # -- iteration and eval lines -------------------------------------------------------------------
 
+
 def test_current_iter_and_step_lines():
-    log = both("step 0: train loss 4.2874, val loss 4.2823\n"
-               "iter 0: loss 4.2689, time 21053.25ms, mfu -100.00%\n"
-               "iter 10: loss 3.1462, time 67.89ms, mfu 5.49%\n")
+    log = both(
+        "step 0: train loss 4.2874, val loss 4.2823\n"
+        "iter 0: loss 4.2689, time 21053.25ms, mfu -100.00%\n"
+        "iter 10: loss 3.1462, time 67.89ms, mfu 5.49%\n"
+    )
     assert log.evals[["step", "train_loss", "val_loss"]].values.tolist() == [[0, 4.2874, 4.2823]]
     assert log.iters["iter"].tolist() == [0, 10]
     assert log.iters["loss"].tolist() == [4.2689, 3.1462]
     assert log.iters["time_ms"].tolist() == [21053.25, 67.89]
-    assert math.isnan(log.iters["mfu"][0]) and log.iters["mfu"][1] == 5.49   # -100% is a placeholder
+    assert math.isnan(log.iters["mfu"][0]) and log.iters["mfu"][1] == 5.49  # -100% is a placeholder
     assert log.iters["lr"].isna().all() and log.iters["grad_norm"].isna().all()
     assert log.iters["line"].tolist() == [2, 3] and log.evals["line"].tolist() == [1]
     assert not log.meta.lr_logged
@@ -140,8 +152,16 @@ def test_current_iter_and_step_lines():
 
 def test_dtypes_and_columns_are_the_contract():
     log = both(it(0) + "\nstep 0: train loss 1.0, val loss 1.0\n")
-    assert list(log.iters.dtypes.astype(str)) == ["int64", "float64", "float64", "float64", "float64",
-                                                 "float64", "int64", "int64"]
+    assert list(log.iters.dtypes.astype(str)) == [
+        "int64",
+        "float64",
+        "float64",
+        "float64",
+        "float64",
+        "float64",
+        "int64",
+        "int64",
+    ]
     assert list(log.evals.dtypes.astype(str)) == ["int64", "float64", "float64", "bool", "int64", "int64"]
 
 
@@ -153,8 +173,10 @@ def test_old_iter_format_without_mfu():
 
 
 def test_fork_variant_with_lr_and_colons():
-    log = both("iter 0: loss 1.7004, time 69641.57ms, lr:0.0003 , mfu: -100.00%\n"
-               "iter 5: loss 3.3399, time 18371.47ms, lr:0.0003 , mfu: 3.06%\n")
+    log = both(
+        "iter 0: loss 1.7004, time 69641.57ms, lr:0.0003 , mfu: -100.00%\n"
+        "iter 5: loss 3.3399, time 18371.47ms, lr:0.0003 , mfu: 3.06%\n"
+    )
     assert log.iters["lr"].tolist() == [0.0003, 0.0003]
     assert math.isnan(log.iters["mfu"][0]) and log.iters["mfu"][1] == 3.06
     assert log.iters["time_ms"].tolist() == [69641.57, 18371.47]
@@ -162,24 +184,38 @@ def test_fork_variant_with_lr_and_colons():
 
 
 def test_standalone_lr_lines_hold_for_the_iterations_after_them():
-    log = both(it(0) + "\nLINESEARCH!!!\nLINESEARCH LR: 0.001953125\n" + it(10) + "\n" + it(20)
-               + "\nLINESEARCH LR: 1.52587890625e-05\n" + it(30) + "\nlr = 3e-4\n" + it(40) + "\n")
+    log = both(
+        it(0)
+        + "\nLINESEARCH!!!\nLINESEARCH LR: 0.001953125\n"
+        + it(10)
+        + "\n"
+        + it(20)
+        + "\nLINESEARCH LR: 1.52587890625e-05\n"
+        + it(30)
+        + "\nlr = 3e-4\n"
+        + it(40)
+        + "\n"
+    )
     lr = log.iters["lr"].tolist()
     assert math.isnan(lr[0]) and lr[1:] == [0.001953125, 0.001953125, 1.52587890625e-05, 3e-4]
     assert log.meta.lr_logged
 
 
 def test_nan_and_inf_losses():
-    log = both("iter 3010: loss nan, time 1019.95ms, mfu 14.12%\niter 3020: loss inf, time 5.00ms, mfu 1.00%\n"
-               "step 3000: train loss nan, val loss nan\n")
+    log = both(
+        "iter 3010: loss nan, time 1019.95ms, mfu 14.12%\niter 3020: loss inf, time 5.00ms, mfu 1.00%\n"
+        "step 3000: train loss nan, val loss nan\n"
+    )
     assert math.isnan(log.iters["loss"][0]) and log.iters["loss"][1] == math.inf
     assert log.iters["time_ms"][0] == 1019.95
     assert log.evals["val_loss"].isna().all() and log.evals["train_loss"].isna().all()
 
 
 def test_large_values_and_negative_mfu():
-    log = both("iter 12345678: loss 132.4437, time 242988.31ms, mfu -0.00%\n"
-               "iter 12345679: loss 1234.5678, time 0.50ms, mfu 104.20%\n")
+    log = both(
+        "iter 12345678: loss 132.4437, time 242988.31ms, mfu -0.00%\n"
+        "iter 12345679: loss 1234.5678, time 0.50ms, mfu 104.20%\n"
+    )
     assert log.iters["iter"].tolist() == [12345678, 12345679]
     assert log.iters["loss"].tolist() == [132.4437, 1234.5678]
     assert log.iters["time_ms"].tolist() == [242988.31, 0.5]
@@ -188,9 +224,12 @@ def test_large_values_and_negative_mfu():
 
 # -- what real logs wrap around the lines -------------------------------------------------------
 
+
 def test_ansi_codes_are_stripped():
-    log = both("\x1b[1;34mwandb\x1b[0m: Find logs at: \x1b[1;35mwandb/run/logs\x1b[0m\n"
-               "\x1b[32miter 10: loss 2.5000, time 5.00ms, mfu 1.00%\x1b[0m\n")
+    log = both(
+        "\x1b[1;34mwandb\x1b[0m: Find logs at: \x1b[1;35mwandb/run/logs\x1b[0m\n"
+        "\x1b[32miter 10: loss 2.5000, time 5.00ms, mfu 1.00%\x1b[0m\n"
+    )
     assert log.iters["loss"].tolist() == [2.5] and log.iters["line"].tolist() == [2]
 
 
@@ -202,25 +241,31 @@ def test_carriage_return_progress_bars_and_crlf():
 
 
 def test_warnings_and_wandb_lines_are_ignored():
-    log = both("/x/train.py:196: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is deprecated.\n"
-               "  scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))\n"
-               "wandb: Tracking run with wandb version 0.16.0\n"
-               "W0511 09:29:33.134000 85646 torch/_inductor/utils.py:1731] Not enough SMs\n"
-               "GRADIENT IS NONE!!! at 0\n" + it(0) + "\n")
+    log = both(
+        "/x/train.py:196: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is deprecated.\n"
+        "  scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))\n"
+        "wandb: Tracking run with wandb version 0.16.0\n"
+        "W0511 09:29:33.134000 85646 torch/_inductor/utils.py:1731] Not enough SMs\n"
+        "GRADIENT IS NONE!!! at 0\n" + it(0) + "\n"
+    )
     assert log.iters["iter"].tolist() == [0] and log.iters["line"].tolist() == [6]
     assert log.evals.empty
 
 
-@pytest.mark.parametrize("prefix", ["0: ", "[rank0]: ", "> ", "2024-05-01 12:00:00,123 - ",
-                                    "2024-05-01T12:00:00Z ", "[12:00:01] ", "  "])
+@pytest.mark.parametrize(
+    "prefix",
+    ["0: ", "[rank0]: ", "> ", "2024-05-01 12:00:00,123 - ", "2024-05-01T12:00:00Z ", "[12:00:01] ", "  "],
+)
 def test_launcher_prefixes_quotes_and_timestamps(prefix):
     log = both(f"{prefix}step 0: train loss 4.0, val loss 4.1\n{prefix}{it(0, '4.1000')}\n")
     assert log.iters["loss"].tolist() == [4.1] and log.evals["val_loss"].tolist() == [4.1]
 
 
 def test_a_truncated_last_line_is_still_a_line():
-    log = both("step 0: train loss 4.1872, val loss 4.0326\n"
-               "iter 0: loss 4.8131, time 36410.71ms, mfu -100.00%\niter 1: loss nan, time 13")
+    log = both(
+        "step 0: train loss 4.1872, val loss 4.0326\n"
+        "iter 0: loss 4.8131, time 36410.71ms, mfu -100.00%\niter 1: loss nan, time 13"
+    )
     assert log.iters["iter"].tolist() == [0, 1] and math.isnan(log.iters["loss"][1])
     assert log.meta.n_lines == 3 and log.iters["line"].tolist() == [2, 3]
 
@@ -234,11 +279,15 @@ def test_blank_lines_and_an_empty_log():
 
 # -- runs, resumes and checkpoints --------------------------------------------------------------
 
+
 def test_resumed_run_later_segment_wins():
-    first = "".join(f"step {s}: train loss 3.{s:03d}, val loss 3.{s:03d}\n" + it(s, "3.0000") + "\n"
-                    for s in (0, 10, 20, 30))
+    first = "".join(
+        f"step {s}: train loss 3.{s:03d}, val loss 3.{s:03d}\n" + it(s, "3.0000") + "\n"
+        for s in (0, 10, 20, 30)
+    )
     second = "Resuming training from out\n" + "".join(
-        f"step {s}: train loss 2.{s:03d}, val loss 2.{s:03d}\n" + it(s, "2.0000") + "\n" for s in (20, 30, 40))
+        f"step {s}: train loss 2.{s:03d}, val loss 2.{s:03d}\n" + it(s, "2.0000") + "\n" for s in (20, 30, 40)
+    )
     log = both(first + second)
     assert log.meta.n_segments == 2
     assert log.evals["step"].tolist() == [0, 10, 20, 30, 40]
@@ -256,12 +305,14 @@ def test_iterations_going_backwards_open_a_segment_without_a_header():
 
 
 def test_saving_checkpoint_marks_the_eval_before_it():
-    log = both("step 0: train loss 4.0, val loss 4.0\n" + it(0) + "\n"
-               "step 10: train loss 3.0, val loss 3.0\nsaving checkpoint to out\n" + it(10) + "\n"
-               "step 20: train loss 2.9, val loss 3.1\n" + it(20) + "\n"
-               "saving checkpoint -> out/ckpt_000001.pt\n")
+    log = both(
+        "step 0: train loss 4.0, val loss 4.0\n" + it(0) + "\n"
+        "step 10: train loss 3.0, val loss 3.0\nsaving checkpoint to out\n" + it(10) + "\n"
+        "step 20: train loss 2.9, val loss 3.1\n" + it(20) + "\n"
+        "saving checkpoint -> out/ckpt_000001.pt\n"
+    )
     assert log.evals["checkpoint_saved"].tolist() == [False, True, False]
-    assert log.meta.checkpoints_saved == 2      # the fork's save after an iter line counts too
+    assert log.meta.checkpoints_saved == 2  # the fork's save after an iter line counts too
 
 
 # -- real logs ----------------------------------------------------------------------------------
@@ -292,7 +343,7 @@ def test_real_h200_logs_exact_counts(name):
     assert log.iters["iter"].iloc[-1] == last == log.evals["step"].iloc[-1]
     assert meta.init_from == "scratch" and meta.n_segments == 1
     assert meta.config_files == ["config/train_shakespeare_char.py"] and len(meta.config_echo) == 1
-    assert log.iters["line"].iloc[-1] == lines        # the last line of each is an iter line
+    assert log.iters["line"].iloc[-1] == lines  # the last line of each is an iter line
     assert np.isfinite(log.iters["loss"]).all() and np.isfinite(log.evals["val_loss"]).all()
 
 
@@ -317,7 +368,7 @@ def test_block_path_equals_line_path_on_every_real_nanogpt_log(path):
     reference = nanogpt.parse(open_log(str(path)).lines)
     assert_same(reference, nanogpt.parse_source(open_log(str(path))))
     assert_same(reference, nanogpt.parse_blocks(open_log(str(path)).blocks(4096)))
-    assert_same(reference, parse_lines(open_log(str(path)).lines))   # detection picks nanoGPT
+    assert_same(reference, parse_lines(open_log(str(path)).lines))  # detection picks nanoGPT
 
 
 def test_shared_real_logs_are_skipped_cleanly_when_absent():
@@ -327,11 +378,32 @@ def test_shared_real_logs_are_skipped_cleanly_when_absent():
 
 # -- the block path on made-up variations -------------------------------------------------------
 
+
 def _number(rng: random.Random) -> str:
     pick = rng.random()
     if pick < 0.08:
-        return rng.choice(["nan", "inf", "-inf", "-", ".", "1e-3", "1.2.3", "", "+1.0", "01.50",
-                           "-0.00", "0", "5.", ".5", "1,000.5", "\uff11.5", "12345678", "123456789"])
+        return rng.choice(
+            [
+                "nan",
+                "inf",
+                "-inf",
+                "-",
+                ".",
+                "1e-3",
+                "1.2.3",
+                "",
+                "+1.0",
+                "01.50",
+                "-0.00",
+                "0",
+                "5.",
+                ".5",
+                "1,000.5",
+                "\uff11.5",
+                "12345678",
+                "123456789",
+            ]
+        )
     digits = rng.randint(0, 6)
     value = rng.uniform(-200, 100_000) if rng.random() < 0.3 else rng.uniform(0, 20)
     return f"{value:.{digits}f}"
@@ -352,9 +424,19 @@ def _line(rng: random.Random) -> str:
     if pick < 0.74:
         return f"step {n}: train loss {_number(rng)}, val loss {_number(rng)}"
     if pick < 0.8:
-        return rng.choice(["saving checkpoint to out", "LINESEARCH LR: 0.001", "Overriding config with a.py:",
-                           "x = 1", "tokens per iteration will be: 1,000", "", "Resuming training from out",
-                           "number of parameters: 1.00M", "\xff\xfe broken bytes"])
+        return rng.choice(
+            [
+                "saving checkpoint to out",
+                "LINESEARCH LR: 0.001",
+                "Overriding config with a.py:",
+                "x = 1",
+                "tokens per iteration will be: 1,000",
+                "",
+                "Resuming training from out",
+                "number of parameters: 1.00M",
+                "\xff\xfe broken bytes",
+            ]
+        )
     if pick < 0.9:
         chars = list(line)
         chars[rng.randrange(len(chars))] = chr(rng.randint(32, 126))
@@ -374,22 +456,37 @@ def test_block_path_equals_line_path_on_random_variations():
 def test_strict_lines_really_take_the_block_path():
     from plateau_doctor.parsers.nanogpt_fast import scan_iter_lines
 
-    text = (it(0, mfu="-100.00") + "\nstep 0: train loss 1.0, val loss 1.0\n"
-            + "iter 1: loss 2.0000, time 5.00ms\n" + "0: " + it(2) + "\n" + it(3, "nan") + "\n")
+    text = (
+        it(0, mfu="-100.00")
+        + "\nstep 0: train loss 1.0, val loss 1.0\n"
+        + "iter 1: loss 2.0000, time 5.00ms\n"
+        + "0: "
+        + it(2)
+        + "\n"
+        + it(3, "nan")
+        + "\n"
+    )
     [(buf, lo, hi)] = list(LogText("t", io.BytesIO(text.encode())).blocks())
     scan = scan_iter_lines(buf, lo, hi)
-    assert scan.rows.tolist() == [0, 2]       # the prefixed and the nan line go the careful way
+    assert scan.rows.tolist() == [0, 2]  # the prefixed and the nan line go the careful way
     assert scan.iters.tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("line, step, train, val", [
-    ("step 250: train loss 1.9747, val loss 2.0779", 250, 1.9747, 2.0779),
-    ("step          0 | train loss 3.7530 | val loss 7.0727", 0, 3.7530, 7.0727),
-    ("step   250 | train loss 1.563 | val loss 1.579", 250, 1.563, 1.579),
-    ("Ep 1 (Step 000150): Train loss 4.319, Val loss 4.003", 150, 4.319, 4.003),
-    (" 11% 450/4230 [18:18<2:16:48,  2.17s/it]Ep 1 (Step 000450): Train loss 3.784, Val loss 3.516",
-     450, 3.784, 3.516),
-])
+@pytest.mark.parametrize(
+    "line, step, train, val",
+    [
+        ("step 250: train loss 1.9747, val loss 2.0779", 250, 1.9747, 2.0779),
+        ("step          0 | train loss 3.7530 | val loss 7.0727", 0, 3.7530, 7.0727),
+        ("step   250 | train loss 1.563 | val loss 1.579", 250, 1.563, 1.579),
+        ("Ep 1 (Step 000150): Train loss 4.319, Val loss 4.003", 150, 4.319, 4.003),
+        (
+            " 11% 450/4230 [18:18<2:16:48,  2.17s/it]Ep 1 (Step 000450): Train loss 3.784, Val loss 3.516",
+            450,
+            3.784,
+            3.516,
+        ),
+    ],
+)
 def test_eval_lines_of_nanogpt_and_the_tutorials_built_on_it(line, step, train, val):
     log = both(line + "\n" + line.replace(str(step), str(step + 1000), 1) + "\n")
     assert detect([line, line]) == "nanogpt"
@@ -404,8 +501,12 @@ def test_llmc_step_lines_are_not_read_as_nanogpt_evals():
 def test_a_fork_that_prints_losses_in_bits_per_character_is_read_and_says_so():
     from plateau_doctor.parsers import parse_lines
 
-    log = parse_lines(["step 0: train loss 6.1854 BPC, val loss 6.1780 BPC",
-                       "iter 0: loss 6.1551 BPC, time 65940.03ms, mfu -100.00%",
-                       "iter 10: loss 4.6810 BPC, time 52.57ms, mfu 7.09%"])
+    log = parse_lines(
+        [
+            "step 0: train loss 6.1854 BPC, val loss 6.1780 BPC",
+            "iter 0: loss 6.1551 BPC, time 65940.03ms, mfu -100.00%",
+            "iter 10: loss 4.6810 BPC, time 52.57ms, mfu 7.09%",
+        ]
+    )
     assert log.format == "nanogpt" and log.meta.loss_unit == "bits"
     assert list(log.evals["val_loss"]) == [6.178] and list(log.iters["loss"]) == [6.1551, 4.681]

@@ -1,4 +1,5 @@
 """The loss table: numpy columns for the diagnosis, the same data as DataFrames on request."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +11,17 @@ from plateau_doctor.model import EVAL_COLUMNS, ITER_COLUMNS
 from plateau_doctor.parsers import parse_lines
 from plateau_doctor.read import open_log
 
-OVERFIT = Path(__file__).resolve().parents[2] / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
+OVERFIT = (
+    Path(__file__).resolve().parents[2] / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
+)
 
 
 def test_dataframes_hold_exactly_the_columns_the_analyses_read():
     parsed = parse_lines(open_log(str(OVERFIT)).lines)
-    for table, frame, names in ((parsed.iter_table, parsed.iters, ITER_COLUMNS),
-                                (parsed.eval_table, parsed.evals, EVAL_COLUMNS)):
+    for table, frame, names in (
+        (parsed.iter_table, parsed.iters, ITER_COLUMNS),
+        (parsed.eval_table, parsed.evals, EVAL_COLUMNS),
+    ):
         assert isinstance(frame, pd.DataFrame)
         assert tuple(frame.columns) == names
         assert len(frame) == len(table) > 0
@@ -39,8 +44,9 @@ def test_rows_selects_the_same_rows_of_every_column():
 
 
 def test_a_log_with_no_evals_has_an_empty_eval_table_with_every_column():
-    parsed = parse_lines(["iter 0: loss 4.0000, time 10.00ms, mfu -100.00%",
-                          "iter 1: loss 3.9000, time 10.00ms, mfu -100.00%"])
+    parsed = parse_lines(
+        ["iter 0: loss 4.0000, time 10.00ms, mfu -100.00%", "iter 1: loss 3.9000, time 10.00ms, mfu -100.00%"]
+    )
     assert parsed.eval_table.empty and len(parsed.eval_table) == 0
     assert tuple(parsed.evals.columns) == EVAL_COLUMNS
 
@@ -51,7 +57,7 @@ def test_a_resumed_run_replaces_only_the_steps_it_repeats():
     table = LossTableBuilder("nanogpt")
     for it in range(0, 300, 10):
         table.add_iter(it, 3.0 - it / 1000, it + 1)
-    for it in range(200, 400, 10):        # resumed from the checkpoint at 200
+    for it in range(200, 400, 10):  # resumed from the checkpoint at 200
         table.add_iter(it, 2.5 - it / 1000, 1000 + it)
     parsed = table.build(2000)
     steps = parsed.iter_table["iter"].tolist()
@@ -65,7 +71,7 @@ def test_runs_from_scratch_pasted_one_after_another_leave_the_last_one_and_its_r
 
     table = LossTableBuilder("nanogpt")
     line = 0
-    for start, stop, level in ((0, 500, 5.0), (0, 300, 4.0), (100, 600, 3.0)):   # run, run, resume
+    for start, stop, level in ((0, 500, 5.0), (0, 300, 4.0), (100, 600, 3.0)):  # run, run, resume
         for it in range(start, stop, 100):
             line += 1
             table.add_eval(it, level, level + 0.1, line)
@@ -73,5 +79,7 @@ def test_runs_from_scratch_pasted_one_after_another_leave_the_last_one_and_its_r
     assert parsed.eval_table["step"].tolist() == [0, 100, 200, 300, 400, 500]
     assert parsed.eval_table["train_loss"].tolist() == [4.0, 3.0, 3.0, 3.0, 3.0, 3.0]
     assert parsed.meta.n_segments == 2
-    assert any("2 runs that start from step 0; the report is about the last one, from line 6" in n
-               for n in parsed.meta.notes)
+    assert any(
+        "2 runs that start from step 0; the report is about the last one, from line 6" in n
+        for n in parsed.meta.notes
+    )

@@ -84,16 +84,23 @@ def test_explicit_columns_override_the_automatic_mapping():
 
 def test_parse_columns_option_reads_role_column_pairs():
     assert parse_columns_option("step=_step,train=train/loss, val=val/loss,lr=lr") == {
-        "step": "_step", "train": "train/loss", "val": "val/loss", "lr": "lr"}
+        "step": "_step",
+        "train": "train/loss",
+        "val": "val/loss",
+        "lr": "lr",
+    }
 
 
-@pytest.mark.parametrize("text, message", [
-    ("step=_step,train", "ROLE=COLUMN"),
-    ("speed=tok/s,train=loss", "unknown role"),
-    ("train=a,train=b", "twice"),
-    ("step=_step", "loss column"),
-    ("train=", "ROLE=COLUMN"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("step=_step,train", "ROLE=COLUMN"),
+        ("speed=tok/s,train=loss", "unknown role"),
+        ("train=a,train=b", "twice"),
+        ("step=_step", "loss column"),
+        ("train=", "ROLE=COLUMN"),
+    ],
+)
 def test_parse_columns_option_rejects_bad_input_clearly(text, message):
     with pytest.raises(ValueError, match=message):
         parse_columns_option(text)
@@ -125,8 +132,9 @@ def test_jsonl_nested_objects_are_flattened():
 
 def test_jsonl_sniff_counts_objects_with_a_loss_key_only():
     assert jsonl_table.sniff(JSONL) == 4
-    assert jsonl_table.sniff(['{"step": 1, "accuracy": 0.5}',
-                              "{'loss': 2.7, 'epoch': 0.1}"]) == 0   # HF's Python repr is not JSON
+    assert (
+        jsonl_table.sniff(['{"step": 1, "accuracy": 0.5}', "{'loss': 2.7, 'epoch': 0.1}"]) == 0
+    )  # HF's Python repr is not JSON
 
 
 def test_parse_with_columns_reads_json_lines_too():
@@ -167,11 +175,21 @@ def test_a_model_card_training_results_table_is_read_with_no_log_cells_missing()
     assert csv_table.sniff(MODEL_CARD) == 3
 
 
-@pytest.mark.parametrize("header, role", [
-    ("Training Loss", "train"), ("Validation Loss", "val"), ("train/loss", "train"), ("eval/loss", "val"),
-    ("val_loss", "val"), ("loss_step", "train"), ("Epoch", "epoch"), ("current_steps", "step"),
-    ("total_steps", "total_steps"), ("my-run - train/loss", "train"),
-])
+@pytest.mark.parametrize(
+    "header, role",
+    [
+        ("Training Loss", "train"),
+        ("Validation Loss", "val"),
+        ("train/loss", "train"),
+        ("eval/loss", "val"),
+        ("val_loss", "val"),
+        ("loss_step", "train"),
+        ("Epoch", "epoch"),
+        ("current_steps", "step"),
+        ("total_steps", "total_steps"),
+        ("my-run - train/loss", "train"),
+    ],
+)
 def test_header_aliases(header, role):
     assert auto_columns([header])[role] == header
 
@@ -182,8 +200,13 @@ def test_lightning_loss_step_is_the_train_loss_not_loss_epoch():
 
 
 def test_wandb_chart_export_of_a_run_with_min_max_bands():
-    log = csv_table.parse(['"Step","run-a - train/loss","run-a - train/loss__MIN","run-a - train/loss__MAX"',
-                           '"10","3.2","3.1","3.3"', '"20","2.9","2.8","3.0"'])
+    log = csv_table.parse(
+        [
+            '"Step","run-a - train/loss","run-a - train/loss__MIN","run-a - train/loss__MAX"',
+            '"10","3.2","3.1","3.3"',
+            '"20","2.9","2.8","3.0"',
+        ]
+    )
     assert log.iters[["iter", "loss"]].values.tolist() == [[10, 3.2], [20, 2.9]]
 
 
@@ -208,10 +231,12 @@ def test_mlflow_long_export_is_pivoted_per_step_first_run_only():
 
 
 def test_llama_factory_trainer_log_gives_epochs_and_max_iters():
-    rows = ['{"current_steps": 10, "total_steps": 300, "loss": 1.2345, "lr": 4.9e-05, "epoch": 0.1, '
-            '"percentage": 3.33, "elapsed_time": "0:00:10", "remaining_time": "0:04:50"}',
-            '{"current_steps": 100, "total_steps": 300, "eval_loss": 1.1, "epoch": 1.0, "percentage": 33.33, '
-            '"elapsed_time": "0:01:40", "remaining_time": "0:03:20"}']
+    rows = [
+        '{"current_steps": 10, "total_steps": 300, "loss": 1.2345, "lr": 4.9e-05, "epoch": 0.1, '
+        '"percentage": 3.33, "elapsed_time": "0:00:10", "remaining_time": "0:04:50"}',
+        '{"current_steps": 100, "total_steps": 300, "eval_loss": 1.1, "epoch": 1.0, "percentage": 33.33, '
+        '"elapsed_time": "0:01:40", "remaining_time": "0:03:20"}',
+    ]
     log = jsonl_table.parse(rows)
     assert log.iters[["iter", "loss", "lr"]].values.tolist() == [[10, 1.2345, 4.9e-05]]
     assert log.evals[["step", "val_loss"]].values.tolist() == [[100, 1.1]]
@@ -226,7 +251,7 @@ def test_a_model_card_training_steps_hyperparameter_is_max_iters():
 def test_real_tables(named_real_log):
     log = named_real_log("real_80_llamafactory_trainer_log_3epochs.jsonl")
     assert log.format == "jsonl"
-    assert len(log.iters) == 18 and log.iters["loss"].iloc[0] == 5.7013     # 19 rows, the last has no loss
+    assert len(log.iters) == 18 and log.iters["loss"].iloc[0] == 5.7013  # 19 rows, the last has no loss
     assert (log.meta.epochs, log.meta.max_iters) == (3.0, 93)
     log = named_real_log("real_81_hf_modelcard_whisper_overfit_table.md")
     assert log.format == "csv" and log.meta.max_iters == 5000 and log.meta.epochs == 25.13

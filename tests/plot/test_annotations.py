@@ -1,4 +1,5 @@
 """What the plot shows, decided without matplotlib: best val, spans, events, LR, forecast."""
+
 from __future__ import annotations
 
 import random
@@ -16,14 +17,24 @@ ROOT = Path(__file__).resolve().parents[2]
 OVERFIT_LOG = ROOT / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"
 
 
-def write_synthetic_log(path: Path, *, spike_at: int | None = 700, nan_from: int | None = None,
-                        n: int = 2000, max_iters: int = 6000) -> Path:
+def write_synthetic_log(
+    path: Path,
+    *,
+    spike_at: int | None = 700,
+    nan_from: int | None = None,
+    n: int = 2000,
+    max_iters: int = 6000,
+) -> Path:
     """A nanoGPT log of a power-law curve with a constant LR (so the forecast is not refused),
     optionally one loss spike and NaN losses from some iteration on."""
     rnd = random.Random(0)
-    lines = [f"Overriding: max_iters = {max_iters}", "Overriding: decay_lr = False",
-             "Overriding: warmup_iters = 100", "tokens per iteration will be: 8,192",
-             "found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)"]
+    lines = [
+        f"Overriding: max_iters = {max_iters}",
+        "Overriding: decay_lr = False",
+        "Overriding: warmup_iters = 100",
+        "tokens per iteration will be: 8,192",
+        "found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)",
+    ]
     for it in range(0, n + 1, 10):
         base = 1.5 + 2.5 * (1 + it / 50) ** -0.7
         broken = nan_from is not None and it >= nan_from
@@ -58,20 +69,20 @@ def test_overfitting_region_runs_from_best_val_to_the_last_eval(overfit):
     spans = {s.kind: s for s in overfit.spans}
     assert (spans["overfitting"].start, spans["overfitting"].end) == (1750, 5000)
     assert "overfitting" in spans["overfitting"].label
-    assert "plateau" not in spans   # the run overfits; no plateau finding is raised
+    assert "plateau" not in spans  # the run overfits; no plateau finding is raised
 
 
 def test_warmup_end_and_min_lr_are_drawn_where_the_schedule_puts_them(overfit):
     lines = {v.kind: v.step for v in overfit.lines}
     assert lines["warmup"] == 100 and lines["min_lr"] == 5000
-    assert "max_iters" not in lines and "nan" not in lines   # the run finished, and stayed finite
+    assert "max_iters" not in lines and "nan" not in lines  # the run finished, and stayed finite
 
 
 def test_rebuilt_learning_rate_follows_the_nanogpt_schedule(overfit):
     assert overfit.lr_source == "rebuilt"
     lr = dict(zip(overfit.lr.x, overfit.lr.y, strict=True))
     assert lr[100] == pytest.approx(1e-3) and lr[5000] == pytest.approx(1e-4)
-    assert lr[0] < 2e-5   # warmup starts near zero
+    assert lr[0] < 2e-5  # warmup starts near zero
 
 
 def test_eval_band_is_two_standard_errors_and_tokens_axis_is_known(overfit):
@@ -83,7 +94,7 @@ def test_eval_band_is_two_standard_errors_and_tokens_axis_is_known(overfit):
 
 
 def test_refused_forecast_draws_nothing(overfit):
-    assert overfit.forecast is None   # the cosine tail makes analyse refuse to forecast
+    assert overfit.forecast is None  # the cosine tail makes analyse refuse to forecast
 
 
 def test_spike_nan_onset_max_iters_and_forecast_come_from_the_analyses(troubled):
@@ -92,7 +103,7 @@ def test_spike_nan_onset_max_iters_and_forecast_come_from_the_analyses(troubled)
     lines = {v.kind: v for v in troubled.lines}
     assert lines["nan"].step == 1800 and "NaN" in lines["nan"].label
     assert lines["max_iters"].step == 6000
-    assert "min_lr" not in lines   # decay_lr = False: the LR never heads for min_lr
+    assert "min_lr" not in lines  # decay_lr = False: the LR never heads for min_lr
     fc = troubled.forecast
     assert fc.target_step == 6000 and fc.low < fc.predicted < fc.high
     assert fc.curve.x[-1] == 6000 and troubled.x_end == 6000
@@ -121,7 +132,7 @@ def test_smoothing_follows_a_slope_without_shifting_the_ends():
 
 def test_loss_axis_ignores_the_initial_loss_but_keeps_spikes_in_view(overfit, troubled):
     lo, hi = loss_limits([overfit])
-    assert lo < 0.62 and 1.71 < hi < 3.0   # 4.28 at step 0 would squash the curve
+    assert lo < 0.62 and 1.71 < hi < 3.0  # 4.28 at step 0 would squash the curve
     _, hi_full = loss_limits([overfit], skip_early=False)
     assert hi_full > 4.28
     spike = next(p.value for p in troubled.points if p.kind == "spike")
@@ -130,7 +141,7 @@ def test_loss_axis_ignores_the_initial_loss_but_keeps_spikes_in_view(overfit, tr
 
 def test_labels_that_would_overlap_go_to_different_rows():
     rows = stagger([(0.0, 0.3), (0.2, 0.5), (0.6, 0.9), (0.25, 0.4)], rows=3)
-    assert rows[0] == 0 and rows[2] == 0      # far apart: same row
+    assert rows[0] == 0 and rows[2] == 0  # far apart: same row
     assert len({rows[0], rows[1], rows[3]}) == 3
 
 
@@ -148,13 +159,14 @@ def test_run_labels_are_file_names_unless_two_runs_share_one():
 
 
 def test_plot_package_imports_without_matplotlib():
-    code = ("import sys; sys.modules['matplotlib'] = None\n"
-            "import plateau_doctor.plot, plateau_doctor.plot.annotations, plateau_doctor.report.html\n"
-            "print('ok')")
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "import plateau_doctor.plot, plateau_doctor.plot.annotations, plateau_doctor.report.html\n"
+        "print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
-
 
 
 def test_the_train_band_of_a_memorised_run_is_trains_own_noise(overfit):

@@ -1,5 +1,6 @@
 """The drawn plot: real PNG/SVG files for a real log, annotation text in the SVG, overlays, and the
 plot command's errors (matplotlib missing, bad output name)."""
+
 from __future__ import annotations
 
 import struct
@@ -23,7 +24,8 @@ OVERFIT_LOG = str(LOGS / "h200_shakespeare_char_overfit_default.log")
 TINY_LOG = str(LOGS / "h200_shakespeare_char_tiny_model.log")
 
 needs_matplotlib = pytest.mark.skipif(
-    find_spec("matplotlib") is None, reason="matplotlib not installed (pip install 'plateau-doctor[plot]')")
+    find_spec("matplotlib") is None, reason="matplotlib not installed (pip install 'plateau-doctor[plot]')"
+)
 
 
 def svg_texts(svg: bytes) -> list[str]:
@@ -54,19 +56,38 @@ def troubled_picture() -> RunPicture:
     y = 1.5 + 2.5 * (1 + x / 50) ** -0.7
     ev = x[::10]
     return RunPicture(
-        label="troubled.log", headline="Loss is NaN from iteration 1,800", val_name="val loss",
-        tokens_per_iter=8192, raw=Series(x, y), smooth=Series(x, y),
-        train_eval=Series(ev, y[::10] - 0.02), val=Series(ev, y[::10] + 0.03),
-        band_half_width=0.01, train_band_half_width=0.01, lr=Series(x, np.full_like(x, 6e-4)),
+        label="troubled.log",
+        headline="Loss is NaN from iteration 1,800",
+        val_name="val loss",
+        tokens_per_iter=8192,
+        raw=Series(x, y),
+        smooth=Series(x, y),
+        train_eval=Series(ev, y[::10] - 0.02),
+        val=Series(ev, y[::10] + 0.03),
+        band_half_width=0.01,
+        train_band_half_width=0.01,
+        lr=Series(x, np.full_like(x, 6e-4)),
         lr_source="logged",
         x_end=6000.0,
-        points=[Point("best_val", 1700.0, 1.75, "best val 1.7500 @ 1,700"),
-                Point("spike", 700.0, 3.4, "spike", weight=70.0)],
-        lines=[VLine("warmup", 100.0, "warmup ends (100)"), VLine("nan", 1800.0, "NaN loss from 1,800"),
-               VLine("max_iters", 6000.0, "max_iters 6,000")],
+        points=[
+            Point("best_val", 1700.0, 1.75, "best val 1.7500 @ 1,700"),
+            Point("spike", 700.0, 3.4, "spike", weight=70.0),
+        ],
+        lines=[
+            VLine("warmup", 100.0, "warmup ends (100)"),
+            VLine("nan", 1800.0, "NaN loss from 1,800"),
+            VLine("max_iters", 6000.0, "max_iters 6,000"),
+        ],
         spans=[Span("plateau", 1200.0, 1700.0, "plateau: val flat within noise")],
-        forecast=ForecastMark(Series(np.linspace(900, 6000, 30), np.linspace(1.8, 1.57, 30)),
-                              6000.0, 1.57, 1.55, 1.59, "forecast at 6,000: 1.570 [1.550, 1.590]"))
+        forecast=ForecastMark(
+            Series(np.linspace(900, 6000, 30), np.linspace(1.8, 1.57, 30)),
+            6000.0,
+            1.57,
+            1.55,
+            1.59,
+            "forecast at 6,000: 1.570 [1.550, 1.590]",
+        ),
+    )
 
 
 @needs_matplotlib
@@ -79,9 +100,17 @@ def test_png_of_the_overfitting_run_is_a_valid_1200x700_image(tmp_path):
 @needs_matplotlib
 def test_svg_of_the_overfitting_run_carries_its_findings_as_text(overfit_svg):
     texts = svg_texts(overfit_svg)
-    for expected in ("best val 1.4647 @ 1,750", "overfitting: val +0.239 since best",
-                     "warmup ends (100)", "LR reaches min_lr (5,000)", "tokens seen", "iteration",
-                     "learning rate", "val loss (eval)", "train loss (eval)"):
+    for expected in (
+        "best val 1.4647 @ 1,750",
+        "overfitting: val +0.239 since best",
+        "warmup ends (100)",
+        "LR reaches min_lr (5,000)",
+        "tokens seen",
+        "iteration",
+        "learning rate",
+        "val loss (eval)",
+        "train loss (eval)",
+    ):
         assert expected in texts, expected
     assert any(t.startswith("±2 SE of one eval") for t in texts)
 
@@ -91,9 +120,16 @@ def test_spikes_nan_onset_plateau_and_forecast_are_labelled():
     from plateau_doctor.plot.figure import render
 
     texts = svg_texts(render([troubled_picture()], "svg"))
-    for expected in ("spike", "loss spikes (1)", "NaN loss from 1,800", "max_iters 6,000",
-                     "plateau: val flat within noise", "forecast",
-                     "forecast at 6,000: 1.570 [1.550, 1.590]", "learning rate, as logged (right axis)"):
+    for expected in (
+        "spike",
+        "loss spikes (1)",
+        "NaN loss from 1,800",
+        "max_iters 6,000",
+        "plateau: val flat within noise",
+        "forecast",
+        "forecast at 6,000: 1.570 [1.550, 1.590]",
+        "learning rate, as logged (right axis)",
+    ):
         assert expected in texts, expected
 
 
@@ -109,7 +145,7 @@ def test_several_logs_overlay_on_one_plot_with_a_key(overfit_exam):
 @needs_matplotlib
 def test_aligning_by_tokens_puts_tokens_seen_on_the_x_axis(overfit_exam):
     texts = svg_texts(plot_bytes([overfit_exam], "svg", align="tokens"))
-    assert "tokens seen" in texts and "iteration" in texts   # iterations move to the top axis
+    assert "tokens seen" in texts and "iteration" in texts  # iterations move to the top axis
     assert "80M" in texts
 
 
@@ -141,7 +177,7 @@ def test_drawing_leaves_matplotlib_global_settings_alone(overfit_exam):
     before = {k: matplotlib.rcParams[k] for k in keys}
     plot_bytes([overfit_exam], "svg")
     assert {k: matplotlib.rcParams[k] for k in keys} == before
-    assert "matplotlib.pyplot" not in sys.modules   # no pyplot: no global figure registry
+    assert "matplotlib.pyplot" not in sys.modules  # no pyplot: no global figure registry
 
 
 @needs_matplotlib
@@ -154,7 +190,7 @@ def test_html_output_embeds_the_plot_as_inline_svg(tmp_path):
 
 
 def test_missing_matplotlib_is_one_line_with_the_install_command(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)   # makes `import matplotlib` fail
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     out = tmp_path / "x.png"
     with pytest.raises(PlotError) as info:
         run_plot([OVERFIT_LOG], str(out))

@@ -1,5 +1,6 @@
 """Shared helpers for the prescribe tests: the example runs and a check that a config would be
 accepted by nanoGPT's configurator, done by reading it with ast (nothing is executed)."""
+
 from __future__ import annotations
 
 import ast

@@ -2,14 +2,25 @@ from plateau_doctor.analyse.memory import parse_device
 from plateau_doctor.prescribe.budget import fit_changes_to_device
 from plateau_doctor.prescribe.changes import ConfigChange
 
-SEED = {"n_layer": 12, "n_head": 12, "n_embd": 384, "block_size": 1024, "batch_size": 16,
-        "gradient_accumulation_steps": 32, "dropout": 0.1, "bias": False, "dtype": "float16",
-        "compile": True}
+SEED = {
+    "n_layer": 12,
+    "n_head": 12,
+    "n_embd": 384,
+    "block_size": 1024,
+    "batch_size": 16,
+    "gradient_accumulation_steps": 32,
+    "dropout": 0.1,
+    "bias": False,
+    "dtype": "float16",
+    "compile": True,
+}
 
 
 def bigger(n_embd, n_layer, sure=True):
-    return [ConfigChange("n_layer", n_layer, "PD203", "bigger", sure),
-            ConfigChange("n_embd", n_embd, "PD203", "bigger", sure)]
+    return [
+        ConfigChange("n_layer", n_layer, "PD203", "bigger", sure),
+        ConfigChange("n_embd", n_embd, "PD203", "bigger", sure),
+    ]
 
 
 def test_a_bigger_model_that_fits_is_left_alone():

@@ -1,16 +1,21 @@
 import pytest
+from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG
 
 from plateau_doctor.api import diagnose
 from plateau_doctor.model import Finding
-from plateau_doctor.prescribe.changes import (ConfigChange, changes_from_findings, format_value,
-                                              nanogpt_value)
-
-from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG
+from plateau_doctor.prescribe.changes import ConfigChange, changes_from_findings, format_value, nanogpt_value
 
 
 def finding(code="PD999", fixes=(), severity="warning", confidence=0.9, title="Something: detail"):
-    return Finding(code=code, category="config", severity=severity, confidence=confidence,
-                   title=title, message="", fixes=list(fixes))
+    return Finding(
+        code=code,
+        category="config",
+        severity=severity,
+        confidence=confidence,
+        title=title,
+        message="",
+        fixes=list(fixes),
+    )
 
 
 def test_changes_come_from_the_overfitting_findings_fixes():
@@ -24,9 +29,14 @@ def test_changes_come_from_the_overfitting_findings_fixes():
 
 
 def test_prose_alternatives_and_placeholders_are_not_changes():
-    found = finding(fixes=["more training data (x20)", "or --max_iters=100 to stop earlier",
-                           "--warmup_iters=<about 1-5% of max_iters>",
-                           "check the batches, then try --compile=False"])
+    found = finding(
+        fixes=[
+            "more training data (x20)",
+            "or --max_iters=100 to stop earlier",
+            "--warmup_iters=<about 1-5% of max_iters>",
+            "check the batches, then try --compile=False",
+        ]
+    )
     assert changes_from_findings([found]) == ([], [])
 
 
@@ -44,8 +54,9 @@ def test_a_bare_word_value_is_a_string_as_the_configurator_reads_it():
 
 
 def test_a_reason_that_only_says_the_old_value_falls_back_to_the_finding_title():
-    changes, _ = changes_from_findings([finding(fixes=["--dropout=0.3 (now 0.2)"],
-                                                title="Overfitting: val rises")])
+    changes, _ = changes_from_findings(
+        [finding(fixes=["--dropout=0.3 (now 0.2)"], title="Overfitting: val rises")]
+    )
     assert changes[0].reason == "overfitting"
 
 

@@ -3,8 +3,13 @@ import json
 import yaml
 
 from plateau_doctor.prescribe.changes import ConfigChange
-from plateau_doctor.prescribe.data_config import (edit_json_config, edit_toml_config,
-                                                  edit_yaml_config, hf_changes, yaml_scalar)
+from plateau_doctor.prescribe.data_config import (
+    edit_json_config,
+    edit_toml_config,
+    edit_yaml_config,
+    hf_changes,
+    yaml_scalar,
+)
 
 try:
     import tomllib
@@ -27,7 +32,10 @@ model:
 def test_yaml_values_are_edited_in_the_text_and_comments_kept():
     out = edit_yaml_config(YAML, [change("max_iters", 1750)])
     assert out.splitlines()[0] == "# training"
-    assert out.splitlines()[1] == "max_iters: 1750  # plateau-doctor PD201: stop where val was best (was 5000); total steps"
+    assert (
+        out.splitlines()[1]
+        == "max_iters: 1750  # plateau-doctor PD201: stop where val was best (was 5000); total steps"
+    )
     assert yaml.safe_load(out)["max_iters"] == 1750
     assert yaml.safe_load(out)["model"] == {"n_layer": 6}
 
@@ -63,8 +71,9 @@ def test_json_is_redumped_with_the_keys_set_and_unsure_changes_left_out():
 
 
 def test_hf_training_arguments_get_their_own_names():
-    mapped, skipped = hf_changes([change("max_iters", 1750), change("grad_clip", 1.0),
-                                  change("min_lr", 1e-5)])
+    mapped, skipped = hf_changes(
+        [change("max_iters", 1750), change("grad_clip", 1.0), change("min_lr", 1e-5)]
+    )
     assert [(c.key, c.value) for c in mapped] == [("max_steps", 1750), ("max_grad_norm", 1.0)]
     assert "no equivalent of nanoGPT's min_lr" in skipped[0].why
 
@@ -72,14 +81,21 @@ def test_hf_training_arguments_get_their_own_names():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-SCALARS = st.one_of(st.integers(0, 10 ** 6), st.floats(1e-8, 1e4, allow_nan=False), st.booleans(),
-                    st.text("abcxyz_-", min_size=1, max_size=6))
+SCALARS = st.one_of(
+    st.integers(0, 10**6),
+    st.floats(1e-8, 1e4, allow_nan=False),
+    st.booleans(),
+    st.text("abcxyz_-", min_size=1, max_size=6),
+)
 NAMES = st.sampled_from(["max_iters", "learning_rate", "min_lr", "dropout", "dtype", "compile", "eval_iters"])
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(NAMES, SCALARS, min_size=1), st.dictionaries(NAMES, SCALARS, min_size=1),
-       st.sampled_from(["", "  # note"]))
+@given(
+    st.dictionaries(NAMES, SCALARS, min_size=1),
+    st.dictionaries(NAMES, SCALARS, min_size=1),
+    st.sampled_from(["", "  # note"]),
+)
 def test_any_yaml_edit_reads_back_as_the_new_values(values, wanted, comment):
     from plateau_doctor.prescribe.data_config import yaml_scalar
 

@@ -1,10 +1,10 @@
 import json
 
+from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG, configurator_values
+
 from plateau_doctor.api import diagnose
 from plateau_doctor.prescribe.changes import ConfigChange, changes_from_findings
 from plateau_doctor.prescribe.fix import correct_config, overrides_line, summary, unified_diff
-
-from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG, configurator_values
 
 
 def overfit_changes():
@@ -25,7 +25,7 @@ def test_diff_shows_the_changed_lines_only():
     changes, _ = overfit_changes()
     result = correct_config(str(OVERFIT_CONFIG), OVERFIT_CONFIG.read_text(), changes)
     diff = unified_diff(result, "new.py")
-    removed = [l for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert "-max_iters = 5000" in removed and len(removed) == len(result.applied)
 
 
@@ -37,7 +37,10 @@ def test_overrides_line_is_what_train_py_reads():
 
 
 def test_values_nanogpt_would_refuse_are_skipped_and_said_so():
-    changes = [ConfigChange("max_iters", 10.5, "PD1", "r", True), ConfigChange("max_iter", 10, "PD1", "r", True)]
+    changes = [
+        ConfigChange("max_iters", 10.5, "PD1", "r", True),
+        ConfigChange("max_iter", 10, "PD1", "r", True),
+    ]
     result = correct_config("c.py", "max_iters = 5000\n", changes)
     assert not result.changed
     assert [s.change.key for s in result.skipped] == ["max_iters", "max_iter"]
@@ -46,8 +49,10 @@ def test_values_nanogpt_would_refuse_are_skipped_and_said_so():
 
 def test_hf_training_arguments_json_is_corrected_under_its_names():
     text = json.dumps({"output_dir": "out", "max_steps": 5000, "learning_rate": 5e-5})
-    changes = [ConfigChange("max_iters", 1750, "PD201", "stop", True),
-               ConfigChange("lr_decay_iters", 1750, "PD201", "stop", True)]
+    changes = [
+        ConfigChange("max_iters", 1750, "PD201", "stop", True),
+        ConfigChange("lr_decay_iters", 1750, "PD201", "stop", True),
+    ]
     result = correct_config("args.json", text, changes)
     assert result.schema == "hf_training_arguments"
     assert json.loads(result.corrected)["max_steps"] == 1750

@@ -1,11 +1,10 @@
 import json
 
 import pytest
+from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG, SEED_CONFIG, SEED_LOG
 
 from plateau_doctor.api import examine
 from plateau_doctor.prescribe.whatif import WhatIfError, render_text, to_json, what_if
-
-from prescribe_support import OVERFIT_CONFIG, OVERFIT_LOG, SEED_CONFIG, SEED_LOG
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,11 @@ def test_only_schedule_keys_can_be_changed(seed):
 
 def test_a_log_without_a_schedule_is_refused(tmp_path):
     # only the loss lines of a real log: no echoed config, no overrides
-    lines = [l for l in OVERFIT_LOG.read_text().splitlines(keepends=True) if l.startswith(("step ", "iter "))]
+    lines = [
+        line
+        for line in OVERFIT_LOG.read_text().splitlines(keepends=True)
+        if line.startswith(("step ", "iter "))
+    ]
     (tmp_path / "bare.log").write_text("".join(lines))
     bare = examine(str(tmp_path / "bare.log"))
     with pytest.raises(WhatIfError, match="schedule"):

@@ -1,5 +1,6 @@
 """The curated references are well-formed, every number has a public source, and the two
 computations on them (the loss at a token count, the LR at a step) do what they say."""
+
 from __future__ import annotations
 
 import math
@@ -11,9 +12,11 @@ import plateau_doctor
 from plateau_doctor.reference_runs import REFERENCES
 from plateau_doctor.reference_runs.curve import SCHEDULE_KINDS, Schedule
 
-COMMIT_PINNED = re.compile(r"^[\w.-]+/[\w.-]+:\S+@[0-9a-f]{40}$")     # owner/repo:path@commit
-WHERE = re.compile(r"https://github\.com/\S+|^[\w.-]+/[\w.-]+:\S+@[0-9a-f]{40}|code-search index file id \d+"
-                   r"|shared/notes/DOMAIN\.md")
+COMMIT_PINNED = re.compile(r"^[\w.-]+/[\w.-]+:\S+@[0-9a-f]{40}$")  # owner/repo:path@commit
+WHERE = re.compile(
+    r"https://github\.com/\S+|^[\w.-]+/[\w.-]+:\S+@[0-9a-f]{40}|code-search index file id \d+"
+    r"|shared/notes/DOMAIN\.md"
+)
 
 
 @pytest.mark.parametrize("ref", REFERENCES, ids=lambda r: r.key)
@@ -21,7 +24,7 @@ def test_every_point_and_spread_names_a_public_source(ref):
     for point in ref.points:
         assert point.source in ref.sources, (ref.key, point)
     assert ref.seed_spread_source in ref.sources
-    assert "config" in ref.sources                    # the recipe itself is cited
+    assert "config" in ref.sources  # the recipe itself is cited
     for key, source in ref.sources.items():
         assert source.what and WHERE.search(source.where), (ref.key, key, source.where)
     assert COMMIT_PINNED.match(ref.sources["config"].where)
@@ -33,7 +36,7 @@ def test_points_are_in_token_order_and_tokens_are_steps_times_the_batch(ref):
     assert tokens == sorted(set(tokens)) and len(tokens) >= 2
     for p in ref.points:
         assert p.tokens == p.step * ref.recipe.tokens_per_iter
-        assert 0 < p.val_loss < math.log(max(ref.recipe.vocab_sizes))     # below a uniform guess
+        assert 0 < p.val_loss < math.log(max(ref.recipe.vocab_sizes))  # below a uniform guess
         assert 0 <= p.uncertainty < ref.seed_spread * 10
 
 
@@ -51,14 +54,18 @@ def test_recipe_and_spread_are_complete(ref):
 def test_keys_are_unique_and_the_api_lists_them_all():
     keys = [r.key for r in plateau_doctor.references()]
     assert len(keys) == len(set(keys)) == len(REFERENCES)
-    assert {"nanogpt-gpt2-124m-owt", "llmc-gpt2-124m-fineweb10b", "nanogpt-shakespeare-char",
-            "modded-nanogpt-124m-muon-2024-10-10"} <= set(keys)
+    assert {
+        "nanogpt-gpt2-124m-owt",
+        "llmc-gpt2-124m-fineweb10b",
+        "nanogpt-shakespeare-char",
+        "modded-nanogpt-124m-muon-2024-10-10",
+    } <= set(keys)
 
 
 def test_loss_at_interpolates_in_log_tokens_and_refuses_outside_the_points():
     ref = next(r for r in REFERENCES if r.key == "llmc-gpt2-124m-fineweb10b")
-    a, b = ref.points[3], ref.points[4]                      # 5,000 and 7,500 steps
-    middle = math.sqrt(a.tokens * b.tokens)                  # halfway in log-tokens
+    a, b = ref.points[3], ref.points[4]  # 5,000 and 7,500 steps
+    middle = math.sqrt(a.tokens * b.tokens)  # halfway in log-tokens
     loss, uncertainty, pair = ref.loss_at(middle)
     assert loss == pytest.approx((a.val_loss + b.val_loss) / 2)
     assert pair == (a, b) and uncertainty == a.uncertainty
@@ -82,8 +89,9 @@ def test_llmc_schedule_reproduces_the_lr_its_public_log_printed(real_log):
 
 
 def test_a_warmdown_schedule_holds_its_peak_then_falls_linearly_to_the_end():
-    s = Schedule("linear_warmdown", peak_lr=0.0036, warmup_iters=0, decay_iters=6200, final_lr=0.0,
-                 warmdown_iters=1800)
+    s = Schedule(
+        "linear_warmdown", peak_lr=0.0036, warmup_iters=0, decay_iters=6200, final_lr=0.0, warmdown_iters=1800
+    )
     assert s.fraction_of_peak(4400) == pytest.approx(1.0)
     assert s.fraction_of_peak(5300) == pytest.approx(0.5)
     assert s.fraction_of_peak(6200) == pytest.approx(0.0)

@@ -1,4 +1,5 @@
 """`plateau-doctor references` lists the references with recipe and sources, as text or JSON."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ from plateau_doctor.reference_runs import REFERENCES
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_text_lists_every_reference_with_its_recipe_and_sources():

@@ -1,4 +1,5 @@
 """GitHub Actions workflow commands: syntax, escaping and GitHub's 10-per-level display cap."""
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,8 @@ def test_github_file_and_line_are_omitted_for_stdin(second_report, rules):
 
 def test_github_message_carries_fixes_on_escaped_new_lines(second_report, rules):
     assert _data(_lines([second_report], rules)[0]) == (
-        "3 spikes above 2x the running median%0AFix: lower learning_rate to 3e-4")
+        "3 spikes above 2x the running median%0AFix: lower learning_rate to 3e-4"
+    )
 
 
 def test_github_escapes_data_percent_and_newlines(new_report, new_finding, rules):
@@ -91,25 +93,28 @@ def test_github_path_drops_leading_dot_slash(new_report, new_finding, rules):
 
 
 def test_github_caps_each_level_at_ten_and_summarises_the_rest(new_report, new_finding, rules):
-    findings = ([new_finding("PD201", "error", i) for i in range(12)]
-                + [new_finding("PD101", "warning", i) for i in range(25)]
-                + [new_finding("PD901", "info", i) for i in range(3)])
+    findings = (
+        [new_finding("PD201", "error", i) for i in range(12)]
+        + [new_finding("PD101", "warning", i) for i in range(25)]
+        + [new_finding("PD901", "info", i) for i in range(3)]
+    )
     lines = _lines([new_report(findings)], rules)
     for line in lines:
         assert COMMAND.match(line), line
-    counts = {level: sum(line.startswith(f"::{level} ") for line in lines)
-              for level in ("error", "warning", "notice")}
-    assert counts == {"error": 10, "warning": 10, "notice": 4}   # 3 findings + the summary
+    counts = {
+        level: sum(line.startswith(f"::{level} ") for line in lines)
+        for level in ("error", "warning", "notice")
+    }
+    assert counts == {"error": 10, "warning": 10, "notice": 4}  # 3 findings + the summary
     assert _data(lines[-1]).startswith("2 more errors and 15 more warnings not shown")
     # the cut keeps the top-ranked findings
-    assert [_data(line).split("%0A")[0] for line in lines[:10]] == [
-        f"message {i}" for i in range(10)]
+    assert [_data(line).split("%0A")[0] for line in lines[:10]] == [f"message {i}" for i in range(10)]
 
 
-def test_github_summary_takes_a_notice_slot_when_notices_are_full(new_report, new_finding,
-                                                                  rules):
-    findings = ([new_finding("PD201", "error", i) for i in range(11)]
-                + [new_finding("PD901", "info", i) for i in range(10)])
+def test_github_summary_takes_a_notice_slot_when_notices_are_full(new_report, new_finding, rules):
+    findings = [new_finding("PD201", "error", i) for i in range(11)] + [
+        new_finding("PD901", "info", i) for i in range(10)
+    ]
     lines = _lines([new_report(findings)], rules)
     notices = [line for line in lines if line.startswith("::notice ")]
     assert len(notices) == 10
@@ -117,16 +122,18 @@ def test_github_summary_takes_a_notice_slot_when_notices_are_full(new_report, ne
 
 
 def test_github_exactly_ten_per_level_needs_no_summary(new_report, new_finding, rules):
-    findings = ([new_finding("PD201", "error", i) for i in range(10)]
-                + [new_finding("PD901", "info", i) for i in range(10)])
+    findings = [new_finding("PD201", "error", i) for i in range(10)] + [
+        new_finding("PD901", "info", i) for i in range(10)
+    ]
     lines = _lines([new_report(findings)], rules)
     assert len(lines) == 20
     assert "not shown" not in lines[-1]
 
 
 def test_github_cap_applies_across_all_logs(new_report, new_finding, rules):
-    reports = [new_report([new_finding("PD101", "warning", i) for i in range(6)], path=f"{n}.log")
-               for n in range(3)]
+    reports = [
+        new_report([new_finding("PD101", "warning", i) for i in range(6)], path=f"{n}.log") for n in range(3)
+    ]
     lines = _lines(reports, rules)
     assert sum(line.startswith("::warning ") for line in lines) == 10
     assert _data(lines[-1]).startswith("8 more warnings not shown")

@@ -1,5 +1,6 @@
 """The HTML report: self-contained, escaped, verdict first, findings with evidence and fixes, a
 picture of the curve with or without matplotlib, and a real browser renders it."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,8 @@ VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr"
 SVG_LEAVES = {"path", "circle", "rect", "polyline", "line", "use", "stop", "ellipse", "polygon"}
 
 needs_matplotlib = pytest.mark.skipif(
-    find_spec("matplotlib") is None, reason="matplotlib not installed (pip install 'plateau-doctor[plot]')")
+    find_spec("matplotlib") is None, reason="matplotlib not installed (pip install 'plateau-doctor[plot]')"
+)
 
 
 class TagBalance(HTMLParser):
@@ -88,23 +90,30 @@ def test_verdict_comes_first_coloured_by_the_worst_raised_severity(mixed_report,
 def test_healthy_run_has_a_neutral_verdict_and_says_there_are_no_findings(empty_report, rules):
     page = render([empty_report], rules, VERSION)
     assert '<div class="verdict" id="verdict-1"><strong>Verdict: no raised findings' in page
-    assert "<p>No findings.</p>" in page and "<svg" not in page   # no val series: no picture
+    assert "<p>No findings.</p>" in page and "<svg" not in page  # no val series: no picture
 
 
 def test_raised_findings_show_evidence_and_fixes_and_info_ones_fold_away(mixed_report, rules):
     page = render([mixed_report], rules, VERSION)
-    pd201 = re.search(r'<article class="finding sev-error" id="r1-f1" data-code="PD201">(.*?)</article>',
-                      page, re.S).group(1)
+    pd201 = re.search(
+        r'<article class="finding sev-error" id="r1-f1" data-code="PD201">(.*?)</article>', page, re.S
+    ).group(1)
     assert "confidence 93%" in pd201 and "log line 412" in pd201
-    assert "<code>best_val_loss</code></th><td class=\"num\">1.47" in pd201
+    assert '<code>best_val_loss</code></th><td class="num">1.47' in pd201
     assert "<li>stop at step 2250 (max_iters=2250)</li>" in pd201
     info_at = page.index('data-code="PD901"')
     assert page.rfind("<details>", 0, info_at) > page.index('data-code="PD301"')
 
 
 def test_text_from_logs_and_rules_is_escaped(new_finding, new_report, rules):
-    finding = new_finding("PD999", "warning", title="<script>alert(1)</script>",
-                          message="a & b", evidence={"<k>": "<v>"}, fixes=["x < y"])
+    finding = new_finding(
+        "PD999",
+        "warning",
+        title="<script>alert(1)</script>",
+        message="a & b",
+        evidence={"<k>": "<v>"},
+        fixes=["x < y"],
+    )
     page = render([new_report([finding], path="runs/a&b<1>.log")], rules, VERSION)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "runs/a&amp;b&lt;1&gt;.log" in page and "&lt;k&gt;" in page and "x &lt; y" in page
@@ -121,9 +130,11 @@ def test_run_facts_table_lists_the_known_facts_with_their_sources(mixed_report, 
     mixed_report.run.sources = {"dataset_tokens": "nanoGPT's prepare.py"}
     page = render([mixed_report], rules, VERSION)
     facts = re.search(r'<table class="facts">(.*?)</table>', page, re.S).group(1)
-    assert "<th>tokens per iteration</th><td class=\"num\">16,384</td>" in facts
-    assert "<th>dataset tokens</th><td class=\"num\">1,003,854</td>" \
-           "<td class=\"source\">nanoGPT&#x27;s prepare.py</td>" in facts
+    assert '<th>tokens per iteration</th><td class="num">16,384</td>' in facts
+    assert (
+        '<th>dataset tokens</th><td class="num">1,003,854</td>'
+        '<td class="source">nanoGPT&#x27;s prepare.py</td>' in facts
+    )
 
 
 def test_val_series_is_drawn_as_an_inline_svg_line_without_matplotlib(new_report, rules, monkeypatch):
@@ -133,7 +144,7 @@ def test_val_series_is_drawn_as_an_inline_svg_line_without_matplotlib(new_report
     svg = re.search(r'<svg class="valline".*?</svg>', page, re.S).group(0)
     assert len(re.search(r'points="([^"]+)"', svg).group(1).split()) == 6
     assert "best val 1.4700" in svg
-    assert "first eval 4.2800 (off the top)" in svg   # the initial loss does not squash the line
+    assert "first eval 4.2800 (off the top)" in svg  # the initial loss does not squash the line
     assert "plateau-doctor plot --output x.html" in page
 
 
@@ -155,15 +166,15 @@ def test_examinations_embed_each_plot_and_the_overlay_with_unique_ids(exams, rul
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
     for ident in ("plot-all", "plot-1", "plot-2"):
         figure = re.search(rf'<figure class="plot" id="{ident}"><svg (.*?)>', page)
-        assert figure and "width=" not in figure.group(1)   # scales with the page
+        assert figure and "width=" not in figure.group(1)  # scales with the page
     assert "best val 1.4647 @ 1,750" in page and "overfitting: val +0.239 since best" in page
     checker = balance(page)
     assert checker.errors == []
     duplicated = {i for i in checker.ids if checker.ids.count(i) > 1}
-    assert not duplicated   # two matplotlib SVGs in one page must not share element ids
+    assert not duplicated  # two matplotlib SVGs in one page must not share element ids
     references = set(re.findall(r'url\(#([^)]+)\)|href="#([^"]+)"', page))
     dangling = {r for pair in references for r in pair if r and r not in checker.ids}
-    assert not dangling   # clip paths and glyph uses still point at their renamed targets
+    assert not dangling  # clip paths and glyph uses still point at their renamed targets
 
 
 def test_examinations_without_matplotlib_fall_back_to_the_val_line(exams, rules, monkeypatch):
@@ -181,23 +192,33 @@ def png_rows(data: bytes) -> tuple[int, int, bytes]:
     width, height = struct.unpack(">II", data[16:24])
     pos, idat = 8, b""
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"IDAT":
-            idat += data[pos + 8:pos + 8 + length]
+            idat += data[pos + 8 : pos + 8 + length]
         pos += 12 + length
     return width, height, zlib.decompress(idat)
 
 
 def chromium(args: list[str], page: Path, profile: Path) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}"]
-    return subprocess.run([CHROMIUM, *flags, *args, page.as_uri()], capture_output=True,
-                          timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.run([CHROMIUM, *flags, *args, page.as_uri()], capture_output=True, timeout=120)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-                    reason="headless Chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
+    reason="headless Chromium not installed (apt-get install chromium)",
+)
 def test_report_renders_in_headless_chromium(exams, rules, tmp_path):
     embed = find_spec("matplotlib") is not None
     page = tmp_path / "report.html"
@@ -216,7 +237,7 @@ def test_report_renders_in_headless_chromium(exams, rules, tmp_path):
     # A blank page decodes to a handful of byte values whatever the PNG filters; text, the
     # verdict panel and the plot give nearly all 256.
     assert len(set(rows)) > 64
-    if find_spec("PIL") is not None:   # Pillow comes with matplotlib: also check what is drawn
+    if find_spec("PIL") is not None:  # Pillow comes with matplotlib: also check what is drawn
         import io
 
         from PIL import Image
@@ -224,24 +245,37 @@ def test_report_renders_in_headless_chromium(exams, rules, tmp_path):
         image = Image.open(io.BytesIO(data)).convert("RGB")
         colours = image.getcolors(maxcolors=1 << 20)
         assert len(colours) > 100
-        def near(target: tuple[int, int, int]) -> int:   # a little slack for colour management
-            return sum(n for n, rgb in colours
-                       if max(abs(a - b) for a, b in zip(rgb, target, strict=True)) <= 6)
 
-        assert near((0xD5, 0x5E, 0x00)) > 500    # the error verdict's border: the CSS was applied
+        def near(target: tuple[int, int, int]) -> int:  # a little slack for colour management
+            return sum(
+                n for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, target, strict=True)) <= 6
+            )
+
+        assert near((0xD5, 0x5E, 0x00)) > 500  # the error verdict's border: the CSS was applied
         assert near((255, 255, 255)) < 0.95 * width * height
 
 
 def test_finding_dataclass_is_what_the_renderer_reads():
     # Guards the fields the renderer relies on, so a model change fails here, not in a browser.
     fields = set(Finding.__dataclass_fields__)
-    assert {"code", "category", "severity", "confidence", "title", "message", "evidence",
-            "counter_evidence", "fixes", "line"} <= fields
+    assert {
+        "code",
+        "category",
+        "severity",
+        "confidence",
+        "title",
+        "message",
+        "evidence",
+        "counter_evidence",
+        "fixes",
+        "line",
+    } <= fields
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plateau_doctor", *args], capture_output=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau_doctor", *args], capture_output=True, cwd=ROOT, timeout=300
+    )
 
 
 @needs_matplotlib
@@ -249,7 +283,7 @@ def test_diagnose_plot_and_compare_write_one_html_report_with_the_plot_in_it(tmp
     diagnosed, plotted, compared = tmp_path / "d.html", tmp_path / "p.html", tmp_path / "c.html"
     assert cli("diagnose", OVERFIT_LOG, "--output", str(diagnosed)).returncode == 1
     assert cli("plot", OVERFIT_LOG, "--output", str(plotted)).returncode == 0
-    assert diagnosed.read_bytes() == plotted.read_bytes()        # the same report, byte for byte
+    assert diagnosed.read_bytes() == plotted.read_bytes()  # the same report, byte for byte
     page = diagnosed.read_text()
     assert 'aria-label="annotated loss curves"' in page and '<svg class="valline"' not in page
     cli("compare", TINY_LOG, OVERFIT_LOG, "--output", str(compared))

@@ -1,4 +1,5 @@
 """JUnit XML output: parseable, one test case per rule that ran, counts that add up."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -47,8 +48,12 @@ def test_junit_empty_report_has_passing_case_per_rule_checked(empty_report, rule
     suite = root.find("testsuite")
     assert suite.get("name") == "logs/clean.log"
     names = [case.get("name") for case in suite.findall("testcase")]
-    assert names == ["PD101 loss spikes", "PD201 val loss rising", "PD301 data repeated",
-                     "PD901 still improving"]
+    assert names == [
+        "PD101 loss spikes",
+        "PD201 val loss rising",
+        "PD301 data repeated",
+        "PD901 still improving",
+    ]
     assert root.get("failures") == "0"
 
 
@@ -89,8 +94,8 @@ def test_junit_findings_sharing_a_code_share_one_failure(new_report, new_finding
     root = _xml([new_report(findings)], rules)
     _assert_counts_match(root)
     failure = _case(root.find("testsuite"), "PD101").find("failure")
-    assert failure.get("message") == "warning 0"   # the top-ranked finding's title
-    assert failure.get("type") == "error"          # the worst severity
+    assert failure.get("message") == "warning 0"  # the top-ranked finding's title
+    assert failure.get("type") == "error"  # the worst severity
     assert "message 0" in failure.text and "message 1" in failure.text
 
 
@@ -107,7 +112,9 @@ def test_junit_one_testsuite_per_report_and_totals_add_up(multi_reports, rules):
     root = _xml(multi_reports, rules)
     _assert_counts_match(root)
     assert [suite.get("name") for suite in root.findall("testsuite")] == [
-        "logs/shakespeare_char.log", "<stdin>"]
+        "logs/shakespeare_char.log",
+        "<stdin>",
+    ]
     assert root.get("tests") == "6" and root.get("failures") == "3"
 
 

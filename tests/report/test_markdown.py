@@ -1,4 +1,5 @@
 """Markdown step summary: headings, tables that survive odd cell contents, number formatting."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ def _table_after(text: str, heading: str) -> list[str]:
     lines = text.splitlines()
     start = lines.index(heading)
     rows: list[str] = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("|"):
             rows.append(line)
         elif rows:
@@ -110,8 +111,7 @@ def test_markdown_pipes_in_cells_are_escaped(new_report, new_finding, rules):
     assert cells[3] == "loss \\| val loss ratio"
 
 
-def test_markdown_html_like_text_is_escaped_but_code_spans_are_kept(new_report, new_finding,
-                                                                   rules):
+def test_markdown_html_like_text_is_escaped_but_code_spans_are_kept(new_report, new_finding, rules):
     finding = new_finding("PD101", "error", message="read <stdin>; set `max_iters=2250`")
     text = _md([new_report([finding])], rules)
     assert "read \\<stdin\\>; set `max_iters=2250`" in text
@@ -132,7 +132,7 @@ def test_markdown_several_logs_start_with_a_ranking_table(multi_reports, new_rep
         ["`<stdin>`", "warning", "1", "1.2000"],
         ["`good.log`", "none", "0", "1.1000"],
     ]
-    assert cells[2][1] == "healthy"      # the verdict column: the top finding's category
+    assert cells[2][1] == "healthy"  # the verdict column: the top finding's category
 
 
 def test_markdown_single_log_has_no_ranking_table(mixed_report, rules):

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 output: the structure code-scanning consumers require, checked by hand (the full
 schema cannot be fetched at test time)."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,7 @@ def test_sarif_empty_report_has_rules_and_no_results(empty_report, rules):
     _assert_valid_sarif(document)
     run = document["runs"][0]
     assert run["results"] == []
-    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
-        "PD101", "PD201", "PD301", "PD901"]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["PD101", "PD201", "PD301", "PD901"]
 
 
 def test_sarif_driver_carries_name_version_and_information_uri(empty_report, rules):
@@ -77,8 +77,7 @@ def test_sarif_rule_descriptor_is_built_from_rule_docs(empty_report, rules):
 def test_sarif_info_severity_maps_to_note(empty_report, mixed_report, rules):
     document = _sarif([mixed_report], rules)
     descriptors = document["runs"][0]["tool"]["driver"]["rules"]
-    assert next(r for r in descriptors if r["id"] == "PD901")["defaultConfiguration"]["level"] == (
-        "note")
+    assert next(r for r in descriptors if r["id"] == "PD901")["defaultConfiguration"]["level"] == ("note")
     levels = [result["level"] for result in document["runs"][0]["results"]]
     assert levels == ["error", "warning", "note"]
 
@@ -101,8 +100,7 @@ def test_sarif_result_points_at_log_line(mixed_report, rules):
 
 
 def test_sarif_result_without_line_has_no_region(mixed_report, rules):
-    physical = _sarif([mixed_report], rules)["runs"][0]["results"][1]["locations"][0][
-        "physicalLocation"]
+    physical = _sarif([mixed_report], rules)["runs"][0]["results"][1]["locations"][0]["physicalLocation"]
     assert "region" not in physical
 
 
@@ -111,8 +109,7 @@ def test_sarif_stdin_path_becomes_stdin_uri(second_report, rules):
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "stdin"
 
 
-def test_sarif_uri_is_percent_encoded_and_absolute_paths_use_file_scheme(new_report,
-                                                                         new_finding, rules):
+def test_sarif_uri_is_percent_encoded_and_absolute_paths_use_file_scheme(new_report, new_finding, rules):
     reports = [
         new_report([new_finding("PD101", "warning")], path="./my logs/run 1.log"),
         new_report([new_finding("PD101", "warning")], path="/abs/run.log"),
@@ -126,17 +123,14 @@ def test_sarif_result_properties_carry_category_confidence_and_evidence(mixed_re
     properties = _sarif([mixed_report], rules)["runs"][0]["results"][0]["properties"]
     assert properties["category"] == "overfitting"
     assert properties["confidence"] == 0.93
-    assert properties["evidence"] == {"best_val_loss": 1.4697, "last_val_loss": 1.7036,
-                                      "gap": 1.0876}
+    assert properties["evidence"] == {"best_val_loss": 1.4697, "last_val_loss": 1.7036, "gap": 1.0876}
 
 
 def test_sarif_non_finite_evidence_stays_valid_json(new_report, new_finding, rules):
-    finding = new_finding("PD101", "error", evidence={"loss": math.nan, "peak": math.inf,
-                                                      "steps": (1, 2)})
+    finding = new_finding("PD101", "error", evidence={"loss": math.nan, "peak": math.inf, "steps": (1, 2)})
     text = render([new_report([finding])], rules, VERSION)
     assert "NaN" in text
-    evidence = json.loads(text, parse_constant=_reject)["runs"][0]["results"][0]["properties"][
-        "evidence"]
+    evidence = json.loads(text, parse_constant=_reject)["runs"][0]["results"][0]["properties"]["evidence"]
     assert evidence == {"loss": "NaN", "peak": "Infinity", "steps": [1, 2]}
 
 
@@ -156,8 +150,7 @@ def test_sarif_fingerprint_depends_on_code_and_path_only(new_report, new_finding
     assert fingerprint(first) != fingerprint(elsewhere)
 
 
-def test_sarif_repeated_code_in_one_log_gets_distinct_fingerprints(new_report, new_finding,
-                                                                   rules):
+def test_sarif_repeated_code_in_one_log_gets_distinct_fingerprints(new_report, new_finding, rules):
     report = new_report([new_finding("PD101", "warning", 0), new_finding("PD101", "warning", 1)])
     results = _sarif([report], rules)["runs"][0]["results"]
     assert results[0]["partialFingerprints"] != results[1]["partialFingerprints"]

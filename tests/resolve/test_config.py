@@ -1,4 +1,5 @@
 """Config layers: defaults < --config < the log's echo < its Overriding lines < --set."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,9 @@ def test_config_file_disagreeing_with_the_log_is_reported_and_the_log_wins(tmp_p
     cfg.write_text("learning_rate = 1e-3\nn_embd = 384\n")
     resolved = resolve_config(parse(str(LR_HIGH)), str(cfg))
     assert resolved.get("learning_rate") == 0.01
-    assert resolved.mismatches == [{"key": "learning_rate", "given_by": "--config", "given": 1e-3,
-                                    "log": 0.01, "used": "log"}]
+    assert resolved.mismatches == [
+        {"key": "learning_rate", "given_by": "--config", "given": 1e-3, "log": 0.01, "used": "log"}
+    ]
 
 
 def test_config_file_fills_in_for_a_headerless_log(tmp_path):
@@ -43,6 +45,9 @@ def test_config_file_fills_in_for_a_headerless_log(tmp_path):
 def test_values_parse_like_nanogpts_configurator():
     assert parse_value("1e-3") == 1e-3 and parse_value("False") is False
     assert parse_value("cpu") == "cpu" and parse_value("'x'") == "x"
-    assert parse_set_options(["--learning_rate=3e-4", "device=cpu"]) == {"learning_rate": 3e-4, "device": "cpu"}
+    assert parse_set_options(["--learning_rate=3e-4", "device=cpu"]) == {
+        "learning_rate": 3e-4,
+        "device": "cpu",
+    }
     with pytest.raises(ValueError):
         parse_set_options(["learning_rate"])

@@ -1,4 +1,5 @@
 """Run facts match what the logs say (checked by hand against NANOGPT_FORMAT.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,8 @@ import pytest
 
 from plateau_doctor import diagnose
 from plateau_doctor.read import InputError
-from plateau_doctor.resolve.files import ConfigError
 from plateau_doctor.resolve.facts import train_bin_tokens
+from plateau_doctor.resolve.files import ConfigError
 
 LOGS = Path(__file__).resolve().parents[2] / "examples" / "logs"
 
@@ -56,8 +57,12 @@ def test_data_dir_symlink_outside_is_refused(tmp_path):
 
 def test_headerless_log_reports_no_config_based_facts(tmp_path):
     log = tmp_path / "run.log"
-    log.write_text("".join(f"step {s}: train loss {4 - s / 1000:.4f}, val loss {4.01 - s / 1000:.4f}\n"
-                           for s in range(0, 2000, 100)))
+    log.write_text(
+        "".join(
+            f"step {s}: train loss {4 - s / 1000:.4f}, val loss {4.01 - s / 1000:.4f}\n"
+            for s in range(0, 2000, 100)
+        )
+    )
     report = diagnose(str(log))
     assert report.run.tokens_per_iter is None and report.run.n_params is None
     assert any("no config" in note for note in report.notes)
@@ -71,13 +76,38 @@ def test_missing_log_is_an_input_error():
 def _iters(tmp_path, losses, steps=None):
     steps = steps or list(range(len(losses)))
     path = tmp_path / "iters.log"
-    path.write_text("".join(f"iter {s}: loss {l:.4f}, time 10.00ms, mfu 5.00%\n" for s, l in zip(steps, losses)))
+    path.write_text(
+        "".join(
+            f"iter {s}: loss {loss:.4f}, time 10.00ms, mfu 5.00%\n"
+            for s, loss in zip(steps, losses, strict=False)
+        )
+    )
     return str(path)
 
 
 def test_last_train_loss_of_a_short_log_is_its_end_not_a_median_reaching_back_to_the_start(tmp_path):
     # a real fp32 LoRA run that explodes: 19 logged iterations, the last at 31.0
-    losses = [3.2, 3.1, 3.0, 2.9, 2.9, 2.8, 3.0, 3.5, 4.2, 5.0, 6.1, 7.7, 9.9, 12.0, 15.2, 19.8, 23.4, 27.0, 31.0]
+    losses = [
+        3.2,
+        3.1,
+        3.0,
+        2.9,
+        2.9,
+        2.8,
+        3.0,
+        3.5,
+        4.2,
+        5.0,
+        6.1,
+        7.7,
+        9.9,
+        12.0,
+        15.2,
+        19.8,
+        23.4,
+        27.0,
+        31.0,
+    ]
     report = diagnose(_iters(tmp_path, losses))
     assert report.run.last_train_loss == 31.0
 
@@ -119,8 +149,13 @@ def test_a_shakespeare_char_run_whose_header_was_cut_gets_the_stock_vocabulary(t
     # no `found vocab_size` line survived the paste: the stock dataset's 65 characters, not 50304
     stock = (LOGS / "h200_shakespeare_char_overfit_default.log").read_text()
     cut = tmp_path / "cut.log"
-    cut.write_text("\n".join(l for l in stock.splitlines() if "vocab_size" not in l) + "\n")
-    config = Path(__file__).resolve().parents[2] / "examples" / "configs" / "h200_shakespeare_char_overfit_default.py"
+    cut.write_text("\n".join(line for line in stock.splitlines() if "vocab_size" not in line) + "\n")
+    config = (
+        Path(__file__).resolve().parents[2]
+        / "examples"
+        / "configs"
+        / "h200_shakespeare_char_overfit_default.py"
+    )
     report = diagnose(str(cut), str(config))
     assert report.run.vocab_size == 65
     assert report.run.n_params == 10_646_784

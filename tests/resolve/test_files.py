@@ -1,4 +1,5 @@
 """Config files are read, never run."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,21 +8,31 @@ from plateau_doctor.resolve.files import ConfigError, claimed_params, load_confi
 
 
 def test_python_config_literals_and_arithmetic_are_read():
-    cfg = read_python_config("batch_size = 12\ngradient_accumulation_steps = 5 * 8\n"
-                             "max_iters = 600000\nlr_decay_iters = max_iters\nlearning_rate = 6e-4\n"
-                             "dataset = 'openwebtext'\ncompile = False\n")
-    assert cfg.values == {"batch_size": 12, "gradient_accumulation_steps": 40, "max_iters": 600000,
-                          "lr_decay_iters": 600000, "learning_rate": 6e-4, "dataset": "openwebtext",
-                          "compile": False}
+    cfg = read_python_config(
+        "batch_size = 12\ngradient_accumulation_steps = 5 * 8\n"
+        "max_iters = 600000\nlr_decay_iters = max_iters\nlearning_rate = 6e-4\n"
+        "dataset = 'openwebtext'\ncompile = False\n"
+    )
+    assert cfg.values == {
+        "batch_size": 12,
+        "gradient_accumulation_steps": 40,
+        "max_iters": 600000,
+        "lr_decay_iters": 600000,
+        "learning_rate": 6e-4,
+        "dataset": "openwebtext",
+        "compile": False,
+    }
 
 
 def test_python_config_code_is_reported_unknown_not_run(tmp_path):
     marker = tmp_path / "pwned"
-    text = (f"import os\nos.system('touch {marker}')\n"
-            f"device = 'cuda' if __import__('os').system('touch {marker}') else 'cpu'\n"
-            "wandb_run_name = 'ft-' + str(time.time())\n"
-            f"out_dir = f'{{__import__(\"os\").system(\"touch {marker}\")}}'\n"
-            "sizes = [x for x in range(10)]\nn_layer = os.cpu_count()\nbatch_size = 8\n")
+    text = (
+        f"import os\nos.system('touch {marker}')\n"
+        f"device = 'cuda' if __import__('os').system('touch {marker}') else 'cpu'\n"
+        "wandb_run_name = 'ft-' + str(time.time())\n"
+        f'out_dir = f\'{{__import__("os").system("touch {marker}")}}\'\n'
+        "sizes = [x for x in range(10)]\nn_layer = os.cpu_count()\nbatch_size = 8\n"
+    )
     cfg = read_python_config(text)
     assert not marker.exists()
     assert cfg.values == {"batch_size": 8}
@@ -68,7 +79,7 @@ def test_yaml_custom_tags_are_refused(tmp_path):
 
 def test_pyproject_run_table_is_read(tmp_path):
     toml = tmp_path / "pyproject.toml"
-    toml.write_text('[tool.plateau-doctor.run]\nlearning_rate = 0.001\nmax_iters = 5000\n')
+    toml.write_text("[tool.plateau-doctor.run]\nlearning_rate = 0.001\nmax_iters = 5000\n")
     assert load_config_file(str(toml)).values == {"learning_rate": 0.001, "max_iters": 5000}
 
 

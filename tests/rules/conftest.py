@@ -13,6 +13,7 @@ The default run is nanoGPT's shakespeare_char config (6 layers, n_embd 384, voca
 tokens per iteration, 5000 iterations) on a dataset of unknown size, so data repetition is only
 judged when a test passes dataset_tokens.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,9 @@ from plateau_doctor.model import Finding, Report
 from plateau_doctor.resolve.defaults import GPT2_SHAPES
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_LOGS = REPO / "examples" / "logs"          # shipped with the repository
-SHARED_LOGS = REPO.parent / "shared" / "logs"      # only in the project's workspace
-SHAKESPEARE_TOKENS = 1_003_854                     # labels.yaml dataset_tokens
+EXAMPLE_LOGS = REPO / "examples" / "logs"  # shipped with the repository
+SHARED_LOGS = REPO.parent / "shared" / "logs"  # only in the project's workspace
+SHAKESPEARE_TOKENS = 1_003_854  # labels.yaml dataset_tokens
 PYCODE_TOKENS = 90_091_518
 
 Curve = Callable[[np.ndarray], np.ndarray]
@@ -85,10 +86,12 @@ def shifted(curve: Curve, offset: float | Curve) -> Curve:
 
 def u_shape(best_step: int, best: float, start: float = 4.2, rise_per_1k: float = 0.08) -> Curve:
     """Falls (exponentially) to `best` near best_step, then rises linearly: overfitting's val."""
+
     def f(t):
         t = np.asarray(t, float)
         fall = best + (start - best) * np.exp(-t / (best_step / 6.0))
         return np.where(t <= best_step, fall, best + rise_per_1k * (t - best_step) / 1000.0)
+
     return f
 
 
@@ -153,16 +156,21 @@ def make_nanogpt_log(
         out.append(config_text(cfg, comments))
         for key, value in (overrides or {}).items():
             out.append(f"Overriding: {key} = {value}")
-        tokens = (effective["gradient_accumulation_steps"] * effective["batch_size"]
-                  * effective["block_size"]) if printed_tokens is None else printed_tokens
+        tokens = (
+            (effective["gradient_accumulation_steps"] * effective["batch_size"] * effective["block_size"])
+            if printed_tokens is None
+            else printed_tokens
+        )
         out.append(f"tokens per iteration will be: {tokens:,}")
         if init_from in GPT2_SHAPES:
             n_layer, n_head, n_embd = GPT2_SHAPES[init_from]
             params = nanogpt_param_count(n_layer, n_head, n_embd, 50257, 1024, True).printed_style
-            out += [f"Initializing from OpenAI GPT-2 weights: {init_from}",
-                    f"loading weights from pretrained gpt: {init_from}",
-                    "forcing vocab_size=50257, block_size=1024, bias=True",
-                    f"overriding dropout rate to {effective['dropout']}"]
+            out += [
+                f"Initializing from OpenAI GPT-2 weights: {init_from}",
+                f"loading weights from pretrained gpt: {init_from}",
+                "forcing vocab_size=50257, block_size=1024, bias=True",
+                f"overriding dropout rate to {effective['dropout']}",
+            ]
         else:
             if vocab_size is not None and vocab_size != 50304:
                 out.append(f"found vocab_size = {vocab_size} (inside data/{effective['dataset']}/meta.pkl)")
@@ -172,9 +180,14 @@ def make_nanogpt_log(
                 out.append("Initializing a new model from scratch")
             if vocab_size is None or vocab_size == 50304:
                 out.append("defaulting to vocab_size of GPT-2 to 50304 (50257 rounded up for efficiency)")
-            params = nanogpt_param_count(effective["n_layer"], effective["n_head"], effective["n_embd"],
-                                         vocab_size or 50304, effective["block_size"],
-                                         bool(effective.get("bias", False))).printed_style
+            params = nanogpt_param_count(
+                effective["n_layer"],
+                effective["n_head"],
+                effective["n_embd"],
+                vocab_size or 50304,
+                effective["block_size"],
+                bool(effective.get("bias", False)),
+            ).printed_style
         shown = printed_params if printed_params is not None else f"{params / 1e6:.2f}M"
         out.append(f"number of parameters: {shown}")
         out.append("using fused AdamW: True")
@@ -202,11 +215,18 @@ def make_nanogpt_log(
                 ms += 9000.0
             elif it % eval_interval == 0:
                 ms += eval_ms
-            shown_mfu = "-100.00" if it == 0 or mfu is None else f"{mfu * (1 + 0.01 * rng.standard_normal()):.2f}"
+            shown_mfu = (
+                "-100.00" if it == 0 or mfu is None else f"{mfu * (1 + 0.01 * rng.standard_normal()):.2f}"
+            )
             if print_lr:
-                lr = nanogpt_lr(it, effective["learning_rate"], effective["warmup_iters"],
-                                effective["lr_decay_iters"], effective["min_lr"],
-                                effective.get("decay_lr", True))
+                lr = nanogpt_lr(
+                    it,
+                    effective["learning_rate"],
+                    effective["warmup_iters"],
+                    effective["lr_decay_iters"],
+                    effective["min_lr"],
+                    effective.get("decay_lr", True),
+                )
                 out.append(f"iter {it}: loss {loss:.4f}, time {ms:.2f}ms, lr:{lr:.6g} , mfu: {shown_mfu}%")
             else:
                 out.append(f"iter {it}: loss {loss:.4f}, time {ms:.2f}ms, mfu {shown_mfu}%")
@@ -215,8 +235,9 @@ def make_nanogpt_log(
     return path
 
 
-def write_config(tmp_path: Path, config: dict[str, Any], comments: tuple[str, ...] = (),
-                 name: str = "config.py") -> Path:
+def write_config(
+    tmp_path: Path, config: dict[str, Any], comments: tuple[str, ...] = (), name: str = "config.py"
+) -> Path:
     """A --config file holding BASE_CONFIG updated with `config`."""
     path = tmp_path / name
     path.write_text(config_text({**BASE_CONFIG, **config}, comments), encoding="utf-8")
@@ -276,8 +297,9 @@ class Kit:
     def log(self, config: dict[str, Any] | None = None, **kwargs) -> Path:
         return make_nanogpt_log(self.tmp_path, config, **kwargs)
 
-    def config_file(self, config: dict[str, Any], comments: tuple[str, ...] = (),
-                    name: str = "config.py") -> Path:
+    def config_file(
+        self, config: dict[str, Any], comments: tuple[str, ...] = (), name: str = "config.py"
+    ) -> Path:
         return write_config(self.tmp_path, config, comments, name)
 
 
@@ -289,16 +311,19 @@ def kit(tmp_path: Path) -> Kit:
 @pytest.fixture
 def example_log() -> Callable[[str], Path]:
     """A log shipped in examples/logs (always present)."""
+
     def get(name: str) -> Path:
         path = EXAMPLE_LOGS / name
         assert path.is_file(), path
         return path
+
     return get
 
 
 @pytest.fixture
 def shared_log() -> Callable[[str], Path]:
     """A real labelled log from ../shared/logs; the test skips where that folder is absent."""
+
     def get(name: str) -> Path:
         if not SHARED_LOGS.is_dir():
             pytest.skip("../shared/logs is not present (only in the project workspace)")
@@ -306,4 +331,5 @@ def shared_log() -> Callable[[str], Path]:
         if not path.is_file():
             pytest.skip(f"{name} is not in ../shared/logs")
         return path
+
     return get

@@ -1,13 +1,14 @@
 """PD203 capacity-limited: far more tokens per parameter than Chinchilla's ~20, a flattening
 val curve and train ~= val (the model is not memorising)."""
+
 from __future__ import annotations
 
 import pytest
 
 from plateau_doctor import diagnose
 
-TINY = {"n_layer": 1, "n_head": 1, "n_embd": 32, "dropout": 0.0}     # 14,464 parameters
-SMALL = {"n_layer": 2, "n_head": 2, "n_embd": 96, "dropout": 0.0}    # ~0.23M parameters
+TINY = {"n_layer": 1, "n_head": 1, "n_embd": 32, "dropout": 0.0}  # 14,464 parameters
+SMALL = {"n_layer": 2, "n_head": 2, "n_embd": 96, "dropout": 0.0}  # ~0.23M parameters
 
 
 def test_capacity_limited_error_for_a_tiny_model_flat_with_train_equal_to_val(kit):
@@ -24,8 +25,12 @@ def test_capacity_limited_error_for_a_tiny_model_flat_with_train_equal_to_val(ki
 
 def test_capacity_limited_warning_between_100_and_1000_tokens_per_parameter(kit):
     # a small BPE vocabulary, so tokens count at face value
-    path = kit.log(SMALL, vocab_size=2000, val_curve=kit.plateau(2.0, start=7.6, tau=200),
-                   train_curve=kit.plateau(1.99, start=7.6, tau=200))     # ln(2000) = 7.6 at init
+    path = kit.log(
+        SMALL,
+        vocab_size=2000,
+        val_curve=kit.plateau(2.0, start=7.6, tau=200),
+        train_curve=kit.plateau(1.99, start=7.6, tau=200),
+    )  # ln(2000) = 7.6 at init
     f = kit.one(diagnose(path), "PD203")
     assert 100 <= f.evidence["tokens_per_param"] < 1000
     assert f.severity == "warning"
@@ -39,7 +44,8 @@ def test_capacity_counts_character_tokens_as_a_quarter_of_a_bpe_token(kit):
     assert kit.by_code(chars, "PD203") == []
     tiny = kit.one(diagnose(kit.log(TINY, name="tiny.log", **curves)), "PD203")
     assert tiny.evidence["bpe_equivalent_tokens_per_param"] == pytest.approx(
-        tiny.evidence["tokens_per_param"] / 4)
+        tiny.evidence["tokens_per_param"] / 4
+    )
 
 
 def test_capacity_limited_not_raised_when_val_is_clearly_above_train(kit):
@@ -66,8 +72,12 @@ def test_capacity_limited_not_raised_below_100_tokens_per_parameter(kit):
 
 def test_capacity_limited_reports_chinchilla_terms_with_the_model_term_dominating(kit):
     # a BPE vocabulary: Chinchilla's law (fitted on a 32k BPE tokenizer) is quoted as a rough reference
-    path = kit.log(SMALL, vocab_size=2000, val_curve=kit.plateau(2.0, start=7.6, tau=200),
-                   train_curve=kit.plateau(1.99, start=7.6, tau=200))
+    path = kit.log(
+        SMALL,
+        vocab_size=2000,
+        val_curve=kit.plateau(2.0, start=7.6, tau=200),
+        train_curve=kit.plateau(1.99, start=7.6, tau=200),
+    )
     f = kit.one(diagnose(path), "PD203")
     assert f.evidence["chinchilla_model_term"] > f.evidence["chinchilla_data_term"]
     assert "roughly comparable" in f.message
@@ -84,13 +94,16 @@ def test_capacity_limited_is_the_top_finding_on_the_tiny_model_run(example_log):
     assert [f.category for f in report.findings if f.raised][:2][0] == "capacity_limited"
 
 
-@pytest.mark.parametrize("name, tokens", [
-    ("h200_shakespeare_char_healthy_2k.log", 1_003_854),
-    ("h200_shakespeare_char_overfit_default.log", 1_003_854),
-    ("h200_shakespeare_char_lr_high_1e-2.log", 1_003_854),
-    ("h200_pycode_healthy.log", 90_091_518),
-    ("h200_pycode_lr_high.log", 90_091_518),
-])
+@pytest.mark.parametrize(
+    "name, tokens",
+    [
+        ("h200_shakespeare_char_healthy_2k.log", 1_003_854),
+        ("h200_shakespeare_char_overfit_default.log", 1_003_854),
+        ("h200_shakespeare_char_lr_high_1e-2.log", 1_003_854),
+        ("h200_pycode_healthy.log", 90_091_518),
+        ("h200_pycode_lr_high.log", 90_091_518),
+    ],
+)
 def test_capacity_limited_not_raised_on_labelled_runs_with_a_big_enough_model(example_log, name, tokens):
     report = diagnose(str(example_log(name)), dataset_tokens=tokens)
     assert "capacity_limited" not in {f.category for f in report.findings if f.raised}

@@ -1,5 +1,6 @@
 """PD601 config mismatch: the --config file disagrees with the config the log echoed or its
 `Overriding:` lines. The log's values win, because they are what ran."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,9 +26,8 @@ def test_config_mismatch_warns_and_keeps_the_logs_value(kit, run):
 
 
 def test_config_mismatch_against_an_overriding_line(kit):
-    path = kit.log(overrides={"learning_rate": 3e-4, "min_lr": 3e-5},
-                   val_curve=kit.power_law(4.2, 1.40))
-    config = kit.config_file({})                 # learning_rate 1e-3, as the echoed file says
+    path = kit.log(overrides={"learning_rate": 3e-4, "min_lr": 3e-5}, val_curve=kit.power_law(4.2, 1.40))
+    config = kit.config_file({})  # learning_rate 1e-3, as the echoed file says
     f = kit.one(diagnose(path, config=str(config)), "PD601")
     assert f.evidence["learning_rate"] == "--config 0.001, log 0.0003, using log"
 

@@ -1,5 +1,6 @@
 """PD202 data repetition: tokens seen / training-split tokens = epochs; beyond ~4 repeated data
 buys less and less (Muennighoff et al. 2023)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ def run(kit):
 
 
 def test_data_repetition_warning_beyond_four_epochs(kit, run):
-    report = diagnose(run, dataset_tokens="8M")           # 10.2 epochs
+    report = diagnose(run, dataset_tokens="8M")  # 10.2 epochs
     f = kit.one(report, "PD202")
     assert (f.category, f.severity) == ("data_repetition", "warning")
     assert f.evidence["epochs"] == pytest.approx(81_920_000 / 8e6, rel=1e-3)
@@ -23,13 +24,13 @@ def test_data_repetition_warning_beyond_four_epochs(kit, run):
 
 
 def test_data_repetition_error_at_tens_of_epochs(kit, run):
-    f = kit.one(diagnose(run, dataset_tokens=1_003_854), "PD202")   # 81.6 epochs
+    f = kit.one(diagnose(run, dataset_tokens=1_003_854), "PD202")  # 81.6 epochs
     assert f.severity == "error"
     assert f.evidence["epochs"] == pytest.approx(81.6, abs=0.05)
 
 
 def test_data_repetition_quiet_within_four_epochs(kit, run):
-    report = diagnose(run, dataset_tokens="30M")          # 2.7 epochs
+    report = diagnose(run, dataset_tokens="30M")  # 2.7 epochs
     assert kit.by_code(report, "PD202") == []
     assert report.run.epochs == pytest.approx(2.73, abs=0.01)
 
@@ -50,7 +51,7 @@ def test_data_repetition_reads_the_stock_size_of_a_named_nanogpt_dataset(kit):
 def test_data_repetition_reads_train_bin_from_data_dir(kit, run, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    with open(data / "train.bin", "wb") as fh:     # uint16 tokens: 2 bytes each
+    with open(data / "train.bin", "wb") as fh:  # uint16 tokens: 2 bytes each
         fh.truncate(2 * 2_000_000)
     f = kit.one(diagnose(run, data_dir=str(data)), "PD202")
     assert f.evidence["dataset_tokens"] == 2_000_000
@@ -79,15 +80,17 @@ def test_data_repetition_warn_threshold_can_be_raised(kit, run):
     assert kit.by_code(diagnose(run, dataset_tokens="8M", settings=settings), "PD202") == []
 
 
-@pytest.mark.parametrize("name", ["h200_shakespeare_char_healthy_2k.log",
-                                  "h200_shakespeare_char_overfit_default.log"])
+@pytest.mark.parametrize(
+    "name", ["h200_shakespeare_char_healthy_2k.log", "h200_shakespeare_char_overfit_default.log"]
+)
 def test_data_repetition_raised_on_labelled_shakespeare_runs(example_log, name):
     report = diagnose(str(example_log(name)), dataset_tokens=1_003_854)
     assert "data_repetition" in {f.category for f in report.findings if f.raised}
 
 
-@pytest.mark.parametrize("name", ["h200_pycode_healthy.log", "h200_pycode_ddp2.log",
-                                  "h200_pycode_lr_high.log"])
+@pytest.mark.parametrize(
+    "name", ["h200_pycode_healthy.log", "h200_pycode_ddp2.log", "h200_pycode_lr_high.log"]
+)
 def test_data_repetition_not_raised_below_one_epoch_of_the_python_corpus(example_log, name):
     report = diagnose(str(example_log(name)), dataset_tokens=90_091_518)
     assert report.run.epochs < 1.5
@@ -114,9 +117,13 @@ def test_repetition_without_any_val_does_not_claim_train_equals_val(tmp_path):
 
     from plateau_doctor import diagnose
 
-    history = [{"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
-               for s in range(10, 1001, 10)]
+    history = [
+        {"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
+        for s in range(10, 1001, 10)
+    ]
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history}))
+    path.write_text(
+        json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history})
+    )
     f = [f for f in diagnose(str(path)).findings if f.code == "PD202"][0]
     assert "no val loss" in f.message and "train ~= val" not in f.message

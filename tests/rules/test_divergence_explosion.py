@@ -1,5 +1,6 @@
 """PD102 loss explosion: the smoothed loss leaves its minimum by 1.5x and stays up (error), or
 comes back later (warning). A single spike never counts, being smoothed away."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +17,7 @@ def _bump(curve, start, end, level):
     def f(t):
         t = np.asarray(t, float)
         return np.where((t >= start) & (t < end), level, curve(t))
+
     return f
 
 
@@ -25,8 +27,9 @@ def curves(kit):
 
 
 def test_explosion_that_stays_up_is_an_error(kit, curves):
-    path = kit.log(val_curve=_jump(curves["val_curve"], 3000, 3.3),
-                   train_curve=_jump(curves["train_curve"], 3000, 3.3))
+    path = kit.log(
+        val_curve=_jump(curves["val_curve"], 3000, 3.3), train_curve=_jump(curves["train_curve"], 3000, 3.3)
+    )
     report = diagnose(path)
     f = kit.one(report, "PD102")
     assert (f.category, f.severity) == ("divergence", "error")
@@ -38,8 +41,10 @@ def test_explosion_that_stays_up_is_an_error(kit, curves):
 
 
 def test_explosion_that_recovers_is_a_warning(kit, curves):
-    path = kit.log(val_curve=_bump(curves["val_curve"], 2000, 2600, 3.3),
-                   train_curve=_bump(curves["train_curve"], 2000, 2600, 3.3))
+    path = kit.log(
+        val_curve=_bump(curves["val_curve"], 2000, 2600, 3.3),
+        train_curve=_bump(curves["train_curve"], 2000, 2600, 3.3),
+    )
     f = kit.one(diagnose(path), "PD102")
     assert f.severity == "warning"
     assert f.evidence["recovered"] is True
@@ -53,8 +58,9 @@ def test_a_single_spike_is_not_an_explosion(kit, curves):
 
 def test_a_small_rise_below_one_and_a_half_times_the_minimum_is_not_an_explosion(kit, curves):
     # val and train creep up 20% after their best: overfitting territory, not divergence
-    path = kit.log(val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08),
-                   train_curve=kit.power_law(4.2, 0.6, scale=500))
+    path = kit.log(
+        val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08), train_curve=kit.power_law(4.2, 0.6, scale=500)
+    )
     assert kit.by_code(diagnose(path), "PD102") == []
 
 
@@ -64,8 +70,10 @@ def test_a_healthy_falling_curve_does_not_explode(kit, curves):
 
 def test_explosion_ratio_threshold_can_be_raised(kit, curves):
     from plateau_doctor.rules import RuleSettings
-    path = kit.log(val_curve=_jump(curves["val_curve"], 3000, 3.3),
-                   train_curve=_jump(curves["train_curve"], 3000, 3.3))
+
+    path = kit.log(
+        val_curve=_jump(curves["val_curve"], 3000, 3.3), train_curve=_jump(curves["train_curve"], 3000, 3.3)
+    )
     settings = RuleSettings(thresholds={"PD102": {"ratio": 5.0, "abs_rise": 5.0}})
     assert kit.by_code(diagnose(path, settings=settings), "PD102") == []
     # the jump is +1.9 nats: raising the ratio alone still leaves the absolute rise to catch it
@@ -73,8 +81,13 @@ def test_explosion_ratio_threshold_can_be_raised(kit, curves):
     assert kit.by_code(diagnose(path, settings=settings), "PD102") != []
 
 
-@pytest.mark.parametrize("name", ["real_51_hf_trainer_deberta_xxl_abnormal_diverged.log",
-                                  "real_52_hf_trainer_deberta_xl_semi_abnormal_diverged.log"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real_51_hf_trainer_deberta_xxl_abnormal_diverged.log",
+        "real_52_hf_trainer_deberta_xl_semi_abnormal_diverged.log",
+    ],
+)
 def test_hf_runs_that_jump_and_stay_stuck_lead_with_divergence(shared_log, name):
     report = diagnose(str(shared_log(name)))
     top = [f.category for f in report.findings if f.raised][:2]
@@ -87,19 +100,26 @@ def test_broken_initial_loss_run_leads_with_init_loss_or_divergence(shared_log):
     assert {"init_loss", "divergence"} & set(top)
 
 
-@pytest.mark.parametrize("name", ["real_02_nanogpt_tinystories50M_healthy_ansi.log",
-                                  "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log",
-                                  "real_30_modded_nanogpt_2024-10-10_Muon.log",
-                                  "real_40_llmc_gpt2_124M_8xH100_main.log",
-                                  "real_50_hf_trainer_deberta_xxl_normal.log"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real_02_nanogpt_tinystories50M_healthy_ansi.log",
+        "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log",
+        "real_30_modded_nanogpt_2024-10-10_Muon.log",
+        "real_40_llmc_gpt2_124M_8xH100_main.log",
+        "real_50_hf_trainer_deberta_xxl_normal.log",
+    ],
+)
 def test_no_divergence_on_real_healthy_runs(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "divergence" not in {f.category for f in report.findings if f.raised}
 
 
 def _hf_log(tmp_path, losses, norms):
-    lines = [f"{{'loss': {loss}, 'grad_norm': {norm}, 'learning_rate': 4e-05, 'epoch': {i / 100}}}"
-             for i, (loss, norm) in enumerate(zip(losses, norms), 1)]
+    lines = [
+        f"{{'loss': {loss}, 'grad_norm': {norm}, 'learning_rate': 4e-05, 'epoch': {i / 100}}}"
+        for i, (loss, norm) in enumerate(zip(losses, norms, strict=False), 1)
+    ]
     path = tmp_path / "hf.log"
     path.write_text("\n".join(lines) + "\n")
     return str(path)
@@ -121,7 +141,8 @@ def test_a_jump_with_a_rising_grad_norm_says_the_updates_are_too_large(tmp_path)
 
 
 def test_without_logged_grad_norms_the_finding_says_nothing_about_them(kit, curves):
-    path = kit.log(val_curve=_jump(curves["val_curve"], 3000, 3.3),
-                   train_curve=_jump(curves["train_curve"], 3000, 3.3))
+    path = kit.log(
+        val_curve=_jump(curves["val_curve"], 3000, 3.3), train_curve=_jump(curves["train_curve"], 3000, 3.3)
+    )
     f = kit.one(diagnose(path), "PD102")
     assert not [k for k in f.evidence if k.startswith("grad_norm")] and "gradient norm" not in f.message

@@ -1,5 +1,6 @@
 """PD101 non-finite loss: `nan`/`inf` in the iter losses or the eval estimates, and where it
 starts. A NaN at the first update is numerics or data, not the LR schedule."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,14 @@ def curves(kit):
 
 
 def test_nan_from_the_first_update_blames_numerics_not_the_schedule(kit, curves):
-    short = {"log_interval": 1, "dtype": "float16", "max_iters": 300, "lr_decay_iters": 300,
-             "eval_interval": 50, "warmup_iters": 10}
+    short = {
+        "log_interval": 1,
+        "dtype": "float16",
+        "max_iters": 300,
+        "lr_decay_iters": 300,
+        "eval_interval": 50,
+        "warmup_iters": 10,
+    }
     report = diagnose(kit.log(short, **curves, nan_from=1))
     f = kit.one(report, "PD101")
     assert (f.category, f.severity) == ("divergence", "error")
@@ -58,9 +65,14 @@ def test_nan_from_iteration_one_of_a_gpt2_finetune_is_the_top_finding(shared_log
     assert (top.category, top.code) == ("divergence", "PD101")
 
 
-@pytest.mark.parametrize("name", ["h200_shakespeare_char_healthy_2k.log",
-                                  "h200_shakespeare_char_overfit_default.log",
-                                  "h200_pycode_healthy.log"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "h200_shakespeare_char_healthy_2k.log",
+        "h200_shakespeare_char_overfit_default.log",
+        "h200_pycode_healthy.log",
+    ],
+)
 def test_no_divergence_on_labelled_healthy_logs(example_log, name):
     report = diagnose(str(example_log(name)))
     assert "divergence" not in {f.category for f in report.findings if f.raised}
@@ -70,8 +82,10 @@ def test_a_nan_out_of_a_stable_run_points_at_numerics_and_the_dtype(tmp_path):
     # a real V100 fp16 run: steady ~4.0 for 3000 iterations, then NaN from 3010 on
     from plateau_doctor import diagnose
 
-    lines = [f"iter {i}: loss {4.0 + 0.05 * ((i // 10) % 3 - 1):.4f}, time 1099.34ms, mfu 15.34%"
-             for i in range(2900, 3010, 10)]
+    lines = [
+        f"iter {i}: loss {4.0 + 0.05 * ((i // 10) % 3 - 1):.4f}, time 1099.34ms, mfu 15.34%"
+        for i in range(2900, 3010, 10)
+    ]
     lines += [f"iter {i}: loss nan, time 1099.34ms, mfu 15.34%" for i in range(3010, 3080, 10)]
     path = tmp_path / "fp16.log"
     path.write_text("\n".join(lines) + "\n")

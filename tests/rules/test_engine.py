@@ -1,5 +1,6 @@
 """The rule engine: selection by code, category, name or code prefix; ignore; per-rule
 threshold and severity overrides; ranking (severity, then weight x confidence, then code)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,9 +14,11 @@ from plateau_doctor.rules.differential import rank
 @pytest.fixture
 def overfit_run(kit):
     """Overfits (PD201 error) on data seen 81.6 times (PD202 error), with a 125M claim (PD602)."""
-    path = kit.log(val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08),
-                   train_curve=kit.power_law(4.2, 0.6, scale=500),
-                   comments=("baby GPT model, 125M params",))
+    path = kit.log(
+        val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08),
+        train_curve=kit.power_law(4.2, 0.6, scale=500),
+        comments=("baby GPT model, 125M params",),
+    )
     return lambda settings=None: diagnose(path, dataset_tokens=1_003_854, settings=settings)
 
 
@@ -69,8 +72,9 @@ def test_ignore_by_category_drops_its_rules(overfit_run):
 
 def test_ignore_wins_over_select(overfit_run):
     report = overfit_run(RuleSettings(select=["PD2"], ignore=["PD202"]))
-    assert sorted(report.rules_checked) == sorted(i.code for i in all_rules()
-                                                  if i.code.startswith("PD2") and i.code != "PD202")
+    assert sorted(report.rules_checked) == sorted(
+        i.code for i in all_rules() if i.code.startswith("PD2") and i.code != "PD202"
+    )
 
 
 def test_a_threshold_override_changes_the_outcome(overfit_run):
@@ -98,8 +102,15 @@ def test_a_severity_override_changes_the_ranking(overfit_run):
 
 
 def _f(code: str, severity: str, confidence: float, weight: float = 1.0) -> Finding:
-    return Finding(code=code, category="plateau", severity=severity, confidence=confidence,
-                   title=code, message=code, weight=weight)
+    return Finding(
+        code=code,
+        category="plateau",
+        severity=severity,
+        confidence=confidence,
+        title=code,
+        message=code,
+        weight=weight,
+    )
 
 
 def test_an_unknown_threshold_override_is_refused():
@@ -116,9 +127,13 @@ def test_rank_orders_by_severity_first():
 
 
 def test_rank_orders_by_weight_times_confidence_within_a_severity():
-    ranked = rank([_f("PD1", "warning", 0.9, 0.5),    # 0.45
-                   _f("PD2", "warning", 0.5, 1.0),    # 0.50
-                   _f("PD3", "warning", 0.6, 0.7)])   # 0.42
+    ranked = rank(
+        [
+            _f("PD1", "warning", 0.9, 0.5),  # 0.45
+            _f("PD2", "warning", 0.5, 1.0),  # 0.50
+            _f("PD3", "warning", 0.6, 0.7),
+        ]
+    )  # 0.42
     assert [f.code for f in ranked] == ["PD2", "PD1", "PD3"]
 
 
@@ -130,10 +145,11 @@ def test_rank_breaks_ties_by_code_for_a_stable_order():
 def test_report_findings_are_ranked(overfit_run):
     findings = overfit_run().findings
     assert findings == rank(list(findings))
-    assert findings[0].code == "PD201"     # error, weight 1.0 beats PD202's 0.7 at equal confidence
+    assert findings[0].code == "PD201"  # error, weight 1.0 beats PD202's 0.7 at equal confidence
 
 
 def test_the_same_input_gives_the_same_findings(overfit_run):
     a, b = overfit_run(), overfit_run()
-    assert [(f.code, f.severity, f.confidence, f.evidence) for f in a.findings] == \
-           [(f.code, f.severity, f.confidence, f.evidence) for f in b.findings]
+    assert [(f.code, f.severity, f.confidence, f.evidence) for f in a.findings] == [
+        (f.code, f.severity, f.confidence, f.evidence) for f in b.findings
+    ]

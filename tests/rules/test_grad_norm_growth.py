@@ -1,6 +1,7 @@
 """PD403 gradient-norm growth: a sustained rise of the logged norm while the loss has not moved
 is an early warning; a single huge norm, or the norms of healthy and already-diverged real runs,
 are not."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,10 @@ from plateau_doctor import diagnose
 def _hf_log(tmp_path, norm_at):
     lines = []
     for step in range(10, 2001, 10):
-        lines.append(f"{{'loss': {2.0 + 1.0 / (1 + step / 200):.4f}, 'grad_norm': {norm_at(step):.4f}, "
-                     f"'learning_rate': 1e-04, 'epoch': {step / 2000:.3f}, 'step': {step}}}")
+        lines.append(
+            f"{{'loss': {2.0 + 1.0 / (1 + step / 200):.4f}, 'grad_norm': {norm_at(step):.4f}, "
+            f"'learning_rate': 1e-04, 'epoch': {step / 2000:.3f}, 'step': {step}}}"
+        )
     path = tmp_path / "hf.log"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -29,7 +32,13 @@ def test_a_single_huge_norm_is_not_growth(tmp_path):
     assert not [f for f in report.findings if f.code == "PD403"]
 
 
-@pytest.mark.parametrize("name", ["real_40_llmc_gpt2_124M_8xH100_main.log", "real_50_hf_trainer_deberta_xxl_normal.log",
-                                  "real_51_hf_trainer_deberta_xxl_abnormal_diverged.log"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real_40_llmc_gpt2_124M_8xH100_main.log",
+        "real_50_hf_trainer_deberta_xxl_normal.log",
+        "real_51_hf_trainer_deberta_xxl_abnormal_diverged.log",
+    ],
+)
 def test_real_runs_with_logged_norms_raise_no_growth_warning(shared_log, name):
     assert not [f for f in diagnose(str(shared_log(name))).findings if f.code == "PD403" and f.raised]

@@ -1,4 +1,5 @@
 """PD104 incomplete run: the log ends before max_iters (still running, crashed or stopped)."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,6 +52,7 @@ def test_incomplete_run_not_judged_without_max_iters(kit, curves):
 
 def test_incomplete_run_severity_can_be_raised_to_warning(kit, curves):
     from plateau_doctor.rules import RuleSettings
+
     settings = RuleSettings(severities={"PD104": "warning"})
     f = kit.one(diagnose(kit.log(**curves, last_iter=3000), settings=settings), "PD104")
     assert f.severity == "warning"
@@ -65,11 +67,19 @@ def test_labelled_full_runs_are_complete(example_log):
 def _trainer_state(tmp_path, global_step, max_steps, stop=False, epoch=2.0):
     import json
 
-    history = [{"step": s, "loss": 2.0 - s / 1000, "learning_rate": 1e-4, "epoch": s / 313}
-               for s in range(100, 700, 100) if s <= global_step]
+    history = [
+        {"step": s, "loss": 2.0 - s / 1000, "learning_rate": 1e-4, "epoch": s / 313}
+        for s in range(100, 700, 100)
+        if s <= global_step
+    ]
     history.append({"step": min(global_step, 600), "eval_loss": 1.5, "epoch": 1.9})
-    state = {"global_step": global_step, "max_steps": max_steps, "epoch": epoch, "log_history": history,
-             "stateful_callbacks": {"TrainerControl": {"args": {"should_training_stop": stop}}}}
+    state = {
+        "global_step": global_step,
+        "max_steps": max_steps,
+        "epoch": epoch,
+        "log_history": history,
+        "stateful_callbacks": {"TrainerControl": {"args": {"should_training_stop": stop}}},
+    }
     path = tmp_path / "trainer_state.json"
     path.write_text(json.dumps(state, indent=2))
     return str(path)
@@ -95,10 +105,14 @@ def test_a_run_stopped_early_by_its_own_callback_is_not_called_incomplete(tmp_pa
 def test_modded_nanogpt_stopping_at_its_wallclock_cap_is_not_called_incomplete(tmp_path):
     from plateau_doctor import diagnose
 
-    lines = [f"step:{s}/20000 train_loss:{4.0 - s / 5000:.4f} train_time:{s * 200}ms step_avg:200.00ms"
-             for s in range(0, 5833, 100)]
-    lines += ["step:5832/20000 val_loss:2.7938 val_bpb:1.2142 train_time:1200122ms step_avg:205.78ms",
-              "stopping_early: wallclock_cap train_time:1200122ms step:5832/20000"]
+    lines = [
+        f"step:{s}/20000 train_loss:{4.0 - s / 5000:.4f} train_time:{s * 200}ms step_avg:200.00ms"
+        for s in range(0, 5833, 100)
+    ]
+    lines += [
+        "step:5832/20000 val_loss:2.7938 val_bpb:1.2142 train_time:1200122ms step_avg:205.78ms",
+        "stopping_early: wallclock_cap train_time:1200122ms step:5832/20000",
+    ]
     path = tmp_path / "modded.log"
     path.write_text("\n".join(lines) + "\n")
     report = diagnose(str(path))

@@ -1,5 +1,6 @@
 """PD103 initial loss: a from-scratch model starts near ln(vocab_size); far above is a bug, far
 below is a resumed model or a leak. Fine-tunes and resumes start wherever their weights are."""
+
 from __future__ import annotations
 
 import math
@@ -48,11 +49,30 @@ def test_initial_loss_of_a_gpt2_bpe_scratch_run(kit):
 
 
 def test_initial_loss_not_judged_for_a_finetune_from_gpt2(kit):
-    ft = {"init_from": "gpt2", "dataset": "shakespeare", "batch_size": 1, "block_size": 1024,
-          "gradient_accumulation_steps": 32, "learning_rate": 3e-5, "decay_lr": False,
-          "max_iters": 100, "eval_interval": 10, "log_interval": 1, "warmup_iters": 0, "dropout": 0.0}
-    report = diagnose(kit.log(ft, init_from="gpt2", vocab_size=None, eval_ms=200,
-                              val_curve=kit.power_law(3.9, 3.2, 50), iter_noise=0.3))
+    ft = {
+        "init_from": "gpt2",
+        "dataset": "shakespeare",
+        "batch_size": 1,
+        "block_size": 1024,
+        "gradient_accumulation_steps": 32,
+        "learning_rate": 3e-5,
+        "decay_lr": False,
+        "max_iters": 100,
+        "eval_interval": 10,
+        "log_interval": 1,
+        "warmup_iters": 0,
+        "dropout": 0.0,
+    }
+    report = diagnose(
+        kit.log(
+            ft,
+            init_from="gpt2",
+            vocab_size=None,
+            eval_ms=200,
+            val_curve=kit.power_law(3.9, 3.2, 50),
+            iter_noise=0.3,
+        )
+    )
     assert kit.by_code(report, "PD103") == []
 
 
@@ -79,8 +99,9 @@ def test_real_broken_loss_132_run_gets_init_loss(shared_log):
     assert any(f.code == "PD103" and f.severity == "error" for f in report.findings)
 
 
-@pytest.mark.parametrize("name", ["h200_shakespeare_char_healthy_2k.log", "h200_pycode_healthy.log",
-                                  "h200_pycode_lr_high.log"])
+@pytest.mark.parametrize(
+    "name", ["h200_shakespeare_char_healthy_2k.log", "h200_pycode_healthy.log", "h200_pycode_lr_high.log"]
+)
 def test_labelled_scratch_runs_start_at_ln_vocab(example_log, name):
     report = diagnose(str(example_log(name)))
     assert not [f for f in report.findings if f.code == "PD103"]
@@ -91,8 +112,11 @@ def test_nanochat_validation_bpb_at_step_0_is_not_read_as_an_initial_loss_in_nat
     from plateau_doctor import diagnose
 
     lines = ["Vocab size: 32,768", "Step 00000 | Validation bpb: 3.169725"]
-    lines += [f"step {s:05d}/00500 ({s / 5:.2f}%) | loss: {10.397340 - 0.02 * s:.6f} | lrm: 0.03 | "
-              f"dt: 2485.81ms | tok/sec: 105,456 | bf16_mfu: 0.00 | total time: 0.00m" for s in range(30)]
+    lines += [
+        f"step {s:05d}/00500 ({s / 5:.2f}%) | loss: {10.397340 - 0.02 * s:.6f} | lrm: 0.03 | "
+        f"dt: 2485.81ms | tok/sec: 105,456 | bf16_mfu: 0.00 | total time: 0.00m"
+        for s in range(30)
+    ]
     lines += ["Step 00030 | Validation bpb: 2.9"]
     path = tmp_path / "nanochat.log"
     path.write_text("\n".join(lines) + "\n")

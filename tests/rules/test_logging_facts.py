@@ -1,6 +1,7 @@
 """What the log's numbers are before what they say: a dataset size that cannot be right (PD604),
 a train loss scaled by accumulation (PD605), a resume and its jump (PD606, never a spike or a
 divergence), and a train loss memorised to near zero with no val to check it (PD204)."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,19 @@ def test_a_dataset_smaller_than_one_iteration_is_a_config_warning(kit):
 
 
 def test_a_dataset_size_the_logs_epoch_counter_contradicts_names_both(tmp_path):
-    history = [{"step": s, "loss": 2.0 - s / 2000, "learning_rate": 1e-4, "epoch": s / 1000} for s in range(10, 1001, 10)]
+    history = [
+        {"step": s, "loss": 2.0 - s / 2000, "learning_rate": 1e-4, "epoch": s / 1000}
+        for s in range(10, 1001, 10)
+    ]
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 1.0, "log_history": history}))
-    report = diagnose(str(path), overrides={"gradient_accumulation_steps": 1, "batch_size": 8, "block_size": 512},
-                      dataset_tokens="400k")
+    path.write_text(
+        json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 1.0, "log_history": history})
+    )
+    report = diagnose(
+        str(path),
+        overrides={"gradient_accumulation_steps": 1, "batch_size": 8, "block_size": 512},
+        dataset_tokens="400k",
+    )
     found = [f for f in _codes(report, "PD604") if "log counts" in f.title]
     assert found and found[0].evidence["epochs_logged"] == 1.0
 
@@ -32,7 +41,9 @@ def _hf_stdout(tmp_path, factor):
     lines = []
     for step in range(50, 1001, 50):
         loss = 2.0 + 1.0 / (1 + step / 200)
-        lines.append(f"{{'loss': {factor * loss:.4f}, 'learning_rate': 2e-05, 'epoch': {step / 1000:.2f}, 'step': {step}}}")
+        lines.append(
+            f"{{'loss': {factor * loss:.4f}, 'learning_rate': 2e-05, 'epoch': {step / 1000:.2f}, 'step': {step}}}"
+        )
         if step % 100 == 0:
             lines.append(f"{{'eval_loss': {loss + 0.02:.4f}, 'epoch': {step / 1000:.2f}, 'step': {step}}}")
     path = tmp_path / f"hf_{factor}.log"
@@ -53,9 +64,14 @@ def test_an_ordinary_train_val_gap_is_not_a_scale(tmp_path):
 def _resumed_log(kit, jump):
     """A nanoGPT log that stops at 2000 and resumes there, the loss `jump` higher after it."""
     first = kit.log(val_curve=kit.power_law(4.2, 1.5), last_iter=2000, name="a.log").read_text()
-    second = kit.log(val_curve=kit.shifted(kit.power_law(4.2, 1.5), jump), name="b.log").read_text().splitlines()
-    resumed = [line for line in second if line.startswith(("iter", "step"))
-               and int(line.split()[1].rstrip(":")) > 2000]
+    second = (
+        kit.log(val_curve=kit.shifted(kit.power_law(4.2, 1.5), jump), name="b.log").read_text().splitlines()
+    )
+    resumed = [
+        line
+        for line in second
+        if line.startswith(("iter", "step")) and int(line.split()[1].rstrip(":")) > 2000
+    ]
     path = kit.tmp_path / f"resumed_{jump}.log"
     path.write_text(first + "Resuming training from out-test\n" + "\n".join(resumed) + "\n")
     return path
@@ -77,20 +93,33 @@ def test_a_jump_at_the_resume_is_the_resumes_not_a_spike_or_a_divergence(kit):
 
 
 def test_a_train_loss_near_zero_after_many_epochs_without_val_is_memorised(tmp_path):
-    history = [{"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
-               for s in range(10, 1001, 10)]
+    history = [
+        {"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
+        for s in range(10, 1001, 10)
+    ]
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history}))
+    path.write_text(
+        json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history})
+    )
     [f] = _codes(diagnose(str(path)), "PD204")
     assert f.severity == "warning" and f.category == "overfitting"
 
 
 def test_a_fine_tunes_epoch_staircase_is_recognised_as_such(tmp_path):
     # 4 epochs of 250 steps: flat within each epoch, a step down at each boundary
-    history = [{"step": s, "loss": 1.2 - 0.3 * (s // 250) + 0.01 * ((s * 7) % 3 - 1), "learning_rate": 1e-4,
-                "epoch": s / 250} for s in range(5, 1000, 5)]
+    history = [
+        {
+            "step": s,
+            "loss": 1.2 - 0.3 * (s // 250) + 0.01 * ((s * 7) % 3 - 1),
+            "learning_rate": 1e-4,
+            "epoch": s / 250,
+        }
+        for s in range(5, 1000, 5)
+    ]
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 4.0, "log_history": history}))
+    path.write_text(
+        json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 4.0, "log_history": history})
+    )
     report = diagnose(str(path))
     [f] = _codes(report, "PD205")
     assert f.evidence["boundaries"] == 3 and abs(f.evidence["mean_drop"] - 0.3) < 0.02

@@ -1,6 +1,7 @@
 """PD402 loss spikes: iter losses many per-batch sigmas above their local baseline. One spike the
 loss shrugs off is one unlucky micro-batch (info); bursts, spikes that leave the loss higher, or a
 high rate of them are instability (warning)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ def healthy(kit):
 
 
 def test_single_spike_is_info_not_warning(kit, healthy):
-    report = diagnose(kit.log(**healthy, spikes={3000: 1.70}))      # ~7 sigma
+    report = diagnose(kit.log(**healthy, spikes={3000: 1.70}))  # ~7 sigma
     f = kit.one(report, "PD402")
     assert (f.category, f.severity) == ("loss_spikes", "info")
     assert f.evidence["spikes"] == 1
@@ -26,7 +27,7 @@ def test_single_spike_is_info_not_warning(kit, healthy):
 
 
 def test_a_huge_single_spike_that_the_loss_shrugs_off_is_still_info(kit, healthy):
-    f = kit.one(diagnose(kit.log(**healthy, spikes={3000: 3.0})), "PD402")   # ~38 sigma
+    f = kit.one(diagnose(kit.log(**healthy, spikes={3000: 3.0})), "PD402")  # ~38 sigma
     assert f.severity == "info"
     assert f.evidence["isolated"] == 1
 
@@ -45,15 +46,19 @@ def test_a_burst_of_spikes_is_raised(kit, healthy):
 def test_spikes_that_leave_the_loss_higher_are_raised(kit, healthy):
     def steps_up(curve, at, amount):
         return lambda t: curve(t) + amount * sum((np.asarray(t, float) > a) for a in at)
-    path = kit.log(**healthy, iter_curve=steps_up(healthy["train_curve"], [2000, 3500], 0.08),
-                   spikes={2000: 2.0, 3500: 2.0})
+
+    path = kit.log(
+        **healthy,
+        iter_curve=steps_up(healthy["train_curve"], [2000, 3500], 0.08),
+        spikes={2000: 2.0, 3500: 2.0},
+    )
     f = kit.one(diagnose(path), "PD402")
     assert f.severity == "warning"
     assert f.evidence["damaging"] == 2
 
 
 def test_many_isolated_spikes_are_raised_by_their_rate(kit, healthy):
-    path = kit.log(**healthy, spikes={i: 2.0 for i in range(1000, 5000, 300)})   # 14 in 501 lines
+    path = kit.log(**healthy, spikes={i: 2.0 for i in range(1000, 5000, 300)})  # 14 in 501 lines
     f = kit.one(diagnose(path), "PD402")
     assert f.evidence["spike_rate"] >= 0.02
     assert f.severity == "warning"
@@ -77,7 +82,10 @@ def test_spike_finding_points_at_the_worst_iter_line(kit, healthy):
 
 def test_an_excursion_is_one_event_not_dozens_of_spikes(kit, healthy):
     def bump(curve):
-        return lambda t: np.where((np.asarray(t, float) >= 2000) & (np.asarray(t, float) < 2600), 3.3, curve(t))
+        return lambda t: np.where(
+            (np.asarray(t, float) >= 2000) & (np.asarray(t, float) < 2600), 3.3, curve(t)
+        )
+
     report = diagnose(kit.log(val_curve=bump(healthy["val_curve"]), train_curve=bump(healthy["train_curve"])))
     assert report.findings[0].code == "PD102"
     assert all(f.evidence["spikes"] <= 1 for f in kit.by_code(report, "PD402"))
@@ -88,8 +96,9 @@ def test_loss_spikes_not_raised_on_the_labelled_healthy_run(example_log):
     assert "loss_spikes" not in {f.category for f in report.findings if f.raised}
 
 
-@pytest.mark.parametrize("name", ["real_30_modded_nanogpt_2024-10-10_Muon.log",
-                                  "real_40_llmc_gpt2_124M_8xH100_main.log"])
+@pytest.mark.parametrize(
+    "name", ["real_30_modded_nanogpt_2024-10-10_Muon.log", "real_40_llmc_gpt2_124M_8xH100_main.log"]
+)
 def test_harmless_single_batch_outliers_of_healthy_gpt2_runs_are_not_raised(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "loss_spikes" not in {f.category for f in report.findings if f.raised}

@@ -1,5 +1,6 @@
 """PD303 schedule misconfigured: lr_decay_iters far from max_iters, min_lr far above a tenth of
 learning_rate, or a warmup that is a large share of the run (nanoGPT's own advice)."""
+
 from __future__ import annotations
 
 import pytest
@@ -93,8 +94,9 @@ def test_schedule_follows_an_overriding_line_in_the_log(kit, curves):
 def test_min_lr_above_learning_rate_is_a_warning_that_the_decay_raises_the_lr(kit):
     from plateau_doctor import diagnose
 
-    report = diagnose(kit.log({"min_lr": 1e4}, val_curve=kit.power_law(4.2, 1.5),
-                              train_curve=kit.power_law(4.2, 1.45)))
+    report = diagnose(
+        kit.log({"min_lr": 1e4}, val_curve=kit.power_law(4.2, 1.5), train_curve=kit.power_law(4.2, 1.45))
+    )
     found = [f for f in report.findings if f.code == "PD303" and "raises the LR" in f.title]
     assert found and found[0].severity == "warning"
     assert not [f for f in report.findings if f.code == "PD303" and "little annealing" in f.title]

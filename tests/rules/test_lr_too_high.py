@@ -1,23 +1,24 @@
 """PD301 learning rate too high: a peak LR several times the GPT-3-table reference for the model's
 size AND a symptom the LR explains (stuck high with train ~= val, spikes, divergence)."""
+
 from __future__ import annotations
 
 import pytest
 
 from plateau_doctor import diagnose
 
-HIGH = {"learning_rate": 1e-2, "min_lr": 1e-3, "warmup_iters": 0, "max_iters": 2000,
-        "lr_decay_iters": 2000}
+HIGH = {"learning_rate": 1e-2, "min_lr": 1e-3, "warmup_iters": 0, "max_iters": 2000, "lr_decay_iters": 2000}
 
 
 def test_lr_too_high_error_when_the_loss_sticks_high_with_train_equal_to_val(kit):
     # 1e-2 with no warmup on the 10.65M char model: stuck at 2.53 where 1e-3 reaches ~1.46
-    path = kit.log(HIGH, val_curve=kit.plateau(2.53, tau=60), train_curve=kit.plateau(2.52, tau=60),
-                   iter_noise=0.06)
+    path = kit.log(
+        HIGH, val_curve=kit.plateau(2.53, tau=60), train_curve=kit.plateau(2.52, tau=60), iter_noise=0.06
+    )
     report = diagnose(path)
     f = kit.one(report, "PD301")
     assert (f.category, f.severity) == ("lr_too_high", "error")
-    assert f.evidence["ratio_to_reference"] == pytest.approx(5.0, rel=0.01)   # 1e-2 / 2e-3
+    assert f.evidence["ratio_to_reference"] == pytest.approx(5.0, rel=0.01)  # 1e-2 / 2e-3
     assert f.evidence["stuck_at_fraction_of_initial_loss"] > 0.4
     assert f.evidence["no_warmup"] is True
     assert "--learning_rate=2.00e-3 --min_lr=2.00e-4" in f.fixes
@@ -33,8 +34,11 @@ def test_lr_too_high_says_nanogpts_own_1e3_is_usual_for_the_char_model(kit):
 
 def test_lr_too_high_only_info_when_the_loss_shows_no_symptom(kit):
     # 5x the reference, but with warmup the loss falls to where 1e-3 gets: nothing to explain
-    path = kit.log({**HIGH, "warmup_iters": 100}, val_curve=kit.power_law(4.2, 1.45, scale=200),
-                   train_curve=kit.power_law(4.2, 1.2, scale=200))
+    path = kit.log(
+        {**HIGH, "warmup_iters": 100},
+        val_curve=kit.power_law(4.2, 1.45, scale=200),
+        train_curve=kit.power_law(4.2, 1.2, scale=200),
+    )
     report = diagnose(path)
     f = kit.one(report, "PD301")
     assert f.severity == "info"
@@ -43,8 +47,12 @@ def test_lr_too_high_only_info_when_the_loss_shows_no_symptom(kit):
 
 def test_lr_too_high_error_with_repeated_spikes(kit):
     spikes = {600: 3.0, 900: 3.1, 1300: 3.0, 1700: 2.9}
-    path = kit.log({**HIGH, "warmup_iters": 100}, val_curve=kit.power_law(4.2, 1.45, scale=200),
-                   train_curve=kit.power_law(4.2, 1.2, scale=200), spikes=spikes)
+    path = kit.log(
+        {**HIGH, "warmup_iters": 100},
+        val_curve=kit.power_law(4.2, 1.45, scale=200),
+        train_curve=kit.power_law(4.2, 1.2, scale=200),
+        spikes=spikes,
+    )
     f = kit.one(diagnose(path), "PD301")
     assert f.severity == "error"
     assert f.evidence["spikes"] >= 3
@@ -64,30 +72,40 @@ def test_lr_too_high_does_not_call_a_capacity_bound_loss_stuck(kit):
 
 def test_lr_too_high_stuck_symptom_not_applied_to_a_resumed_run(kit):
     # resumed at 1.60, ends at 1.47: where this model gets at 1e-3; nothing is stuck
-    path = kit.log({"learning_rate": 8e-3, "min_lr": 8e-4}, init_from="resume",
-                   val_curve=kit.power_law(1.6, 1.45, 1000), train_curve=kit.power_law(1.6, 1.40, 1000))
+    path = kit.log(
+        {"learning_rate": 8e-3, "min_lr": 8e-4},
+        init_from="resume",
+        val_curve=kit.power_law(1.6, 1.45, 1000),
+        train_curve=kit.power_law(1.6, 1.40, 1000),
+    )
     f = kit.one(diagnose(path), "PD301")
     assert "stuck_at_fraction_of_initial_loss" not in f.evidence
     assert f.severity != "error"
 
 
-@pytest.mark.parametrize("name, tokens", [
-    ("h200_shakespeare_char_lr_high_1e-2.log", 1_003_854),
-    ("h200_pycode_lr_high.log", 90_091_518),
-])
+@pytest.mark.parametrize(
+    "name, tokens",
+    [
+        ("h200_shakespeare_char_lr_high_1e-2.log", 1_003_854),
+        ("h200_pycode_lr_high.log", 90_091_518),
+    ],
+)
 def test_lr_too_high_is_the_top_finding_on_labelled_high_lr_runs(example_log, name, tokens):
     report = diagnose(str(example_log(name)), dataset_tokens=tokens)
     top = report.findings[0]
     assert (top.category, top.severity) == ("lr_too_high", "error")
 
 
-@pytest.mark.parametrize("name, tokens", [
-    ("h200_shakespeare_char_healthy_2k.log", 1_003_854),
-    ("h200_shakespeare_char_lr_low_2e-5.log", 1_003_854),
-    ("h200_shakespeare_char_tiny_model.log", 1_003_854),
-    ("h200_shakespeare_char_noisy_eval.log", 1_003_854),
-    ("h200_pycode_healthy.log", 90_091_518),
-])
+@pytest.mark.parametrize(
+    "name, tokens",
+    [
+        ("h200_shakespeare_char_healthy_2k.log", 1_003_854),
+        ("h200_shakespeare_char_lr_low_2e-5.log", 1_003_854),
+        ("h200_shakespeare_char_tiny_model.log", 1_003_854),
+        ("h200_shakespeare_char_noisy_eval.log", 1_003_854),
+        ("h200_pycode_healthy.log", 90_091_518),
+    ],
+)
 def test_lr_too_high_not_raised_on_labelled_runs_at_sane_lrs(example_log, name, tokens):
     report = diagnose(str(example_log(name)), dataset_tokens=tokens)
     assert "lr_too_high" not in {f.category for f in report.findings if f.raised}
@@ -100,8 +118,10 @@ def test_lr_too_high_among_the_top_two_on_the_lr_doubling_fork(shared_log):
     assert {"lr_too_high", "loss_spikes", "divergence"} & set(top)
 
 
-@pytest.mark.parametrize("name", ["real_02_nanogpt_tinystories50M_healthy_ansi.log",
-                                  "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log"])
+@pytest.mark.parametrize(
+    "name",
+    ["real_02_nanogpt_tinystories50M_healthy_ansi.log", "real_03_nanogpt_gpt2_124M_owt_4xA40_healthy.log"],
+)
 def test_lr_too_high_not_raised_on_real_healthy_runs(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "lr_too_high" not in {f.category for f in report.findings if f.raised}

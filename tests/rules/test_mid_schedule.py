@@ -1,5 +1,6 @@
 """PD304 judged mid-schedule: the val curve flattens while the rebuilt cosine LR is still well
 above min_lr, so the anneal that usually buys a further drop is still ahead."""
+
 from __future__ import annotations
 
 import pytest

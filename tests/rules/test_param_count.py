@@ -1,5 +1,6 @@
 """PD602 parameter count: nanoGPT's count computed from the config against the printed
 `number of parameters` and against sizes claimed in the config's comments."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,21 +46,40 @@ def test_printed_count_differing_from_the_config_is_a_warning(kit, curves):
 
 
 def test_printed_count_matching_the_config_is_silent(kit, curves):
-    report = diagnose(kit.log(**curves))        # prints 10.65M, computed 10,646,784
+    report = diagnose(kit.log(**curves))  # prints 10.65M, computed 10,646,784
     assert kit.by_code(report, "PD602") == []
 
 
 def test_printed_count_rounded_to_two_decimals_is_not_a_mismatch(kit, curves):
-    small = {"n_layer": 2, "n_head": 2, "n_embd": 64}            # 102,784 parameters
+    small = {"n_layer": 2, "n_head": 2, "n_embd": 64}  # 102,784 parameters
     report = diagnose(kit.log(small, **curves))
     assert kit.by_code(report, "PD602") == []
 
 
 def test_pretrained_gpt2_count_matches_its_printed_count(kit):
-    ft = {"init_from": "gpt2", "dataset": "shakespeare", "batch_size": 1, "block_size": 1024,
-          "gradient_accumulation_steps": 32, "learning_rate": 3e-5, "decay_lr": False,
-          "max_iters": 50, "eval_interval": 10, "log_interval": 1, "warmup_iters": 0, "dropout": 0.0}
-    report = diagnose(kit.log(ft, init_from="gpt2", vocab_size=None, eval_ms=200,
-                              val_curve=kit.power_law(3.9, 3.2, 50), iter_noise=0.3))
-    assert report.run.n_params == 123_653_376           # printed `123.65M`
+    ft = {
+        "init_from": "gpt2",
+        "dataset": "shakespeare",
+        "batch_size": 1,
+        "block_size": 1024,
+        "gradient_accumulation_steps": 32,
+        "learning_rate": 3e-5,
+        "decay_lr": False,
+        "max_iters": 50,
+        "eval_interval": 10,
+        "log_interval": 1,
+        "warmup_iters": 0,
+        "dropout": 0.0,
+    }
+    report = diagnose(
+        kit.log(
+            ft,
+            init_from="gpt2",
+            vocab_size=None,
+            eval_ms=200,
+            val_curve=kit.power_law(3.9, 3.2, 50),
+            iter_noise=0.3,
+        )
+    )
+    assert report.run.n_params == 123_653_376  # printed `123.65M`
     assert kit.by_code(report, "PD602") == []

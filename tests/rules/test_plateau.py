@@ -1,6 +1,7 @@
 """PD502 plateau: the recent trend is flat within noise. Flat at the end of an annealed schedule
 is convergence (info); flat while the LR is still high is a warning; any raised cause that
 explains the flat curve absorbs it (kept with explained_by, no longer raised)."""
+
 from __future__ import annotations
 
 import json
@@ -45,11 +46,14 @@ def _trainer_state(tmp_path, lrs):
     history = []
     for i, lr in enumerate(lrs, start=1):
         fall = 0.5 * max(0, 5 - i)
-        history.append({"step": i * 100, "loss": 2.0 + fall + 0.01 * (i % 2), "learning_rate": lr, "epoch": i / 50})
+        history.append(
+            {"step": i * 100, "loss": 2.0 + fall + 0.01 * (i % 2), "learning_rate": lr, "epoch": i / 50}
+        )
         history.append({"step": i * 100, "eval_loss": 2.1 + fall + 0.004 * (i % 3), "epoch": i / 50})
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": len(lrs) * 100, "max_steps": 10 * len(lrs) * 100,
-                                "log_history": history}))
+    path.write_text(
+        json.dumps({"global_step": len(lrs) * 100, "max_steps": 10 * len(lrs) * 100, "log_history": history})
+    )
     return path
 
 
@@ -65,8 +69,9 @@ def test_plateau_not_reported_while_val_still_falls(kit):
 
 
 def test_plateau_not_reported_when_val_rises(kit):
-    path = kit.log(val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08),
-                   train_curve=kit.power_law(4.2, 0.6, scale=500))
+    path = kit.log(
+        val_curve=kit.u_shape(2000, 1.47, rise_per_1k=0.08), train_curve=kit.power_law(4.2, 0.6, scale=500)
+    )
     assert kit.by_code(diagnose(path), "PD502") == []
 
 
@@ -97,9 +102,18 @@ def test_a_run_from_scratch_flat_from_its_first_steps_is_stuck(tmp_path):
 
 
 def test_a_fine_tune_flat_over_extra_epochs_says_what_they_bought(tmp_path):
-    history = [{"step": s, "loss": max(0.55, 1.7 - s / 100) + 0.02 * ((s * 31) % 5 - 2) / 2,
-                "learning_rate": 1e-4 * (1 - s / 1000), "epoch": s / 200} for s in range(10, 1001, 10)]
+    history = [
+        {
+            "step": s,
+            "loss": max(0.55, 1.7 - s / 100) + 0.02 * ((s * 31) % 5 - 2) / 2,
+            "learning_rate": 1e-4 * (1 - s / 1000),
+            "epoch": s / 200,
+        }
+        for s in range(10, 1001, 10)
+    ]
     path = tmp_path / "trainer_state.json"
-    path.write_text(json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 5.0, "log_history": history}))
+    path.write_text(
+        json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 5.0, "log_history": history})
+    )
     f = [f for f in diagnose(str(path)).findings if f.code == "PD502"][0]
     assert f.severity == "warning" and "epochs bought" in f.title

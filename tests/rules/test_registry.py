@@ -1,6 +1,7 @@
 """Rules are found, not listed: a module with RULE and check in the rules package is a rule. A
 throwaway rule in a temporary package proves that adding a rule is one new file, and a scan of
 the rule modules proves their numbers are named thresholds, not inline literals."""
+
 from __future__ import annotations
 
 import ast
@@ -26,7 +27,7 @@ def _package(tmp_path: Path, name: str, modules: dict[str, str]) -> str:
     return name
 
 
-THROWAWAY = '''
+THROWAWAY = """
     from plateau_doctor.model import RuleInfo, Threshold
     from plateau_doctor.rules.base import CERTAIN, finding
 
@@ -38,7 +39,7 @@ THROWAWAY = '''
         if ctx.analyses.val.values[-1] > limits.limit:
             return [finding(RULE, confidence=CERTAIN, title="above", message="m", evidence={})]
         return []
-'''
+"""
 
 
 def test_a_rule_in_a_new_module_is_found_and_run(tmp_path, example_log):
@@ -57,7 +58,9 @@ def test_a_rule_in_a_new_module_is_found_and_run(tmp_path, example_log):
 
 
 def test_two_rules_with_one_code_are_refused(tmp_path):
-    package = _package(tmp_path, "extra_rules_two", {"a": THROWAWAY, "b": THROWAWAY.replace("throwaway", "other")})
+    package = _package(
+        tmp_path, "extra_rules_two", {"a": THROWAWAY, "b": THROWAWAY.replace("throwaway", "other")}
+    )
     try:
         with pytest.raises(RuleDefinitionError, match="PD999"):
             load_rules(package)
@@ -71,7 +74,7 @@ def _float_literals_outside_declarations(path: Path) -> list[tuple[int, float]]:
     tree = ast.parse(path.read_text())
     allowed: set[int] = set()
     for node in ast.walk(tree):
-        declared = (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Threshold")
+        declared = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Threshold"
         if declared:
             allowed |= {id(n) for n in ast.walk(node)}
     for node in tree.body:
@@ -79,9 +82,14 @@ def _float_literals_outside_declarations(path: Path) -> list[tuple[int, float]]:
             names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
             if names and all(name.isupper() for name in names):
                 allowed |= {id(n) for n in ast.walk(node)}
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, float)
-            and id(node) not in allowed and node.value not in (0.0, 1.0)]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, float)
+        and id(node) not in allowed
+        and node.value not in (0.0, 1.0)
+    ]
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in RULES_DIR.glob("*.py")))
@@ -94,7 +102,12 @@ def test_every_threshold_a_rule_reads_is_declared():
     for rule in load_rules():
         module = sys.modules[rule.check.__module__]
         tree = ast.parse(Path(module.__file__).read_text())
-        read = {node.attr for node in ast.walk(tree)
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "limits"}
+        read = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "limits"
+        }
         declared = {t.name for t in rule.info.thresholds}
         assert read <= declared, (rule.info.code, read - declared)

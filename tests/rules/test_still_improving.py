@@ -1,6 +1,7 @@
 """PD501 still improving: the recent val slope is below zero by more than two standard errors
 (eval noise included) and the gain is meaningful. A warning only when the run stopped while the
 LR was still high (training on would pay); on a run that finished its schedule, a fact."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,9 @@ def test_still_improving_is_only_info_on_a_run_that_finished_its_anneal(kit, fal
     assert (f.category, f.severity) == ("still_improving", "info")
     assert f.evidence["slope_per_1k"] < 0
     assert f.evidence["t_stat"] < -2
-    assert f.fixes == ["--max_iters=10000 --lr_decay_iters=10000 (a longer schedule, if the gain is "
-                       "worth the compute)"]
+    assert f.fixes == [
+        "--max_iters=10000 --lr_decay_iters=10000 (a longer schedule, if the gain is worth the compute)"
+    ]
 
 
 def test_still_improving_is_a_warning_when_the_run_stopped_with_the_lr_still_high(kit, falling):
@@ -33,8 +35,11 @@ def test_still_improving_is_a_warning_when_the_run_stopped_with_the_lr_still_hig
 
 
 def test_still_improving_rests_on_the_train_loss_when_the_log_has_no_evals(tmp_path):
-    lines = [f"iter {i}: loss {3.0 * (1 + i / 200) ** -0.3 + 0.02 * ((i * 7919) % 13 - 6) / 6:.4f}, "
-             f"time 100.00ms, mfu 10.00%" for i in range(0, 3001, 10)]
+    lines = [
+        f"iter {i}: loss {3.0 * (1 + i / 200) ** -0.3 + 0.02 * ((i * 7919) % 13 - 6) / 6:.4f}, "
+        f"time 100.00ms, mfu 10.00%"
+        for i in range(0, 3001, 10)
+    ]
     path = tmp_path / "train_only.log"
     path.write_text("\n".join(lines) + "\n")
     f = [f for f in diagnose(str(path)).findings if f.code == "PD501"]
@@ -49,7 +54,7 @@ def test_still_improving_silent_on_a_flat_curve(kit):
 
 def test_still_improving_silent_when_the_gain_is_negligible(kit):
     # precise evals see a real slope, but 0.0015 over the window is 0.1% of the loss
-    slow = lambda t: kit.plateau(1.5, tau=300)(t) - 0.001 * t / 1000.0   # noqa: E731
+    slow = lambda t: kit.plateau(1.5, tau=300)(t) - 0.001 * t / 1000.0  # noqa: E731
     path = kit.log(val_curve=slow, train_curve=slow, iter_noise=0.002, eval_noise=0.0001)
     result = examine(str(path))
     assert result.analyses.val_trend.verdict == "improving"
@@ -107,7 +112,7 @@ def test_a_drop_that_starts_as_the_lr_anneals_is_informational(kit):
 def test_a_fall_the_fitted_law_says_is_nearly_done_says_what_a_longer_run_gains(kit):
     # 0.5% over the last stretch, and the tail's power law gains well under 1% from twice the steps
     def val(t):
-        return 2.0 + 130.0 / (np.asarray(t, float) + 59.0)     # 4.2 at step 0, 2.026 at 5000
+        return 2.0 + 130.0 / (np.asarray(t, float) + 59.0)  # 4.2 at step 0, 2.026 at 5000
 
     report = diagnose(kit.log({"decay_lr": False}, val_curve=val, train_curve=kit.shifted(val, -0.05)))
     f = kit.one(report, "PD501")
@@ -117,10 +122,14 @@ def test_a_fall_the_fitted_law_says_is_nearly_done_says_what_a_longer_run_gains(
 
 def test_fixes_for_a_finished_hf_run_name_steps_not_nanogpt_flags(tmp_path):
     # a custom callback prints 'step'; 100 steps a window, a steady fall to the last of 4000 steps
-    lines = [f"{{'loss': {3.0 - 0.0002 * s:.4f}, 'learning_rate': 1e-4, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
-             for s in range(100, 4001, 100)]
-    lines += [f"{{'eval_loss': {3.1 - 0.0002 * s:.4f}, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
-              for s in range(400, 4001, 400)]
+    lines = [
+        f"{{'loss': {3.0 - 0.0002 * s:.4f}, 'learning_rate': 1e-4, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
+        for s in range(100, 4001, 100)
+    ]
+    lines += [
+        f"{{'eval_loss': {3.1 - 0.0002 * s:.4f}, 'epoch': {s / 4000:.2f}, 'step': {s}}}"
+        for s in range(400, 4001, 400)
+    ]
     lines.sort(key=lambda line: int(line.rsplit("'step': ", 1)[1].rstrip("}")))
     path = tmp_path / "hf.log"
     path.write_text("  0%|          | 0/4000 [00:00<?, ?it/s]\n" + "\n".join(lines) + "\n")

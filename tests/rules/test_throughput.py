@@ -1,5 +1,6 @@
 """PD701 throughput: the share of wall time spent in evals (iterations right after an eval
 include it) and MFU, from real measurements only (the -100% placeholder is not one)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """PD603 tokens per iteration: the printed `tokens per iteration will be` against
 gradient_accumulation_steps x batch_size x block_size from the resolved config."""
+
 from __future__ import annotations
 
 from plateau_doctor import diagnose

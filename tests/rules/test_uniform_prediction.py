@@ -1,6 +1,7 @@
 """PD503 uniform prediction: a loss pinned at ln(k), a stuck classifier head or a language model
 that predicts every token uniformly. A real LitGPT run frozen at 10.8259 = ln(50304) is the case;
 a healthy run whose loss merely passes near some ln(k) is not."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,11 @@ def test_a_real_run_frozen_at_ln_vocab_is_an_error_naming_the_vocabulary():
 
 
 def test_a_binary_head_stuck_at_ln_2_from_the_start_is_found(tmp_path):
-    lines = [f"{{'loss': {math.log(2) + 0.0004 * ((s * 31) % 5 - 2) / 2:.4f}, 'learning_rate': 2e-05, "
-             f"'epoch': {s / 500:.2f}}}" for s in range(10, 1001, 10)]
+    lines = [
+        f"{{'loss': {math.log(2) + 0.0004 * ((s * 31) % 5 - 2) / 2:.4f}, 'learning_rate': 2e-05, "
+        f"'epoch': {s / 500:.2f}}}"
+        for s in range(10, 1001, 10)
+    ]
     path = tmp_path / "hf.log"
     path.write_text("\n".join(lines) + "\n")
     f = [f for f in diagnose(str(path)).findings if f.code == "PD503"]

@@ -1,5 +1,6 @@
 """Train and val in different units (nanochat: val in bits per byte, train an EMA in nats) are
 never compared: no gap, no overfitting read from it."""
+
 from __future__ import annotations
 
 from plateau_doctor import diagnose
@@ -8,9 +9,11 @@ from plateau_doctor import diagnose
 def _nanochat_log(tmp_path):
     lines = []
     for step in range(0, 2001, 10):
-        ema = 2.0 + 6.0 * (1 + step / 100) ** -0.8   # nats per token, falling
-        lines.append(f"step {step:05d}/02000 ({step / 20:.2f}%) | loss: {ema:.6f} | lrm: 1.00 | "
-                     f"dt: 100.00ms | tok/sec: 100,000 | mfu: 40.00 | total time: 0.10m")
+        ema = 2.0 + 6.0 * (1 + step / 100) ** -0.8  # nats per token, falling
+        lines.append(
+            f"step {step:05d}/02000 ({step / 20:.2f}%) | loss: {ema:.6f} | lrm: 1.00 | "
+            f"dt: 100.00ms | tok/sec: 100,000 | mfu: 40.00 | total time: 0.10m"
+        )
         if step % 250 == 0:
             bpb = 0.9 + 1.5 * (1 + step / 100) ** -0.8 + (0.02 if step > 1500 else 0.0)
             lines.append(f"Step {step:05d} | Validation bpb: {bpb:.6f}")

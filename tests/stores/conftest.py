@@ -5,6 +5,7 @@ the copy that client wrote into fixtures/ (make_fixtures.py; VERSIONS.txt says w
 unpacked, so the readers are always tested on real files. Tests that call a client directly
 skip without it, saying how to get it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,7 +13,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 import store_writers as writers
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -79,7 +79,7 @@ def trackio_db(tmp_path_factory, curve) -> Path:
 @pytest.fixture(scope="session")
 def wandb_run(tmp_path_factory, curve) -> Path:
     directory = tmp_path_factory.mktemp("wandb")
-    if not have("wandb"):        # 125 MB with its own binary: not in the test extras
+    if not have("wandb"):  # 125 MB with its own binary: not in the test extras
         committed("wandb", directory)
         (run,) = (directory / "wandb").iterdir()
         return run

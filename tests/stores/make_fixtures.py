@@ -6,6 +6,7 @@ Each store is packed as fixtures/<name>.tar.gz; fixtures/VERSIONS.txt records wh
 version wrote it. The tests write fresh stores when the client is installed and read these
 otherwise, so a machine without the trackers still tests the readers on real files.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -22,6 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def pack(name: str, root: Path) -> None:
     """root's content as fixtures/<name>.tar.gz, paths relative to root, no owner or times."""
+
     def clean(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = ""
@@ -39,8 +41,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         for name, write in (
-            ("mlflow_db", lambda d: writers.write_mlflow(f"sqlite:///{d / 'mlflow.db'}", curve,
-                                                         runs=("overfit", "overfit-again"))),
+            (
+                "mlflow_db",
+                lambda d: writers.write_mlflow(
+                    f"sqlite:///{d / 'mlflow.db'}", curve, runs=("overfit", "overfit-again")
+                ),
+            ),
             ("mlruns", lambda d: writers.write_mlflow((d / "mlruns").as_uri(), curve)),
             ("trackio", lambda d: writers.write_trackio(d, curve, runs=("overfit", "again"))),
             ("hf_output", lambda d: writers.write_hf_output(d / "out", curve)),
@@ -49,7 +55,7 @@ def main() -> None:
             root = work / name
             root.mkdir()
             write(root)
-            for junk in root.rglob("*.lock"):      # trackio's process lock: not part of the store
+            for junk in root.rglob("*.lock"):  # trackio's process lock: not part of the store
                 junk.unlink()
             pack(name, root)
         for package in ("mlflow-skinny", "trackio", "transformers", "safetensors", "wandb"):
@@ -59,9 +65,9 @@ def main() -> None:
 
 def _wandb(directory: Path, curve: writers.Curve) -> None:
     run = writers.write_wandb(directory, writers.OVERFIT_LOG, curve)
-    for extra in ("logs", "tmp"):                  # wandb's own debug logs and scratch space
+    for extra in ("logs", "tmp"):  # wandb's own debug logs and scratch space
         shutil.rmtree(run / extra, ignore_errors=True)
-    (run / "files" / "requirements.txt").unlink(missing_ok=True)   # this machine's packages
+    (run / "files" / "requirements.txt").unlink(missing_ok=True)  # this machine's packages
     for path in (directory / "wandb").iterdir():
         if path != run:
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()

@@ -1,17 +1,17 @@
 """find_runs: every run under a directory of mixed runs, each with a path-like name that reads it
 again; stores that cannot be read are listed with their problem, not dropped or fatal."""
+
 from __future__ import annotations
 
 import shutil
 
 import pytest
+import store_writers
 
-from plateau_doctor.api import parse
 import plateau_doctor.read as read_module
+from plateau_doctor.api import parse
 from plateau_doctor.read import InputError
 from plateau_doctor.stores import discover, find_runs, is_store
-
-import store_writers
 
 
 @pytest.fixture
@@ -19,19 +19,21 @@ def sweep(tmp_path, tensorboardx_logdir, mlflow_db, mlruns_dir, trackio_db, wand
     root = tmp_path / "sweep"
     (root / "logs").mkdir(parents=True)
     shutil.copy(store_writers.OVERFIT_LOG, root / "logs" / "run1.log")
-    (root / "logs" / "notes.txt").write_text("lr 6e-4 looked fine\n")          # not a log
+    (root / "logs" / "notes.txt").write_text("lr 6e-4 looked fine\n")  # not a log
     (root / "logs" / "requirements.txt").write_text("torch\nnumpy\n")
     shutil.copytree(tensorboardx_logdir, root / "tb" / "exp")
-    hparams = root / "tb" / "exp" / "1700000000.123"          # add_hparams(): part of the run above
+    hparams = root / "tb" / "exp" / "1700000000.123"  # add_hparams(): part of the run above
     shutil.copytree(tensorboardx_logdir, hparams)
     shutil.copy(mlflow_db, _dir(root / "mlflow") / "mlflow.db")
     shutil.copy(trackio_db, _dir(root / "trackio") / "shakespeare.db")
     shutil.copytree(wandb_run, root / "wandb" / wandb_run.name)
     shutil.copytree(hf_output_dir, root / "hf" / "out")
-    shutil.copytree(tensorboardx_logdir, root / "hf" / "out" / "runs" / "Dec04_10-00-00_host")   # HF's own TB run
+    shutil.copytree(
+        tensorboardx_logdir, root / "hf" / "out" / "runs" / "Dec04_10-00-00_host"
+    )  # HF's own TB run
     shutil.copytree(mlruns_dir, root / "old" / "mlruns")
-    (_dir(root / "broken") / "mlflow.db").write_bytes(mlflow_db.read_bytes()[:50_000])   # a cut copy
-    (_dir(root / "misc") / "Thumbs.db").write_bytes(b"\x00" * 100)          # not SQLite: not a store
+    (_dir(root / "broken") / "mlflow.db").write_bytes(mlflow_db.read_bytes()[:50_000])  # a cut copy
+    (_dir(root / "misc") / "Thumbs.db").write_bytes(b"\x00" * 100)  # not SQLite: not a store
     shutil.copy(store_writers.OVERFIT_LOG, _dir(root / ".git") / "hidden.log")
     return root
 
@@ -42,7 +44,7 @@ def _dir(path):
 
 
 def test_every_run_of_a_mixed_sweep_is_found_once_with_its_kind(sweep):
-    found = [(run.name[len(str(sweep)) + 1:], run.kind) for run in find_runs(str(sweep))]
+    found = [(run.name[len(str(sweep)) + 1 :], run.kind) for run in find_runs(str(sweep))]
     wandb_name = next((sweep / "wandb").iterdir()).name
     assert found == [
         ("broken/mlflow.db", "mlflow"),
@@ -85,7 +87,7 @@ def test_an_empty_directory_says_no_run_was_found(tmp_path):
 def test_classifying_a_large_log_reads_only_its_head(tmp_path, monkeypatch):
     big = tmp_path / "big.log"
     line = "iter {}: loss 2.5000, time 10.00ms, mfu 30.00%\n"
-    big.write_text("".join(line.format(i) for i in range(200_000)))     # ~9 MB
+    big.write_text("".join(line.format(i) for i in range(200_000)))  # ~9 MB
     read = []
     real_open = read_module.open_binary
 
@@ -116,7 +118,7 @@ def test_is_store_costs_a_plain_log_one_stat_and_says_no(tmp_path):
     shutil.copy(store_writers.OVERFIT_LOG, log)
     assert not is_store(str(log)) and not is_store("-") and not is_store(str(tmp_path / "missing.log"))
     assert is_store(str(tmp_path)) and is_store(str(tmp_path / "mlflow.db"))
-    assert is_store(str(log), "tensorboard")       # --log-format names a store: its reader decides
+    assert is_store(str(log), "tensorboard")  # --log-format names a store: its reader decides
 
 
 def test_every_real_log_is_classified_as_a_log_from_its_head_sample(tmp_path):

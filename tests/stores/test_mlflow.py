@@ -1,4 +1,5 @@
 """MLflow stores written by the mlflow client: mlflow.db (SQLite, read-only) and mlruns/."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,12 +7,11 @@ import sqlite3
 
 import numpy as np
 import pytest
+from conftest import need
 
 from plateau_doctor.api import diagnose, parse
 from plateau_doctor.read import InputError
 from plateau_doctor.stores import find_runs, read_runs
-
-from conftest import need
 
 
 def _snapshot(directory):
@@ -29,7 +29,7 @@ def test_one_run_of_an_mlflow_db_reads_as_its_log(mlflow_db, curve):
 def test_a_replayed_overfitting_run_is_diagnosed_overfitting(mlflow_db):
     report = diagnose(f"{mlflow_db}/shakespeare/overfit")
     raised = [f.category for f in report.findings if f.raised]
-    assert raised[0] == "overfitting"           # labels.yaml: expect_top overfitting
+    assert raised[0] == "overfitting"  # labels.yaml: expect_top overfitting
     assert not {"divergence", "lr_too_high", "lr_too_low", "capacity_limited"} & set(raised)
 
 
@@ -76,7 +76,7 @@ def test_a_locked_database_is_an_input_error_saying_so(mlflow_db, tmp_path):
     shutil.copy(mlflow_db, copy)
     writer = sqlite3.connect(copy)
     writer.execute("PRAGMA journal_mode=DELETE")
-    writer.execute("BEGIN EXCLUSIVE")               # a writer mid-transaction
+    writer.execute("BEGIN EXCLUSIVE")  # a writer mid-transaction
     try:
         with pytest.raises(InputError, match="locked by another process"):
             parse(f"{copy}/shakespeare/overfit")
@@ -98,7 +98,9 @@ def test_a_newer_schema_is_an_input_error_naming_what_is_missing(mlflow_db, tmp_
     shutil.copy(mlflow_db, copy)
     with sqlite3.connect(copy) as db:
         db.execute("ALTER TABLE metrics RENAME COLUMN step TO step_index")
-    with pytest.raises(InputError, match=r"table 'metrics' has no column step.*alembic revision .*newer MLflow"):
+    with pytest.raises(
+        InputError, match=r"table 'metrics' has no column step.*alembic revision .*newer MLflow"
+    ):
         parse(f"{copy}/shakespeare/overfit")
 
 

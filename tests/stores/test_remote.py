@@ -1,5 +1,6 @@
 """Remote paths through fsspec (the `remote` extra), on fsspec's in-memory filesystem: a log, a
 TensorBoard run, an MLflow database and a sweep of them, read where they are."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,13 +8,12 @@ import sys
 import uuid
 
 import pytest
+import store_writers
+from conftest import need
 
 from plateau_doctor.api import diagnose, parse
 from plateau_doctor.read import InputError
 from plateau_doctor.stores import find_runs
-
-import store_writers
-from conftest import need
 
 
 @pytest.fixture
@@ -73,7 +73,10 @@ def test_without_fsspec_a_remote_path_is_one_line_naming_the_extra(monkeypatch):
     with pytest.raises(InputError) as caught:
         parse("s3://bucket/run.log")
     message = str(caught.value)
-    assert message == "s3://bucket/run.log: reading remote paths needs fsspec: pip install 'plateau-doctor[remote]'"
+    assert (
+        message
+        == "s3://bucket/run.log: reading remote paths needs fsspec: pip install 'plateau-doctor[remote]'"
+    )
 
 
 def test_an_unknown_protocol_is_an_input_error(bucket):

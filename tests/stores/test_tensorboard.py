@@ -1,17 +1,17 @@
 """TensorBoard event files written by tensorboardX (and torch.utils.tensorboard where torch is
 installed), read without TensorBoard: every point, tags mapped to the loss table."""
+
 from __future__ import annotations
 
 import sys
 
 import numpy as np
 import pytest
+from conftest import need
 
 from plateau_doctor.api import diagnose, parse
 from plateau_doctor.read import InputError
 from plateau_doctor.stores import tfrecord
-
-from conftest import need
 
 
 def _writer(logdir):
@@ -39,9 +39,9 @@ def test_hf_trainer_tags_fill_the_loss_lr_grad_norm_and_eval_columns(tmp_path):
         writer.add_scalar("train/learning_rate", 5e-5, step)
         writer.add_scalar("train/grad_norm", 1.5, step)
         writer.add_scalar("train/epoch", step / 100, step)
-        if step == 50:                            # Trainer.evaluate() logs in a call of its own
+        if step == 50:  # Trainer.evaluate() logs in a call of its own
             writer.add_scalar("eval/loss", 2.5, step)
-            writer.add_histogram("weights", np.arange(10.0), step)    # not a scalar: skipped
+            writer.add_histogram("weights", np.arange(10.0), step)  # not a scalar: skipped
     writer.close()
     parsed = parse(str(tmp_path))
     iters, evals = parsed.iter_table, parsed.eval_table
@@ -49,7 +49,7 @@ def test_hf_trainer_tags_fill_the_loss_lr_grad_norm_and_eval_columns(tmp_path):
     assert iters["lr"][0] == pytest.approx(5e-5) and iters["grad_norm"][0] == pytest.approx(1.5)
     assert parsed.meta.lr_logged and parsed.meta.epochs == pytest.approx(1.0)
     assert evals["step"].tolist() == [50] and evals["val_loss"][0] == pytest.approx(2.5)
-    assert evals["train_loss"][0] == pytest.approx(2.5)      # the train loss logged at that step
+    assert evals["train_loss"][0] == pytest.approx(2.5)  # the train loss logged at that step
 
 
 def test_a_replayed_overfitting_run_reads_as_its_log_and_is_diagnosed_overfitting(tensorboardx_logdir, curve):
@@ -60,7 +60,7 @@ def test_a_replayed_overfitting_run_reads_as_its_log_and_is_diagnosed_overfittin
     np.testing.assert_allclose(parsed.eval_table["val_loss"], [val for _, _, val in curve.evals], rtol=1e-6)
     report = diagnose(str(tensorboardx_logdir))
     raised = [f.category for f in report.findings if f.raised]
-    assert raised[0] == "overfitting"           # labels.yaml: expect_top overfitting
+    assert raised[0] == "overfitting"  # labels.yaml: expect_top overfitting
     assert not {"divergence", "lr_too_high", "lr_too_low", "capacity_limited"} & set(raised)
 
 
@@ -68,7 +68,7 @@ def test_the_args_text_summary_is_the_runs_config(tensorboardx_logdir, curve):
     meta = parse(str(tensorboardx_logdir)).meta
     assert meta.overrides["learning_rate"] == repr(curve.config["learning_rate"])
     assert meta.overrides["block_size"] == repr(curve.config["block_size"])
-    assert meta.config_schema == "nanogpt"      # nanoGPT's config keys: resolve may use its defaults
+    assert meta.config_schema == "nanogpt"  # nanoGPT's config keys: resolve may use its defaults
 
 
 def test_tensor_scalars_as_tf2_writes_them_are_read(tmp_path):
@@ -87,8 +87,8 @@ def test_tensor_scalars_as_tf2_writes_them_are_read(tmp_path):
 
 def test_torch_utils_tensorboard_writes_a_run_read_the_same(tmp_path, curve):
     need("torch", "pip install torch==2.13.0: the CPU build on this machine's disk")
-    from torch.utils.tensorboard import SummaryWriter
     import store_writers
+    from torch.utils.tensorboard import SummaryWriter
 
     store_writers.write_tensorboard(SummaryWriter, tmp_path, curve)
     parsed = parse(str(tmp_path))
@@ -104,7 +104,7 @@ def test_a_file_cut_mid_record_is_read_up_to_the_cut_and_says_so(tmp_path):
     data = event.read_bytes()
     cut = tmp_path / "cut" / event.name
     cut.parent.mkdir()
-    cut.write_bytes(data[:len(data) - 20])        # a writer still at work: its last record half there
+    cut.write_bytes(data[: len(data) - 20])  # a writer still at work: its last record half there
     parsed = parse(str(cut.parent))
     assert parsed.iter_table["iter"].tolist() == list(range(99))
     assert any("cut short" in note for note in parsed.meta.notes)
@@ -118,8 +118,8 @@ def test_a_corrupt_record_length_ends_the_read_there(tmp_path):
     (event,) = tmp_path.iterdir()
     data = bytearray(event.read_bytes())
     first = 12 + int.from_bytes(data[:8], "little") + 4
-    second = first + 12 + int.from_bytes(data[first:first + 8], "little") + 4
-    data[second + 7] = 0x7F                       # the third record's length: huge, CRC mismatch
+    second = first + 12 + int.from_bytes(data[first : first + 8], "little") + 4
+    data[second + 7] = 0x7F  # the third record's length: huge, CRC mismatch
     event.write_bytes(bytes(data))
     parsed = parse(str(event))
     assert parsed.iter_table["iter"].tolist() == [0]
@@ -158,7 +158,7 @@ def test_a_restart_in_a_new_event_file_keeps_the_later_values_of_repeated_steps(
     (older,) = tmp_path.iterdir()
     newer_name = older.name.replace(older.name.split(".")[3], str(int(older.name.split(".")[3]) + 60))
     second = _writer(tmp_path / "second")
-    for step in range(30, 90, 10):                # resumed from the step-30 checkpoint
+    for step in range(30, 90, 10):  # resumed from the step-30 checkpoint
         second.add_scalar("loss", 2.0, step)
     second.close()
     (resumed,) = (tmp_path / "second").iterdir()
@@ -194,10 +194,12 @@ def test_masked_crc_matches_the_crc_tensorboardx_wrote_for_every_record(tmp_path
     data = event.read_bytes()
     at = checked = 0
     while at < len(data):
-        length = int.from_bytes(data[at:at + 8], "little")
-        assert tfrecord.masked_crc(data[at:at + 8]) == int.from_bytes(data[at + 8:at + 12], "little")
-        body = data[at + 12:at + 12 + length]
-        assert tfrecord.masked_crc(body) == int.from_bytes(data[at + 12 + length:at + 16 + length], "little")
+        length = int.from_bytes(data[at : at + 8], "little")
+        assert tfrecord.masked_crc(data[at : at + 8]) == int.from_bytes(data[at + 8 : at + 12], "little")
+        body = data[at + 12 : at + 12 + length]
+        assert tfrecord.masked_crc(body) == int.from_bytes(
+            data[at + 12 + length : at + 16 + length], "little"
+        )
         at += 16 + length
         checked += 1
-    assert checked == 51          # the file_version event, then one per scalar
+    assert checked == 51  # the file_version event, then one per scalar

@@ -5,6 +5,7 @@ every property below is computed the first time a rule reads it, then cached for
 set that needs only the loss table never fits a forecast. Nothing here knows which log format
 the run came from: what the numbers mean is in `parsed.meta` (eval kind, loss kind, units).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,15 +15,22 @@ import numpy as np
 
 from ..limits import Limits
 from ..model import ParsedLog, ResolvedConfig, RunFacts
-from .curves import Curve, binned, curve
 from .anneal_forecast import CurveForecast, CurveRefusal, forecast_curve
+from .curves import Curve, binned, curve
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .grad_norm import GradNorms, logged_grad_norms
 from .medians import median
 from .noise import EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error, per_batch_sigma
-from .scale import chinchilla_loss, chinchilla_terms, expected_init_loss, reference_lr
-from .schedule import (SCHEDULE_KEYS, LoggedLR, SchedulePosition, logged_lr_trend, nanogpt_lr,
-                       schedule_args, schedule_position)
+from .scale import chinchilla_terms, reference_lr
+from .schedule import (
+    SCHEDULE_KEYS,
+    LoggedLR,
+    SchedulePosition,
+    logged_lr_trend,
+    nanogpt_lr,
+    schedule_args,
+    schedule_position,
+)
 from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
 from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing
@@ -30,18 +38,18 @@ from .trend import Trend, fit_trend
 
 __all__ = ["Analyses", "Curve", "Gap", "Pinned"]
 
-TREND_WINDOW_POINTS = 4      # the recent window holds at least this many points where there are
-LATE_EVALS = 6               # the scatter of val is read over the later half, at least the last 6
-EXPLOSION_MIN_POINTS = 8     # smoothed-curve excursions need this many iteration losses
+TREND_WINDOW_POINTS = 4  # the recent window holds at least this many points where there are
+LATE_EVALS = 6  # the scatter of val is read over the later half, at least the last 6
+EXPLOSION_MIN_POINTS = 8  # smoothed-curve excursions need this many iteration losses
 VAL_EXPLOSION_MIN_POINTS = 6
-EPOCH_POINTS = 4             # train points per epoch needed to see a staircase
-EPOCH_EDGE = 0.1             # the stretch of an epoch either side of a boundary that is compared
-RESUME_POINTS = 10           # losses each side of a resume that measure its jump
-MIN_STABLE_POINTS = 5        # finite losses before a NaN needed to call the run stable before it
-BYTE_LEVEL_VOCAB = 256       # at or below: a token is a byte or a character, not a BPE piece
+EPOCH_POINTS = 4  # train points per epoch needed to see a staircase
+EPOCH_EDGE = 0.1  # the stretch of an epoch either side of a boundary that is compared
+RESUME_POINTS = 10  # losses each side of a resume that measure its jump
+MIN_STABLE_POINTS = 5  # finite losses before a NaN needed to call the run stable before it
+BYTE_LEVEL_VOCAB = 256  # at or below: a token is a byte or a character, not a BPE piece
 PRETRAINED_INIT = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
-LONGER_RUN = 2               # "a schedule twice as long": what the longer-run forecast asks
-MAX_CLASSES = 20             # a classification head of up to this many classes
+LONGER_RUN = 2  # "a schedule twice as long": what the longer-run forecast asks
+MAX_CLASSES = 20  # a classification head of up to this many classes
 # Vocabulary sizes of common tokenizers (GPT-2 and nanoGPT's padded one, Llama 2/3, Mistral,
 # Qwen 2, Gemma, T5, BERT, DeBERTa v3): a loss at ln of one of these is a uniform LM
 COMMON_VOCABS = (50257, 50304, 32000, 32768, 128256, 151936, 151646, 256000, 32100, 30522, 128100)
@@ -52,9 +60,9 @@ class Gap:
     """Val minus train at the end of the run, against the noise of one eval: the one definition
     of 'memorising' every rule uses."""
 
-    value: float             # last val - last train (negative: val below train)
-    noise: float             # noise of one eval (0 where unknown)
-    threshold: float         # max(min_gap, gap_noise_multiple x noise)
+    value: float  # last val - last train (negative: val below train)
+    noise: float  # noise of one eval (0 where unknown)
+    threshold: float  # max(min_gap, gap_noise_multiple x noise)
 
     @property
     def memorising(self) -> bool:
@@ -70,9 +78,9 @@ class Resume:
     """Where a resumed run picks up: the loss just before and just after, on the iteration losses."""
 
     step: int
-    before: float            # median of the last losses of the segment before
-    after: float             # median of the first losses of the resumed segment
-    noise: float             # the standard error of that difference
+    before: float  # median of the last losses of the segment before
+    after: float  # median of the first losses of the resumed segment
+    noise: float  # the standard error of that difference
     line: int
 
     @property
@@ -85,11 +93,11 @@ class Pinned:
     """A loss held at ln(k): the model predicts k outcomes uniformly."""
 
     k: int
-    level: float             # median of the pinned stretch
-    spread: float            # its largest distance from the median
-    curve: str               # "train" (iteration losses) or "val"
-    since_step: int          # first step of the pinned stretch
-    best_before: float       # the lowest loss before it (below ln(k): it collapsed there)
+    level: float  # median of the pinned stretch
+    spread: float  # its largest distance from the median
+    curve: str  # "train" (iteration losses) or "val"
+    since_step: int  # first step of the pinned stretch
+    best_before: float  # the lowest loss before it (below ln(k): it collapsed there)
 
 
 def _late_scatter(c: Curve) -> float | None:
@@ -113,8 +121,9 @@ def _rolling_median3(values: np.ndarray) -> np.ndarray:
 class Analyses:
     """Every shared computation about one run, computed on first use."""
 
-    def __init__(self, parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts,
-                 limits: Limits | None = None) -> None:
+    def __init__(
+        self, parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts, limits: Limits | None = None
+    ) -> None:
         self.parsed, self.config, self.facts = parsed, config, facts
         self.limits = limits or analysis_limits()
         self.notes: list[str] = []
@@ -154,8 +163,9 @@ class Analyses:
         one eval batch (a window mean or an EMA is already averaged)."""
         if self.parsed.meta.loss_kind != "micro_batch":
             return None
-        return per_batch_sigma(self.iter_loss.steps, self.iter_loss.values,
-                               min_points=int(self.limits.min_sigma_points))
+        return per_batch_sigma(
+            self.iter_loss.steps, self.iter_loss.values, min_points=int(self.limits.min_sigma_points)
+        )
 
     @cached_property
     def eval_iters(self) -> int | None:
@@ -172,8 +182,8 @@ class Analyses:
         val, train = self.val, self.train_curve
         if not self.train_val_comparable or len(val) < 2 or len(train) < 2:
             return None
-        late_val = median(val.values[len(val) // 2:])
-        late_train = median(train.values[len(train) // 2:])
+        late_val = median(val.values[len(val) // 2 :])
+        late_train = median(train.values[len(train) // 2 :])
         if late_train > 0 and late_val > self.limits.memorised_ratio * late_train:
             return late_train, late_val
         return None
@@ -191,9 +201,11 @@ class Analyses:
             return None
         if self.train_memorised:
             train, val = self.memorised
-            self.notes.append(f"late in the run train ({train:.3f}) is far below val ({val:.3f}): the "
-                              "per-batch sigma of train batches does not describe val batches, so "
-                              "the noise of one eval is taken from val's own scatter")
+            self.notes.append(
+                f"late in the run train ({train:.3f}) is far below val ({val:.3f}): the "
+                "per-batch sigma of train batches does not describe val batches, so "
+                "the noise of one eval is taken from val's own scatter"
+            )
             return None
         return eval_standard_error(self.sigma.sigma, self.eval_iters)
 
@@ -212,11 +224,14 @@ class Analyses:
         if self.eval_se_predicted is not None:
             return self.eval_se_predicted, (
                 f"per-batch sigma {self.sigma.sigma:.3g} / sqrt(eval_iters={self.eval_iters}): each "
-                "eval draws fresh random batches")
+                "eval draws fresh random batches"
+            )
         if self.val_scatter is not None:
             if self.eval_kind == "fixed":
-                how = ("a fixed val set gives the same number for the same weights, so eval-to-eval "
-                       "differences are the model's own movement")
+                how = (
+                    "a fixed val set gives the same number for the same weights, so eval-to-eval "
+                    "differences are the model's own movement"
+                )
             elif self.train_memorised:
                 how = "train is memorised, so its per-batch spread does not describe val batches"
             else:
@@ -237,7 +252,10 @@ class Analyses:
     def train_val_co_movement(self) -> float | None:
         """Correlation of train and val wiggles over the later evals: > 0 means real moves."""
         evals = self.parsed.eval_table
-        if len(self.train_eval) < self.limits.min_scatter_points or len(self.val) < self.limits.min_scatter_points:
+        if (
+            len(self.train_eval) < self.limits.min_scatter_points
+            or len(self.val) < self.limits.min_scatter_points
+        ):
             return None
         late = evals.rows(slice(len(evals) // 2, None))
         return co_movement(late["step"], late["train_loss"], late["val_loss"])
@@ -259,8 +277,14 @@ class Analyses:
         least = self.limits.min_trend_points_known_noise if point_se else self.limits.min_trend_points
         if len(c) < least:
             return None
-        return fit_trend(c.steps, c.values, point_se=point_se, z=self.limits.trend_z,
-                         min_points=min(len(c), max(int(least), TREND_WINDOW_POINTS)), **kwargs)
+        return fit_trend(
+            c.steps,
+            c.values,
+            point_se=point_se,
+            z=self.limits.trend_z,
+            min_points=min(len(c), max(int(least), TREND_WINDOW_POINTS)),
+            **kwargs,
+        )
 
     @cached_property
     def val_trend(self) -> Trend | None:
@@ -308,7 +332,7 @@ class Analyses:
         final = float(values[-1])
         noise = self.eval_noise if on_val else _late_scatter(c)
         margin = max(self.limits.flat_gain_fraction * abs(final), 2 * (noise or 0.0))
-        outside = np.flatnonzero(np.abs(values - final) >= margin)   # a rising curve is not flat either
+        outside = np.flatnonzero(np.abs(values - final) >= margin)  # a rising curve is not flat either
         start = int(outside[-1]) + 1 if len(outside) else 0
         if start >= len(c):
             return None
@@ -334,8 +358,11 @@ class Analyses:
             a, b = loss[before[-RESUME_POINTS:]], loss[now[:RESUME_POINTS]]
             spread = self.sigma.sigma if self.sigma else (_late_scatter(self.iter_loss) or 0.0)
             noise = spread * float(np.sqrt(1 / len(a) + 1 / len(b)))
-            out.append(Resume(int(steps[now[0]]), float(median(a)), float(median(b)), noise,
-                              int(iters["line"][now[0]])))
+            out.append(
+                Resume(
+                    int(steps[now[0]]), float(median(a)), float(median(b)), noise, int(iters["line"][now[0]])
+                )
+            )
         return out
 
     def near_resume(self, step: float, points: int = RESUME_POINTS) -> bool:
@@ -383,8 +410,11 @@ class Analyses:
         train = self.train_eval if len(self.train_eval) else self.iter_loss
         if not self.train_val_comparable or len(val) < TREND_WINDOW_POINTS - 1 or not len(train):
             return None
-        ratios = [train.value_near(step) / value for step, value in zip(val.steps, val.values)
-                  if value > 0 and step > 0]
+        ratios = [
+            train.value_near(step) / value
+            for step, value in zip(val.steps, val.values, strict=False)
+            if value > 0 and step > 0
+        ]
         ratios = [r for r in ratios if np.isfinite(r)]
         if len(ratios) < TREND_WINDOW_POINTS - 1:
             return None
@@ -407,7 +437,9 @@ class Analyses:
         """The schedule rebuilt from the config, where the run's last iteration stands in it."""
         if self.schedule_settings is None or self.facts.last_iter is None:
             return None
-        return schedule_position(self.facts.last_iter, *self.schedule_settings, max_iters=self.facts.max_iters)
+        return schedule_position(
+            self.facts.last_iter, *self.schedule_settings, max_iters=self.facts.max_iters
+        )
 
     @cached_property
     def _logged_lr_points(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -473,11 +505,14 @@ class Analyses:
         if logged is None or logged.peak <= 0:
             return "unknown"
         if not logged.monotone_after_peak:
-            return "unknown"       # an LR that rises again after warmup: no schedule to place it in
+            return "unknown"  # an LR that rises again after warmup: no schedule to place it in
         if logged.last >= logged.peak:
             # still rising at the last point, or held at its peak
-            return "warmup" if logged.peak_region_iter == logged.last_iter and logged.first < logged.peak \
+            return (
+                "warmup"
+                if logged.peak_region_iter == logged.last_iter and logged.first < logged.peak
                 else "constant"
+            )
         return "annealing" if self._lr_left(None, logged.last / logged.peak) else "annealed"
 
     def _lr_left(self, over_min: float | None, over_peak: float) -> bool:
@@ -496,8 +531,12 @@ class Analyses:
         target = self.facts.max_iters or self.facts.last_iter
         if len(self.val) < 6 or not target:
             return None
-        return fit_power_law(self.val.steps, self.val.values, target_step=int(target),
-                             schedule_explains_bend=self.lr_annealed_over_tail)
+        return fit_power_law(
+            self.val.steps,
+            self.val.values,
+            target_step=int(target),
+            schedule_explains_bend=self.lr_annealed_over_tail,
+        )
 
     def _schedule_function(self, stretch: float = 1.0):
         """The rebuilt LR as a function of iteration arrays, its decay stretched by `stretch`."""
@@ -525,17 +564,28 @@ class Analyses:
         if f.max_iters is None or f.last_iter is None:
             return CurveRefusal("the run's length (max_iters) is unknown, so there is no end to forecast")
         if f.last_iter >= f.max_iters:
-            return CurveRefusal(f"the run reached max_iters ({f.max_iters:,}): its end is measured, "
-                                "not forecast", kind="done")
+            return CurveRefusal(
+                f"the run reached max_iters ({f.max_iters:,}): its end is measured, not forecast", kind="done"
+            )
         c, noise, _ = self._forecast_curve
-        return forecast_curve(c.steps, c.values, self._schedule_function(), int(f.max_iters), noise,
-                              logged_lr=self._logged_lr_points)
+        return forecast_curve(
+            c.steps,
+            c.values,
+            self._schedule_function(),
+            int(f.max_iters),
+            noise,
+            logged_lr=self._logged_lr_points,
+        )
 
     def forecast_with_shorter_decay(self, end: int) -> tuple[float, float, float] | None:
         """(median, low, high) of the loss at `end` if the run resumes now with its decay ending
         at `end` (lr_decay_iters = max_iters = end): a cooldown, under the fitted law."""
         fc = self.curve_forecast
-        if not isinstance(fc, CurveForecast) or self.schedule_settings is None or self.facts.last_iter is None:
+        if (
+            not isinstance(fc, CurveForecast)
+            or self.schedule_settings is None
+            or self.facts.last_iter is None
+        ):
             return None
         lr, warmup, _, min_lr, decay = self.schedule_settings
         now = self.facts.last_iter
@@ -544,6 +594,7 @@ class Analyses:
         def resumed(iters):
             iters = np.asarray(iters)
             return np.where(iters < now, original(iters), nanogpt_lr(iters, lr, warmup, end, min_lr, decay))
+
         median_, low, high = fc.predict([end], resumed)
         return float(median_[0]), float(low[0]), float(high[0])
 
@@ -557,8 +608,9 @@ class Analyses:
             return None
         target = int(end * LONGER_RUN)
         c, noise, _ = self._forecast_curve
-        return target, forecast_curve(c.steps, c.values, self._schedule_function(LONGER_RUN), target, noise,
-                                      logged_lr=None)
+        return target, forecast_curve(
+            c.steps, c.values, self._schedule_function(LONGER_RUN), target, noise, logged_lr=None
+        )
 
     # -- scale -----------------------------------------------------------------------------
     @cached_property
@@ -584,8 +636,12 @@ class Analyses:
     def spikes(self) -> list[Spike]:
         if len(self.iter_loss) < self.limits.min_sigma_points:
             return []
-        return detect_spikes(self.iter_loss.steps, self.iter_loss.values,
-                             sigma=self.sigma.sigma if self.sigma else None, z_threshold=self.limits.spike_z)
+        return detect_spikes(
+            self.iter_loss.steps,
+            self.iter_loss.values,
+            sigma=self.sigma.sigma if self.sigma else None,
+            z_threshold=self.limits.spike_z,
+        )
 
     @cached_property
     def non_finite(self) -> NonFinite | None:
@@ -665,14 +721,20 @@ class Analyses:
         outside = np.flatnonzero(np.abs(c.values[:start] - level) > tol)
         start = int(outside[-1]) + 1 if len(outside) else 0
         before = c.values[:start]
-        return Pinned(k=int(k), level=level, spread=spread, curve=name, since_step=int(c.steps[start]),
-                      best_before=float(before.min()) if len(before) else level)
+        return Pinned(
+            k=int(k),
+            level=level,
+            spread=spread,
+            curve=name,
+            since_step=int(c.steps[start]),
+            best_before=float(before.min()) if len(before) else level,
+        )
 
     # -- the start of the run --------------------------------------------------------------
     @cached_property
     def _init(self) -> tuple[float | None, int | None]:
         val, it = self.val, self.iter_loss
-        if len(val) and val.steps[0] == 0 and self.parsed.meta.val_metric == "loss":   # not bits/byte
+        if len(val) and val.steps[0] == 0 and self.parsed.meta.val_metric == "loss":  # not bits/byte
             return float(val.values[0]), int(val.lines[0])
         if len(it) and it.steps[0] <= 1:
             return float(it.values[0]), int(it.lines[0])
@@ -728,13 +790,22 @@ class Analyses:
         init = self.init_loss
         if self.init_from == "scratch":
             return False, "init_from=scratch"
-        if init is not None and self.expected_init_loss is not None \
-                and abs(init - self.expected_init_loss) <= self.limits.from_scratch_init_tolerance:
+        if (
+            init is not None
+            and self.expected_init_loss is not None
+            and abs(init - self.expected_init_loss) <= self.limits.from_scratch_init_tolerance
+        ):
             return False, f"the first loss {init:.2f} is ln(vocab) = {self.expected_init_loss:.2f}"
-        if init is not None and meta.val_metric == "loss" and init < self.limits.finetune_max_first_loss \
-                and meta.epochs is not None:
-            return True, (f"the first loss {init:.2f} is below what any fresh language model starts at, "
-                          "and the log counts epochs over a dataset")
+        if (
+            init is not None
+            and meta.val_metric == "loss"
+            and init < self.limits.finetune_max_first_loss
+            and meta.epochs is not None
+        ):
+            return True, (
+                f"the first loss {init:.2f} is below what any fresh language model starts at, "
+                "and the log counts epochs over a dataset"
+            )
         return None, ""
 
     @property
@@ -754,4 +825,3 @@ class Analyses:
     def grad_norms(self) -> GradNorms | None:
         iters = self.parsed.iter_table
         return None if iters.empty else logged_grad_norms(iters["iter"], iters["grad_norm"])
-

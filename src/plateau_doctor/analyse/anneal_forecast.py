@@ -19,11 +19,12 @@ least-squares spread and the noise of one point. Where the log shows an anneal, 
 where it does not (a warmup-stable prefix, a constant LR), every C fits equally well, the prior
 decides and the interval is as wide as the prior: the forecast says so in its notes.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
 
 import numpy as np
 
@@ -52,19 +53,19 @@ GAIN_GRID_SIZE = 40
 # predicted change at the median and 0.45 at the 80th percentile; without this term the 80%
 # intervals held the truth 68% of the time.
 DISCREPANCY = 0.25
-MIN_POINTS = 6            # fewer points than this cannot tell four parameters apart
-INTERVAL = (10.0, 90.0)   # percentiles of the predictive mixture: an 80% interval
-N_DRAWS = 20000           # draws from the mixture for its quantiles (seeded)
-MIN_FIT_FRACTION = 0.1    # points before this fraction of the last step are the fast transient
-MAX_POINTS = 200          # longer series are averaged in consecutive groups down to this many
+MIN_POINTS = 6  # fewer points than this cannot tell four parameters apart
+INTERVAL = (10.0, 90.0)  # percentiles of the predictive mixture: an 80% interval
+N_DRAWS = 20000  # draws from the mixture for its quantiles (seeded)
+MIN_FIT_FRACTION = 0.1  # points before this fraction of the last step are the fast transient
+MAX_POINTS = 200  # longer series are averaged in consecutive groups down to this many
 SCHEDULE_SAMPLES = 50000  # longer schedules are kept in blocks (see sample_schedule)
-SUBSAMPLES = 16           # points per block at which a callable schedule is evaluated
-RISE_SIGMAS = 3.0         # a rise beyond this many noise units under a falling LR: not the law's curve
+SUBSAMPLES = 16  # points per block at which a callable schedule is evaluated
+RISE_SIGMAS = 3.0  # a rise beyond this many noise units under a falling LR: not the law's curve
 # C counts as taken from the prior when its 10th-90th posterior range still spans at least this
 # share of the prior's log-range: the data did not narrow it much.
 PRIOR_DOMINATED = 0.5
 
-LRSource = Union[np.ndarray, Callable[[np.ndarray], np.ndarray]]
+LRSource = np.ndarray | Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,19 @@ class CurveForecast:
     """A fitted loss curve and its prediction at `target_step`."""
 
     target_step: int
-    predicted: float                 # median of the predictive mixture
-    low: float                       # INTERVAL percentiles: where the printed loss should fall
+    predicted: float  # median of the predictive mixture
+    low: float  # INTERVAL percentiles: where the printed loss should fall
     high: float
     method: str
-    annealing: str                   # "fitted": the log pins C; "prior": C comes from the prior
+    annealing: str  # "fitted": the log pins C; "prior": C comes from the prior
     n_points: int
-    first_step: int                  # of the fitted points
+    first_step: int  # of the fitted points
     last_step: int
-    residual_sd: float               # of the best cell: how well the law describes the points
-    point_noise: float               # noise of one point used for the likelihood
-    anneal_gain: tuple[float, float]   # posterior 10th-90th percentile of a full anneal's gain
+    residual_sd: float  # of the best cell: how well the law describes the points
+    point_noise: float  # noise of one point used for the likelihood
+    anneal_gain: tuple[float, float]  # posterior 10th-90th percentile of a full anneal's gain
     notes: tuple[str, ...] = ()
-    model: "_Mixture" = field(default=None, repr=False, compare=False)
+    model: _Mixture = field(default=None, repr=False, compare=False)
 
     def predict(self, steps, lr: LRSource | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(median, low, high) at `steps`, under the fitted run's schedule or another one (`lr`:
@@ -167,9 +168,13 @@ def nanogpt_schedule(config) -> Callable[[np.ndarray], np.ndarray] | None:
     """nanoGPT's get_lr as a function of iteration arrays, from a resolved config (anything with
     `.get(key)`, --set values applied); None when a schedule key is missing or not a number."""
     try:
-        args = (float(config.get("learning_rate")), int(config.get("warmup_iters")),
-                int(config.get("lr_decay_iters")), float(config.get("min_lr")),
-                bool(config.get("decay_lr", True)))
+        args = (
+            float(config.get("learning_rate")),
+            int(config.get("warmup_iters")),
+            int(config.get("lr_decay_iters")),
+            float(config.get("min_lr")),
+            bool(config.get("decay_lr", True)),
+        )
     except (TypeError, ValueError):
         return None
     return lambda iters: nanogpt_lr(np.asarray(iters), *args)
@@ -192,8 +197,12 @@ def schedule_areas(schedule: SampledSchedule, momentum_decays: tuple[float, ...]
     stride = schedule.stride
     s1 = np.concatenate(([0.0], np.cumsum(eta))) * stride
     drops = np.concatenate(([0.0], eta[:-1] - eta[1:]))
-    s2 = {decay: np.concatenate(([0.0], np.cumsum(_decaying_cumsum(drops, decay ** stride))))
-          * stride * (1.0 - decay) for decay in momentum_decays}
+    s2 = {
+        decay: np.concatenate(([0.0], np.cumsum(_decaying_cumsum(drops, decay**stride))))
+        * stride
+        * (1.0 - decay)
+        for decay in momentum_decays
+    }
     return ScheduleAreas(stride, s1, s2, peak)
 
 
@@ -208,7 +217,7 @@ def _decaying_cumsum(x: np.ndarray, decay: float) -> np.ndarray:
     if terms <= 64:
         out = x.copy()
         for k in range(1, min(terms, len(x) - 1) + 1):
-            out[k:] += decay ** k * x[:-k]
+            out[k:] += decay**k * x[:-k]
         return out
     block = int(min(16384, 20.0 / -math.log(decay)))
     out = np.empty_like(x)
@@ -216,10 +225,10 @@ def _decaying_cumsum(x: np.ndarray, decay: float) -> np.ndarray:
     inverse = 1.0 / powers
     carry = 0.0
     for start in range(0, len(x), block):
-        chunk = x[start:start + block]
+        chunk = x[start : start + block]
         k = len(chunk)
         within = powers[:k] * np.cumsum(chunk * inverse[:k])
-        out[start:start + k] = within + carry * decay * powers[:k]
+        out[start : start + k] = within + carry * decay * powers[:k]
         carry = float(out[start + k - 1])
     return out
 
@@ -239,27 +248,27 @@ class LawSettings:
 class _Mixture:
     """The cells of the fit and what predicting under any schedule needs."""
 
-    decay: np.ndarray        # (cells,) lam of each cell
+    decay: np.ndarray  # (cells,) lam of each cell
     alpha: np.ndarray
-    gain: np.ndarray         # C in units of a complete anneal (nats)
-    level: np.ndarray        # L0
-    amplitude: np.ndarray    # A (S1 in units of s1_scale)
-    weight: np.ndarray       # posterior weights, summing to 1
-    x1_mean: np.ndarray      # of the fitted regressor per cell, for the least-squares spread
+    gain: np.ndarray  # C in units of a complete anneal (nats)
+    level: np.ndarray  # L0
+    amplitude: np.ndarray  # A (S1 in units of s1_scale)
+    weight: np.ndarray  # posterior weights, summing to 1
+    x1_mean: np.ndarray  # of the fitted regressor per cell, for the least-squares spread
     x1_sxx: np.ndarray
     n_points: int
-    sigma: float             # residual scale used for the within-cell spread
+    sigma: float  # residual scale used for the within-cell spread
     point_noise: float
-    s1_reference_step: int   # the last fitted step
-    s1_scale: float          # S1 of the fitted schedule there: the unit of S1 in the law
-    s2_scale: float          # the fitted schedule's peak LR: a complete anneal from it counts 1
-    schedule: SampledSchedule   # the fitted run's, long enough for its target
-    discrepancy: float       # sd of the law's own error, as a fraction of the change it predicts
+    s1_reference_step: int  # the last fitted step
+    s1_scale: float  # S1 of the fitted schedule there: the unit of S1 in the law
+    s2_scale: float  # the fitted schedule's peak LR: a complete anneal from it counts 1
+    schedule: SampledSchedule  # the fitted run's, long enough for its target
+    discrepancy: float  # sd of the law's own error, as a fraction of the change it predicts
 
     def predict(self, steps, lr: LRSource | None = None):
         """(median, low, high) at `steps`; NaN where the schedule has no LR area yet."""
         asked = np.atleast_1d(np.asarray(steps, dtype=float)).astype(int)
-        steps = np.append(asked, self.s1_reference_step)     # the last fitted step, to measure change
+        steps = np.append(asked, self.s1_reference_step)  # the last fitted step, to measure change
         horizon = int(steps.max())
         schedule = self.schedule if lr is None else sample_schedule(lr, horizon)
         if schedule.n_steps < horizon:
@@ -271,12 +280,13 @@ class _Mixture:
             s2[self.decay == decay] = areas.s2_at(decay, steps) / self.s2_scale
         s1 = areas.s1_at(steps) / self.s1_scale
         no_area = s1 <= 0
-        x1 = np.maximum(s1, 1e-12)[None, :] ** -self.alpha[:, None]   # (cells, steps)
+        x1 = np.maximum(s1, 1e-12)[None, :] ** -self.alpha[:, None]  # (cells, steps)
         mean = self.level[:, None] + self.amplitude[:, None] * x1 - self.gain[:, None] * s2
-        within = self.sigma ** 2 * (1.0 / self.n_points
-                                    + (x1 - self.x1_mean[:, None]) ** 2 / self.x1_sxx[:, None])
+        within = self.sigma**2 * (
+            1.0 / self.n_points + (x1 - self.x1_mean[:, None]) ** 2 / self.x1_sxx[:, None]
+        )
         change = mean - mean[:, -1:]
-        spread = np.sqrt(within + self.point_noise ** 2 + (self.discrepancy * change) ** 2)
+        spread = np.sqrt(within + self.point_noise**2 + (self.discrepancy * change) ** 2)
         mid, low, high = _mixture_quantiles(mean[:, :-1], spread[:, :-1], self.weight)
         blank = no_area[:-1]
         return (np.where(blank, np.nan, mid), np.where(blank, np.nan, low), np.where(blank, np.nan, high))
@@ -287,14 +297,21 @@ def _mixture_quantiles(mean: np.ndarray, spread: np.ndarray, weight: np.ndarray)
     rng = np.random.default_rng(0)
     picks = rng.choice(len(weight), size=N_DRAWS, p=weight)
     noise = rng.standard_normal(N_DRAWS)
-    draws = mean[picks] + spread[picks] * noise[:, None]             # (draws, points)
+    draws = mean[picks] + spread[picks] * noise[:, None]  # (draws, points)
     low, mid, high = np.percentile(draws, [INTERVAL[0], 50.0, INTERVAL[1]], axis=0)
     return mid, low, high
 
 
-def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_noise: float | None,
-                   *, logged_lr: tuple[np.ndarray, np.ndarray] | None = None,
-                   settings: LawSettings = LawSettings()) -> CurveForecast | CurveRefusal:
+def forecast_curve(
+    steps,
+    losses,
+    lr: LRSource | None,
+    target_step: int,
+    point_noise: float | None,
+    *,
+    logged_lr: tuple[np.ndarray, np.ndarray] | None = None,
+    settings: LawSettings = LawSettings(),
+) -> CurveForecast | CurveRefusal:
     """Fit the law to (steps, losses) under the schedule `lr` and predict the loss at target_step.
 
     `lr`: the LR of every update from step 0 (array or callable), long enough to reach the target
@@ -303,8 +320,10 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     `logged_lr`: (iters, lrs) the log printed, checked against `lr`.
     """
     if lr is None:
-        return CurveRefusal("the learning-rate schedule is unknown (no config to rebuild it from "
-                            "and no LR in the log), and the law needs it at every step")
+        return CurveRefusal(
+            "the learning-rate schedule is unknown (no config to rebuild it from "
+            "and no LR in the log), and the law needs it at every step"
+        )
     s, y = finite_sorted(steps, losses)
     target_step = int(target_step)
     horizon = max(target_step, int(s[-1]) if len(s) else 0)
@@ -316,9 +335,12 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     keep = (s > _warmup_end(schedule)) & (s >= start) & (s > 0)
     s, y = s[keep].astype(int), y[keep]
     if len(s) < MIN_POINTS:
-        return CurveRefusal(f"only {len(s)} points after the warmup and the first "
-                            f"{settings.fit_from_fraction:.0%} of the run; the law needs at least "
-                            f"{MIN_POINTS}", kind="points")
+        return CurveRefusal(
+            f"only {len(s)} points after the warmup and the first "
+            f"{settings.fit_from_fraction:.0%} of the run; the law needs at least "
+            f"{MIN_POINTS}",
+            kind="points",
+        )
     rising = _rises_at_the_end(s, y, schedule, point_noise)
     if rising:
         return CurveRefusal(rising, kind="rising")
@@ -330,32 +352,49 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
     gain_grid = float(y[-1]) * np.geomspace(*settings.anneal_gain_range, GAIN_GRID_SIZE)
     areas = schedule_areas(schedule, settings.momentum_decays)
     s1_scale, s2_scale = float(areas.s1_at(reference)), areas.peak
-    x1 = np.maximum(areas.s1_at(s) / s1_scale, 1e-12)[None, :] ** -alphas[:, None]   # (G, n)
-    fits = [_fit_many(x1, y[None, :] + gain_grid[:, None] * (areas.s2_at(decay, s) / s2_scale)[None, :])
-            for decay in settings.momentum_decays]           # per lam: L0, A, SSE, each (K, G)
-    level, amplitude, sse = (np.stack(part) for part in zip(*fits))         # (D, K, G)
+    x1 = np.maximum(areas.s1_at(s) / s1_scale, 1e-12)[None, :] ** -alphas[:, None]  # (G, n)
+    fits = [
+        _fit_many(x1, y[None, :] + gain_grid[:, None] * (areas.s2_at(decay, s) / s2_scale)[None, :])
+        for decay in settings.momentum_decays
+    ]  # per lam: L0, A, SSE, each (K, G)
+    level, amplitude, sse = (np.stack(part) for part in zip(*fits, strict=False))  # (D, K, G)
 
     n = len(s)
     best = np.unravel_index(int(np.argmin(sse)), sse.shape)
     residual_sd = math.sqrt(float(sse[best]) / max(n - 4, 1))
-    best_residuals = (y + gain_grid[best[1]] * areas.s2_at(settings.momentum_decays[best[0]], s) / s2_scale
-                      - level[best] - amplitude[best] * x1[best[2]])
+    best_residuals = (
+        y
+        + gain_grid[best[1]] * areas.s2_at(settings.momentum_decays[best[0]], s) / s2_scale
+        - level[best]
+        - amplitude[best] * x1[best[2]]
+    )
     inflation = _autocorrelation_inflation(best_residuals)
     noise = float(point_noise) if point_noise and point_noise > 0 else 0.0
     sigma = max(residual_sd, noise)
-    weight = np.exp(-(sse - sse[best]) / (2.0 * sigma ** 2 * inflation)).ravel()
-    weight /= weight.sum()          # the priors are uniform over the log-spaced grids
+    weight = np.exp(-(sse - sse[best]) / (2.0 * sigma**2 * inflation)).ravel()
+    weight /= weight.sum()  # the priors are uniform over the log-spaced grids
 
-    x1_mean = x1.mean(axis=1)                                                # (G,)
+    x1_mean = x1.mean(axis=1)  # (G,)
     x1_sxx = np.maximum(((x1 - x1_mean[:, None]) ** 2).sum(axis=1), 1e-300)
     grid = np.meshgrid(np.asarray(settings.momentum_decays), gain_grid, alphas, indexing="ij")
-    mixture = _Mixture(decay=grid[0].ravel(), alpha=grid[2].ravel(), gain=grid[1].ravel(),
-                       level=level.ravel(), amplitude=amplitude.ravel(), weight=weight,
-                       x1_mean=np.broadcast_to(x1_mean, sse.shape).ravel(),
-                       x1_sxx=np.broadcast_to(x1_sxx, sse.shape).ravel(), n_points=n,
-                       sigma=sigma * math.sqrt(inflation), point_noise=noise,
-                       s1_reference_step=reference, s1_scale=s1_scale, s2_scale=s2_scale,
-                       schedule=schedule, discrepancy=settings.discrepancy)
+    mixture = _Mixture(
+        decay=grid[0].ravel(),
+        alpha=grid[2].ravel(),
+        gain=grid[1].ravel(),
+        level=level.ravel(),
+        amplitude=amplitude.ravel(),
+        weight=weight,
+        x1_mean=np.broadcast_to(x1_mean, sse.shape).ravel(),
+        x1_sxx=np.broadcast_to(x1_sxx, sse.shape).ravel(),
+        n_points=n,
+        sigma=sigma * math.sqrt(inflation),
+        point_noise=noise,
+        s1_reference_step=reference,
+        s1_scale=s1_scale,
+        s2_scale=s2_scale,
+        schedule=schedule,
+        discrepancy=settings.discrepancy,
+    )
     mid, low, high = mixture.predict([target_step])
 
     gain_low, gain_high = _weighted_quantiles(mixture.gain, weight, (0.1, 0.9))
@@ -367,17 +406,31 @@ def forecast_curve(steps, losses, lr: LRSource | None, target_step: int, point_n
             f"the log does not show enough of an anneal to measure what one buys, so that comes "
             f"from a prior ({gain_range[0]:.1%}-{gain_range[1]:.0%} of the loss for a complete "
             "anneal, from published cooldowns and full-curve fits) and the interval is as wide as "
-            "that prior")
+            "that prior"
+        )
     if residual_sd > 2.0 * noise > 0:
-        notes.append(f"the law misses the points by {residual_sd:.3g} on average, more than their "
-                     f"noise ({noise:.3g}): the interval is widened accordingly")
+        notes.append(
+            f"the law misses the points by {residual_sd:.3g} on average, more than their "
+            f"noise ({noise:.3g}): the interval is widened accordingly"
+        )
     if target_step <= s[-1]:
         notes.append("the target step is not beyond the last fitted point")
     return CurveForecast(
-        target_step=target_step, predicted=float(mid[0]), low=float(low[0]), high=float(high[0]),
-        method=METHOD, annealing="prior" if from_prior else "fitted", n_points=n_given,
-        first_step=int(s[0]), last_step=int(s[-1]), residual_sd=residual_sd, point_noise=noise,
-        anneal_gain=(float(gain_low), float(gain_high)), notes=tuple(notes), model=mixture)
+        target_step=target_step,
+        predicted=float(mid[0]),
+        low=float(low[0]),
+        high=float(high[0]),
+        method=METHOD,
+        annealing="prior" if from_prior else "fitted",
+        n_points=n_given,
+        first_step=int(s[0]),
+        last_step=int(s[-1]),
+        residual_sd=residual_sd,
+        point_noise=noise,
+        anneal_gain=(float(gain_low), float(gain_high)),
+        notes=tuple(notes),
+        model=mixture,
+    )
 
 
 def _thinned(s: np.ndarray, y: np.ndarray, noise: float | None):
@@ -392,20 +445,29 @@ def _thinned(s: np.ndarray, y: np.ndarray, noise: float | None):
     return steps, values, (noise / np.sqrt(size) if noise else noise)
 
 
-def forecast_run_end(val_steps, val_losses, config, max_iters: int | None, point_noise: float | None,
-                     logged_lr: tuple[np.ndarray, np.ndarray] | None = None) -> CurveForecast | CurveRefusal:
+def forecast_run_end(
+    val_steps,
+    val_losses,
+    config,
+    max_iters: int | None,
+    point_noise: float | None,
+    logged_lr: tuple[np.ndarray, np.ndarray] | None = None,
+) -> CurveForecast | CurveRefusal:
     """What the run's val loss should be at max_iters under its nanoGPT schedule (`config`: the
     resolved config, or None when the run's config is not known)."""
     lr = nanogpt_schedule(config) if config is not None else None
     if lr is None:
-        return CurveRefusal("the learning-rate schedule is unknown (the log carries no config and "
-                            "none was given), and the law needs it at every step")
+        return CurveRefusal(
+            "the learning-rate schedule is unknown (the log carries no config and "
+            "none was given), and the law needs it at every step"
+        )
     if not max_iters:
         return CurveRefusal("the run's length (max_iters) is unknown, so there is no end to forecast")
     steps = np.asarray(val_steps, dtype=float)
     if len(steps) and np.nanmax(steps) >= max_iters:
-        return CurveRefusal(f"the run reached max_iters ({max_iters:,}): its end is measured, not forecast",
-                            kind="done")
+        return CurveRefusal(
+            f"the run reached max_iters ({max_iters:,}): its end is measured, not forecast", kind="done"
+        )
     return forecast_curve(val_steps, val_losses, lr, int(max_iters), point_noise, logged_lr=logged_lr)
 
 
@@ -413,11 +475,23 @@ def report_entry(result: CurveForecast | CurveRefusal) -> dict:
     """The forecast as the JSON report carries it: iter, val_loss, low, high, method; or a
     reason why there is none."""
     if isinstance(result, CurveRefusal):
-        return {"iter": None, "val_loss": None, "low": None, "high": None, "method": METHOD,
-                "reason": result.reason}
-    return {"iter": result.target_step, "val_loss": round(result.predicted, 4),
-            "low": round(result.low, 4), "high": round(result.high, 4), "method": result.method,
-            "annealing": result.annealing, "notes": list(result.notes)}
+        return {
+            "iter": None,
+            "val_loss": None,
+            "low": None,
+            "high": None,
+            "method": METHOD,
+            "reason": result.reason,
+        }
+    return {
+        "iter": result.target_step,
+        "val_loss": round(result.predicted, 4),
+        "low": round(result.low, 4),
+        "high": round(result.high, 4),
+        "method": result.method,
+        "annealing": result.annealing,
+        "notes": list(result.notes),
+    }
 
 
 def _warmup_end(schedule: SampledSchedule) -> int:
@@ -449,13 +523,16 @@ def _schedule_problem(schedule: SampledSchedule, horizon: int, lr: LRSource, log
     off = np.abs(values - expected) > 0.05 * float(eta.max()) + 1e-12
     if np.mean(off) > 0.1:
         i = int(np.flatnonzero(off)[0])
-        return (f"the learning rate the log prints ({values[i]:.3g} at iter {iters[i]}) contradicts "
-                f"the schedule rebuilt from the config ({expected[i]:.3g}); fix the config first")
+        return (
+            f"the learning rate the log prints ({values[i]:.3g} at iter {iters[i]}) contradicts "
+            f"the schedule rebuilt from the config ({expected[i]:.3g}); fix the config first"
+        )
     return None
 
 
-def _rises_at_the_end(s: np.ndarray, y: np.ndarray, schedule: SampledSchedule,
-                      noise: float | None) -> str | None:
+def _rises_at_the_end(
+    s: np.ndarray, y: np.ndarray, schedule: SampledSchedule, noise: float | None
+) -> str | None:
     """The law lets the loss rise only where the LR rises. A curve that climbs beyond its noise
     while the LR does not (its end above its lowest point, or its last third sloping up) is
     overfitting or instability, which the law does not describe.
@@ -480,9 +557,11 @@ def _rises_at_the_end(s: np.ndarray, y: np.ndarray, schedule: SampledSchedule,
         if slope_rise > RISE_SIGMAS * slope_noise and slope_rise > rise:
             rise, span, allowance = float(slope_rise), (int(ts[0]), int(ts[-1])), RISE_SIGMAS * slope_noise
     if rise > allowance:
-        return (f"the loss rises by {rise:.3g} over steps {span[0]}-{span[1]} while the LR does not "
-                f"(noise {scale:.2g}): overfitting or instability, which the annealing law does "
-                "not model")
+        return (
+            f"the loss rises by {rise:.3g} over steps {span[0]}-{span[1]} while the LR does not "
+            f"(noise {scale:.2g}): overfitting or instability, which the annealing law does "
+            "not model"
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """The loss table as the analyses read it: finite, step-ordered curves with their log lines."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ import numpy as np
 from ..model import Columns
 from .medians import median
 
-BINS = 40     # a train curve made of iteration losses is read as this many bin medians
+BINS = 40  # a train curve made of iteration losses is read as this many bin medians
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def curve(table: Columns, x: str, y: str) -> Curve:
     values = table[y].astype(float, copy=False)
     keep = np.isfinite(values)
     lines = table["line"]
-    if keep.all():            # the usual case: no copies of a long curve
+    if keep.all():  # the usual case: no copies of a long curve
         return Curve(steps, values, lines)
     return Curve(steps[keep], values[keep], lines[keep])
 

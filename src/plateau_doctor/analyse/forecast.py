@@ -6,6 +6,7 @@ squares) for each alpha, so it has no starting point, no iterations and no rando
 seeded bootstrap: the same curve always gives the same forecast. It refuses rather than guesses
 when the curve cannot carry a projection (the LR schedule bends it, too few points, too short).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ import numpy as np
 
 ALPHA_GRID = np.geomspace(0.05, 3.0, 200)
 N_BOOTSTRAP = 200
-MIN_SPAN_FACTOR = 1.5   # the tail must cover t .. 1.5 t at least: shorter tails cannot tell alpha
+MIN_SPAN_FACTOR = 1.5  # the tail must cover t .. 1.5 t at least: shorter tails cannot tell alpha
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,20 @@ class Forecast:
     """A fitted L(t) = l_inf + amplitude * t^(-alpha) and its projections."""
 
     l_inf: float
-    amplitude: float                 # A, in the units of the formula with t in raw steps
+    amplitude: float  # A, in the units of the formula with t in raw steps
     alpha: float
-    fitted_from_step: int            # first step of the tail that was fitted
+    fitted_from_step: int  # first step of the tail that was fitted
     n_points: int
     target_step: int
     predicted_at_target: float
-    interval_at_target: tuple[float, float]   # bootstrap 10th-90th percentile, widened (see fit)
-    predicted_at_double: float       # at 2 x target_step: "what if the run were twice as long"
+    interval_at_target: tuple[float, float]  # bootstrap 10th-90th percentile, widened (see fit)
+    predicted_at_double: float  # at 2 x target_step: "what if the run were twice as long"
     interval_at_double: tuple[float, float]
     residual_sd: float
-    l_inf_interval: tuple[float, float] = (0.0, 0.0)   # bootstrap 10th-90th percentile of L_inf
-    last_step: int = 0               # last step of the tail
-    gap_at_last_step: float = 0.0    # A * last_step^(-alpha): what the law says is still to gain
-    notes: tuple[str, ...] = ()      # caveats a report should carry (e.g. L_inf pinned at 0)
+    l_inf_interval: tuple[float, float] = (0.0, 0.0)  # bootstrap 10th-90th percentile of L_inf
+    last_step: int = 0  # last step of the tail
+    gap_at_last_step: float = 0.0  # A * last_step^(-alpha): what the law says is still to gain
+    notes: tuple[str, ...] = ()  # caveats a report should carry (e.g. L_inf pinned at 0)
 
 
 @dataclass(frozen=True)
@@ -63,37 +64,42 @@ def _fit_many(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     feasible one is exact.
     """
     n = x.shape[1]
-    sx, sxx = x.sum(axis=1), (x * x).sum(axis=1)               # (G,)
-    sy, syy = y.sum(axis=1)[:, None], (y * y).sum(axis=1)[:, None]   # (B, 1)
-    sxy = y @ x.T                                              # (B, G)
+    sx, sxx = x.sum(axis=1), (x * x).sum(axis=1)  # (G,)
+    sy, syy = y.sum(axis=1)[:, None], (y * y).sum(axis=1)[:, None]  # (B, 1)
+    sxy = y @ x.T  # (B, G)
 
     def sse(level, amp):
-        return (syy - 2 * level * sy - 2 * amp * sxy + n * level ** 2
-                + 2 * level * amp * sx + amp ** 2 * sxx)
+        return syy - 2 * level * sy - 2 * amp * sxy + n * level**2 + 2 * level * amp * sx + amp**2 * sxx
 
-    x_var = sxx - sx ** 2 / n
+    x_var = sxx - sx**2 / n
     with np.errstate(divide="ignore", invalid="ignore"):
         amp_free = (sxy - sx * sy / n) / x_var
     level_free = (sy - amp_free * sx) / n
     free_ok = (amp_free >= 0) & (level_free >= 0) & np.isfinite(amp_free)
 
-    level_flat = np.broadcast_to(np.maximum(sy / n, 0.0), sxy.shape)       # A = 0 edge
-    amp_through_zero = np.maximum(sxy / sxx, 0.0)                          # L = 0 edge
+    level_flat = np.broadcast_to(np.maximum(sy / n, 0.0), sxy.shape)  # A = 0 edge
+    amp_through_zero = np.maximum(sxy / sxx, 0.0)  # L = 0 edge
 
-    candidates = [(np.where(free_ok, level_free, 0.0), np.where(free_ok, amp_free, 0.0)),
-                  (level_flat, np.zeros_like(sxy)),
-                  (np.zeros_like(sxy), amp_through_zero)]
-    errors = [np.where(free_ok, sse(*candidates[0]), np.inf),
-              sse(*candidates[1]), sse(*candidates[2])]
+    candidates = [
+        (np.where(free_ok, level_free, 0.0), np.where(free_ok, amp_free, 0.0)),
+        (level_flat, np.zeros_like(sxy)),
+        (np.zeros_like(sxy), amp_through_zero),
+    ]
+    errors = [np.where(free_ok, sse(*candidates[0]), np.inf), sse(*candidates[1]), sse(*candidates[2])]
     best = np.argmin(np.stack(errors), axis=0)
     level = np.choose(best, [c[0] for c in candidates])
     amp = np.choose(best, [c[1] for c in candidates])
     return level, amp, np.choose(best, errors)
 
 
-def fit_power_law(steps, values, target_step: int, tail_fraction: float = 0.6,
-                  min_points: int = 6,
-                  schedule_explains_bend: bool = False) -> Forecast | ForecastRefusal:
+def fit_power_law(
+    steps,
+    values,
+    target_step: int,
+    tail_fraction: float = 0.6,
+    min_points: int = 6,
+    schedule_explains_bend: bool = False,
+) -> Forecast | ForecastRefusal:
     """Fit L(t) = L_inf + A t^(-alpha) on the last `tail_fraction` of the step range and project.
 
     alpha runs over 200 log-spaced values in [0.05, 3]; for each, L_inf and A (both >= 0) are
@@ -107,7 +113,8 @@ def fit_power_law(steps, values, target_step: int, tail_fraction: float = 0.6,
     if schedule_explains_bend:
         return ForecastRefusal(
             "the learning-rate schedule bends the curve over this stretch (a cosine tail or an LR "
-            "change), so a power law in steps would mistake the schedule for the model's limit")
+            "change), so a power law in steps would mistake the schedule for the model's limit"
+        )
     s, v = _finite_positive_sorted(steps, values)
     if len(s) == 0:
         return ForecastRefusal("no finite loss values at positive steps to fit")
@@ -115,27 +122,33 @@ def fit_power_law(steps, values, target_step: int, tail_fraction: float = 0.6,
     tail = s >= cutoff
     s, v = s[tail], v[tail]
     if len(s) < min_points:
-        return ForecastRefusal(f"only {len(s)} points in the tail of the curve; a power-law "
-                               f"forecast needs at least {min_points}")
+        return ForecastRefusal(
+            f"only {len(s)} points in the tail of the curve; a power-law forecast needs at least {min_points}"
+        )
     if s[-1] < MIN_SPAN_FACTOR * s[0]:
-        return ForecastRefusal(f"the fitted tail only spans steps {int(s[0])}-{int(s[-1])} (less "
-                               f"than a factor {MIN_SPAN_FACTOR}); too short to tell how fast the "
-                               "loss saturates")
+        return ForecastRefusal(
+            f"the fitted tail only spans steps {int(s[0])}-{int(s[-1])} (less "
+            f"than a factor {MIN_SPAN_FACTOR}); too short to tell how fast the "
+            "loss saturates"
+        )
 
     scale = s[-1]
-    x = (s / scale)[None, :] ** -ALPHA_GRID[:, None]          # (G, n)
+    x = (s / scale)[None, :] ** -ALPHA_GRID[:, None]  # (G, n)
     level, amp, errors = _fit_many(x, v[None, :])
     g = int(np.argmin(errors[0]))
     l_inf, amp_scaled, alpha = float(level[0, g]), float(amp[0, g]), float(ALPHA_GRID[g])
-    fitted_drop = amp_scaled * (x[g, 0] - 1.0)   # what the law says the tail fell by
-    if (not (math.isfinite(l_inf) and math.isfinite(amp_scaled))
-            or fitted_drop <= 1e-9 * max(1.0, float(np.mean(np.abs(v))))):
-        return ForecastRefusal("the tail does not decrease, so a saturating power law has "
-                               "nothing to fit (no further gain to project)")
+    fitted_drop = amp_scaled * (x[g, 0] - 1.0)  # what the law says the tail fell by
+    if not (math.isfinite(l_inf) and math.isfinite(amp_scaled)) or fitted_drop <= 1e-9 * max(
+        1.0, float(np.mean(np.abs(v)))
+    ):
+        return ForecastRefusal(
+            "the tail does not decrease, so a saturating power law has "
+            "nothing to fit (no further gain to project)"
+        )
     n = len(s)
     fitted = l_inf + amp_scaled * x[g]
     residuals = v - fitted
-    residual_sd = math.sqrt(float(np.sum(residuals ** 2)) / max(n - 3, 1))
+    residual_sd = math.sqrt(float(np.sum(residuals**2)) / max(n - 3, 1))
 
     def predict(level_, amp_, alpha_, step):
         return level_ + amp_ * (step / scale) ** -alpha_
@@ -148,8 +161,12 @@ def fit_power_law(steps, values, target_step: int, tail_fraction: float = 0.6,
     b_level, b_amp, b_errors = _fit_many(x, resampled)
     b_best = np.argmin(b_errors, axis=1)
     rows = np.arange(N_BOOTSTRAP)
-    b_pred = predict(b_level[rows, b_best][:, None], b_amp[rows, b_best][:, None],
-                     ALPHA_GRID[b_best][:, None], targets[None, :])      # (B, 2)
+    b_pred = predict(
+        b_level[rows, b_best][:, None],
+        b_amp[rows, b_best][:, None],
+        ALPHA_GRID[b_best][:, None],
+        targets[None, :],
+    )  # (B, 2)
     low, high = np.percentile(b_pred, [10, 90], axis=0)
     l_inf_low, l_inf_high = np.percentile(b_level[rows, b_best], [10, 90])
     floor = 2.0 * residual_sd / math.sqrt(n)
@@ -157,18 +174,29 @@ def fit_power_law(steps, values, target_step: int, tail_fraction: float = 0.6,
 
     notes = []
     if l_inf < 0.5 * float(v.min()):
-        notes.append(f"L_inf ({l_inf:.3g}) is far below every observed value: the tail does not "
-                     "show where the loss levels off, so treat the asymptote as unknown")
+        notes.append(
+            f"L_inf ({l_inf:.3g}) is far below every observed value: the tail does not "
+            "show where the loss levels off, so treat the asymptote as unknown"
+        )
     if g in (0, len(ALPHA_GRID) - 1):
         notes.append(f"alpha is at the edge of the searched range ({alpha:.2f})")
     if target_step < s[-1]:
         notes.append("the target step is before the end of the fitted tail")
 
     return Forecast(
-        l_inf=l_inf, amplitude=amp_scaled * scale ** alpha, alpha=alpha,
-        fitted_from_step=int(s[0]), n_points=n, target_step=int(target_step),
-        predicted_at_target=float(point[0]), interval_at_target=(float(low[0]), float(high[0])),
-        predicted_at_double=float(point[1]), interval_at_double=(float(low[1]), float(high[1])),
-        residual_sd=residual_sd, l_inf_interval=(float(l_inf_low), float(l_inf_high)),
-        last_step=int(s[-1]), gap_at_last_step=amp_scaled,
-        notes=tuple(notes))
+        l_inf=l_inf,
+        amplitude=amp_scaled * scale**alpha,
+        alpha=alpha,
+        fitted_from_step=int(s[0]),
+        n_points=n,
+        target_step=int(target_step),
+        predicted_at_target=float(point[0]),
+        interval_at_target=(float(low[0]), float(high[0])),
+        predicted_at_double=float(point[1]),
+        interval_at_double=(float(low[1]), float(high[1])),
+        residual_sd=residual_sd,
+        l_inf_interval=(float(l_inf_low), float(l_inf_high)),
+        last_step=int(s[-1]),
+        gap_at_last_step=amp_scaled,
+        notes=tuple(notes),
+    )

@@ -7,6 +7,7 @@ it is evidence: a norm that rose before a jump points at the update size (LR, cl
 that fell and stayed low after the loss jumped is a model that collapsed to a flat, degenerate
 state rather than one that oscillates.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import numpy as np
 
 from .medians import median
 
-MIN_POINTS = 3     # logged norms needed on each side of an event
+MIN_POINTS = 3  # logged norms needed on each side of an event
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class GradNormAround:
 
 @dataclass(frozen=True)
 class GradNorms:
-    steps: np.ndarray    # iterations with a finite logged norm
+    steps: np.ndarray  # iterations with a finite logged norm
     values: np.ndarray
 
     @property
@@ -52,12 +53,17 @@ class GradNorms:
         """Medians of the norms logged in the `window` points before `at_iter` and the `window`
         points from it on; None with fewer than MIN_POINTS on a side."""
         split = int(np.searchsorted(self.steps, at_iter))
-        b = self.values[max(0, split - window):split]
-        a = self.values[split:split + window]
+        b = self.values[max(0, split - window) : split]
+        a = self.values[split : split + window]
         if len(b) < MIN_POINTS or len(a) < MIN_POINTS:
             return None
-        return GradNormAround(at_iter=int(at_iter), median_before=median(b), median_after=median(a),
-                              points_before=len(b), points_after=len(a))
+        return GradNormAround(
+            at_iter=int(at_iter),
+            median_before=median(b),
+            median_after=median(a),
+            points_before=len(b),
+            points_after=len(a),
+        )
 
     def at(self, iteration: int) -> float | None:
         """The norm logged at exactly this iteration, if any."""

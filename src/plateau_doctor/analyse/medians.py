@@ -8,16 +8,17 @@ short (a few dozen points) and the curves they slide over bounded (a long curve 
 block medians first), so a strided view reduced a chunk of windows at a time is fast, and
 chunking keeps the copy a partition makes small.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-CHUNK_VALUES = 1 << 18   # window values reduced at a time (2 MB of float64)
+CHUNK_VALUES = 1 << 18  # window values reduced at a time (2 MB of float64)
 
-Reduce = Callable[[np.ndarray], np.ndarray]   # rows of windows -> one value per row
+Reduce = Callable[[np.ndarray], np.ndarray]  # rows of windows -> one value per row
 
 
 def median(values: np.ndarray) -> float:
@@ -52,7 +53,7 @@ def sliding(values: np.ndarray, window: int, reduce: Reduce) -> np.ndarray:
     rows_per_chunk = max(1, CHUNK_VALUES // window)
     out = np.empty(len(windows))
     for start in range(0, len(windows), rows_per_chunk):
-        out[start:start + rows_per_chunk] = reduce(windows[start:start + rows_per_chunk])
+        out[start : start + rows_per_chunk] = reduce(windows[start : start + rows_per_chunk])
     return out
 
 
@@ -62,7 +63,7 @@ def trailing(values: np.ndarray, window: int, min_count: int, reduce: Reduce) ->
     values = np.asarray(values, dtype=float)
     n = len(values)
     out = np.full(n, np.nan)
-    for i in range(max(min_count, 1), min(window, n)):     # growing windows at the start
+    for i in range(max(min_count, 1), min(window, n)):  # growing windows at the start
         out[i] = reduce(values[None, :i])[0]
     if n > window:
         # the window before point i is values[i - window:i]: the (i - window)-th window of values[:-1]

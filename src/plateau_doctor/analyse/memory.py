@@ -19,6 +19,7 @@ Training memory of nanoGPT's model.py GPT under train.py (AdamW, torch.amp autoc
 The estimate is approximate (allocator behaviour, compiled kernels and library workspaces vary):
 it is meant to tell "fits comfortably" from "will not fit", and says how close a call is.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,13 +27,13 @@ from dataclasses import dataclass
 
 from .scale import nanogpt_param_count
 
-GIB = 1024 ** 3
-MODEL_STATE_BYTES = 16       # fp32 weights + grads + AdamW m and v, per parameter
-AUTOCAST_COPY_BYTES = 2      # the 16-bit weight copies autocast makes during the step
-CUDA_CONTEXT_GIB = 0.8       # CUDA context, cuBLAS/cuDNN workspaces: never available to tensors
-ALLOCATOR_OVERHEAD = 1.10    # fragmentation of PyTorch's caching allocator on top of live tensors
+GIB = 1024**3
+MODEL_STATE_BYTES = 16  # fp32 weights + grads + AdamW m and v, per parameter
+AUTOCAST_COPY_BYTES = 2  # the 16-bit weight copies autocast makes during the step
+CUDA_CONTEXT_GIB = 0.8  # CUDA context, cuBLAS/cuDNN workspaces: never available to tensors
+ALLOCATOR_OVERHEAD = 1.10  # fragmentation of PyTorch's caching allocator on top of live tensors
 UNIFIED_MEMORY_SHARE = 0.75  # of an Apple M-series machine's memory the GPU may wire (macOS default
-                             # recommendedMaxWorkingSetSize is ~2/3-3/4 of RAM); the rest is the OS's
+# recommendedMaxWorkingSetSize is ~2/3-3/4 of RAM); the rest is the OS's
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class GPTShape:
     @property
     def n_params(self) -> int:
         """All parameters, position embeddings included: what the optimizer holds."""
-        return nanogpt_param_count(self.n_layer, self.n_head, self.n_embd, self.vocab_size,
-                                   self.block_size, self.bias).total
+        return nanogpt_param_count(
+            self.n_layer, self.n_head, self.n_embd, self.vocab_size, self.block_size, self.bias
+        ).total
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class MemoryEstimate:
 
     n_params: int
     micro_batch: int
-    model_state: int          # weights, gradients, AdamW moments (16 bytes per parameter)
+    model_state: int  # weights, gradients, AdamW moments (16 bytes per parameter)
     autocast_copies: int
-    activations: int          # the transformer blocks
-    output_layer: int         # embeddings, final LayerNorm, logits and the cross-entropy's copy
+    activations: int  # the transformer blocks
+    output_layer: int  # embeddings, final LayerNorm, logits and the cross-entropy's copy
     flash_attention: bool
     dtype: str
     compiled: bool = True
@@ -75,11 +77,16 @@ class MemoryEstimate:
         return self.total / GIB
 
 
-def training_memory(shape: GPTShape, micro_batch: int, dtype: str = "bfloat16",
-                    flash_attention: bool = True, compiled: bool = True) -> MemoryEstimate:
+def training_memory(
+    shape: GPTShape,
+    micro_batch: int,
+    dtype: str = "bfloat16",
+    flash_attention: bool = True,
+    compiled: bool = True,
+) -> MemoryEstimate:
     """Peak training memory of nanoGPT's GPT at `micro_batch` sequences of block_size tokens."""
     s, b, h, a, v = shape.block_size, micro_batch, shape.n_embd, shape.n_head, shape.vocab_size
-    wide = dtype == "float32"                       # no autocast: every tensor in 4 bytes
+    wide = dtype == "float32"  # no autocast: every tensor in 4 bytes
     tensor_bytes = 4 if wide else 2
     masks = 2 * s * b * h if shape.dropout > 0 else 0
     per_layer = 16 * tensor_bytes * s * b * h + masks
@@ -91,21 +98,28 @@ def training_memory(shape: GPTShape, micro_batch: int, dtype: str = "bfloat16",
     n_params = shape.n_params
     # lm_head output and cross_entropy's fp32 log-probabilities; eager adds the fp32 gradient
     logits = s * b * v * (tensor_bytes + 4 + (0 if compiled else 4))
-    embeddings = s * b * h * (tensor_bytes * 2 + (1 if shape.dropout > 0 else 0))   # wte+wpe, ln_f
+    embeddings = s * b * h * (tensor_bytes * 2 + (1 if shape.dropout > 0 else 0))  # wte+wpe, ln_f
     return MemoryEstimate(
-        n_params=n_params, micro_batch=micro_batch, model_state=MODEL_STATE_BYTES * n_params,
+        n_params=n_params,
+        micro_batch=micro_batch,
+        model_state=MODEL_STATE_BYTES * n_params,
         autocast_copies=0 if wide else AUTOCAST_COPY_BYTES * n_params,
-        activations=shape.n_layer * per_layer, output_layer=logits + embeddings,
-        flash_attention=flash_attention, dtype=dtype, compiled=compiled)
+        activations=shape.n_layer * per_layer,
+        output_layer=logits + embeddings,
+        flash_attention=flash_attention,
+        dtype=dtype,
+        compiled=compiled,
+    )
 
 
 # -- devices ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Device:
     name: str
     memory_gib: float
-    unified: bool = False     # Apple silicon: memory shared with the CPU and the OS
+    unified: bool = False  # Apple silicon: memory shared with the CPU and the OS
     note: str = ""
 
     @property
@@ -119,10 +133,27 @@ class Device:
 # name -> memory in GB as sold (GiB on the card). Where a name comes in several sizes, all are
 # listed and the smallest is assumed unless the text names one.
 GPU_MEMORY_GB: dict[str, tuple[float, ...]] = {
-    "RTX 3060": (12, 8), "RTX 3070": (8,), "RTX 3080": (10, 12), "RTX 3090": (24,),
-    "RTX 4060": (8,), "RTX 4070": (12,), "RTX 4080": (16,), "RTX 4090": (24,), "RTX 5090": (32,),
-    "A100": (40, 80), "H100": (80,), "H200": (141,), "A40": (48,), "A6000": (48,), "A10": (24,),
-    "A10G": (24,), "L4": (24,), "L40S": (48,), "T4": (16,), "V100": (16, 32), "P100": (16,),
+    "RTX 3060": (12, 8),
+    "RTX 3070": (8,),
+    "RTX 3080": (10, 12),
+    "RTX 3090": (24,),
+    "RTX 4060": (8,),
+    "RTX 4070": (12,),
+    "RTX 4080": (16,),
+    "RTX 4090": (24,),
+    "RTX 5090": (32,),
+    "A100": (40, 80),
+    "H100": (80,),
+    "H200": (141,),
+    "A40": (48,),
+    "A6000": (48,),
+    "A10": (24,),
+    "A10G": (24,),
+    "L4": (24,),
+    "L40S": (48,),
+    "T4": (16,),
+    "V100": (16, 32),
+    "P100": (16,),
 }
 
 
@@ -143,25 +174,34 @@ def parse_device(text: str) -> Device:
     apple = _APPLE.search(cleaned)
     if apple:
         if explicit is None:
-            raise UnknownDevice(f"{text!r}: Apple silicon shares its memory with the CPU; give the "
-                                "machine's memory, e.g. 'Apple M2 Max 32GB'")
-        return Device(f"Apple M{apple.group(1)}{(' ' + apple.group(2).title()) if apple.group(2) else ''}",
-                      explicit, unified=True,
-                      note=f"unified memory: the GPU shares the {explicit:g} GB with the CPU and the "
-                           f"OS; about {UNIFIED_MEMORY_SHARE:.0%} is usable for training")
+            raise UnknownDevice(
+                f"{text!r}: Apple silicon shares its memory with the CPU; give the "
+                "machine's memory, e.g. 'Apple M2 Max 32GB'"
+            )
+        return Device(
+            f"Apple M{apple.group(1)}{(' ' + apple.group(2).title()) if apple.group(2) else ''}",
+            explicit,
+            unified=True,
+            note=f"unified memory: the GPU shares the {explicit:g} GB with the CPU and the "
+            f"OS; about {UNIFIED_MEMORY_SHARE:.0%} is usable for training",
+        )
     name = _known_name(cleaned)
     if name is None:
         if explicit is None:
-            raise UnknownDevice(f"{text!r}: not a GPU this tool knows and no memory size in it; "
-                                f"add the size, e.g. '{cleaned} 24GB'")
+            raise UnknownDevice(
+                f"{text!r}: not a GPU this tool knows and no memory size in it; "
+                f"add the size, e.g. '{cleaned} 24GB'"
+            )
         return Device(" ".join(_MEMORY.sub("", cleaned).split()) or "GPU", explicit)
     sizes = GPU_MEMORY_GB[name]
     if explicit is not None:
         return Device(name, explicit)
     note = ""
     if len(sizes) > 1:
-        note = (f"{name} comes with {' or '.join(f'{s:g}' for s in sorted(sizes))} GB; assumed "
-                f"{min(sizes):g} GB (say '{name} {max(sizes):g}GB' for the larger)")
+        note = (
+            f"{name} comes with {' or '.join(f'{s:g}' for s in sorted(sizes))} GB; assumed "
+            f"{min(sizes):g} GB (say '{name} {max(sizes):g}GB' for the larger)"
+        )
     return Device(name, float(min(sizes)), note=note)
 
 
@@ -180,6 +220,7 @@ def _known_name(text: str) -> str | None:
 
 # -- fitting a run onto a device ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DeviceFit:
     """Whether a shape trains on a device at a micro-batch, and the batch change that makes it fit."""
@@ -187,19 +228,26 @@ class DeviceFit:
     device: Device
     estimate: MemoryEstimate
     fits: bool
-    headroom_gib: float                       # usable minus needed (negative when it does not fit)
-    micro_batch: int | None = None            # the largest that fits with the same tokens per iter
+    headroom_gib: float  # usable minus needed (negative when it does not fit)
+    micro_batch: int | None = None  # the largest that fits with the same tokens per iter
     gradient_accumulation_steps: int | None = None
     estimate_at_fit: MemoryEstimate | None = None
     reason: str = ""
 
 
-def fit_on_device(shape: GPTShape, micro_batch: int, gradient_accumulation_steps: int, device: Device,
-                  dtype: str = "bfloat16", flash_attention: bool = True,
-                  compiled: bool = True) -> DeviceFit:
+def fit_on_device(
+    shape: GPTShape,
+    micro_batch: int,
+    gradient_accumulation_steps: int,
+    device: Device,
+    dtype: str = "bfloat16",
+    flash_attention: bool = True,
+    compiled: bool = True,
+) -> DeviceFit:
     """Does `shape` train at `micro_batch` on `device`? If not, the largest micro-batch dividing
     micro_batch x gradient_accumulation_steps that fits, with the accumulation that keeps the
     tokens per iteration (and so the schedule and the tokens seen) unchanged."""
+
     def needed(batch: int) -> tuple[MemoryEstimate, float]:
         est = training_memory(shape, batch, dtype, flash_attention, compiled)
         return est, est.total_gib * ALLOCATOR_OVERHEAD
@@ -207,31 +255,45 @@ def fit_on_device(shape: GPTShape, micro_batch: int, gradient_accumulation_steps
     usable = device.usable_gib
     estimate, gib = needed(micro_batch)
     if gib <= usable:
-        return DeviceFit(device, estimate, True, usable - gib,
-                         reason=f"needs ~{gib:.1f} GiB of {usable:.1f} usable")
+        return DeviceFit(
+            device, estimate, True, usable - gib, reason=f"needs ~{gib:.1f} GiB of {usable:.1f} usable"
+        )
     sequences = micro_batch * gradient_accumulation_steps
     for batch in sorted((d for d in range(1, micro_batch) if sequences % d == 0), reverse=True):
         smaller, smaller_gib = needed(batch)
         if smaller_gib <= usable:
-            return DeviceFit(device, estimate, False, usable - gib, micro_batch=batch,
-                             gradient_accumulation_steps=sequences // batch, estimate_at_fit=smaller,
-                             reason=f"needs ~{gib:.1f} GiB of {usable:.1f} usable at micro-batch "
-                                    f"{micro_batch}; micro-batch {batch} x accumulation "
-                                    f"{sequences // batch} keeps the tokens per iteration and "
-                                    f"needs ~{smaller_gib:.1f} GiB")
+            return DeviceFit(
+                device,
+                estimate,
+                False,
+                usable - gib,
+                micro_batch=batch,
+                gradient_accumulation_steps=sequences // batch,
+                estimate_at_fit=smaller,
+                reason=f"needs ~{gib:.1f} GiB of {usable:.1f} usable at micro-batch "
+                f"{micro_batch}; micro-batch {batch} x accumulation "
+                f"{sequences // batch} keeps the tokens per iteration and "
+                f"needs ~{smaller_gib:.1f} GiB",
+            )
     state_gib = (estimate.model_state + estimate.autocast_copies) / GIB
-    return DeviceFit(device, estimate, False, usable - gib,
-                     reason=f"needs ~{gib:.1f} GiB at micro-batch {micro_batch} and does not fit "
-                            f"even at micro-batch 1 (the weights, gradients and AdamW state alone "
-                            f"take {state_gib:.1f} GiB): a smaller model, or activation "
-                            "checkpointing, or a sharded optimizer")
+    return DeviceFit(
+        device,
+        estimate,
+        False,
+        usable - gib,
+        reason=f"needs ~{gib:.1f} GiB at micro-batch {micro_batch} and does not fit "
+        f"even at micro-batch 1 (the weights, gradients and AdamW state alone "
+        f"take {state_gib:.1f} GiB): a smaller model, or activation "
+        "checkpointing, or a sharded optimizer",
+    )
 
 
 def flops_per_token(shape: GPTShape) -> float:
     """nanoGPT's estimate_mfu: 6N + 12 * L * H * Q * T FLOPs per token (forward and backward),
     N without the position embedding. Time per iteration scales with it at a fixed batch."""
-    n = nanogpt_param_count(shape.n_layer, shape.n_head, shape.n_embd, shape.vocab_size,
-                            shape.block_size, shape.bias).printed_style
+    n = nanogpt_param_count(
+        shape.n_layer, shape.n_head, shape.n_embd, shape.vocab_size, shape.block_size, shape.bias
+    ).printed_style
     head_dim = shape.n_embd // shape.n_head
     return 6.0 * n + 12.0 * shape.n_layer * shape.n_head * head_dim * shape.block_size
 

@@ -5,6 +5,7 @@ Every later judgement ("the val uptick is real", "this iter loss is a spike", "t
 compares a difference with one of these numbers, so they are estimated robustly (median and MAD),
 never from a plain standard deviation that one spike would inflate.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ import numpy as np
 from .medians import median, median_of_rows, sliding
 
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of a gaussian times this is its standard deviation
-MAX_WINDOW = 51        # the trend window, in points; wider windows start to follow the curvature
+MAX_WINDOW = 51  # the trend window, in points; wider windows start to follow the curvature
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ class SigmaEstimate:
     """Per-batch standard deviation of the iter losses around their local trend."""
 
     sigma: float
-    n_points: int      # residuals the estimate rests on
-    window: int        # points in the centred rolling-median window (odd)
-    start_iter: int    # iteration range of the points used
+    n_points: int  # residuals the estimate rests on
+    window: int  # points in the centred rolling-median window (odd)
+    start_iter: int  # iteration range of the points used
     end_iter: int
 
 
@@ -34,8 +35,8 @@ class EvalScatter:
     """Empirical noise of an eval series around its smooth trend (same units as the values)."""
 
     scatter: float
-    n_points: int        # finite eval points used
-    n_differences: int   # second differences the scale rests on (n_points - 2)
+    n_points: int  # finite eval points used
+    n_differences: int  # second differences the scale rests on (n_points - 2)
 
 
 def finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
@@ -45,9 +46,9 @@ def finite_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
         s = s.astype(float)
     v = np.asarray(values, dtype=float).ravel()
     keep = np.isfinite(v) if s.dtype.kind in "iu" else np.isfinite(s) & np.isfinite(v)
-    if not keep.all():        # the usual case (a Curve is finite already): no copies
+    if not keep.all():  # the usual case (a Curve is finite already): no copies
         s, v = s[keep], v[keep]
-    if len(s) < 2 or bool(np.all(s[1:] > s[:-1])):   # logs usually arrive in step order already
+    if len(s) < 2 or bool(np.all(s[1:] > s[:-1])):  # logs usually arrive in step order already
         return s, v
     order = np.argsort(s, kind="stable")
     s, v = s[order], v[order]
@@ -62,8 +63,9 @@ def _robust_scale(x: np.ndarray) -> float:
 MAX_TAIL_POINTS = 20_000
 
 
-def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float = 0.5,
-                    min_points: int = 20) -> SigmaEstimate | None:
+def per_batch_sigma(
+    iters: np.ndarray, losses: np.ndarray, tail_fraction: float = 0.5, min_points: int = 20
+) -> SigmaEstimate | None:
     """Standard deviation of one micro-batch loss around the local trend, from the recent tail.
 
     Each nanoGPT `iter N: loss X` is one micro-batch, so its spread around the trend is the
@@ -85,21 +87,22 @@ def per_batch_sigma(iters: np.ndarray, losses: np.ndarray, tail_fraction: float 
     n_tail = min(len(loss), max(min_points, math.ceil(len(loss) * tail_fraction)), MAX_TAIL_POINTS)
     it, loss = it[-n_tail:], loss[-n_tail:]
 
-    window = min(max(5, n_tail // 20), MAX_WINDOW) | 1   # odd, so it has a centre
-    while window > 3 and window > n_tail - 2:            # short series: keep a few residuals
+    window = min(max(5, n_tail // 20), MAX_WINDOW) | 1  # odd, so it has a centre
+    while window > 3 and window > n_tail - 2:  # short series: keep a few residuals
         window -= 2
     half = window // 2
     neighbour_median = sliding(loss, window, lambda rows: _median_without_centre(rows, half))
-    residuals = loss[half:half + len(neighbour_median)] - neighbour_median
+    residuals = loss[half : half + len(neighbour_median)] - neighbour_median
 
     sigma = _robust_scale(residuals) / math.sqrt(1.0 + math.pi / (2.0 * window))
-    return SigmaEstimate(sigma=sigma, n_points=len(residuals), window=window,
-                         start_iter=int(it[0]), end_iter=int(it[-1]))
+    return SigmaEstimate(
+        sigma=sigma, n_points=len(residuals), window=window, start_iter=int(it[0]), end_iter=int(it[-1])
+    )
 
 
 def _median_without_centre(rows: np.ndarray, half: int) -> np.ndarray:
     """Median of each row of 2 * half + 1 values, its centre left out."""
-    return median_of_rows(np.concatenate([rows[:, :half], rows[:, half + 1:]], axis=1))
+    return median_of_rows(np.concatenate([rows[:, :half], rows[:, half + 1 :]], axis=1))
 
 
 def eval_standard_error(sigma: float, eval_iters: int) -> float:
@@ -112,7 +115,7 @@ def eval_standard_error(sigma: float, eval_iters: int) -> float:
 
 def differ_beyond_noise(a: float, b: float, se_a: float, se_b: float, z: float = 2.0) -> bool:
     """True when a and b differ by more than z combined standard errors."""
-    return abs(a - b) > z * math.sqrt(se_a ** 2 + se_b ** 2)
+    return abs(a - b) > z * math.sqrt(se_a**2 + se_b**2)
 
 
 def eval_scatter(steps, values, min_points: int = 5) -> EvalScatter | None:
@@ -134,9 +137,8 @@ def eval_scatter(steps, values, min_points: int = 5) -> EvalScatter | None:
     w1 = gap_after / (gap_before + gap_after)
     w2 = 1.0 - w1
     d = v[1:-1] - (w1 * v[:-2] + w2 * v[2:])
-    normalised = d / np.sqrt(1.0 + w1 ** 2 + w2 ** 2)
-    return EvalScatter(scatter=_robust_scale(normalised), n_points=len(v),
-                       n_differences=len(normalised))
+    normalised = d / np.sqrt(1.0 + w1**2 + w2**2)
+    return EvalScatter(scatter=_robust_scale(normalised), n_points=len(v), n_differences=len(normalised))
 
 
 def _second_differences(s: np.ndarray, v: np.ndarray) -> np.ndarray:

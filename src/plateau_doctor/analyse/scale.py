@@ -5,6 +5,7 @@ The references are for judging the regime (tokens per parameter, which term of t
 dominates, whether an LR is unusual for the size), not for predicting absolute losses: the
 published constants belong to other data and tokenizers.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ParamCount:
-    printed_style: int   # what nanoGPT prints as `number of parameters`: everything except wpe
-    total: int           # including the position embedding wpe
+    printed_style: int  # what nanoGPT prints as `number of parameters`: everything except wpe
+    total: int  # including the position embedding wpe
 
 
-def nanogpt_param_count(n_layer: int, n_head: int, n_embd: int, vocab_size: int, block_size: int,
-                        bias: bool) -> ParamCount:
+def nanogpt_param_count(
+    n_layer: int, n_head: int, n_embd: int, vocab_size: int, block_size: int, bias: bool
+) -> ParamCount:
     """Exact parameter count of nanoGPT's model.py GPT.
 
     wte (V x d) is tied with lm_head, so it is counted once; every LayerNorm has a weight and,
@@ -29,8 +31,8 @@ def nanogpt_param_count(n_layer: int, n_head: int, n_embd: int, vocab_size: int,
     d = n_embd
     b = 1 if bias else 0
     layer_norm = d + b * d
-    attention = (d * 3 * d + b * 3 * d) + (d * d + b * d)      # c_attn, c_proj
-    mlp = (d * 4 * d + b * 4 * d) + (4 * d * d + b * d)        # c_fc, c_proj
+    attention = (d * 3 * d + b * 3 * d) + (d * d + b * d)  # c_attn, c_proj
+    mlp = (d * 4 * d + b * 4 * d) + (4 * d * d + b * d)  # c_fc, c_proj
     block = 2 * layer_norm + attention + mlp
     without_wpe = vocab_size * d + n_layer * block + layer_norm  # wte, blocks, ln_f
     return ParamCount(printed_style=without_wpe, total=without_wpe + block_size * d)
@@ -38,7 +40,7 @@ def nanogpt_param_count(n_layer: int, n_head: int, n_embd: int, vocab_size: int,
 
 # Hoffmann et al. 2022 (Chinchilla), approach 3: L(N, D) = E + A / N^alpha + B / D^beta.
 CHINCHILLA = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
-CHINCHILLA_TOKENS_PER_PARAM = 20.0   # compute-optimal ratio
+CHINCHILLA_TOKENS_PER_PARAM = 20.0  # compute-optimal ratio
 
 
 def printed_count_differs(computed: float, printed: float | None, tolerance: float = 0.01) -> float | None:
@@ -76,10 +78,12 @@ def expected_init_loss(vocab_size: int) -> float:
     return math.log(vocab_size)
 
 
-_SUFFIX = {"": 1, "k": 10 ** 3, "m": 10 ** 6, "b": 10 ** 9, "g": 10 ** 9, "t": 10 ** 12}
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 _TOKEN_COUNT = re.compile(
     r"""^(?P<number>\d{1,3}(?:,\d{3})+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)
-        \s*(?P<suffix>[kmbgt]?)$""", re.IGNORECASE | re.VERBOSE)
+        \s*(?P<suffix>[kmbgt]?)$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def parse_token_count(text: str) -> int:
@@ -88,20 +92,29 @@ def parse_token_count(text: str) -> int:
     cleaned = str(text).strip().replace("_", "")
     match = _TOKEN_COUNT.match(cleaned)
     if not match:
-        raise ValueError(f"cannot read {text!r} as a token count; write it like 1003854, "
-                         "1,003,854, 300k, 9.2M, 9B, 15T or 1e9")
+        raise ValueError(
+            f"cannot read {text!r} as a token count; write it like 1003854, "
+            "1,003,854, 300k, 9.2M, 9B, 15T or 1e9"
+        )
     value = float(match["number"].replace(",", "")) * _SUFFIX[match["suffix"].lower()]
     tokens = int(round(value)) if math.isfinite(value) else 0
-    if tokens <= 0:                    # checked after rounding: '.4' is not a count of tokens
+    if tokens <= 0:  # checked after rounding: '.4' is not a count of tokens
         raise ValueError(f"a token count must be a positive number, got {text!r}")
     return tokens
 
 
 # Brown et al. 2020 (GPT-3), Table 2.1: peak learning rate by model size.
 GPT3_LR_BY_SIZE: tuple[tuple[float, float], ...] = (
-    (125e6, 6e-4), (350e6, 3e-4), (760e6, 2.5e-4), (1.3e9, 2e-4), (2.7e9, 1.6e-4),
-    (6.7e9, 1.2e-4), (13e9, 1e-4), (175e9, 0.6e-4))
-SMALL_MODEL_LR_CAP = 2e-3   # nanoGPT trains its 10.7M char model at 1e-3; beyond 2e-3 is no reference
+    (125e6, 6e-4),
+    (350e6, 3e-4),
+    (760e6, 2.5e-4),
+    (1.3e9, 2e-4),
+    (2.7e9, 1.6e-4),
+    (6.7e9, 1.2e-4),
+    (13e9, 1e-4),
+    (175e9, 0.6e-4),
+)
+SMALL_MODEL_LR_CAP = 2e-3  # nanoGPT trains its 10.7M char model at 1e-3; beyond 2e-3 is no reference
 
 
 def reference_lr(n_params: float) -> float:

@@ -5,6 +5,7 @@ get_lr (NANOGPT_FORMAT.md section 7). Formats that do print it (llm.c, HF, forks
 by `logged_lr_trend`, which looks for the one pattern a config cannot show: an LR that grows
 again after warmup.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,15 @@ def schedule_args(values: tuple) -> tuple[float, int, int, float, bool]:
     return float(learning_rate), int(warmup), int(decay_iters), float(min_lr), bool(decay)
 
 
-def nanogpt_lr(it, learning_rate: float, warmup_iters: int, lr_decay_iters: int, min_lr: float,
-               decay_lr: bool = True, old_warmup: bool = False):
+def nanogpt_lr(
+    it,
+    learning_rate: float,
+    warmup_iters: int,
+    lr_decay_iters: int,
+    min_lr: float,
+    decay_lr: bool = True,
+    old_warmup: bool = False,
+):
     """nanoGPT's get_lr for an int (returns a float) or an array of iterations (returns an array).
 
     Warmup: learning_rate * (it + 1) / (warmup_iters + 1), or learning_rate * it / warmup_iters
@@ -60,26 +68,34 @@ def nanogpt_lr(it, learning_rate: float, warmup_iters: int, lr_decay_iters: int,
 class SchedulePosition:
     """The nanoGPT schedule at one iteration (usually the last logged one)."""
 
-    phase: str                       # 'warmup' | 'decay' | 'min_lr' | 'constant'
+    phase: str  # 'warmup' | 'decay' | 'min_lr' | 'constant'
     iter: int
     lr_now: float
-    lr_peak: float                   # learning_rate
-    lr_min: float                    # min_lr as configured
-    lr_now_over_min: float | None    # None when min_lr <= 0, or decay_lr=False (min_lr unused)
+    lr_peak: float  # learning_rate
+    lr_min: float  # min_lr as configured
+    lr_now_over_min: float | None  # None when min_lr <= 0, or decay_lr=False (min_lr unused)
     lr_now_over_peak: float
-    decay_fraction: float | None     # fraction of the cosine done, 0..1; None when constant
-    iters_to_min_lr: int | None      # None when constant
+    decay_fraction: float | None  # fraction of the cosine done, 0..1; None when constant
+    iters_to_min_lr: int | None  # None when constant
     warmup_iters: int
     lr_decay_iters: int
     max_iters: int | None
-    decay_ends_before_max: bool      # LR sits at min_lr for the last max_iters - lr_decay_iters
-    decay_ends_after_max: bool       # the run stops before the LR reaches min_lr
-    lr_at_max_iters: float | None = None   # where the run will end, when max_iters is known
+    decay_ends_before_max: bool  # LR sits at min_lr for the last max_iters - lr_decay_iters
+    decay_ends_after_max: bool  # the run stops before the LR reaches min_lr
+    lr_at_max_iters: float | None = None  # where the run will end, when max_iters is known
 
 
-def schedule_position(last_iter: int, learning_rate, warmup_iters, lr_decay_iters, min_lr,
-                      decay_lr=True, max_iters: int | None = None) -> SchedulePosition:
+def schedule_position(
+    last_iter: int,
+    learning_rate,
+    warmup_iters,
+    lr_decay_iters,
+    min_lr,
+    decay_lr=True,
+    max_iters: int | None = None,
+) -> SchedulePosition:
     """Phase, current LR and what is left of the decay at `last_iter`."""
+
     def lr_at(i):
         return nanogpt_lr(i, learning_rate, warmup_iters, lr_decay_iters, min_lr, decay_lr)
 
@@ -106,13 +122,22 @@ def schedule_position(last_iter: int, learning_rate, warmup_iters, lr_decay_iter
     over_peak = lr_now / learning_rate if learning_rate > 0 else math.nan
     known_max = max_iters is not None and decay_lr
     return SchedulePosition(
-        phase=phase, iter=int(last_iter), lr_now=lr_now, lr_peak=float(learning_rate),
-        lr_min=float(min_lr), lr_now_over_min=over_min, lr_now_over_peak=over_peak,
-        decay_fraction=decay_fraction, iters_to_min_lr=iters_to_min,
-        warmup_iters=int(warmup_iters), lr_decay_iters=int(lr_decay_iters), max_iters=max_iters,
+        phase=phase,
+        iter=int(last_iter),
+        lr_now=lr_now,
+        lr_peak=float(learning_rate),
+        lr_min=float(min_lr),
+        lr_now_over_min=over_min,
+        lr_now_over_peak=over_peak,
+        decay_fraction=decay_fraction,
+        iters_to_min_lr=iters_to_min,
+        warmup_iters=int(warmup_iters),
+        lr_decay_iters=int(lr_decay_iters),
+        max_iters=max_iters,
         decay_ends_before_max=known_max and lr_decay_iters < max_iters,
         decay_ends_after_max=known_max and lr_decay_iters > max_iters,
-        lr_at_max_iters=lr_at(max_iters) if max_iters is not None else None)
+        lr_at_max_iters=lr_at(max_iters) if max_iters is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -123,12 +148,12 @@ class LoggedLR:
     peak: float
     last: float
     peak_iter: int
-    max_ratio_increase: float   # largest factor the LR grows by after its first peak region
-                                # (16 when it doubles four times); 1.0 for warmup-then-decay
-    doublings: int              # times the LR at least doubles from its running minimum there
-    monotone_after_peak: bool   # never rises after the first peak region
-    peak_region_iter: int = 0   # where the first peak region was taken to start
-    last_iter: int = 0          # the last iteration with a logged LR
+    max_ratio_increase: float  # largest factor the LR grows by after its first peak region
+    # (16 when it doubles four times); 1.0 for warmup-then-decay
+    doublings: int  # times the LR at least doubles from its running minimum there
+    monotone_after_peak: bool  # never rises after the first peak region
+    peak_region_iter: int = 0  # where the first peak region was taken to start
+    last_iter: int = 0  # the last iteration with a logged LR
 
 
 def _first_peak_index(lrs: np.ndarray) -> int:
@@ -166,7 +191,7 @@ def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | N
         start = _first_peak_index(lr)
     after = lr[start:]
     running_min = np.minimum.accumulate(after)
-    floor = max(float(lr.max()) * 1e-6, 1e-30)   # an LR decayed to 0 must not divide by zero
+    floor = max(float(lr.max()) * 1e-6, 1e-30)  # an LR decayed to 0 must not divide by zero
     max_ratio = float(np.max(after / np.maximum(running_min, floor)))
 
     doublings, reference = 0, float(after[0])
@@ -178,7 +203,14 @@ def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | N
             reference = min(reference, float(value))
 
     peak_index = int(np.argmax(lr))
-    return LoggedLR(first=float(lr[0]), peak=float(lr[peak_index]), last=float(lr[-1]),
-                    peak_iter=int(it[peak_index]), max_ratio_increase=max_ratio,
-                    doublings=doublings, monotone_after_peak=bool(np.all(np.diff(after) <= 0)),
-                    peak_region_iter=int(it[start]), last_iter=int(it[-1]))
+    return LoggedLR(
+        first=float(lr[0]),
+        peak=float(lr[peak_index]),
+        last=float(lr[-1]),
+        peak_iter=int(it[peak_index]),
+        max_ratio_increase=max_ratio,
+        doublings=doublings,
+        monotone_after_peak=bool(np.all(np.diff(after) <= 0)),
+        peak_region_iter=int(it[start]),
+        last_iter=int(it[-1]),
+    )

@@ -5,6 +5,7 @@ A spike is judged against the per-batch noise: one micro-batch loss of 4.11 amon
 spike only if 0.46 is many sigmas. An explosion is judged on a smoothed curve, so that a spike
 never counts as one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,26 +16,26 @@ from .medians import centred_median, median, median_of_rows, quantile_of_rows, t
 
 MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349
-MIN_HISTORY = 10        # points before the first one that can be judged
-SIGMA_FLOOR = 1e-6      # a constant stretch must not make every tiny wiggle infinitely significant
+MIN_HISTORY = 10  # points before the first one that can be judged
+SIGMA_FLOOR = 1e-6  # a constant stretch must not make every tiny wiggle infinitely significant
 RECOVERY_TOLERANCE = 0.10
-SPIKE_WINDOW = 50       # preceding losses a spike's baseline is the median of
+SPIKE_WINDOW = 50  # preceding losses a spike's baseline is the median of
 
 
 @dataclass(frozen=True)
 class Spike:
     iter: int
     loss: float
-    baseline: float   # median of the preceding window
-    z: float          # (loss - baseline) / sigma
-    index: int        # position in the arrays passed in
+    baseline: float  # median of the preceding window
+    z: float  # (loss - baseline) / sigma
+    index: int  # position in the arrays passed in
 
 
 def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     it = np.asarray(iters).ravel()
     loss = np.asarray(losses, dtype=float).ravel()
     finite = np.isfinite(loss)
-    if finite.all():          # the usual case: no copies of a long curve
+    if finite.all():  # the usual case: no copies of a long curve
         return it, loss, np.arange(len(loss))
     positions = np.flatnonzero(finite)
     return it[positions], loss[positions], positions
@@ -48,17 +49,18 @@ def _previous_block_median(loss: np.ndarray, window: int) -> np.ndarray:
     block; the first block uses the running median of what precedes each point."""
     n = len(loss)
     blocks = n // window
-    medians = median_of_rows(loss[:blocks * window].reshape(blocks, window))
+    medians = median_of_rows(loss[: blocks * window].reshape(blocks, window))
     baseline = np.empty(n)
     baseline[:window] = [median(loss[:j]) if j else np.nan for j in range(min(window, n))]
     # points of block b >= 1 take the median of block b - 1; a partial last block, the last median
-    baseline[window:blocks * window] = np.repeat(medians[:-1], window)
-    baseline[blocks * window:] = medians[-1]
+    baseline[window : blocks * window] = np.repeat(medians[:-1], window)
+    baseline[blocks * window :] = medians[-1]
     return baseline
 
 
-def detect_spikes(iters, losses, sigma: float | None = None, z_threshold: float = 6.0,
-                  window: int = SPIKE_WINDOW) -> list[Spike]:
+def detect_spikes(
+    iters, losses, sigma: float | None = None, z_threshold: float = 6.0, window: int = SPIKE_WINDOW
+) -> list[Spike]:
     """Iter losses more than z_threshold sigmas ABOVE a causal baseline.
 
     Baseline: median of the preceding `window` finite losses (fewer near the start; the first
@@ -93,19 +95,26 @@ def detect_spikes(iters, losses, sigma: float | None = None, z_threshold: float 
 
     judged = slice(MIN_HISTORY, n)
     z = (loss[judged] - baseline[judged]) / (scale[judged] if np.ndim(scale) else scale)
-    hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY   # Python objects only for the few spikes
-    return [Spike(iter=int(it[k]), loss=float(loss[k]), baseline=float(baseline[k]),
-                  z=float(z[k - MIN_HISTORY]), index=int(positions[k]))
-            for k in hits]
+    hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY  # Python objects only for the few spikes
+    return [
+        Spike(
+            iter=int(it[k]),
+            loss=float(loss[k]),
+            baseline=float(baseline[k]),
+            z=float(z[k - MIN_HISTORY]),
+            index=int(positions[k]),
+        )
+        for k in hits
+    ]
 
 
 @dataclass(frozen=True)
 class NonFinite:
     first_iter: int
     first_index: int
-    count: int          # non-finite losses (nan, inf)
-    total: int          # losses looked at
-    recovered: bool     # a finite loss follows the last non-finite one
+    count: int  # non-finite losses (nan, inf)
+    total: int  # losses looked at
+    recovered: bool  # a finite loss follows the last non-finite one
 
 
 def first_non_finite(iters, losses) -> NonFinite | None:
@@ -115,19 +124,24 @@ def first_non_finite(iters, losses) -> NonFinite | None:
     bad = np.flatnonzero(~np.isfinite(loss))
     if len(bad) == 0:
         return None
-    return NonFinite(first_iter=int(it[bad[0]]), first_index=int(bad[0]), count=len(bad),
-                     total=len(loss), recovered=bool(bad[-1] < len(loss) - 1))
+    return NonFinite(
+        first_iter=int(it[bad[0]]),
+        first_index=int(bad[0]),
+        count=len(bad),
+        total=len(loss),
+        recovered=bool(bad[-1] < len(loss) - 1),
+    )
 
 
 @dataclass(frozen=True)
 class Explosion:
-    start_iter: int      # first iter of the run above the threshold
-    min_before: float    # running minimum of the smoothed curve when it took off
-    level_after: float   # median of the smoothed curve over that run above the threshold
-    ratio: float         # level_after / min_before
-    recovered: bool      # the last smoothed value is within 10% of the overall minimum
-    index: int           # position in the arrays passed in
-    end_iter: int = -1   # last iter of that run above the threshold
+    start_iter: int  # first iter of the run above the threshold
+    min_before: float  # running minimum of the smoothed curve when it took off
+    level_after: float  # median of the smoothed curve over that run above the threshold
+    ratio: float  # level_after / min_before
+    recovered: bool  # the last smoothed value is within 10% of the overall minimum
+    index: int  # position in the arrays passed in
+    end_iter: int = -1  # last iter of that run above the threshold
 
 
 MAX_SMOOTHED_POINTS = 4000
@@ -149,8 +163,9 @@ def _block_medians(it: np.ndarray, loss: np.ndarray, positions: np.ndarray, limi
     return it[starts], medians, positions[starts]
 
 
-def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
-                     min_rise: float = 0.1, abs_rise: float = 1.0) -> Explosion | None:
+def detect_explosion(
+    iters, losses, ratio: float = 1.5, min_run: int = 5, min_rise: float = 0.1, abs_rise: float = 1.0
+) -> Explosion | None:
     """The first time the smoothed loss leaves its running minimum by more than `ratio` and stays.
 
     Smoothing: centred rolling median over max(5, n // 50) points (odd), so isolated spikes
@@ -189,19 +204,25 @@ def detect_explosion(iters, losses, ratio: float = 1.5, min_run: int = 5,
     min_before = float(running_min[start])
     level_after = float(median(smooth[start:end]))
     recovered = bool(smooth[-1] <= running_min[-1] * (1.0 + RECOVERY_TOLERANCE))
-    return Explosion(start_iter=int(it[start]), min_before=min_before, level_after=level_after,
-                     ratio=level_after / min_before if min_before > 0 else float("inf"),
-                     recovered=recovered, index=int(positions[start]), end_iter=int(it[end - 1]))
+    return Explosion(
+        start_iter=int(it[start]),
+        min_before=min_before,
+        level_after=level_after,
+        ratio=level_after / min_before if min_before > 0 else float("inf"),
+        recovered=recovered,
+        index=int(positions[start]),
+        end_iter=int(it[end - 1]),
+    )
 
 
 @dataclass(frozen=True)
 class SpikeImpact:
     """How much a spike changed the run: the level after it against the level before."""
 
-    isolated: int        # spikes after which the loss returned to its previous level at once
-    damaging: int        # spikes after which the loss stayed higher
-    clustered: int       # spikes within `burst` logged points of the previous one (a burst)
-    worst_shift: float   # largest (median after - median before)
+    isolated: int  # spikes after which the loss returned to its previous level at once
+    damaging: int  # spikes after which the loss stayed higher
+    clustered: int  # spikes within `burst` logged points of the previous one (a burst)
+    worst_shift: float  # largest (median after - median before)
 
 
 def spike_impact(losses, spikes: list[Spike], sigma: float, window: int = 20, burst: int = 3) -> SpikeImpact:
@@ -212,8 +233,8 @@ def spike_impact(losses, spikes: list[Spike], sigma: float, window: int = 20, bu
     worst = 0.0
     indices = sorted(s.index for s in spikes)
     for k, i in enumerate(indices):
-        before = loss[max(0, i - window):i]
-        after = loss[i + 1:i + 1 + window]
+        before = loss[max(0, i - window) : i]
+        after = loss[i + 1 : i + 1 + window]
         before, after = before[np.isfinite(before)], after[np.isfinite(after)]
         if k and i - indices[k - 1] <= burst:
             clustered += 1

@@ -1,6 +1,7 @@
 """Iteration timing from the times a log prints: the typical iteration, the eval time hidden in
 the iterations right after each eval (nanoGPT's dt includes the eval and, at the first
 iteration, compilation), the logging interval and the typical MFU."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,19 +13,20 @@ from .medians import median as finite_median
 
 @dataclass(frozen=True)
 class IterationTiming:
-    median_iter_ms: float     # over iterations that are neither the first nor right after an eval
-    n_normal: int             # how many such iterations the median rests on
-    eval_excess_ms: float     # time the post-eval iterations took beyond the median, summed
-    evals_timed: int          # post-eval iterations with a time
+    median_iter_ms: float  # over iterations that are neither the first nor right after an eval
+    n_normal: int  # how many such iterations the median rests on
+    eval_excess_ms: float  # time the post-eval iterations took beyond the median, summed
+    evals_timed: int  # post-eval iterations with a time
     first_iter: int
     last_iter: int
-    n_timed: int = 0                         # iterations with a finite time
-    log_interval: float = 1.0                # median gap between logged iterations
+    n_timed: int = 0  # iterations with a finite time
+    log_interval: float = 1.0  # median gap between logged iterations
     median_mfu_percent: float | None = None  # over the iterations that print a finite MFU
 
 
-def iteration_timing(iters: np.ndarray, times_ms: np.ndarray, eval_steps: np.ndarray,
-                     mfu_percent: np.ndarray | None = None) -> IterationTiming | None:
+def iteration_timing(
+    iters: np.ndarray, times_ms: np.ndarray, eval_steps: np.ndarray, mfu_percent: np.ndarray | None = None
+) -> IterationTiming | None:
     """None when no iteration outside the first and the post-eval ones has a time."""
     steps = np.asarray(iters)
     times = np.asarray(times_ms, dtype=float)
@@ -38,16 +40,24 @@ def iteration_timing(iters: np.ndarray, times_ms: np.ndarray, eval_steps: np.nda
         return None
     median = finite_median(times[normal])
     excess = float(np.clip(times[is_eval] - median, 0, None).sum())
-    return IterationTiming(median, int(normal.sum()), excess, int(is_eval.sum()),
-                           int(steps.min()), int(steps.max()), n_timed=int(finite.sum()),
-                           log_interval=_median_gap(steps), median_mfu_percent=_finite_median(mfu_percent))
+    return IterationTiming(
+        median,
+        int(normal.sum()),
+        excess,
+        int(is_eval.sum()),
+        int(steps.min()),
+        int(steps.max()),
+        n_timed=int(finite.sum()),
+        log_interval=_median_gap(steps),
+        median_mfu_percent=_finite_median(mfu_percent),
+    )
 
 
 def _median_gap(steps: np.ndarray) -> float:
     if len(steps) < 2:
         return 1.0
     gaps = np.diff(steps)
-    if gaps.min() == gaps.max():      # the usual case, a fixed log_interval: no median to sort for
+    if gaps.min() == gaps.max():  # the usual case, a fixed log_interval: no median to sort for
         return float(gaps[0])
     return float(finite_median(gaps))
 

@@ -4,6 +4,7 @@ uncertainty, and a verdict only when the slope stands out of that uncertainty.
 A plateau call needs the slope *and* its standard error: "the last five evals look flat" is not
 evidence when one eval's noise is larger than the improvement five evals would show.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,20 +21,19 @@ VERDICTS = ("improving", "flat", "rising")
 class Trend:
     """Least-squares line through the recent window. 'improving' means the value goes down."""
 
-    slope_per_1k: float          # change in value per 1000 steps
-    slope_stderr_per_1k: float   # the larger of the residual and the known-noise standard error
-    verdict: str                 # 'improving' | 'flat' | 'rising'
+    slope_per_1k: float  # change in value per 1000 steps
+    slope_stderr_per_1k: float  # the larger of the residual and the known-noise standard error
+    verdict: str  # 'improving' | 'flat' | 'rising'
     n_points: int
-    start_step: int              # first and last step of the window
+    start_step: int  # first and last step of the window
     end_step: int
-    start_value: float           # the fitted line at start_step and end_step
+    start_value: float  # the fitted line at start_step and end_step
     end_value: float
-    change: float                # fitted change over the window: end_value - start_value
-    t_stat: float                # slope / its standard error
+    change: float  # fitted change over the window: end_value - start_value
+    t_stat: float  # slope / its standard error
 
 
-def _recent_window(s: np.ndarray, last_n: int | None, last_fraction: float,
-                   min_points: int) -> slice:
+def _recent_window(s: np.ndarray, last_n: int | None, last_fraction: float, min_points: int) -> slice:
     """The last `last_n` points, or the points in the last `last_fraction` of the step range,
     but never fewer than `min_points`."""
     if last_n is not None:
@@ -43,8 +43,15 @@ def _recent_window(s: np.ndarray, last_n: int | None, last_fraction: float,
     return slice(len(s) - max(n_in, min_points), len(s))
 
 
-def fit_trend(steps, values, last_n: int | None = None, last_fraction: float = 0.3,
-              min_points: int = 4, point_se: float | None = None, z: float = 2.0) -> Trend | None:
+def fit_trend(
+    steps,
+    values,
+    last_n: int | None = None,
+    last_fraction: float = 0.3,
+    min_points: int = 4,
+    point_se: float | None = None,
+    z: float = 2.0,
+) -> Trend | None:
     """OLS slope of value on step over the recent window, with a verdict at |t| > z.
 
     The slope's standard error is the larger of
@@ -59,7 +66,7 @@ def fit_trend(steps, values, last_n: int | None = None, last_fraction: float = 0
     window = _recent_window(s, last_n, last_fraction, max(min_points, 2))
     s, v = s[window], v[window]
     s_centred = s - s.mean()
-    sxx = float(np.sum(s_centred ** 2))
+    sxx = float(np.sum(s_centred**2))
     if sxx <= 0.0:
         return None
 
@@ -67,7 +74,7 @@ def fit_trend(steps, values, last_n: int | None = None, last_fraction: float = 0
     intercept = float(v.mean() - slope * s.mean())
     residuals = v - (intercept + slope * s)
     n = len(s)
-    se_ols = math.sqrt(float(np.sum(residuals ** 2)) / (n - 2) / sxx) if n > 2 else 0.0
+    se_ols = math.sqrt(float(np.sum(residuals**2)) / (n - 2) / sxx) if n > 2 else 0.0
     se_known = point_se / math.sqrt(sxx) if point_se is not None else 0.0
     se = max(se_ols, se_known)
 
@@ -79,7 +86,15 @@ def fit_trend(steps, values, last_n: int | None = None, last_fraction: float = 0
 
     start_value = intercept + slope * s[0]
     end_value = intercept + slope * s[-1]
-    return Trend(slope_per_1k=slope * 1000.0, slope_stderr_per_1k=se * 1000.0, verdict=verdict,
-                 n_points=n, start_step=int(s[0]), end_step=int(s[-1]),
-                 start_value=float(start_value), end_value=float(end_value),
-                 change=float(end_value - start_value), t_stat=float(t))
+    return Trend(
+        slope_per_1k=slope * 1000.0,
+        slope_stderr_per_1k=se * 1000.0,
+        verdict=verdict,
+        n_points=n,
+        start_step=int(s[0]),
+        end_step=int(s[-1]),
+        start_value=float(start_value),
+        end_value=float(end_value),
+        change=float(end_value - start_value),
+        t_stat=float(t),
+    )

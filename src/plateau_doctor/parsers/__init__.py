@@ -7,6 +7,7 @@ ParsedLog`. Detection picks the format whose data
 lines dominate the first lines of the log, so a log that quotes another format's template, or
 carries a few stray lines, is still recognised by what it mostly is.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,10 @@ def detect_or_raise(sample: list[str]) -> str:
     if fmt is None:
         if not sample:
             raise UnknownFormat("the log is empty")
-        raise UnknownFormat("no training-loss lines of any known format "
-                            f"({', '.join(FORMATS)}) in the first {len(sample)} lines")
+        raise UnknownFormat(
+            "no training-loss lines of any known format "
+            f"({', '.join(FORMATS)}) in the first {len(sample)} lines"
+        )
     return fmt
 
 
@@ -48,7 +51,7 @@ def parse_lines(lines: Iterable[str], log_format: str = "auto") -> ParsedLog:
             raise UnknownFormat(f"unknown log format {log_format!r}; known: {', '.join(FORMATS)}")
         return FORMATS[log_format].parse(lines)
     iterator: Iterator[str] = iter(lines)
-    sample = list(itertools.islice(iterator, SNIFF_LINES))   # empty only if the log is
+    sample = list(itertools.islice(iterator, SNIFF_LINES))  # empty only if the log is
     fmt = detect_or_raise(sample)
     return FORMATS[fmt].parse(itertools.chain(sample, iterator))
 
@@ -107,7 +110,7 @@ def _parse_run(module, lines: Sequence[str], k: int, spans: list[tuple[int, int]
     blank lines, which no parser reads, so line numbers stay those of the file."""
     first = 1 if k == 0 else spans[k - 1][1] + 1
     last = len(lines) if k == len(spans) - 1 else spans[k][1]
-    parsed = module.parse(itertools.chain(itertools.repeat("", first - 1), lines[first - 1:last]))
+    parsed = module.parse(itertools.chain(itertools.repeat("", first - 1), lines[first - 1 : last]))
     parsed.meta.runs = []
     parsed.meta.notes.append(f"run {k + 1} of {len(spans)} in this file (lines {first:,}-{last:,})")
     return parsed

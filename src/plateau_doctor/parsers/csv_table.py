@@ -10,6 +10,7 @@ explicitly (tabular.parse_with_columns). Comma, tab and semicolon separators are
 markdown table is found anywhere in the text (a model card's README has prose around it); its rows
 are the `|` lines under its header.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,9 @@ from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, _normalise, auto_columns, cell_value, fill_table, names, role_of
 
 NAME = "csv"
-TRAITS = {}   # an export says nothing about how its evals were measured
-DETECTION_ORDER = 200   # breaks ties in detection: lower wins (formats.py)
-WHOLE_FILE = True   # one table under one header: parse_runs does not cut it into line ranges
+TRAITS = {}  # an export says nothing about how its evals were measured
+DETECTION_ORDER = 200  # breaks ties in detection: lower wins (formats.py)
+WHOLE_FILE = True  # one table under one header: parse_runs does not cut it into line ranges
 DELIMITERS = (",", "\t", ";")
 
 
@@ -40,22 +41,23 @@ def sniff(lines: list[str]) -> int:
     delimiter, header, fits = _split_header(lines[start], None)
     if not fits:
         if _long_columns(header):
-            return _sniff_long(lines[start + 1:], delimiter, header)
+            return _sniff_long(lines[start + 1 :], delimiter, header)
         found = _pipe_header(lines)
         if found is None:
             return 0
         columns = auto_columns(found[1])
-        return sum(any(cell_value(row.get(columns[role])) is not None
-                       for role in LOSS_ROLES if role in columns)
-                   for _, row in _pipe_rows(lines, *found))
+        return sum(
+            any(cell_value(row.get(columns[role])) is not None for role in LOSS_ROLES if role in columns)
+            for _, row in _pipe_rows(lines, *found)
+        )
     columns = auto_columns(header)
     loss_columns = [header.index(columns[role]) for role in LOSS_ROLES if role in columns]
     hits = 0
     try:
-        for row in csv.reader(lines[start + 1:], delimiter=delimiter):
+        for row in csv.reader(lines[start + 1 :], delimiter=delimiter):
             if any(i < len(row) and cell_value(row[i]) is not None for i in loss_columns):
                 hits += 1
-    except csv.Error:      # e.g. a stray carriage return: the rows so far still count
+    except csv.Error:  # e.g. a stray carriage return: the rows so far still count
         pass
     return hits
 
@@ -63,7 +65,7 @@ def sniff(lines: list[str]) -> int:
 def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> ParsedLog:
     iterator = iter(lines)
     head: list[str] = []
-    for raw in iterator:           # read up to the header line
+    for raw in iterator:  # read up to the header line
         head.append(raw)
         if raw.strip():
             break
@@ -74,7 +76,7 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
     if not fits and not columns:
         if _long_columns(header):
             return _parse_long(iterator, delimiter, header, start + 1)
-        rest = head + list(iterator)      # a markdown table may sit anywhere in the text
+        rest = head + list(iterator)  # a markdown table may sit anywhere in the text
         found = _pipe_header(rest)
         if found is not None:
             return _parse_pipe(rest, found)
@@ -102,8 +104,12 @@ def _split_header(line: str, columns: Mapping[str, str] | None) -> tuple[str, li
     for delimiter, header in splits:
         if len(header) < 2:
             continue
-        if columns and all(name in header for name in columns.values()) or \
-                not columns and any(role in auto_columns(header) for role in LOSS_ROLES):
+        if (
+            columns
+            and all(name in header for name in columns.values())
+            or not columns
+            and any(role in auto_columns(header) for role in LOSS_ROLES)
+        ):
             return delimiter, header, True
     delimiter, header = max(splits, key=lambda split: len(split[1]))
     return delimiter, header, False
@@ -123,17 +129,20 @@ def _check_columns(columns: Mapping[str, str], header: list[str]) -> None:
     if missing:
         raise ValueError(f"CSV: no column {names(missing)}; the header has: {names(header)}")
     if not any(role in columns for role in LOSS_ROLES):
-        raise ValueError(f"CSV: no loss column recognised in {names(header)}; "
-                         "name one with --columns train=COLUMN or val=COLUMN")
+        raise ValueError(
+            f"CSV: no loss column recognised in {names(header)}; "
+            "name one with --columns train=COLUMN or val=COLUMN"
+        )
 
 
 def _rows(reader, header: list[str], first_line: int) -> Iterator[tuple[int, dict[str, str]]]:
     for row in reader:
         if row:
-            yield first_line + reader.line_num, dict(zip(header, row))
+            yield first_line + reader.line_num, dict(zip(header, row, strict=False))
 
 
 # -- markdown tables ------------------------------------------------------------------------------
+
 
 def _pipe_cells(line: str) -> list[str] | None:
     """The cells of a `| a | b |` line, or None when the line is not one."""
@@ -154,20 +163,20 @@ def _pipe_header(lines: list[str]) -> tuple[int, list[str]] | None:
 
 def _pipe_rows(lines: list[str], index: int, header: list[str]):
     """(line number, row) of the rows under a markdown header, up to the first non-table line."""
-    for number, line in enumerate(lines[index + 1:], start=index + 2):
+    for number, line in enumerate(lines[index + 1 :], start=index + 2):
         cells = _pipe_cells(line)
         if cells is None:
             return
         if all(set(cell) <= SEPARATOR_CELL for cell in cells):
             continue
-        yield number, dict(zip(header, cells))
+        yield number, dict(zip(header, cells, strict=False))
 
 
 def _parse_pipe(lines: list[str], found: tuple[int, list[str]]) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     fill_table(table, _pipe_rows(lines, *found), auto_columns(found[1]))
     # a model card lists its hyperparameters above the table: `- training_steps: 5000`
-    for line in lines[:found[0]]:
+    for line in lines[: found[0]]:
         m = CARD_STEPS_RE.match(line.strip())
         if m:
             table.meta.max_iters = int(m.group(1))
@@ -177,13 +186,18 @@ def _parse_pipe(lines: list[str], found: tuple[int, list[str]]) -> ParsedLog:
 
 # -- MLflow's long export: key,value,step,timestamp ------------------------------------------------
 
+
 def _long_columns(header: list[str]) -> dict[str, str] | None:
     """{key, value, step, run} -> header name for a long export; None when it is not one."""
     by_name = {_normalise(h): h for h in header}
     if "key" not in by_name or "value" not in by_name:
         return None
-    return {"key": by_name["key"], "value": by_name["value"], "step": by_name.get("step"),
-            "run": by_name.get("run_id") or by_name.get("run_uuid")}
+    return {
+        "key": by_name["key"],
+        "value": by_name["value"],
+        "step": by_name.get("step"),
+        "run": by_name.get("run_id") or by_name.get("run_uuid"),
+    }
 
 
 def _sniff_long(lines: list[str], delimiter: str, header: list[str]) -> int:
@@ -219,8 +233,14 @@ def _parse_long(iterator, delimiter: str, header: list[str], first_line: int) ->
                     continue
             role = role_of(row.get(cols["key"], ""))
             step, value = cell_value(row.get(cols["step"])), cell_value(row.get(cols["value"]))
-            if role in (None, "step") or value is None or step is None or step != step \
-                    or step != int(step) or abs(step) >= 2 ** 53:
+            if (
+                role in (None, "step")
+                or value is None
+                or step is None
+                or step != step
+                or step != int(step)
+                or abs(step) >= 2**53
+            ):
                 continue
             keys[row[cols["key"]]] = role
             by_step.setdefault(int(step), {})[role] = value
@@ -233,7 +253,9 @@ def _parse_long(iterator, delimiter: str, header: list[str], first_line: int) ->
     table = LossTableBuilder(NAME, TRAITS)
     rows = ((first_seen[step], {**by_step[step], "step": step}) for step in sorted(by_step))
     fill_table(table, rows, {"step": "step", **roles})
-    table.meta.notes.append("MLflow long format: " + ", ".join(f"{key}->{role}" for key, role in keys.items()))
+    table.meta.notes.append(
+        "MLflow long format: " + ", ".join(f"{key}->{role}" for key, role in keys.items())
+    )
     if other_runs:
         table.meta.notes.append(f"{other_runs} rows of other runs not read (run_id {run})")
     return table.build(first_line + reader.line_num)

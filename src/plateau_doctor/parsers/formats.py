@@ -1,13 +1,14 @@
 """The registry of log formats: every module of this package that has NAME, TRAITS, sniff and
 parse is a format (nothing lists them by hand), kept in DETECTION_ORDER, the order detection
 breaks ties in (nanoGPT first, the generic tables last). Adding a format is adding a module."""
+
 from __future__ import annotations
 
 import importlib
 import pkgutil
 from types import ModuleType
 
-DEFAULT_DETECTION_ORDER = 150     # after the trainers' own formats, before the generic tables
+DEFAULT_DETECTION_ORDER = 150  # after the trainers' own formats, before the generic tables
 REQUIRED = ("NAME", "TRAITS", "sniff", "parse")
 
 

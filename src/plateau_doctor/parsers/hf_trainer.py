@@ -19,6 +19,7 @@ trainer_state.json (detected by its `"log_history"` key) carries the real optimi
 iter and eval step are that step, and max_iters is `max_steps`. Its `global_step` (where training
 stopped, often past the last logged row) goes to a note.
 """
+
 from __future__ import annotations
 
 import ast
@@ -30,17 +31,30 @@ import warnings
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .hf_trainer_steps import (EVAL, MAX_STEP, NO_STEP, SUMMARY, TRAIN, Bars, Header, Rows, key_step,
-                               resolve, step_value)
+from .hf_trainer_steps import (
+    EVAL,
+    MAX_STEP,
+    NO_STEP,
+    SUMMARY,
+    TRAIN,
+    Bars,
+    Header,
+    Rows,
+    key_step,
+    resolve,
+    step_value,
+)
 from .lines import NAN, clean_line, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "hf_trainer"
-TRAITS = {"eval_kind": "fixed"}   # Trainer.evaluate() runs over the whole eval_dataset every time
-DETECTION_ORDER = 60   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {"eval_kind": "fixed"}  # Trainer.evaluate() runs over the whole eval_dataset every time
+DETECTION_ORDER = 60  # breaks ties in detection: lower wins (formats.py)
 
 DICT_RE = re.compile(r"\{'[^{}]*\}")
-LOSS_VALUE_RE = re.compile(r"'(?:eval_)?loss':\s*'?[-+]?(?:\d|\.\d|nan\b|inf)")   # some versions quote the numbers
+LOSS_VALUE_RE = re.compile(
+    r"'(?:eval_)?loss':\s*'?[-+]?(?:\d|\.\d|nan\b|inf)"
+)  # some versions quote the numbers
 PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
 RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
 
@@ -54,7 +68,7 @@ def sniff(lines: list[str]) -> int:
         if "{'" not in raw:
             continue
         for text in DICT_RE.findall(raw):
-            if LOSS_VALUE_RE.search(text):      # a loss that is a number, not any 'loss' key
+            if LOSS_VALUE_RE.search(text):  # a loss that is a number, not any 'loss' key
                 hits += 1
     return hits
 
@@ -62,7 +76,7 @@ def sniff(lines: list[str]) -> int:
 def parse(lines: Iterable[str]) -> ParsedLog:
     iterator = iter(lines)
     head: list[str] = []
-    for raw in iterator:      # the first non-blank line tells a JSON document from a stdout log
+    for raw in iterator:  # the first non-blank line tells a JSON document from a stdout log
         head.append(raw)
         if raw.strip():
             break
@@ -98,20 +112,21 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
                 for piece in pieces(raw):
                     bars.scan(piece, 0, len(piece), seen_dict)
             continue
-        beside = None          # the last bar on this physical line so far
+        beside = None  # the last bar on this physical line so far
         for piece in pieces(raw):
             start = 0
             for match in DICT_RE.finditer(piece):
                 beside = bars.scan(piece, start, match.start(), seen_dict) or beside
                 start = match.end()
                 text = match.group()
-                if text == previous:     # the same dict printed by several ranks
+                if text == previous:  # the same dict printed by several ranks
                     continue
                 previous = text
                 logs = _read_dict(text)
                 if "train_runtime" in logs:
-                    meta.notes.append(f"run summary: train_loss {logs.get('train_loss', NAN):g} "
-                                      "(mean over the whole run)")
+                    meta.notes.append(
+                        f"run summary: train_loss {logs.get('train_loss', NAN):g} (mean over the whole run)"
+                    )
                     summary_step = max(summary_step, key_step(logs))
                     rows.add(SUMMARY, NAN, logs, number, windows, None, bars.recent())
                 elif "loss" in logs:
@@ -143,15 +158,21 @@ def _parse_stdout(lines: Iterable[str]) -> ParsedLog:
     if resolved:
         meta.notes.append(resolved.note + at_last)
         meta.max_iters = resolved.total
-        last_row = max((resolved.steps[i] for i in range(len(rows)) if rows.kind[i] != SUMMARY),
-                       default=NO_STEP)
+        last_row = max(
+            (resolved.steps[i] for i in range(len(rows)) if rows.kind[i] != SUMMARY), default=NO_STEP
+        )
         bar_end = bars.count.get(resolved.total, NO_STEP) if resolved.total else NO_STEP
         if max(bar_end, summary_step) > last_row:
             meta.last_step = max(bar_end, summary_step)
-            where = ("the run summary's 'step'" if summary_step >= bar_end
-                     else f"the progress bar's last count, of {resolved.total:,}")
-            meta.notes.append(f"training reached step {max(bar_end, summary_step):,} ({where}); "
-                              f"the last logged row is at step {last_row:,}")
+            where = (
+                "the run summary's 'step'"
+                if summary_step >= bar_end
+                else f"the progress bar's last count, of {resolved.total:,}"
+            )
+            meta.notes.append(
+                f"training reached step {max(bar_end, summary_step):,} ({where}); "
+                f"the last logged row is at step {last_row:,}"
+            )
     elif by_epoch:
         meta.notes.append("no step is printed and the Trainer logged once per epoch: iter is the epoch")
     elif windows:
@@ -164,23 +185,26 @@ def _logged_once_per_epoch(rows: Rows) -> bool:
     epoch is then a truer x than the window count, which a missing train dict would shift."""
     epochs = [rows.epoch[i] for i in range(len(rows)) if rows.kind[i] != SUMMARY]
     train = [rows.epoch[i] for i in range(len(rows)) if rows.kind[i] == TRAIN]
-    return (bool(train) and all(math.isfinite(e) and e >= 1 and abs(e - round(e)) < 1e-6 and e < MAX_STEP
-                                for e in epochs)
-            and all(b > a for a, b in zip(train, train[1:])))
+    return (
+        bool(train)
+        and all(math.isfinite(e) and e >= 1 and abs(e - round(e)) < 1e-6 and e < MAX_STEP for e in epochs)
+        and all(b > a for a, b in zip(train, train[1:], strict=False))
+    )
 
 
 def _read_dict(text: str) -> dict[str, float]:
     """A printed logs dict as floats. literal_eval handles numbers and quoted numbers; `nan`,
     `inf` or `tensor(...)` values make it fail, and then a key/value regex reads the pairs."""
     try:
-        with warnings.catch_warnings():     # `1if`, "\d": no SyntaxWarning on stderr
+        with warnings.catch_warnings():  # `1if`, "\d": no SyntaxWarning on stderr
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             value = ast.literal_eval(text)
         items = value.items() if isinstance(value, dict) else ()
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        items = ((m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
-                 for m in PAIR_RE.finditer(text))
+        items = (
+            (m.group(1), m.group(2) if m.group(2) is not None else m.group(3)) for m in PAIR_RE.finditer(text)
+        )
     return {str(k): _number(v) for k, v in items}
 
 
@@ -192,7 +216,7 @@ def _number(value: object) -> float:
     if isinstance(value, int):
         try:
             return float(value)
-        except OverflowError:   # a 400-digit integer: as large as a float gets
+        except OverflowError:  # a 400-digit integer: as large as a float gets
             return math.inf if value > 0 else -math.inf
     return to_float(str(value).strip())
 
@@ -228,8 +252,9 @@ def _parse_state(lines: list[str]) -> ParsedLog:
         if "loss" in entry:
             lr = _number(entry.get("learning_rate", NAN))
             meta.lr_logged = meta.lr_logged or lr == lr
-            table.add_iter(step, _number(entry["loss"]), 0, lr=lr,
-                           grad_norm=_number(entry.get("grad_norm", NAN)))
+            table.add_iter(
+                step, _number(entry["loss"]), 0, lr=lr, grad_norm=_number(entry.get("grad_norm", NAN))
+            )
         if "eval_loss" in entry:
             table.add_eval(step, NAN, _number(entry["eval_loss"]), 0)
     if skipped:

@@ -29,6 +29,7 @@ window index against a step count would read as a run stopped at 1%). When the b
 summary's step went past the last logged row (max_steps is seldom a multiple of logging_steps), a
 note says so.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,20 +43,23 @@ PARAMS_RE = re.compile(r"Number of trainable parameters = (\d[\d,]{0,23})\b")
 TOTAL_STEPS_RE = re.compile(r"Total optimization steps = (\d[\d,]{0,23})\b")
 # `logging_steps=10,` (TrainingArguments repr), `Logging steps = 10`, `logging_steps: 10`
 LOGGING_STEPS_RE = re.compile(r"\blogging[_ ]steps\s*[=:]\s*(\d{1,15})(?:\.0*)?(?![\d.eE])", re.IGNORECASE)
-LOGGING_OFF_RE = re.compile(r"\blogging_first_step\s*[=:]\s*True\b|\blogging_strategy\s*[=:]\s*"
-                            r"['\"]?(?:IntervalStrategy\.)?(?:epoch|no)\b", re.IGNORECASE)
+LOGGING_OFF_RE = re.compile(
+    r"\blogging_first_step\s*[=:]\s*True\b|\blogging_strategy\s*[=:]\s*"
+    r"['\"]?(?:IntervalStrategy\.)?(?:epoch|no)\b",
+    re.IGNORECASE,
+)
 RESUME_RE = re.compile(r"Continuing training from (?:checkpoint|global step)")
 # a tqdm bar's `count/total [elapsed<`: `34/204 [01:03<05:30, 1.94s/it]`
 BAR_RE = re.compile(r"(\d{1,18})/(\d{1,18}) \[[\d:]{4,12}<")
 STEP_KEYS = ("step", "global_step")
-MAX_STEP = 2 ** 53      # larger "steps" are corruption: they would not fit the int64 table
+MAX_STEP = 2**53  # larger "steps" are corruption: they would not fit the int64 table
 
-TRAIN, EVAL, SUMMARY = 1, 0, 2     # a summary row is not tabled: its step only places others
+TRAIN, EVAL, SUMMARY = 1, 0, 2  # a summary row is not tabled: its step only places others
 NO_STEP = -1
 # where a row's step came from
 UNKNOWN, FROM_KEY, FROM_BAR, FROM_EPOCH, FROM_LOGGING_STEPS = range(5)
-RECENT_BARS = 4         # bar totals an eval remembers the latest count of
-MAX_BAR_TOTALS = 64     # distinct bar totals followed (garbage could print millions)
+RECENT_BARS = 4  # bar totals an eval remembers the latest count of
+MAX_BAR_TOTALS = 64  # distinct bar totals followed (garbage could print millions)
 RESTARTED, DESCRIBED, AFTER_DICT = 1, 2, 4
 
 
@@ -63,9 +67,9 @@ class Header:
     """What the Trainer's header and TrainingArguments say about steps."""
 
     def __init__(self) -> None:
-        self.totals: list[int] = []          # `Total optimization steps = N`, in log order
+        self.totals: list[int] = []  # `Total optimization steps = N`, in log order
         self.logging_steps: int | None = None
-        self.logging_off = False             # logging_first_step / epoch logging: N is no period
+        self.logging_off = False  # logging_first_step / epoch logging: N is no period
         self.resumed = False
 
     def read(self, line: str, meta) -> None:
@@ -97,7 +101,7 @@ class Bars:
         self.count: dict[int, int] = {}
         self.flags: dict[int, int] = {}
         self.stamp: dict[int, int] = {}
-        self.windows = 0                         # train dicts logged so far
+        self.windows = 0  # train dicts logged so far
 
     def scan(self, text: str, start: int, end: int, after_dict: bool) -> tuple[int, int] | None:
         """Read the bars in text[start:end]; the last one as (count, total), or None."""
@@ -106,20 +110,20 @@ class Bars:
             return None
         for m in BAR_RE.finditer(text, start, end):
             at = m.start()
-            if at and (text[at - 1].isalnum() or text[at - 1] in "._"):   # part of a longer word
+            if at and (text[at - 1].isalnum() or text[at - 1] in "._"):  # part of a longer word
                 continue
             count, total = int(m.group(1)), int(m.group(2))
             if not (count <= total < MAX_STEP and total):
                 continue
             flags = self.flags.get(total)
-            if flags is None:                    # a new bar: has it a description?
+            if flags is None:  # a new bar: has it a description?
                 if len(self.flags) >= MAX_BAR_TOTALS:
                     continue
                 flags = DESCRIBED if _described(text, at) else 0
             else:
                 if count < self.count[total]:
                     flags |= RESTARTED
-                del self.count[total]            # re-inserted last: most recent
+                del self.count[total]  # re-inserted last: most recent
             if after_dict:
                 flags |= AFTER_DICT
             self.count[total] = count
@@ -147,7 +151,7 @@ def _described(text: str, at: int) -> bool:
     pct = text.rfind("%", max(0, at - 400), at)
     if pct < 0:
         return False
-    before = text[max(0, pct - 60):pct].rstrip("0123456789 ")
+    before = text[max(0, pct - 60) : pct].rstrip("0123456789 ")
     return before.endswith(":") and any(c.isalpha() for c in before)
 
 
@@ -158,22 +162,30 @@ class Rows:
 
     def __init__(self) -> None:
         self.kind = array("b")
-        self.value = array("d")        # loss, or eval_loss
+        self.value = array("d")  # loss, or eval_loss
         self.lr = array("d")
         self.grad_norm = array("d")
         self.epoch = array("d")
         self.line = array("q")
-        self.window = array("q")       # train: its window index; eval: windows logged before it
-        self.key = array("q")          # the dict's own step, NO_STEP if none
-        self.bar = array("q")          # train: the bar beside it (count, total), NO_STEP if none
+        self.window = array("q")  # train: its window index; eval: windows logged before it
+        self.key = array("q")  # the dict's own step, NO_STEP if none
+        self.bar = array("q")  # train: the bar beside it (count, total), NO_STEP if none
         self.bar_total = array("q")
-        self.recent = array("q")       # evals, summaries: RECENT_BARS (total, count) pairs each
+        self.recent = array("q")  # evals, summaries: RECENT_BARS (total, count) pairs each
 
     def __len__(self) -> int:
         return len(self.kind)
 
-    def add(self, kind: int, value: float, logs: dict[str, float], line: int, window: int,
-            bar: tuple[int, int] | None, recent: list[tuple[int, int]]) -> None:
+    def add(
+        self,
+        kind: int,
+        value: float,
+        logs: dict[str, float],
+        line: int,
+        window: int,
+        bar: tuple[int, int] | None,
+        recent: list[tuple[int, int]],
+    ) -> None:
         self.kind.append(kind)
         self.value.append(value)
         self.lr.append(logs.get("learning_rate", NAN) if kind == TRAIN else NAN)
@@ -230,7 +242,7 @@ def resolve(rows: Rows, bars: Bars, header: Header, notes: list[str]) -> Steps |
             steps[i], source[i] = rows.key[i], FROM_KEY
         elif rows.kind[i] == TRAIN:
             if rows.bar[i] != NO_STEP and rows.bar_total[i] in totals:
-                if rows.bar[i] != last_bar:              # the same count again: a stale bar
+                if rows.bar[i] != last_bar:  # the same count again: a stale bar
                     steps[i], source[i] = rows.bar[i], FROM_BAR
                 last_bar = rows.bar[i]
         else:
@@ -242,8 +254,10 @@ def resolve(rows: Rows, bars: Bars, header: Header, notes: list[str]) -> Steps |
             e += 2 * RECENT_BARS
     bar_points = [(rows.epoch[i], steps[i]) for i in range(n) if source[i] == FROM_BAR]
     if bar_points and not _proportional(bar_points):
-        notes.append("progress-bar counts disagree with the logged epochs (stdout flushed in "
-                     "bursts?): not read as steps")
+        notes.append(
+            "progress-bar counts disagree with the logged epochs (stdout flushed in "
+            "bursts?): not read as steps"
+        )
         for i in range(n):
             if source[i] == FROM_BAR:
                 steps[i], source[i] = NO_STEP, UNKNOWN
@@ -257,10 +271,12 @@ def resolve(rows: Rows, bars: Bars, header: Header, notes: list[str]) -> Steps |
     for i in range(n):
         if rows.kind[i] == TRAIN:
             counts[source[i]] += 1
-    parts = [f"{counts[FROM_KEY]} from the dicts' 'step'" if counts[FROM_KEY] else "",
-             f"{counts[FROM_BAR]} read off the progress bar beside the dict" if counts[FROM_BAR] else "",
-             f"{counts[FROM_EPOCH]} interpolated from the epoch (approximate)" if counts[FROM_EPOCH] else "",
-             f"window index x logging_steps {header.logging_steps}" if counts[FROM_LOGGING_STEPS] else ""]
+    parts = [
+        f"{counts[FROM_KEY]} from the dicts' 'step'" if counts[FROM_KEY] else "",
+        f"{counts[FROM_BAR]} read off the progress bar beside the dict" if counts[FROM_BAR] else "",
+        f"{counts[FROM_EPOCH]} interpolated from the epoch (approximate)" if counts[FROM_EPOCH] else "",
+        f"window index x logging_steps {header.logging_steps}" if counts[FROM_LOGGING_STEPS] else "",
+    ]
     note = "iter is the optimizer step: " + ", ".join(p for p in parts if p)
     return Steps(steps, note if any(parts) else "eval steps are optimizer steps (no train dicts)", total)
 
@@ -279,8 +295,7 @@ def _training_total(rows: Rows, bars: Bars, header: Header) -> int | None:
     return bars.training_total()
 
 
-def _by_logging_steps(rows: Rows, steps: array, source: bytearray, header: Header,
-                      notes: list[str]) -> bool:
+def _by_logging_steps(rows: Rows, steps: array, source: bytearray, header: Header, notes: list[str]) -> bool:
     """No step, bar or usable bar anywhere: train steps are window x logging_steps when the log
     printed it and nothing says the windows are not that period (logging_first_step, epoch
     logging, a resumed run)."""
@@ -335,8 +350,8 @@ def _interpolate(rows: Rows, steps: array, source: bytearray) -> str:
     def usable(i: int) -> bool:
         return bool(source[i]) and math.isfinite(epoch[i]) and epoch[i] >= 0
 
-    following = array("q", [NO_STEP]) * n          # the next row with a step and an epoch
-    ref = nxt = NO_STEP                             # ref: the one with the largest epoch
+    following = array("q", [NO_STEP]) * n  # the next row with a step and an epoch
+    ref = nxt = NO_STEP  # ref: the one with the largest epoch
     for i in range(n - 1, -1, -1):
         following[i] = nxt
         if usable(i):
@@ -352,7 +367,7 @@ def _interpolate(rows: Rows, steps: array, source: bytearray) -> str:
         if not (math.isfinite(epoch[i]) and epoch[i] >= 0) or ref == NO_STEP:
             return "a train dict without a step has no epoch to place it by"
         lo_e, lo_s = (epoch[before], steps[before]) if before != NO_STEP else (0.0, 0)
-        if lo_e > epoch[i]:                  # a new run started: count from its beginning
+        if lo_e > epoch[i]:  # a new run started: count from its beginning
             lo_e, lo_s = 0.0, 0
         after = following[i]
         if after != NO_STEP and epoch[after] >= epoch[i] and epoch[after] > lo_e and steps[after] >= lo_s:
@@ -391,8 +406,12 @@ def _place_evals(rows: Rows, steps: array, source: bytearray) -> str:
                 ceiling = next_train[i] if next_train[i] != NO_STEP else MAX_STEP
                 steps[i] = count if floor <= count <= ceiling else floor
             continue
-        if (prev_train != NO_STEP and (source[i] in inferred or prev_source in inferred)
-                and not rows.epoch[i] < prev_epoch and steps[i] <= prev_train):
+        if (
+            prev_train != NO_STEP
+            and (source[i] in inferred or prev_source in inferred)
+            and not rows.epoch[i] < prev_epoch
+            and steps[i] <= prev_train
+        ):
             return "the steps inferred for the dicts do not increase"
         prev_train, prev_source, prev_epoch = steps[i], source[i], rows.epoch[i]
     return ""

@@ -6,6 +6,7 @@ mapped by name over the keys of the first MAPPING_ROWS objects (rows differ: eva
 only val keys), or explicitly (tabular.parse_with_columns). Lines that are not JSON objects are
 skipped.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,9 +18,9 @@ from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
 NAME = "jsonl"
-TRAITS = {}   # an export says nothing about how its evals were measured
-DETECTION_ORDER = 210   # breaks ties in detection: lower wins (formats.py)
-WHOLE_FILE = True   # one table under one header: parse_runs does not cut it into line ranges
+TRAITS = {}  # an export says nothing about how its evals were measured
+DETECTION_ORDER = 210  # breaks ties in detection: lower wins (formats.py)
+WHOLE_FILE = True  # one table under one header: parse_runs does not cut it into line ranges
 MAPPING_ROWS = 1000
 
 
@@ -38,17 +39,20 @@ def parse(lines: Iterable[str], columns: Mapping[str, str] | None = None) -> Par
     source = NumberedLines(lines)
     rows = _objects(source)
     head = list(itertools.islice(rows, MAPPING_ROWS))
-    keys: dict[str, None] = {}     # ordered union of the keys seen
+    keys: dict[str, None] = {}  # ordered union of the keys seen
     for _, obj in head:
         keys.update(dict.fromkeys(obj))
     columns = dict(columns) if columns else auto_columns(keys)
     if not any(role in columns for role in LOSS_ROLES):
-        raise ValueError(f"JSON lines: no loss key recognised in {names(keys) or 'no objects'}; "
-                         "name one with --columns train=KEY or val=KEY")
+        raise ValueError(
+            f"JSON lines: no loss key recognised in {names(keys) or 'no objects'}; "
+            "name one with --columns train=KEY or val=KEY"
+        )
     missing = [name for name in columns.values() if name not in keys]
     if missing:
-        raise ValueError(f"JSON lines: no key {names(missing)} in the first "
-                         f"{len(head)} objects; keys: {names(keys)}")
+        raise ValueError(
+            f"JSON lines: no key {names(missing)} in the first {len(head)} objects; keys: {names(keys)}"
+        )
     table = LossTableBuilder(NAME, TRAITS)
     fill_table(table, itertools.chain(head, rows), columns)
     return table.build(source.count, excerpt=source.elided)
@@ -66,7 +70,7 @@ def _flatten(obj: dict) -> dict:
     would hit it."""
     flat: dict = {}
     stack = [("", iter(obj.items()))]
-    while stack:             # depth first, in key order: the same order as the recursive walk
+    while stack:  # depth first, in key order: the same order as the recursive walk
         prefix, items = stack[-1]
         for key, value in items:
             name = f"{prefix}{key}"

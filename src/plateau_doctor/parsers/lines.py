@@ -1,4 +1,5 @@
 """Line clean-up shared by every parser: what real logs wrap around the lines we want."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,7 @@ PREFIX_RE = re.compile(
     r"(?:\[[A-Za-z_]{1,20}\]\s*(?=\[?\d{4}-))?"
     r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s*(?:-\s*)?"
     r"(?:[\w.]{1,80}\s+-\s+)?(?:" + LEVEL + r"\s+-\s+)?|"
-    r"\[\d\d:\d\d:\d\d(?:\.\d+)?\]\s*|"
-    + LEVEL + r":[\w.]{1,80}:|\[" + LEVEL + r"\]\s*|"
+    r"\[\d\d:\d\d:\d\d(?:\.\d+)?\]\s*|" + LEVEL + r":[\w.]{1,80}:|\[" + LEVEL + r"\]\s*|"
     r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{1,9}\s+\d{1,9}\s+[\w.\-]{1,80}:\d{1,6}\]\s*)+"
 )
 # first characters of a line that may carry a prefix: the regex is tried only on those
@@ -75,8 +75,8 @@ def _after_bars(raw: str) -> list[str]:
     """Split a line after each tqdm bar that has more text behind it."""
     out, start = [], 0
     for m in TQDM_END_RE.finditer(raw):
-        if raw[m.end():].strip():
-            out.append(raw[start:m.end()])
+        if raw[m.end() :].strip():
+            out.append(raw[start : m.end()])
             start = m.end()
     if not out:
         return [raw]
@@ -93,8 +93,11 @@ def clean_pieces(lines) -> Iterator[str]:
 
 # A line that stands for text left out of a paste: "...", "…", "[...]", "(... 200 lines omitted)",
 # "<snip>", "[truncated]". A log holding one is an excerpt: where it ends says nothing of the run.
-ELISION_RE = re.compile(r"^(?:\.{3,}|…+|[\[(<]\s*(?:\.{3,}|…|snip|truncated|omitted)[^\])>]*[\])>]|"
-                        r"\.{3,}\s*\(?\d*\s*(?:more\s+)?lines?\s+(?:omitted|skipped|elided)\)?)$", re.IGNORECASE)
+ELISION_RE = re.compile(
+    r"^(?:\.{3,}|…+|[\[(<]\s*(?:\.{3,}|…|snip|truncated|omitted)[^\])>]*[\])>]|"
+    r"\.{3,}\s*\(?\d*\s*(?:more\s+)?lines?\s+(?:omitted|skipped|elided)\)?)$",
+    re.IGNORECASE,
+)
 MAX_ELISION = 40
 
 
@@ -117,7 +120,8 @@ class NumberedLines:
         self.elided = False
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
-        for self.count, raw in enumerate(self._lines, start=1):
+        for count, raw in enumerate(self._lines, start=1):
+            self.count = count
             if raw[:1] == "[" and (rank := rank_tag(raw)) is not None:
                 self.ranks.add(rank)
             for piece in pieces(raw):

@@ -20,6 +20,7 @@ the first eval.max_iters batches of the val dataloader each time: eval_kind fixe
 the pass in progress (1-based): meta.epochs is the last one printed. Frozen (non-trainable)
 parameters mean an adapter or LoRA fine-tune of a pretrained model.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,10 +32,12 @@ from .table import LossTableBuilder
 
 NAME = "litgpt"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
-DETECTION_ORDER = 110   # breaks ties in detection: lower wins (formats.py)
+DETECTION_ORDER = 110  # breaks ties in detection: lower wins (formats.py)
 
 NUMBER = r"([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
-EPOCH_RE = re.compile(r"^Epoch (\d{1,9}) \| iter (\d{1,15}) step \d{1,15} \| loss train: " + NUMBER + r",(.*)$")
+EPOCH_RE = re.compile(
+    r"^Epoch (\d{1,9}) \| iter (\d{1,15}) step \d{1,15} \| loss train: " + NUMBER + r",(.*)$"
+)
 ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
 VAL_RE = re.compile(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
 FINAL_RE = re.compile(r"^Final evaluation \| val loss: " + NUMBER)
@@ -86,8 +89,9 @@ def parse(lines: Iterable[str]) -> ParsedLog:
             if m:
                 params[m.group(1)] = int(m.group(2).replace(",", ""))
     _set_params(meta, params)
-    meta.notes.append("loss is a running mean over one optimizer step's micro-batches; "
-                      "iter counts micro-batches")
+    meta.notes.append(
+        "loss is a running mean over one optimizer step's micro-batches; iter counts micro-batches"
+    )
     return table.build(source.count, excerpt=source.elided)
 
 

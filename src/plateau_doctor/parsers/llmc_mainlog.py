@@ -10,6 +10,7 @@ before the step), one less than the stdout `step` for the same update. `trl` -> 
 `norm` -> grad_norm, `tel` -> val_loss. There is no header, so no max_iters or model size. The file
 is appended to on resume, so steps can repeat: the table's later-segment-wins rule handles that.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
-TRAITS = {"eval_kind": "fixed"}   # the val loader is reset before each eval: the same val_max_steps batches every time
-DETECTION_ORDER = 40   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {
+    "eval_kind": "fixed"
+}  # the val loader is reset before each eval: the same val_max_steps batches every time
+DETECTION_ORDER = 40  # breaks ties in detection: lower wins (formats.py)
 
 # Bounded step digits (corruption must not overflow the float table); fields start after a space
 # (a long run of word characters would otherwise be rescanned from every position).
@@ -57,8 +60,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
             if lr == lr:
                 meta.lr_logged = True
                 zero_lr += lr == 0.0
-            table.add_iter(step, value, number, lr=lr,
-                           grad_norm=to_float(fields.get("norm", "nan")))
+            table.add_iter(step, value, number, lr=lr, grad_norm=to_float(fields.get("norm", "nan")))
         else:
             hellaswag += 1
     if zero_lr:

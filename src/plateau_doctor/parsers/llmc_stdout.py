@@ -15,6 +15,7 @@ printed `step N/M`, or N + 1 after a 0-based `step N:` (0 before the first step)
 lr, time_ms, mfu; MFU `-100.0%` means "GPU not in llm.c's FLOPs table" and becomes NaN. z-scores,
 tok/s, HellaSwag accuracy and the free text of `generating:` blocks are ignored.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,18 +26,24 @@ from .lines import NAN, NumberedLines, clean_pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
-TRAITS = {"eval_kind": "fixed"}   # the val loader is reset before each eval: the same val_max_steps batches every time
-DETECTION_ORDER = 30   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {
+    "eval_kind": "fixed"
+}  # the val loader is reset before each eval: the same val_max_steps batches every time
+DETECTION_ORDER = 30  # breaks ties in detection: lower wins (formats.py)
 
 # Numbers are bounded in length: a 400-digit "step" is corruption, and it would overflow the table.
 # The searched patterns start only where a number starts ((?<![\d.])) and MFU's text stops at the
 # next '%': otherwise a long run of digits would be rescanned from every position (quadratic time).
-STEP_RE = re.compile(r"^step\s+(\d{1,15})(?:/(\d{1,15}))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$")
+STEP_RE = re.compile(
+    r"^step\s+(\d{1,15})(?:/(\d{1,15}))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$"
+)
 NORM_RE = re.compile(r"\bnorm\s+(\S+)")
 LR_RE = re.compile(r"\blr\s+(\S+)")
 MS_RE = re.compile(r"(?<![\d.])([\d.]+)\s*ms\b")
 MFU_RE = re.compile(r"(?<![\d.-])(-?[\d.]+)%[^|%]*MFU")
-VAL_RE = re.compile(r"^val loss\s+(-?(?=\.?\d)[\d.]+(?:[eE][-+]?\d+)?|-?nan|-?inf)(?!\S)")  # a number, not prose
+VAL_RE = re.compile(
+    r"^val loss\s+(-?(?=\.?\d)[\d.]+(?:[eE][-+]?\d+)?|-?nan|-?inf)(?!\S)"
+)  # a number, not prose
 NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d{1,18})\b")
 BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\b")
 
@@ -61,12 +68,12 @@ def _step_match(line: str) -> re.Match | None:
 def parse(lines: Iterable[str]) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
-    updates_done = 0    # what a `val loss` line is attached to
-    in_sample = 0       # 0 outside a `generating:` block, 1 before its opening `---`, 2 inside
+    updates_done = 0  # what a `val loss` line is attached to
+    in_sample = 0  # 0 outside a `generating:` block, 1 before its opening `---`, 2 inside
     mfu_placeholder = hellaswag = 0
     source = NumberedLines(lines)
     for number, line in source:
-        if in_sample:      # generated text is free text: never read it as log lines
+        if in_sample:  # generated text is free text: never read it as log lines
             if line.startswith("---"):
                 in_sample = 2 if in_sample == 1 else 0
             continue
@@ -92,8 +99,10 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         else:
             _header_line(line, meta)
     if mfu_placeholder:
-        meta.notes.append(f"MFU printed as -100% on {mfu_placeholder} steps (GPU missing from "
-                          "llm.c's peak-FLOPs table): a placeholder, read as unknown")
+        meta.notes.append(
+            f"MFU printed as -100% on {mfu_placeholder} steps (GPU missing from "
+            "llm.c's peak-FLOPs table): a placeholder, read as unknown"
+        )
     if hellaswag:
         meta.notes.append(f"{hellaswag} HellaSwag accuracy lines not tabled")
     meta.notes.append("stdout steps are 1-based (updates done); main.log's s: are 0-based")

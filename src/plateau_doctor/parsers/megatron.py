@@ -31,6 +31,7 @@ global_batch_size x seq_length from the argument dump. The dataset builder print
 split first, `total number of samples: S` and `total number of epochs: E` (the index repeats the
 split E times to hold S samples): the last `consumed samples` x E / S is meta.epochs.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ from .table import LossTableBuilder
 
 NAME = "megatron"
 TRAITS = {"eval_kind": "resampled", "loss_kind": "window_mean"}
-DETECTION_ORDER = 80   # breaks ties in detection: lower wins (formats.py)
+DETECTION_ORDER = 80  # breaks ties in detection: lower wins (formats.py)
 
 ITERATION_RE = re.compile(r"(?:^|\|\s*)iteration\s+(\d{1,15})\s*/\s*(\d{1,15})\s*\|")
 VALIDATION_RE = re.compile(r"^(validation\S{0,40}) (?:loss|results) at (.{1,200}?)\s*\|(.*)$")
@@ -74,10 +75,10 @@ class _State:
         self.in_args = False
         self.args: dict[str, str] = {}
         self.last_iter = 0
-        self.val_set: str | None = None      # the name of the tabled validation set
+        self.val_set: str | None = None  # the name of the tabled validation set
         self.other_sets = 0
-        self.unmeasured = 0                  # windows of skipped iterations only
-        self.consumed = 0                    # `consumed samples` of the latest iteration line
+        self.unmeasured = 0  # windows of skipped iterations only
+        self.consumed = 0  # `consumed samples` of the latest iteration line
         # the dataset builder prints `total number of samples: S` / `total number of epochs: E`
         # for train, then validation, then test: the first pair is the train set's
         self.train_samples: int | None = None
@@ -119,11 +120,14 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if len(source.ranks) > 1 and meta.world_size is None:
         meta.world_size = len(source.ranks)
     if state.unmeasured:
-        meta.notes.append(f"{state.unmeasured} log intervals had only skipped iterations (loss 0.0 "
-                          "printed for a loss never measured): left out")
+        meta.notes.append(
+            f"{state.unmeasured} log intervals had only skipped iterations (loss 0.0 "
+            "printed for a loss never measured): left out"
+        )
     if state.other_sets:
-        meta.notes.append(f"{state.other_sets} lines of other validation sets not tabled "
-                          f"(only {state.val_set!r})")
+        meta.notes.append(
+            f"{state.other_sets} lines of other validation sets not tabled (only {state.val_set!r})"
+        )
     meta.notes.append("lm loss is the mean over each log interval")
     return table.build(source.count, excerpt=source.elided)
 
@@ -138,8 +142,7 @@ def _fields(line: str) -> dict[str, str]:
     return fields
 
 
-def _add_iteration(table: LossTableBuilder, state: _State, m: re.Match, line: str,
-                   number: int) -> None:
+def _add_iteration(table: LossTableBuilder, state: _State, m: re.Match, line: str, number: int) -> None:
     meta = table.meta
     it = int(m.group(1))
     meta.max_iters = int(m.group(2))
@@ -154,7 +157,7 @@ def _add_iteration(table: LossTableBuilder, state: _State, m: re.Match, line: st
     loss_text = next((fields[key] for key in LOSS_KEYS if key in fields), None)
     if loss_text is None:
         if not nans:
-            return            # no loss printed and nothing says it was NaN: nothing to table
+            return  # no loss printed and nothing says it was NaN: nothing to table
         loss = NAN
     else:
         loss = to_float(loss_text)
@@ -167,8 +170,9 @@ def _add_iteration(table: LossTableBuilder, state: _State, m: re.Match, line: st
     lr = to_float(fields.get("learning rate", "nan"))
     if lr == lr:
         meta.lr_logged = True
-    table.add_iter(it, loss, number, time_ms=time_ms, lr=lr,
-                   grad_norm=to_float(fields.get("grad norm", "nan")))
+    table.add_iter(
+        it, loss, number, time_ms=time_ms, lr=lr, grad_norm=to_float(fields.get("grad norm", "nan"))
+    )
 
 
 def _add_validation(table: LossTableBuilder, state: _State, m: re.Match, number: int) -> None:
@@ -176,12 +180,12 @@ def _add_validation(table: LossTableBuilder, state: _State, m: re.Match, number:
     at = AT_ITERATION_RE.match(where)
     if at:
         if at.group(2) and at.group(2) != "validation":
-            return                                   # `on test set`
+            return  # `on test set`
         step = int(at.group(1))
     elif where.startswith("the end of training for val"):
         step = state.last_iter
     else:
-        return                                       # the end-of-training test-set line
+        return  # the end-of-training test-set line
     if state.val_set is None:
         state.val_set = name
     elif name != state.val_set:

@@ -20,6 +20,7 @@ batches of the val set in a fresh random order at each eval: the same set when i
 than that, a different sample when it is larger; the log does not tell which, so eval_kind stays
 unknown. mlx_lm.lora always starts from a pretrained model: finetune True.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ from .table import LossTableBuilder
 
 NAME = "mlx_lm"
 TRAITS = {"loss_kind": "window_mean", "finetune": True}
-DETECTION_ORDER = 90   # breaks ties in detection: lower wins (formats.py)
+DETECTION_ORDER = 90  # breaks ties in detection: lower wins (formats.py)
 
 TRAIN_RE = re.compile(r"^Iter (\d{1,15}): Train loss (\S+?),(.*)$")
 VAL_RE = re.compile(r"^Iter (\d{1,15}): Val loss (\S+?),")
@@ -97,9 +98,13 @@ def _iter_line(table: LossTableBuilder, line: str, number: int) -> None:
         rate = to_float(it_sec.group(1)) if it_sec else NAN
         if lr:
             table.meta.lr_logged = True
-        table.add_iter(int(m.group(1)), to_float(m.group(2)), number,
-                       lr=to_float(lr.group(1)) if lr else NAN,
-                       time_ms=1000 / rate if rate > 0 else NAN)
+        table.add_iter(
+            int(m.group(1)),
+            to_float(m.group(2)),
+            number,
+            lr=to_float(lr.group(1)) if lr else NAN,
+            time_ms=1000 / rate if rate > 0 else NAN,
+        )
         return
     m = VAL_RE.match(line)
     if m:

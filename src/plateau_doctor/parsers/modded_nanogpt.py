@@ -13,6 +13,7 @@ reset are left NaN rather than turned into huge or negative numbers. Newer recor
 loss at all: those step lines give no iter row (a NaN loss would read as a diverged run); the
 evals still carry the val curve.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,8 @@ from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
-TRAITS = {"eval_kind": "fixed"}   # every eval scores the same val_tokens from the start of the val shards
-DETECTION_ORDER = 20   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {"eval_kind": "fixed"}  # every eval scores the same val_tokens from the start of the val shards
+DETECTION_ORDER = 20  # breaks ties in detection: lower wins (formats.py)
 
 # Step numbers are bounded (a 400-digit "step" is corruption, not a step; it would overflow the
 # float table). A field starts at a word start only, so a long run of word characters costs
@@ -41,7 +42,7 @@ def sniff(lines: list[str]) -> int:
     hits = 0
     for line in clean_pieces(lines):
         m = STEP_RE.match(line) if line.startswith("step:") else None
-        if m and numeric(m.group(3).split(":", 1)[1]):     # the first value is a number
+        if m and numeric(m.group(3).split(":", 1)[1]):  # the first value is a number
             hits += 1
     return hits
 
@@ -51,18 +52,18 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     meta = table.meta
     pending: Pending = []
     last_step = -1
-    timed_only = 0          # train lines without a loss (newer records)
+    timed_only = 0  # train lines without a loss (newer records)
     last_step_avg = NAN
     source = NumberedLines(lines)
     for number, line in source:
         m = STEP_RE.match(line) if line.startswith("step:") else None
         if not m:
-            if line.startswith("stopping_early:"):    # e.g. `stopping_early: wallclock_cap ...`
+            if line.startswith("stopping_early:"):  # e.g. `stopping_early: wallclock_cap ...`
                 meta.stopped_by_design = line[:120]
             continue
         step, total = int(m.group(1)), int(m.group(2))
         fields = dict(FIELD_RE.findall(m.group(3)))
-        if step < last_step:         # a second run in the same file
+        if step < last_step:  # a second run in the same file
             _flush(table, pending)
             table.new_segment()
         last_step = step
@@ -70,8 +71,9 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         if "val_loss" in fields:
             table.add_eval(step, NAN, to_float(fields["val_loss"]), number)
         elif "train_loss" in fields:
-            pending.append((step, to_float(fields["train_loss"]),
-                            to_float(fields.get("train_time", "nan")), number))
+            pending.append(
+                (step, to_float(fields["train_loss"]), to_float(fields.get("train_time", "nan")), number)
+            )
         elif "train_time" in fields:
             timed_only += 1
             last_step_avg = to_float(fields.get("step_avg", "nan"))
@@ -79,8 +81,10 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     if resets:
         meta.notes.append("train_time resets after warm-up; per-step times before the reset ignored")
     if timed_only:
-        meta.notes.append(f"{timed_only} step lines carry no train loss (val-only log): no train rows"
-                          + (f"; last step_avg {last_step_avg:.2f} ms" if last_step_avg == last_step_avg else ""))
+        meta.notes.append(
+            f"{timed_only} step lines carry no train loss (val-only log): no train rows"
+            + (f"; last step_avg {last_step_avg:.2f} ms" if last_step_avg == last_step_avg else "")
+        )
     return table.build(source.count, excerpt=source.elided)
 
 
@@ -89,7 +93,7 @@ def _flush(table: LossTableBuilder, pending: Pending) -> int:
     train_time were seen. Rows are buffered because a reset is only visible after the fact."""
     times = [t for _, _, t, _ in pending]
     resets = [i for i in range(1, len(times)) if times[i] < times[i - 1]]
-    first_timed = resets[-1] + 1 if resets else 1   # the reset row itself has no predecessor
+    first_timed = resets[-1] + 1 if resets else 1  # the reset row itself has no predecessor
     for i, (step, loss, _, line) in enumerate(pending):
         time_ms = NAN
         if i >= first_timed:

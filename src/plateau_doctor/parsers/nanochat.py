@@ -14,6 +14,7 @@ mfu (already a percentage). Validation is bits per byte: it goes to val_loss wit
 meta.val_metric = "bpb" (a `Train bpb` printed beside it goes to the eval's train_loss). Per-rank
 `[rank N] ...` lines give the world size.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,8 @@ from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
-TRAITS = {"eval_kind": "fixed"}   # bpb is measured on the same eval tokens every time
-DETECTION_ORDER = 50   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {"eval_kind": "fixed"}  # bpb is measured on the same eval tokens every time
+DETECTION_ORDER = 50  # breaks ties in detection: lower wins (formats.py)
 
 # Step numbers and counts are bounded in length (a 400-digit number is corruption and would
 # overflow the table) and counts start with a digit (a lone ',' is no number).
@@ -68,7 +69,7 @@ def parse(lines: Iterable[str]) -> ParsedLog:
             _add_eval(table, line, number)
             core += "CORE metric:" in line
             continue
-        if line.startswith("[rank "):     # per-rank lines (GC summaries) reveal the world size
+        if line.startswith("[rank "):  # per-rank lines (GC summaries) reveal the world size
             m = RANK_RE.match(line)
             if m:
                 ranks.add(m.group(1))
@@ -121,8 +122,9 @@ def _add_eval(table: LossTableBuilder, line: str, number: int) -> None:
     val = VAL_BPB_RE.search(m.group(2)) if m else None
     if val:
         train = TRAIN_BPB_RE.search(m.group(2))
-        table.add_eval(int(m.group(1)), to_float(train.group(1)) if train else NAN,
-                       to_float(val.group(1)), number)
+        table.add_eval(
+            int(m.group(1)), to_float(train.group(1)) if train else NAN, to_float(val.group(1)), number
+        )
 
 
 def _header_line(line: str, meta) -> None:

@@ -15,6 +15,7 @@ time (`feed_block`); `snapshot()` gives the table so far, `finish()` the final o
 through the vectorised scanner (nanogpt_fast), which decodes the strict iter lines of the block in
 bulk; every other line is fed to the same careful per-line code, in order.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,11 @@ from .lines import NAN, clean_line, clean_pieces, is_elision, numeric, pieces, t
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
-TRAITS = {"eval_kind": "resampled", "config_schema": "nanogpt"}   # estimate_loss() draws fresh random batches at every eval; the config keys are train.py's
-DETECTION_ORDER = 10   # breaks ties in detection: lower wins (formats.py)
+TRAITS = {
+    "eval_kind": "resampled",
+    "config_schema": "nanogpt",
+}  # estimate_loss() draws fresh random batches at every eval; the config keys are train.py's
+DETECTION_ORDER = 10  # breaks ties in detection: lower wins (formats.py)
 # bytes of the shortest iter line train.py prints (the old format: "iter 0: loss 0.0000, time
 # 0.00ms\n"): a file of N bytes holds at most N / MIN_ITER_LINE of them, so room for that many rows
 # (address space, only touched as rows arrive) means the columns never need copying to grow.
@@ -40,7 +44,9 @@ BLOCK = 1 << 17
 
 # Forks that print losses in bits per character add a unit after each value ("loss 6.1854 BPC").
 UNIT = r"(?:\s+(?:BPC|bpc|bits?))?"
-EVAL_RE = re.compile(r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+)" + UNIT + r",?\s*\|?\s*val loss\s+(\S+)")
+EVAL_RE = re.compile(
+    r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+)" + UNIT + r",?\s*\|?\s*val loss\s+(\S+)"
+)
 # the LLMs-from-scratch book's eval line, searched for: it is often glued to a tqdm bar
 EP_STEP_RE = re.compile(r"\bEp (\d{1,6}) \(Step (\d{1,15})\): Train loss ([^\s,]+), Val loss (\S+)")
 ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)" + UNIT + r"(?:,|$)(.*)")
@@ -48,9 +54,13 @@ BITS_RE = re.compile(r"\d\s+(?:BPC|bpc|bits?)\b")
 # anchored at word starts, with the colon optional as a unit: no quadratic backtracking on a
 # long garbled tail
 FIELD_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*(?::\s*)?(-?[0-9.eE+-]+|nan|inf|-inf)")
-TOKENS_RE = re.compile(r"^(?:tokens per iteration will be|total number of tokens per iteration):?\s*(\d[\d,]{0,23})")
-VOCAB_RE = re.compile(r"^(?:found )?vocab_size = (\d+)|^defaulting to vocab_size of GPT-2 to (\d+)"
-                      r"|^forcing vocab_size=(\d+)")
+TOKENS_RE = re.compile(
+    r"^(?:tokens per iteration will be|total number of tokens per iteration):?\s*(\d[\d,]{0,23})"
+)
+VOCAB_RE = re.compile(
+    r"^(?:found )?vocab_size = (\d+)|^defaulting to vocab_size of GPT-2 to (\d+)"
+    r"|^forcing vocab_size=(\d+)"
+)
 PARAMS_RE = re.compile(r"^number of parameters: (\d{1,12}(?:\.\d{1,6})?)M")
 DECAYED_RE = re.compile(r"^num (non-)?decayed parameter tensors: \d+, with (\d[\d,]{0,23}) parameters")
 OVERRIDE_RE = re.compile(r"^Overriding: (\w+) = (.*)$")
@@ -58,14 +68,30 @@ CONFIG_FILE_RE = re.compile(r"^Overriding config with (.+):$")
 DROPOUT_RE = re.compile(r"^overriding dropout rate to (\S+)")
 # Forks that change the LR during the run print it on a line of its own (`LINESEARCH LR: 0.0039`,
 # `lr = 3e-4`); it holds for the iterations that follow.
-LR_LINE_RE = re.compile(r"^(?:[A-Za-z_!]+ )?(?:lr|LR|learning[ _]rate)\s*[:=]\s*(-?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
+LR_LINE_RE = re.compile(
+    r"^(?:[A-Za-z_!]+ )?(?:lr|LR|learning[ _]rate)\s*[:=]\s*(-?[0-9.]+(?:[eE][-+]?\d+)?)\s*$"
+)
 
 # Lines train.py prints itself: any of them ends an echoed config block.
 PROGRAM_PREFIXES = (
-    "Overriding", "tokens per iteration", "total number of tokens", "found vocab_size",
-    "defaulting to vocab_size", "Initializing", "Resuming training", "loading weights",
-    "forcing vocab_size", "overriding dropout", "number of parameters", "num decayed",
-    "num non-decayed", "using fused AdamW", "compiling the model", "step ", "iter ", "WARNING: using slow",
+    "Overriding",
+    "tokens per iteration",
+    "total number of tokens",
+    "found vocab_size",
+    "defaulting to vocab_size",
+    "Initializing",
+    "Resuming training",
+    "loading weights",
+    "forcing vocab_size",
+    "overriding dropout",
+    "number of parameters",
+    "num decayed",
+    "num non-decayed",
+    "using fused AdamW",
+    "compiling the model",
+    "step ",
+    "iter ",
+    "WARNING: using slow",
 )
 # Lines that open a run: after data rows they mean a new run (resume or a second run) starts.
 RUN_START_PREFIXES = ("Overriding config with", "tokens per iteration", "Initializing", "Resuming training")
@@ -121,14 +147,14 @@ class NanoGPTParser:
     def __init__(self) -> None:
         self.table = LossTableBuilder(NAME, TRAITS)
         self.meta = self.table.meta
-        self.n_lines = 0                  # physical lines seen; the next one is n_lines + 1
+        self.n_lines = 0  # physical lines seen; the next one is n_lines + 1
         self._echo_name: str | None = None  # inside an echoed config block
         self._echo_lines: list[str] = []
         self._seen_echo: set[tuple[str, str]] = set()
         self._header_copies: dict[str, int] = {}
         self._last_was_eval = False
-        self._lr = NAN                    # from a standalone LR line, until the next one
-        self._garbled_rows = 0              # loss values that were not numbers (skipped)
+        self._lr = NAN  # from a standalone LR line, until the next one
+        self._garbled_rows = 0  # loss values that were not numbers (skipped)
 
     @property
     def n_evals(self) -> int:
@@ -156,14 +182,14 @@ class NanoGPTParser:
             others = np.ones(n, dtype=bool)
             others[scan.rows] = False
             careful = np.flatnonzero(others)
-            upto = np.searchsorted(scan.rows, careful)   # bulk rows before each careful line
+            upto = np.searchsorted(scan.rows, careful)  # bulk rows before each careful line
             view = memoryview(buf)
-            for k, j in zip(careful.tolist(), upto.tolist()):
+            for k, j in zip(careful.tolist(), upto.tolist(), strict=False):
                 if j > done:
                     self._bulk(scan, done, j, base)
                     done = j
                 self.n_lines = base + k
-                self.feed_line(str(view[scan.starts[k]:scan.ends[k]], "utf-8", "replace"))
+                self.feed_line(str(view[scan.starts[k] : scan.ends[k]], "utf-8", "replace"))
             view.release()
         if done < len(scan.rows):
             self._bulk(scan, done, len(scan.rows), base)
@@ -174,7 +200,7 @@ class NanoGPTParser:
         """The table so far (a copy); parsing can go on afterwards."""
         meta = copy.deepcopy(self.meta)
         block = self._echo_block()
-        if block is not None and block not in self._seen_echo:   # an echo still being printed
+        if block is not None and block not in self._seen_echo:  # an echo still being printed
             meta.config_echo.append(block)
         self._set_world_size(meta)
         return self.table.snapshot(self.n_lines, meta)
@@ -258,7 +284,7 @@ class NanoGPTParser:
 
     def _close_echo(self) -> None:
         block = self._echo_block()
-        if block not in self._seen_echo:       # DDP: every rank echoes the same file
+        if block not in self._seen_echo:  # DDP: every rank echoes the same file
             self._seen_echo.add(block)
             self.meta.config_echo.append(block)
         self._echo_name = None
@@ -272,7 +298,7 @@ class NanoGPTParser:
                 time_ms = to_float(value)
             elif key == "mfu":
                 mfu = to_float(value)
-                if mfu < 0:          # -100.00% is the placeholder of the first iterations
+                if mfu < 0:  # -100.00% is the placeholder of the first iterations
                     mfu = NAN
             elif key == "lr":
                 lr = to_float(value)
@@ -288,15 +314,23 @@ class NanoGPTParser:
         divergence: the row is left out and the first such line is noted."""
         self._garbled_rows += 1
         if self._garbled_rows == 1:
-            self.meta.notes.append(f"line {number}: a loss that is not a number was skipped "
-                                   "(garbled bytes?); later ones are skipped too")
+            self.meta.notes.append(
+                f"line {number}: a loss that is not a number was skipped "
+                "(garbled bytes?); later ones are skipped too"
+            )
 
     def _bulk(self, scan, a: int, b: int, base: int) -> None:
         """Rows a..b of the scanned strict iter lines; what feed_line would do with each."""
-        if self._echo_name is not None:      # an iter line ends an echoed config block
+        if self._echo_name is not None:  # an iter line ends an echoed config block
             self._close_echo()
-        self.table.add_iter_block(scan.iters[a:b], scan.loss[a:b], scan.rows[a:b] + (base + 1),
-                                  time_ms=scan.time_ms[a:b], mfu=scan.mfu[a:b], lr=self._lr)
+        self.table.add_iter_block(
+            scan.iters[a:b],
+            scan.loss[a:b],
+            scan.rows[a:b] + (base + 1),
+            time_ms=scan.time_ms[a:b],
+            mfu=scan.mfu[a:b],
+            lr=self._lr,
+        )
         self._last_was_eval = False
 
 

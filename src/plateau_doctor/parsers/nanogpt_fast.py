@@ -12,6 +12,7 @@ is a digit (one '.' and a leading '-' allowed), and fold the digits into an inte
 exact integer by 10**decimals is a single correctly rounded division, so the value is bit for bit
 what float() returns. Tokens longer than 8 characters fall back to the careful parser.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ def _word(text: bytes) -> tuple[np.uint64, np.uint64]:
 
 ONE, EIGHT, BYTE = U64(1), U64(8), U64(0xFF)
 ZEROS, LOW7, HIGH = _every_byte(0x30), _every_byte(0x7F), _every_byte(0x80)
-DIGIT_LIMIT = _every_byte(0x76)          # 0x76 + 9 < 0x80 <= 0x76 + 10
-DOT = U64(ord(".") ^ 0x30)             # a '.' after XOR with '0'
+DIGIT_LIMIT = _every_byte(0x76)  # 0x76 + 9 < 0x80 <= 0x76 + 10
+DOT = U64(ord(".") ^ 0x30)  # a '.' after XOR with '0'
 MINUS = U64(ord("-"))
 ITER, ITER_MASK = _word(b"iter ")
 LOSS, LOSS_MASK = _word(b": loss ")
@@ -51,13 +52,13 @@ POW10 = 10.0 ** np.arange(8)
 class IterLines:
     """What a block holds: where its lines are, and the strict iter lines already decoded."""
 
-    starts: np.ndarray     # offset of each line's first byte in the buffer
-    ends: np.ndarray       # offset of each line's newline (or of the block end)
-    rows: np.ndarray       # indices (into starts) of the strict iter lines, ascending
-    iters: np.ndarray      # int64
-    loss: np.ndarray       # float64, one per row
+    starts: np.ndarray  # offset of each line's first byte in the buffer
+    ends: np.ndarray  # offset of each line's newline (or of the block end)
+    rows: np.ndarray  # indices (into starts) of the strict iter lines, ascending
+    iters: np.ndarray  # int64
+    loss: np.ndarray  # float64, one per row
     time_ms: np.ndarray
-    mfu: np.ndarray        # NaN for the -100.00% placeholder and the old format without mfu
+    mfu: np.ndarray  # NaN for the -100.00% placeholder and the old format without mfu
 
 
 def scan_iter_lines(buf: bytearray, lo: int, hi: int) -> IterLines:
@@ -69,7 +70,7 @@ def scan_iter_lines(buf: bytearray, lo: int, hi: int) -> IterLines:
     # every 8-byte window, addressed by its first byte: one gather reads a whole number
     words = np.ndarray(shape=(len(u) - 7,), dtype="<u8", buffer=buf, strides=(1,))
     ends = np.flatnonzero(u[lo:hi] == 10) + lo
-    if hi > lo and u[hi - 1] != 10:           # a last line without its newline
+    if hi > lo and u[hi - 1] != 10:  # a last line without its newline
         ends = np.append(ends, hi)
     starts = np.empty_like(ends)
     starts[:1] = lo
@@ -102,15 +103,23 @@ def scan_iter_lines(buf: bytearray, lo: int, hi: int) -> IterLines:
 
     values, valid, integer = _numbers(
         np.concatenate([it_word, loss_word, time_word, mfu_word]),
-        np.concatenate([colon - first, comma - colon - 7, ms - comma - 7, percent - ms - 8]))
+        np.concatenate([colon - first, comma - colon - 7, ms - comma - 7, percent - ms - 8]),
+    )
     n = len(rows)
     values, valid, integer = values.reshape(4, n), valid.reshape(4, n), integer.reshape(4, n)
     ok &= valid[0] & integer[0] & valid[1] & valid[2] & (valid[3] | old)
 
     mfu = values[3]
-    mfu[old | (mfu < 0)] = np.nan   # -100.00% is the placeholder of the first iterations
-    return IterLines(starts=starts, ends=ends, rows=rows[ok], iters=values[0][ok].astype(np.int64),
-                     loss=values[1][ok], time_ms=values[2][ok], mfu=mfu[ok])
+    mfu[old | (mfu < 0)] = np.nan  # -100.00% is the placeholder of the first iterations
+    return IterLines(
+        starts=starts,
+        ends=ends,
+        rows=rows[ok],
+        iters=values[0][ok].astype(np.int64),
+        loss=values[1][ok],
+        time_ms=values[2][ok],
+        mfu=mfu[ok],
+    )
 
 
 def _find(words: np.ndarray, byte: int) -> np.ndarray:
@@ -119,13 +128,13 @@ def _find(words: np.ndarray, byte: int) -> np.ndarray:
     y = words ^ _every_byte(byte)
     zero = y & LOW7
     zero += LOW7
-    zero |= y                  # high bit clear exactly in the zero bytes of y (no carries)
+    zero |= y  # high bit clear exactly in the zero bytes of y (no carries)
     np.invert(zero, out=zero)
     zero &= HIGH
     lowest = ~zero
     lowest += ONE
-    lowest &= zero             # the lowest flag only
-    lowest -= ONE              # ones below it: 8j+7 of them
+    lowest &= zero  # the lowest flag only
+    lowest -= ONE  # ones below it: 8j+7 of them
     return (np.bitwise_count(lowest) >> np.uint8(3)).astype(np.int64)
 
 
@@ -138,18 +147,18 @@ def _numbers(words: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarr
     those that are plain digits (no sign, no dot).
     """
     minus = (words & BYTE) == MINUS
-    words = np.where(minus, words >> EIGHT, words)     # read "-1.5" as "1.5", negate at the end
+    words = np.where(minus, words >> EIGHT, words)  # read "-1.5" as "1.5", negate at the end
     width = width - minus
     shift = width.astype(U64) << U64(3)
     in_token = ONE << shift
-    in_token -= ONE            # low `width` bytes (all bytes when width is out of range)
-    z = words ^ ZEROS          # digits become 0-9, '.' 0x1e
+    in_token -= ONE  # low `width` bytes (all bytes when width is out of range)
+    z = words ^ ZEROS  # digits become 0-9, '.' 0x1e
     z &= in_token
     in_token &= HIGH
     bad = z & LOW7
     bad += DIGIT_LIMIT
     bad |= z
-    bad &= in_token            # high bit set in every byte of the token that is not a digit
+    bad &= in_token  # high bit set in every byte of the token that is not a digit
     n_bad = np.bitwise_count(bad)
     # valid rows have at most one such byte; then popcount(bad - 1) = 8 * index + 7, or 64
     dot_bits = np.bitwise_count(bad - ONE).astype(U64) & U64(0x78)

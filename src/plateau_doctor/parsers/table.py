@@ -8,6 +8,7 @@ twice) and applies the resume rule: when a step appears again (a resumed run re-
 checkpoint step), the row from the later segment wins. `snapshot()` copies instead, so a live
 parser can go on.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,12 +22,27 @@ if TYPE_CHECKING:
     import numpy as np
 
 # array typecodes: integers stay integers (int64 in the DataFrame), flags are one byte.
-ITER_TYPES = {"iter": "q", "loss": "d", "time_ms": "d", "mfu": "d", "lr": "d", "grad_norm": "d",
-              "segment": "q", "line": "q"}
-EVAL_TYPES = {"step": "q", "train_loss": "d", "val_loss": "d", "checkpoint_saved": "b",
-              "segment": "q", "line": "q"}
+ITER_TYPES = {
+    "iter": "q",
+    "loss": "d",
+    "time_ms": "d",
+    "mfu": "d",
+    "lr": "d",
+    "grad_norm": "d",
+    "segment": "q",
+    "line": "q",
+}
+EVAL_TYPES = {
+    "step": "q",
+    "train_loss": "d",
+    "val_loss": "d",
+    "checkpoint_saved": "b",
+    "segment": "q",
+    "line": "q",
+}
 NUMPY_TYPES = {"q": "int64", "d": "float64", "b": "bool"}
 assert tuple(ITER_TYPES) == ITER_COLUMNS and tuple(EVAL_TYPES) == EVAL_COLUMNS
+
 
 class Column:
     """One growing typed column.
@@ -43,15 +59,15 @@ class Column:
     def __init__(self, typecode: str) -> None:
         self.typecode = typecode
         self.tail = array(typecode)
-        self.data: "np.ndarray | None" = None
-        self.filled = 0                     # rows in data (or in the constant run)
+        self.data: np.ndarray | None = None
+        self.filled = 0  # rows in data (or in the constant run)
         self.constant: tuple | None = None  # (value,) while the column is one repeated value
-        self.reserve = 0                    # rows to allocate room for at the first block
+        self.reserve = 0  # rows to allocate room for at the first block
 
     def __len__(self) -> int:
         return self.filled + len(self.tail)
 
-    def extend(self, values: "np.ndarray | float", count: int) -> None:
+    def extend(self, values: np.ndarray | float, count: int) -> None:
         """Append a block: a vector of `count` values, or one value repeated `count` times."""
         if not hasattr(values, "dtype") and self.data is None and not len(self.tail):
             if not self.filled:
@@ -60,7 +76,7 @@ class Column:
                 self.filled += count
                 return
         self._materialise(count)
-        self.data[self.filled:self.filled + count] = values
+        self.data[self.filled : self.filled + count] = values
         self.filled += count
 
     def last(self):
@@ -79,22 +95,22 @@ class Column:
             self._materialise(0)
             self.data[self.filled - 1] = value
 
-    def to_numpy(self, consume: bool = False) -> "np.ndarray":
+    def to_numpy(self, consume: bool = False) -> np.ndarray:
         """The whole column as one vector; `consume` hands the memory over instead of copying."""
         import numpy as np
 
         dtype = NUMPY_TYPES[self.typecode]
-        if self.data is None and self.constant is None:   # one by one only (most parsers)
+        if self.data is None and self.constant is None:  # one by one only (most parsers)
             values = np.frombuffer(self.tail, dtype=dtype) if len(self.tail) else np.empty(0, dtype)
             return values if consume else values.copy()
         if len(self.tail):
             self._materialise(0)
-        if self.data is None:                 # still one repeated value
+        if self.data is None:  # still one repeated value
             value = self.constant[0]
             if value == 0:
-                return np.zeros(self.filled, dtype=dtype)   # calloc: no page touched
+                return np.zeros(self.filled, dtype=dtype)  # calloc: no page touched
             return np.full(self.filled, value, dtype=dtype)
-        values = self.data[:self.filled]
+        values = self.data[: self.filled]
         return values if consume else values.copy()
 
     def _materialise(self, extra: int) -> None:
@@ -105,21 +121,21 @@ class Column:
         if self.data is None:
             data = np.empty(max(need, self.reserve), dtype=NUMPY_TYPES[self.typecode])
             if self.constant is not None:
-                data[:self.filled] = self.constant[0]
+                data[: self.filled] = self.constant[0]
                 self.constant = None
             self.data = data
         elif need > len(self.data):
             grown = np.empty(max(need, len(self.data) * 3 // 2), dtype=self.data.dtype)
-            grown[:self.filled] = self.data[:self.filled]
+            grown[: self.filled] = self.data[: self.filled]
             self.data = grown
         if len(self.tail):
-            self.data[self.filled:self.filled + len(self.tail)] = np.frombuffer(self.tail, self.data.dtype)
+            self.data[self.filled : self.filled + len(self.tail)] = np.frombuffer(self.tail, self.data.dtype)
             self.filled += len(self.tail)
             self.tail = array(self.typecode)
 
 
 def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)      # NaN (no LR printed) repeats too
+    return a == b or (a != a and b != b)  # NaN (no LR printed) repeats too
 
 
 class LossTableBuilder:
@@ -127,14 +143,14 @@ class LossTableBuilder:
 
     def __init__(self, fmt: str, traits: dict | None = None) -> None:
         self.format = fmt
-        self.meta = LogMeta(**(traits or {}))   # the format's TRAITS: what its numbers mean
+        self.meta = LogMeta(**(traits or {}))  # the format's TRAITS: what its numbers mean
         self.segment = 0
         self._iter = {name: Column(code) for name, code in ITER_TYPES.items()}
         self._eval = {name: Column(code) for name, code in EVAL_TYPES.items()}
         self.last_iter: int | None = None
         self.last_step: int | None = None
         self.rows_in_segment = 0
-        self.fresh: dict[int, int] = {}     # segments that start from scratch: their first line
+        self.fresh: dict[int, int] = {}  # segments that start from scratch: their first line
         self._first_step: int | None = None  # the log's first step: a segment starting there is a new run
 
     # -- segments -------------------------------------------------------------------------
@@ -152,8 +168,16 @@ class LossTableBuilder:
             column.reserve = rows
 
     # -- rows -----------------------------------------------------------------------------
-    def add_iter(self, it: float, loss: float, line: int, time_ms: float = NAN, mfu: float = NAN,
-                 lr: float = NAN, grad_norm: float = NAN) -> None:
+    def add_iter(
+        self,
+        it: float,
+        loss: float,
+        line: int,
+        time_ms: float = NAN,
+        mfu: float = NAN,
+        lr: float = NAN,
+        grad_norm: float = NAN,
+    ) -> None:
         it = int(it)
         if self.last_iter is not None and it < self.last_iter:
             self.new_segment()
@@ -170,8 +194,16 @@ class LossTableBuilder:
         self.last_iter = it
         self.rows_in_segment += 1
 
-    def add_iter_block(self, iters: "np.ndarray", loss: "np.ndarray", lines: "np.ndarray", *,
-                       time_ms: "np.ndarray", mfu: "np.ndarray", lr: float = NAN) -> None:
+    def add_iter_block(
+        self,
+        iters: np.ndarray,
+        loss: np.ndarray,
+        lines: np.ndarray,
+        *,
+        time_ms: np.ndarray,
+        mfu: np.ndarray,
+        lr: float = NAN,
+    ) -> None:
         """Many iteration rows at once (numpy vectors, in add_iter's order), with add_iter's
         segment rule applied wherever the iteration number goes backwards inside the block."""
         import numpy as np
@@ -180,7 +212,7 @@ class LossTableBuilder:
             return
         drops = np.flatnonzero(iters[1:] < iters[:-1]) + 1
         bounds = [0, *drops.tolist(), len(iters)]
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in zip(bounds, bounds[1:], strict=False):
             if self.last_iter is not None and int(iters[a]) < self.last_iter:
                 self.new_segment()
             self._note_start(int(iters[a]), int(lines[a]))
@@ -239,9 +271,14 @@ class LossTableBuilder:
     def eval_rows(self, start: int = 0) -> list[tuple[int, float, float]]:
         """(step, train_loss, val_loss) of the eval rows from `start` on, in log order."""
         cols = self._eval
-        return list(zip(cols["step"].to_numpy()[start:].tolist(),
-                        cols["train_loss"].to_numpy()[start:].tolist(),
-                        cols["val_loss"].to_numpy()[start:].tolist()))
+        return list(
+            zip(
+                cols["step"].to_numpy()[start:].tolist(),
+                cols["train_loss"].to_numpy()[start:].tolist(),
+                cols["val_loss"].to_numpy()[start:].tolist(),
+                strict=False,
+            )
+        )
 
     @property
     def n_evals(self) -> int:
@@ -265,8 +302,10 @@ class LossTableBuilder:
         # the report is about the last, with its resumes. A resume replaces repeated steps.
         first = max((seg for seg in self.fresh if seg > 0), default=0)
         if first:
-            note = (f"the log holds {len(self.fresh)} runs that start from step 0; the report is "
-                    f"about the last one, from line {self.fresh[first]:,}")
+            note = (
+                f"the log holds {len(self.fresh)} runs that start from step 0; the report is "
+                f"about the last one, from line {self.fresh[first]:,}"
+            )
             if note not in meta.notes:
                 meta.notes.append(note)
             meta.runs = self._run_spans()
@@ -312,7 +351,7 @@ def _table(columns: dict[str, Column], key: str, consume: bool, first_segment: i
     return Columns(arrays)
 
 
-def _later_segment_wins(keys: "np.ndarray") -> "np.ndarray | None":
+def _later_segment_wins(keys: np.ndarray) -> np.ndarray | None:
     """Row positions that survive the resume rule, in step order; None when the steps already
     increase strictly (the usual case: nothing to drop or reorder)."""
     import numpy as np

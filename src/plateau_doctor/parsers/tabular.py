@@ -15,6 +15,7 @@ of nanoGPT log train/loss and val/loss together, at eval time). Without a step c
 index (0-based) is the step. Empty, null or non-numeric cells are missing values (not zeros); a
 literal `nan`/`NaN` is kept as a NaN loss, since that is what a diverged run logs.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,15 +31,44 @@ ROLES = ("step", "train", "val", "lr", "grad_norm", "time_ms", "mfu", "epoch", "
 
 # Candidate names per role, best first; compared after _normalise (lower case, no spaces).
 CANDIDATES: dict[str, tuple[str, ...]] = {
-    "step": ("step", "_step", "iter", "iteration", "global_step", "trainer/global_step",
-             "train/global_step", "steps", "current_steps"),
+    "step": (
+        "step",
+        "_step",
+        "iter",
+        "iteration",
+        "global_step",
+        "trainer/global_step",
+        "train/global_step",
+        "steps",
+        "current_steps",
+    ),
     # `Training Loss` (HF model-card tables) normalises to `trainingloss`; Lightning's
     # self.log(on_step=True, on_epoch=True) writes `loss_step` and `loss_epoch`: the step one
-    "train": ("train/loss", "train_loss", "loss", "training_loss", "train/loss_step",
-              "train_loss_step", "trainloss", "trainingloss", "loss_step"),
-    "val": ("val/loss", "val_loss", "eval_loss", "eval/loss", "validation_loss", "valid_loss",
-            "valid/loss", "validation/loss", "val_loss_epoch", "valloss", "validationloss",
-            "evalloss"),
+    "train": (
+        "train/loss",
+        "train_loss",
+        "loss",
+        "training_loss",
+        "train/loss_step",
+        "train_loss_step",
+        "trainloss",
+        "trainingloss",
+        "loss_step",
+    ),
+    "val": (
+        "val/loss",
+        "val_loss",
+        "eval_loss",
+        "eval/loss",
+        "validation_loss",
+        "valid_loss",
+        "valid/loss",
+        "validation/loss",
+        "val_loss_epoch",
+        "valloss",
+        "validationloss",
+        "evalloss",
+    ),
     "lr": ("lr", "learning_rate", "train/lr", "train/learning_rate", "lr-adamw", "optimizer/lr"),
     "grad_norm": ("grad_norm", "train/grad_norm", "gradient_norm", "norm"),
     "time_ms": ("time_ms", "dt_ms", "step_time_ms", "iter_time_ms"),
@@ -47,7 +77,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "total_steps": ("total_steps", "max_steps"),
 }
 LOSS_ROLES = ("train", "val")
-MAX_STEP = 2 ** 53     # steps beyond this are corruption: they would not fit the int64 table
+MAX_STEP = 2**53  # steps beyond this are corruption: they would not fit the int64 table
 
 
 def _normalise(name: str) -> str:
@@ -92,7 +122,7 @@ def parse_columns_option(text: str) -> dict[str, str]:
 def parse_with_columns(lines: Iterable[str], columns: Mapping[str, str]) -> ParsedLog:
     """Parse a CSV or JSON-lines table with an explicit role -> column mapping. The kind is told by
     the first non-blank line: a JSON object means JSON lines."""
-    from . import csv_table, jsonl_table   # here: both import this module
+    from . import csv_table, jsonl_table  # here: both import this module
 
     iterator = iter(lines)
     head: list[str] = []
@@ -104,8 +134,9 @@ def parse_with_columns(lines: Iterable[str], columns: Mapping[str, str]) -> Pars
     return module.parse(itertools.chain(head, iterator), columns)
 
 
-def fill_table(table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, object]]],
-               columns: Mapping[str, str]) -> None:
+def fill_table(
+    table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, object]]], columns: Mapping[str, str]
+) -> None:
     """Add iter/eval rows for (line number, row) pairs, reading cells through `columns`."""
     meta = table.meta
     if "step" not in columns:
@@ -124,9 +155,15 @@ def fill_table(table: LossTableBuilder, rows: Iterable[tuple[int, Mapping[str, o
             continue
         train, val = values.get("train"), values.get("val")
         if train is not None:
-            table.add_iter(int(step), train, number, time_ms=_or_nan(values.get("time_ms")),
-                           mfu=_or_nan(values.get("mfu")), lr=_or_nan(values.get("lr")),
-                           grad_norm=_or_nan(values.get("grad_norm")))
+            table.add_iter(
+                int(step),
+                train,
+                number,
+                time_ms=_or_nan(values.get("time_ms")),
+                mfu=_or_nan(values.get("mfu")),
+                lr=_or_nan(values.get("lr")),
+                grad_norm=_or_nan(values.get("grad_norm")),
+            )
         if val is not None:
             table.add_eval(int(step), _or_nan(train), val, number)
 
@@ -155,7 +192,7 @@ def cell_value(cell: object) -> float | None:
     if isinstance(cell, int):
         try:
             return float(cell)
-        except OverflowError:   # a 400-digit JSON integer: as large as a float gets
+        except OverflowError:  # a 400-digit JSON integer: as large as a float gets
             return math.inf if cell > 0 else -math.inf
     try:
         return float(str(cell).strip())
@@ -182,6 +219,6 @@ def is_json_object(line: str) -> dict | None:
         return None
     try:
         value = json.loads(line)
-    except (ValueError, RecursionError):   # RecursionError: nested too deeply to be a metrics row
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a metrics row
         return None
     return value if isinstance(value, dict) else None

@@ -21,6 +21,7 @@ same val set at every eval, eval_kind "fixed". `total steps` gives max_iters; to
 printed, or global batch size x sequence length. Every rank prints the step line when the logger is
 not restricted to rank 0; the repeats of a step collapse into one row.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ from .table import LossTableBuilder
 
 NAME = "torchtitan"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
-DETECTION_ORDER = 70   # breaks ties in detection: lower wins (formats.py)
+DETECTION_ORDER = 70  # breaks ties in detection: lower wins (formats.py)
 
 STEP_RE = re.compile(r"^step:\s*(\d{1,15})\s+loss:\s*(\S+)(.*)$")
 VALIDATE_RE = re.compile(r"^validate step:\s*(\d{1,15})\s+loss:\s*(\S+)")
@@ -66,9 +67,13 @@ def parse(lines: Iterable[str]) -> ParsedLog:
             rest = m.group(3)
             norm = GRAD_NORM_RE.search(rest)
             mfu = MFU_RE.search(rest)
-            table.add_iter(int(m.group(1)), to_float(m.group(2)), number,
-                           grad_norm=to_float(norm.group(1)) if norm else NAN,
-                           mfu=to_float(mfu.group(1)) if mfu else NAN)
+            table.add_iter(
+                int(m.group(1)),
+                to_float(m.group(2)),
+                number,
+                grad_norm=to_float(norm.group(1)) if norm else NAN,
+                mfu=to_float(mfu.group(1)) if mfu else NAN,
+            )
             continue
         m = VALIDATE_RE.match(line) if line.startswith("validate") else None
         if m:

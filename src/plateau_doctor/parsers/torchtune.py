@@ -19,6 +19,7 @@ so epochs = (epoch - 1) + n / total, and max_iters = epochs in the config x step
 validate() runs over the whole val dataloader: eval_kind fixed. Recipes fine-tune a checkpoint:
 finetune True.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,12 +31,14 @@ from .table import LossTableBuilder
 
 NAME = "torchtune"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch", "finetune": True}
-DETECTION_ORDER = 100   # breaks ties in detection: lower wins (formats.py)
+DETECTION_ORDER = 100  # breaks ties in detection: lower wins (formats.py)
 
 STEP_RE = re.compile(r"^Step (\d{1,15}) \| (\S.*)$")
 FIELD_RE = re.compile(r"(?<!\S)([\w/.-]{1,80}):(\S{1,40})(?!\S)")
-TQDM_RE = re.compile(r"^(\d{1,6})\|(\d{1,15})\|Loss: ([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
-                     r"(?::\s+\d{1,3}%\|[^|]{0,200}\|\s*(\d{1,15})/(\d{1,15}))?")
+TQDM_RE = re.compile(
+    r"^(\d{1,6})\|(\d{1,15})\|Loss: ([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
+    r"(?::\s+\d{1,3}%\|[^|]{0,200}\|\s*(\d{1,15})/(\d{1,15}))?"
+)
 VALIDATION_RE = re.compile(r"^Validation loss: (\S+)")
 EPOCHS_RE = re.compile(r"^epochs: (\d{1,9})$")
 
@@ -46,8 +49,9 @@ def sniff(lines: list[str]) -> int:
     for line in clean_pieces(lines):
         if line.startswith("Step "):
             m = STEP_RE.match(line)
-            hits += m is not None and any(key in ("loss", "val_loss")
-                                          for key, _ in FIELD_RE.findall(m.group(2)))
+            hits += m is not None and any(
+                key in ("loss", "val_loss") for key, _ in FIELD_RE.findall(m.group(2))
+            )
         elif line[:1].isdigit() and "|Loss: " in line:
             hits += TQDM_RE.match(line) is not None
     return hits
@@ -58,9 +62,9 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     meta = table.meta
     source = NumberedLines(lines)
     tqdm_rows: list[tuple[int, float, int]] = []
-    logged = 0                      # metric-logger train rows
-    step = 0                        # the latest step seen: what `Validation loss:` belongs to
-    epoch_pos: tuple[int, int, int] | None = None    # (epoch, n, total) of the latest bar
+    logged = 0  # metric-logger train rows
+    step = 0  # the latest step seen: what `Validation loss:` belongs to
+    epoch_pos: tuple[int, int, int] | None = None  # (epoch, n, total) of the latest bar
     config_epochs = None
     for number, line in source:
         if line.startswith("Step "):
@@ -109,6 +113,7 @@ def _logger_line(table: LossTableBuilder, step: int, text: str, number: int) -> 
     lr = to_float(fields.get("lr", "nan"))
     if lr == lr:
         table.meta.lr_logged = True
-    table.add_iter(step, to_float(fields["loss"]), number, lr=lr,
-                   grad_norm=to_float(fields.get("grad_norm", "nan")))
+    table.add_iter(
+        step, to_float(fields["loss"]), number, lr=lr, grad_norm=to_float(fields.get("grad_norm", "nan"))
+    )
     return 1

@@ -4,6 +4,7 @@
 extra, imported lazily), `command` is the `plot` command. Importing this package never imports
 matplotlib.
 """
+
 from __future__ import annotations
 
 from .command import PlotError

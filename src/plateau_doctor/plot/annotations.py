@@ -4,6 +4,7 @@ Everything a plot shows is decided here, without matplotlib, so it can be tested
 the figure code only has to place it. Steps are iterations; `RunPicture.scaled` moves a run onto
 a tokens-seen axis when several runs are aligned by tokens.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,9 +21,9 @@ if TYPE_CHECKING:
     from ..api import Examination
     from ..model import Finding
 
-EARLY_FRACTION = 0.03   # the first 3% of the x range does not set the loss axis' top (see loss_limits)
+EARLY_FRACTION = 0.03  # the first 3% of the x range does not set the loss axis' top (see loss_limits)
 SMOOTH_FRACTION = 1 / 50
-MAX_EXTENSION = 4.0     # the x axis runs to max_iters only up to 4x the last logged step
+MAX_EXTENSION = 4.0  # the x axis runs to max_iters only up to 4x the last logged step
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,18 @@ class Series:
 class Point:
     """A marked point on a loss curve (best val, a spike)."""
 
-    kind: str      # best_val | spike
+    kind: str  # best_val | spike
     step: float
     value: float
     label: str
-    weight: float = 0.0   # how notable (spike z-score): only the most notable get a text label
+    weight: float = 0.0  # how notable (spike z-score): only the most notable get a text label
 
 
 @dataclass(frozen=True)
 class VLine:
     """An event at one step, drawn as a vertical line with a label along the top."""
 
-    kind: str      # warmup | min_lr | nan | explosion | max_iters
+    kind: str  # warmup | min_lr | nan | explosion | max_iters
     step: float
     label: str
 
@@ -58,7 +59,7 @@ class VLine:
 class Span:
     """A stretch of steps that a finding is about, drawn as a shaded band."""
 
-    kind: str      # overfitting | plateau
+    kind: str  # overfitting | plateau
     start: float
     end: float
     label: str
@@ -66,7 +67,7 @@ class Span:
 
 @dataclass(frozen=True)
 class ForecastMark:
-    curve: Series                 # the fitted power law, from the fitted tail to the target
+    curve: Series  # the fitted power law, from the fitted tail to the target
     target_step: float
     predicted: float
     low: float
@@ -80,17 +81,17 @@ class RunPicture:
 
     label: str
     headline: str
-    val_name: str                 # "val loss", or "val bpb" for logs that report bits per byte
+    val_name: str  # "val loss", or "val bpb" for logs that report bits per byte
     tokens_per_iter: int | None
-    raw: Series                   # finite iteration losses
-    smooth: Series                # the same, lightly smoothed
+    raw: Series  # finite iteration losses
+    smooth: Series  # the same, lightly smoothed
     train_eval: Series
     val: Series
-    band_half_width: float | None   # 2 x the noise of one val eval, when known
-    train_band_half_width: float | None   # the same for the train estimate (smaller once memorised)
+    band_half_width: float | None  # 2 x the noise of one val eval, when known
+    train_band_half_width: float | None  # the same for the train estimate (smaller once memorised)
     lr: Series | None
-    lr_source: str | None         # rebuilt | logged
-    x_end: float                  # the last step the picture needs: last logged, max_iters, forecast
+    lr_source: str | None  # rebuilt | logged
+    x_end: float  # the last step the picture needs: last logged, max_iters, forecast
     points: list[Point] = field(default_factory=list)
     lines: list[VLine] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
@@ -98,18 +99,26 @@ class RunPicture:
 
     def scaled(self, factor: float) -> RunPicture:
         """The same run with every step multiplied by `factor` (tokens per iteration)."""
+
         def s(series: Series | None) -> Series | None:
             return None if series is None else Series(series.x * factor, series.y)
 
         fc = self.forecast
         return replace(
-            self, raw=s(self.raw), smooth=s(self.smooth), train_eval=s(self.train_eval),
-            val=s(self.val), lr=s(self.lr), x_end=self.x_end * factor,
+            self,
+            raw=s(self.raw),
+            smooth=s(self.smooth),
+            train_eval=s(self.train_eval),
+            val=s(self.val),
+            lr=s(self.lr),
+            x_end=self.x_end * factor,
             points=[replace(p, step=p.step * factor) for p in self.points],
             lines=[replace(v, step=v.step * factor) for v in self.lines],
             spans=[replace(sp, start=sp.start * factor, end=sp.end * factor) for sp in self.spans],
-            forecast=None if fc is None else replace(fc, curve=s(fc.curve),
-                                                     target_step=fc.target_step * factor))
+            forecast=None
+            if fc is None
+            else replace(fc, curve=s(fc.curve), target_step=fc.target_step * factor),
+        )
 
 
 def picture(ex: Examination, label: str | None = None) -> RunPicture:
@@ -130,21 +139,26 @@ def picture(ex: Examination, label: str | None = None) -> RunPicture:
     raised = [f for f in report.findings if f.raised]
     headline = raised[0].title if raised else report.verdict.split(". ")[0].rstrip(".")
 
-    points = _best_val(val) + [
-        Point("spike", float(s.iter), s.loss, "spike", weight=s.z) for s in a.spikes]
+    points = _best_val(val) + [Point("spike", float(s.iter), s.loss, "spike", weight=s.z) for s in a.spikes]
     return RunPicture(
         label=label or os.path.basename(report.path) or report.path,
         headline=headline or "no findings",
         val_name="val bpb" if ex.parsed.meta.val_metric == "bpb" else "val loss",
         tokens_per_iter=facts.tokens_per_iter,
-        raw=raw, smooth=Series(raw.x, smooth(raw.y)),
+        raw=raw,
+        smooth=Series(raw.x, smooth(raw.y)),
         train_eval=Series(a.train_eval.steps.astype(float), a.train_eval.values.astype(float)),
         val=val,
         band_half_width=2.0 * a.eval_noise if a.eval_noise is not None else None,
         train_band_half_width=_train_band(a),
-        lr=lr, lr_source=lr_source, x_end=x_end, points=points,
+        lr=lr,
+        lr_source=lr_source,
+        x_end=x_end,
+        points=points,
         lines=_schedule_lines(ex, last, x_end) + _trouble_lines(ex),
-        spans=_spans(ex, raised, val), forecast=forecast)
+        spans=_spans(ex, raised, val),
+        forecast=forecast,
+    )
 
 
 def _train_band(a) -> float | None:
@@ -153,7 +167,7 @@ def _train_band(a) -> float | None:
     if not a.train_memorised:
         return 2.0 * a.eval_noise if a.eval_noise is not None else None
     if a.sigma is not None and a.eval_iters:
-        return 2.0 * a.sigma.sigma / a.eval_iters ** 0.5
+        return 2.0 * a.sigma.sigma / a.eval_iters**0.5
     return None
 
 
@@ -175,8 +189,9 @@ def _best_val(val: Series) -> list[Point]:
     if not len(val):
         return []
     i = int(np.argmin(val.y))
-    return [Point("best_val", float(val.x[i]), float(val.y[i]),
-                  f"best val {val.y[i]:.4f} @ {int(val.x[i]):,}")]
+    return [
+        Point("best_val", float(val.x[i]), float(val.y[i]), f"best val {val.y[i]:.4f} @ {int(val.x[i]):,}")
+    ]
 
 
 def _lr(ex: Examination, x_end: float) -> tuple[Series | None, str | None]:
@@ -193,8 +208,13 @@ def _lr(ex: Examination, x_end: float) -> tuple[Series | None, str | None]:
         return None, None
     cfg = ex.config
     try:
-        args = (float(cfg.get("learning_rate")), int(cfg.get("warmup_iters")),
-                int(cfg.get("lr_decay_iters")), float(cfg.get("min_lr")), bool(cfg.get("decay_lr")))
+        args = (
+            float(cfg.get("learning_rate")),
+            int(cfg.get("warmup_iters")),
+            int(cfg.get("lr_decay_iters")),
+            float(cfg.get("min_lr")),
+            bool(cfg.get("decay_lr")),
+        )
     except (TypeError, ValueError):
         return None, None
     x = np.arange(0, int(x_end) + 1, max(1, int(x_end) // 2000), dtype=float)
@@ -211,8 +231,7 @@ def _schedule_lines(ex: Examination, last: float, x_end: float) -> list[VLine]:
         if sched.phase != "constant" and 0 < reaches_min <= x_end:
             lines.append(VLine("min_lr", reaches_min, f"LR reaches min_lr ({reaches_min:,})"))
     elif logged is not None and logged.peak_region_iter > 0:
-        lines.append(VLine("warmup", logged.peak_region_iter,
-                           f"warmup ends (~{logged.peak_region_iter:,})"))
+        lines.append(VLine("warmup", logged.peak_region_iter, f"warmup ends (~{logged.peak_region_iter:,})"))
     max_iters = ex.facts.max_iters
     if max_iters and last < max_iters <= x_end:
         lines.append(VLine("max_iters", max_iters, f"max_iters {max_iters:,}"))
@@ -242,15 +261,21 @@ def _spans(ex: Examination, raised: list[Finding], val: Series) -> list[Span]:
             stalled = "gap_at_window_start" in f.evidence and vt is not None
             start = float(vt.start_step if stalled else f.evidence["best_val_step"])
             rise = f.evidence.get("val_rise_since_best")
-            label = ("overfitting: val stalls, train falls" if stalled or not _finite(rise)
-                     else f"overfitting: val +{rise:.3f} since best")
+            label = (
+                "overfitting: val stalls, train falls"
+                if stalled or not _finite(rise)
+                else f"overfitting: val +{rise:.3f} since best"
+            )
             if end > start:
                 spans.append(Span("overfitting", start, end, label))
             break
     for f in raised:
         if f.category in ("plateau", "capacity_limited") and vt is not None:
-            label = "plateau: val flat within noise" if f.category == "plateau" else \
-                "plateau: model too small for its data"
+            label = (
+                "plateau: val flat within noise"
+                if f.category == "plateau"
+                else "plateau: model too small for its data"
+            )
             spans.append(Span("plateau", float(vt.start_step), float(vt.end_step), label))
             break
     return spans
@@ -262,11 +287,16 @@ def _forecast(fc) -> ForecastMark | None:
     if not isinstance(fc, Forecast) or fc.target_step <= fc.last_step:
         return None
     x = np.linspace(fc.fitted_from_step, fc.target_step, 60)
-    y = fc.l_inf + fc.amplitude * x ** -fc.alpha
+    y = fc.l_inf + fc.amplitude * x**-fc.alpha
     low, high = fc.interval_at_target
-    return ForecastMark(Series(x, y), float(fc.target_step), fc.predicted_at_target, low, high,
-                        f"forecast at {fc.target_step:,}: {fc.predicted_at_target:.3f} "
-                        f"[{low:.3f}, {high:.3f}]")
+    return ForecastMark(
+        Series(x, y),
+        float(fc.target_step),
+        fc.predicted_at_target,
+        low,
+        high,
+        f"forecast at {fc.target_step:,}: {fc.predicted_at_target:.3f} [{low:.3f}, {high:.3f}]",
+    )
 
 
 def _finite(x) -> bool:
@@ -282,8 +312,9 @@ def run_labels(paths: list[str]) -> list[str]:
     return [p if names.count(n) > 1 else n for p, n in zip(paths, names, strict=True)]
 
 
-def loss_limits(pictures: list[RunPicture], margin: float = 0.05, headroom: float = 0.12,
-                skip_early: bool = True) -> tuple[float, float] | None:
+def loss_limits(
+    pictures: list[RunPicture], margin: float = 0.05, headroom: float = 0.12, skip_early: bool = True
+) -> tuple[float, float] | None:
     """The loss axis range. With `skip_early`, its top ignores the first 3% of the x range: the
     loss at initialisation (ln(vocab), 4.2 for 65 characters) would otherwise squash the part of
     the curve where the diagnosis happens into a sliver (a log x axis gives the start room of its

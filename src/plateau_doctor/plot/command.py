@@ -1,6 +1,7 @@
 """Plots of examined runs as bytes: PNG or SVG (plot_bytes), or SVG text for the HTML report
 (plot_svg), and what the `plot` command checks about its output. No examination here and no
 report: plotting.py runs the command, report/html.py embeds the pictures."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,14 @@ def require_matplotlib() -> None:
         raise PlotError(MISSING) from None
 
 
-def plot_bytes(exams: list[Examination], fmt: str, *, log_x: bool = False,
-               align: str = "iter", salt: str = "plateau-doctor") -> bytes:
+def plot_bytes(
+    exams: list[Examination],
+    fmt: str,
+    *,
+    log_x: bool = False,
+    align: str = "iter",
+    salt: str = "plateau-doctor",
+) -> bytes:
     """The plot of one or several examined logs as PNG or SVG bytes."""
     from .annotations import picture, run_labels
     from .figure import render
@@ -45,8 +52,10 @@ def plot_bytes(exams: list[Examination], fmt: str, *, log_x: bool = False,
     if align == "tokens":
         unknown = [p.label for p in pictures if not p.tokens_per_iter]
         if unknown:
-            raise PlotError(f"{unknown[0]}: tokens per iteration unknown, cannot align by tokens "
-                            "(pass --config, or use --align iter)")
+            raise PlotError(
+                f"{unknown[0]}: tokens per iteration unknown, cannot align by tokens "
+                "(pass --config, or use --align iter)"
+            )
     return render(pictures, fmt, log_x=log_x, align=align, salt=salt)
 
 

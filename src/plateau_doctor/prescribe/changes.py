@@ -7,6 +7,7 @@ the diagnosis is sure of it. The rules will emit these directly; until they do,
 Fixes in prose, alternatives ("or --key=...") and placeholders ("--warmup_iters=<about 1-5%>")
 are not config changes and are left alone.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,9 +32,9 @@ _OVERRIDE = re.compile(r"--([A-Za-z_]\w*)=(\S+)")
 class ConfigChange:
     key: str
     value: Any
-    code: str            # the finding that asks for it, e.g. PD201
-    reason: str          # why, in a few words
-    confident: bool      # False: offered commented out, with the reason
+    code: str  # the finding that asks for it, e.g. PD201
+    reason: str  # why, in a few words
+    confident: bool  # False: offered commented out, with the reason
 
     def override(self) -> str:
         """The `--key=value` argument nanoGPT's configurator reads back to the same value."""
@@ -51,7 +52,7 @@ def format_value(value: Any, quote_strings: bool = True) -> str:
     type); strings bare when `quote_strings` is False, as the configurator's fallback takes them."""
     if isinstance(value, str) and not quote_strings:
         return value
-    return repr(value)          # 1.0 stays 1.0, never 1: the configurator checks the type exactly
+    return repr(value)  # 1.0 stays 1.0, never 1: the configurator checks the type exactly
 
 
 def changes_from_findings(findings: list[Finding]) -> tuple[list[ConfigChange], list[SkippedChange]]:
@@ -68,8 +69,11 @@ def changes_from_findings(findings: list[Finding]) -> tuple[list[ConfigChange], 
                 if earlier is None:
                     chosen[change.key] = change
                 elif earlier.value != change.value:
-                    skipped.append(SkippedChange(change, f"{earlier.code} sets {change.key} to "
-                                                         f"{format_value(earlier.value)} first"))
+                    skipped.append(
+                        SkippedChange(
+                            change, f"{earlier.code} sets {change.key} to {format_value(earlier.value)} first"
+                        )
+                    )
     return list(chosen.values()), skipped
 
 
@@ -77,9 +81,9 @@ def _parse_fix(fix: str, found: Finding, confident: bool) -> list[ConfigChange]:
     head = _LEADING_OVERRIDES.match(fix.strip())
     if not head:
         return []
-    rest = fix.strip()[head.end():].strip()
+    rest = fix.strip()[head.end() :].strip()
     reason = rest[1:-1] if rest.startswith("(") and rest.endswith(")") else rest
-    if not reason or reason.startswith("now "):     # "(now 0.2)" says what was, not why
+    if not reason or reason.startswith("now "):  # "(now 0.2)" says what was, not why
         reason = found.title.split(":")[0].strip()
         reason = reason[0].lower() + reason[1:]
     if not confident:
@@ -88,7 +92,7 @@ def _parse_fix(fix: str, found: Finding, confident: bool) -> list[ConfigChange]:
     for key, text in _OVERRIDE.findall(head.group(0)):
         value = _literal(text)
         if value is None:
-            return []        # a placeholder such as <about 1-5% of max_iters>: not a value
+            return []  # a placeholder such as <about 1-5% of max_iters>: not a value
         changes.append(ConfigChange(key, value, found.code, reason, confident))
     return changes
 
@@ -117,8 +121,12 @@ def nanogpt_value(key: str, value: Any) -> Any:
     default = NANOGPT_DEFAULTS[key]
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    elif isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) \
-            and value.is_integer():
+    elif (
+        isinstance(default, int)
+        and not isinstance(default, bool)
+        and isinstance(value, float)
+        and value.is_integer()
+    ):
         value = int(value)
     problem = value_problem(key, value)
     if problem or type(value) is not type(default):

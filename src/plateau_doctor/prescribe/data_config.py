@@ -11,6 +11,7 @@ HF TrainingArguments files use their own names: nanoGPT's keys are mapped to the
 exists (max_iters -> max_steps, grad_clip -> max_grad_norm, ...); a key with no equivalent is
 skipped, and said so.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,17 +24,34 @@ MARK = "plateau-doctor"
 
 # nanoGPT key -> HF TrainingArguments field of the same meaning
 HF_NAMES = {
-    "learning_rate": "learning_rate", "max_iters": "max_steps", "warmup_iters": "warmup_steps",
-    "weight_decay": "weight_decay", "grad_clip": "max_grad_norm",
+    "learning_rate": "learning_rate",
+    "max_iters": "max_steps",
+    "warmup_iters": "warmup_steps",
+    "weight_decay": "weight_decay",
+    "grad_clip": "max_grad_norm",
     "batch_size": "per_device_train_batch_size",
-    "gradient_accumulation_steps": "gradient_accumulation_steps", "eval_interval": "eval_steps",
-    "beta1": "adam_beta1", "beta2": "adam_beta2",
+    "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "eval_interval": "eval_steps",
+    "beta1": "adam_beta1",
+    "beta2": "adam_beta2",
 }
 # fields only TrainingArguments has: a file with any of them is one
-HF_ONLY_FIELDS = frozenset({
-    "per_device_train_batch_size", "num_train_epochs", "max_steps", "warmup_steps",
-    "lr_scheduler_type", "logging_steps", "eval_strategy", "evaluation_strategy", "save_steps",
-    "max_grad_norm", "warmup_ratio", "output_dir"})
+HF_ONLY_FIELDS = frozenset(
+    {
+        "per_device_train_batch_size",
+        "num_train_epochs",
+        "max_steps",
+        "warmup_steps",
+        "lr_scheduler_type",
+        "logging_steps",
+        "eval_strategy",
+        "evaluation_strategy",
+        "save_steps",
+        "max_grad_norm",
+        "warmup_ratio",
+        "output_dir",
+    }
+)
 
 
 def is_hf_training_arguments(values: dict[str, Any]) -> bool:
@@ -46,7 +64,9 @@ def hf_changes(changes: list[ConfigChange]) -> tuple[list[ConfigChange], list[Sk
     for change in changes:
         name = HF_NAMES.get(change.key)
         if name is None:
-            skipped.append(SkippedChange(change, f"TrainingArguments has no equivalent of nanoGPT's {change.key}"))
+            skipped.append(
+                SkippedChange(change, f"TrainingArguments has no equivalent of nanoGPT's {change.key}")
+            )
         else:
             mapped.append(ConfigChange(name, change.value, change.code, change.reason, change.confident))
     return mapped, skipped
@@ -67,19 +87,37 @@ def edit_json_config(text: str, changes: list[ConfigChange]) -> tuple[str, list[
 
 
 def edit_yaml_config(text: str, changes: list[ConfigChange]) -> str:
-    return _edit_lines(text, changes, separator=": ", pattern=r"^{key}\s*:[ \t]*(?P<value>[^#\r\n]*?)"
-                       r"(?P<comment>[ \t]+#[^\r\n]*)?(?P<end>\r?\n?)$", render=yaml_scalar,
-                       table_header=None)
+    return _edit_lines(
+        text,
+        changes,
+        separator=": ",
+        pattern=r"^{key}\s*:[ \t]*(?P<value>[^#\r\n]*?)"
+        r"(?P<comment>[ \t]+#[^\r\n]*)?(?P<end>\r?\n?)$",
+        render=yaml_scalar,
+        table_header=None,
+    )
 
 
 def edit_toml_config(text: str, changes: list[ConfigChange]) -> str:
-    return _edit_lines(text, changes, separator=" = ", pattern=r"^{key}\s*=[ \t]*(?P<value>[^#\r\n]*?)"
-                       r"(?P<comment>[ \t]+#[^\r\n]*)?(?P<end>\r?\n?)$", render=toml_scalar,
-                       table_header=re.compile(r"^\s*\["))
+    return _edit_lines(
+        text,
+        changes,
+        separator=" = ",
+        pattern=r"^{key}\s*=[ \t]*(?P<value>[^#\r\n]*?)"
+        r"(?P<comment>[ \t]+#[^\r\n]*)?(?P<end>\r?\n?)$",
+        render=toml_scalar,
+        table_header=re.compile(r"^\s*\["),
+    )
 
 
-def _edit_lines(text: str, changes: list[ConfigChange], separator: str, pattern: str, render,
-                table_header: re.Pattern | None) -> str:
+def _edit_lines(
+    text: str,
+    changes: list[ConfigChange],
+    separator: str,
+    pattern: str,
+    render,
+    table_header: re.Pattern | None,
+) -> str:
     lines = text.splitlines(keepends=True)
     # the top level of a TOML file ends at its first [table]
     top = next((i for i, line in enumerate(lines) if table_header and table_header.match(line)), len(lines))
@@ -94,14 +132,18 @@ def _edit_lines(text: str, changes: list[ConfigChange], separator: str, pattern:
         m = regex.match(lines[i])
         end = m.group("end") or "\n"
         if not change.confident:
-            lines.insert(i + 1, f"# {change.key}{separator}{render(change.value)}  # {MARK} "
-                                f"{change.code}: {change.reason}{end}")
+            lines.insert(
+                i + 1,
+                f"# {change.key}{separator}{render(change.value)}  # {MARK} "
+                f"{change.code}: {change.reason}{end}",
+            )
             top += 1
             continue
         own = (m.group("comment") or "").strip().lstrip("#").strip()
         note = f"  # {MARK} {change.code}: {change.reason} (was {m.group('value').strip()})"
-        lines[i] = (f"{lines[i][:m.start('value')]}{render(change.value)}{note}"
-                    f"{'; ' + own if own else ''}{end}")
+        lines[i] = (
+            f"{lines[i][: m.start('value')]}{render(change.value)}{note}{'; ' + own if own else ''}{end}"
+        )
     if added:
         block = [f"# {MARK}: keys this config did not set\n"]
         for change in added:

@@ -1,6 +1,7 @@
 """The corrected config: changes applied to a copy of the user's config text, a diff, and the
 `--key=value` overrides for nanoGPT's train.py. Nothing here writes a file; the command decides
 where the text goes (never over the input)."""
+
 from __future__ import annotations
 
 import difflib
@@ -8,8 +9,13 @@ import os
 from dataclasses import dataclass, field
 
 from .changes import ConfigChange, SkippedChange, nanogpt_value
-from .data_config import (edit_json_config, edit_toml_config, edit_yaml_config, hf_changes,
-                          is_hf_training_arguments)
+from .data_config import (
+    edit_json_config,
+    edit_toml_config,
+    edit_yaml_config,
+    hf_changes,
+    is_hf_training_arguments,
+)
 from .python_config import edit_python_config
 
 SCHEMAS = ("nanogpt", "hf_training_arguments", "keys")
@@ -20,9 +26,9 @@ class FixResult:
     path: str
     original: str
     corrected: str
-    schema: str                       # whose key names the file uses (SCHEMAS)
-    applied: list[ConfigChange] = field(default_factory=list)   # written into the config
-    offered: list[ConfigChange] = field(default_factory=list)   # written as comments: unsure
+    schema: str  # whose key names the file uses (SCHEMAS)
+    applied: list[ConfigChange] = field(default_factory=list)  # written into the config
+    offered: list[ConfigChange] = field(default_factory=list)  # written as comments: unsure
     skipped: list[SkippedChange] = field(default_factory=list)  # not written, and why
 
     @property
@@ -30,8 +36,9 @@ class FixResult:
         return self.corrected != self.original
 
 
-def correct_config(path: str, text: str, changes: list[ConfigChange],
-                   skipped: list[SkippedChange] | None = None) -> FixResult:
+def correct_config(
+    path: str, text: str, changes: list[ConfigChange], skipped: list[SkippedChange] | None = None
+) -> FixResult:
     """Apply `changes` to the text of the config at `path` (by its extension). ValueError with a
     one-line reason when the text cannot be edited."""
     suffix = os.path.splitext(path)[1].lower()
@@ -41,9 +48,9 @@ def correct_config(path: str, text: str, changes: list[ConfigChange],
     if data_file and is_hf_training_arguments(values):
         schema = "hf_training_arguments"
     elif not data_file or _has_nanogpt_keys(values):
-        schema = "nanogpt"      # a .py config is nanoGPT's: train.py exec()s it
+        schema = "nanogpt"  # a .py config is nanoGPT's: train.py exec()s it
     else:
-        schema = "keys"         # someone else's keys: written as the findings name them
+        schema = "keys"  # someone else's keys: written as the findings name them
     if schema == "hf_training_arguments":
         changes, unmapped = hf_changes(changes)
         skipped += unmapped
@@ -62,14 +69,26 @@ def correct_config(path: str, text: str, changes: list[ConfigChange],
         corrected = edit_toml_config(text, changes)
     else:
         corrected = edit_python_config(text, changes)
-    return FixResult(path, text, corrected, schema, applied=[c for c in changes if c.confident],
-                     offered=[c for c in changes if not c.confident], skipped=skipped)
+    return FixResult(
+        path,
+        text,
+        corrected,
+        schema,
+        applied=[c for c in changes if c.confident],
+        offered=[c for c in changes if not c.confident],
+        skipped=skipped,
+    )
 
 
 def unified_diff(result: FixResult, new_name: str | None = None) -> str:
-    return "".join(difflib.unified_diff(
-        result.original.splitlines(keepends=True), result.corrected.splitlines(keepends=True),
-        fromfile=result.path, tofile=new_name or result.path + " (corrected)"))
+    return "".join(
+        difflib.unified_diff(
+            result.original.splitlines(keepends=True),
+            result.corrected.splitlines(keepends=True),
+            fromfile=result.path,
+            tofile=new_name or result.path + " (corrected)",
+        )
+    )
 
 
 def overrides_line(changes: list[ConfigChange], config_path: str | None) -> str:
@@ -78,18 +97,23 @@ def overrides_line(changes: list[ConfigChange], config_path: str | None) -> str:
     args = [c.override() for c in changes if c.confident]
     for arg in args:
         if arg.count("=") > 1 or any(ch.isspace() for ch in arg):
-            raise ValueError(f"{arg}: nanoGPT's configurator cannot take this value on the "
-                             "command line (it splits at '=' and on spaces); edit the config instead")
+            raise ValueError(
+                f"{arg}: nanoGPT's configurator cannot take this value on the "
+                "command line (it splits at '=' and on spaces); edit the config instead"
+            )
     return " ".join(["python", "train.py", *([config_path] if config_path else []), *args])
 
 
 def summary(result: FixResult) -> list[str]:
     """One line per change: what was written, offered or skipped, and which finding asked."""
     lines = [f"{c.key} = {c.value!r}  ({c.code}: {c.reason})" for c in result.applied]
-    lines += [f"offered, commented out: {c.key} = {c.value!r}  ({c.code}: {c.reason})"
-              for c in result.offered]
-    lines += [f"not applied: {s.change.key} = {s.change.value!r}  ({s.change.code}): {s.why}"
-              for s in result.skipped]
+    lines += [
+        f"offered, commented out: {c.key} = {c.value!r}  ({c.code}: {c.reason})" for c in result.offered
+    ]
+    lines += [
+        f"not applied: {s.change.key} = {s.change.value!r}  ({s.change.code}): {s.why}"
+        for s in result.skipped
+    ]
     return lines
 
 
@@ -120,7 +144,7 @@ def _top_level_values(suffix: str, text: str) -> dict:
         elif suffix == ".toml":
             try:
                 import tomllib
-            except ImportError:          # Python 3.10
+            except ImportError:  # Python 3.10
                 return {}
             data = tomllib.loads(text)
         else:

@@ -7,6 +7,7 @@ existing comment on it is kept after ours. A key the file does not set, or sets 
 in place could not override (inside an `if`, as `+=`, after an edit), is appended at the end,
 where it wins. A change the diagnosis is unsure of is written as a comment.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,7 +35,7 @@ def edit_python_config(text: str, changes: list[ConfigChange]) -> str:
             appended.append(change)
         else:
             in_place[(node.value.lineno, node.value.col_offset)] = (node.value, change)
-    for position in sorted(in_place, reverse=True):   # bottom up, right to left: positions hold
+    for position in sorted(in_place, reverse=True):  # bottom up, right to left: positions hold
         value, change = in_place[position]
         lines = _rewrite(lines, text, value, change, comments)
     if appended:
@@ -52,38 +53,49 @@ def _editable_assignment(tree: ast.Module, key: str) -> ast.Assign | ast.AnnAssi
     for statement in tree.body:
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _binds_only_name(statement, key):
             last = statement
-        elif any(isinstance(n, ast.Name) and n.id == key and isinstance(n.ctx, ast.Store)
-                 for n in ast.walk(statement)):
-            last = None          # bound some other way after the plain assignment
+        elif any(
+            isinstance(n, ast.Name) and n.id == key and isinstance(n.ctx, ast.Store)
+            for n in ast.walk(statement)
+        ):
+            last = None  # bound some other way after the plain assignment
     return last
 
 
 def _binds_only_name(statement, key: str) -> bool:
     targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
     names = [t for t in targets if isinstance(t, ast.Name)]
-    return bool(names) and len(names) == len(targets) and all(t.id == key for t in names) \
+    return (
+        bool(names)
+        and len(names) == len(targets)
+        and all(t.id == key for t in names)
         and statement.value is not None
+    )
 
 
-def _rewrite(lines: list[str], text: str, value: ast.expr, change: ConfigChange,
-             comments: dict[int, str]) -> list[str]:
+def _rewrite(
+    lines: list[str], text: str, value: ast.expr, change: ConfigChange, comments: dict[int, str]
+) -> list[str]:
     """Replace the value of one assignment (a confident change), or add the change as a comment
     below it (an unsure one)."""
     first, last = value.lineno - 1, value.end_lineno - 1
     ending = "\r\n" if lines[last].endswith("\r\n") else "\n"
     if not change.confident:
-        return lines[:last + 1] + [_assignment_line(change).rstrip("\n") + ending] + lines[last + 1:]
+        return lines[: last + 1] + [_assignment_line(change).rstrip("\n") + ending] + lines[last + 1 :]
     head = _slice_chars(lines[first], 0, value.col_offset)
     tail = _slice_chars(lines[last], value.end_col_offset, None).rstrip("\r\n")
     own = ""
     comment = comments.get(last + 1)
     if comment and tail.rstrip().endswith(comment):
-        tail = tail.rstrip()[:-len(comment)]
+        tail = tail.rstrip()[: -len(comment)]
         own = comment.lstrip("#").strip()
     old = " ".join((ast.get_source_segment(text, value) or "").split())
     old = old if len(old) <= 40 else old[:37] + "..."
     note = f"  # {MARK} {change.code}: {change.reason} (was {old})" + (f"; {own}" if own else "")
-    return lines[:first] + [f"{head}{format_value(change.value)}{tail.rstrip()}{note}{ending}"] + lines[last + 1:]
+    return (
+        lines[:first]
+        + [f"{head}{format_value(change.value)}{tail.rstrip()}{note}{ending}"]
+        + lines[last + 1 :]
+    )
 
 
 def _assignment_line(change: ConfigChange) -> str:

@@ -6,6 +6,7 @@ By default the changed schedule is a new run from step 0 (what a changed config 
 with `resume` the run keeps the LR it had up to its last logged iteration and follows the new
 schedule from there, as nanoGPT does when it resumes from a checkpoint with new settings.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,13 +35,13 @@ class Plan:
     label: str
     schedule: dict[str, Any]
     end_iter: int
-    predicted: float | None = None       # val loss at end_iter (median of the forecast)
-    low: float | None = None             # 80% interval
+    predicted: float | None = None  # val loss at end_iter (median of the forecast)
+    low: float | None = None  # 80% interval
     high: float | None = None
-    iterations: int = 0                  # iterations this plan runs (all, or the rest when resuming)
+    iterations: int = 0  # iterations this plan runs (all, or the rest when resuming)
     tokens: int | None = None
     hours: float | None = None
-    measured: bool = False               # the run reached end_iter: `predicted` is its val there
+    measured: bool = False  # the run reached end_iter: `predicted` is its val there
 
 
 @dataclass
@@ -52,7 +53,7 @@ class WhatIf:
     old: Plan
     new: Plan
     method: str | None = None
-    refusal: str | None = None           # why no loss could be forecast (costs still hold)
+    refusal: str | None = None  # why no loss could be forecast (costs still hold)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -72,8 +73,9 @@ def what_if(examination, overrides: dict[str, Any], resume: bool = False) -> Wha
         if key not in SCHEDULE_KEYS:
             close = get_close_matches(key, SCHEDULE_KEYS, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise WhatIfError(f"--set {key}: whatif changes the LR schedule only "
-                              f"({', '.join(SCHEDULE_KEYS)}){hint}")
+            raise WhatIfError(
+                f"--set {key}: whatif changes the LR schedule only ({', '.join(SCHEDULE_KEYS)}){hint}"
+            )
     try:
         changed = {key: nanogpt_value(key, value) for key, value in overrides.items()}
     except ValueError as exc:
@@ -81,43 +83,61 @@ def what_if(examination, overrides: dict[str, Any], resume: bool = False) -> Wha
     config, facts, analyses = examination.config, examination.facts, examination.analyses
     lr_old = nanogpt_schedule(config) if analyses.config_known else None
     if lr_old is None or config.get("max_iters") is None:
-        raise WhatIfError(f"{examination.report.path}: whatif needs the run's nanoGPT schedule "
-                          "(the log's echoed config, or --config)")
+        raise WhatIfError(
+            f"{examination.report.path}: whatif needs the run's nanoGPT schedule "
+            "(the log's echoed config, or --config)"
+        )
     old = {key: config.get(key) for key in SCHEDULE_KEYS}
     new = {**old, **changed}
     last = int(facts.last_iter or 0)
     notes = []
     if resume and int(new["max_iters"]) <= last:
-        raise WhatIfError(f"--set max_iters={new['max_iters']}: the run is already at iteration {last:,}; "
-                          "resuming cannot end before it")
+        raise WhatIfError(
+            f"--set max_iters={new['max_iters']}: the run is already at iteration {last:,}; "
+            "resuming cannot end before it"
+        )
     lr_new = _schedule(new)
     if resume:
         history = lr_old(np.arange(last))
         lr_new = _spliced(history, lr_new, last)
         if "warmup_iters" in changed and last >= min(int(old["warmup_iters"]), int(new["warmup_iters"])):
-            notes.append("the warmup is over at the last logged iteration: resuming, a new warmup_iters "
-                         "changes nothing")
+            notes.append(
+                "the warmup is over at the last logged iteration: resuming, a new warmup_iters "
+                "changes nothing"
+            )
     peak_ratio = _peak(new) / max(_peak(old), 1e-300)
     trusted = 1.0 / MAX_PEAK_RATIO <= peak_ratio <= MAX_PEAK_RATIO
     if not trusted:
-        notes.append(f"the changed schedule peaks at {peak_ratio:.3g}x the LR the law was fitted at; "
-                     "the law knows the LR only through its areas (it would call any higher LR "
-                     "better and cannot see instability), so it is not trusted that far from the "
-                     "fitted LR: no forecast for it")
+        notes.append(
+            f"the changed schedule peaks at {peak_ratio:.3g}x the LR the law was fitted at; "
+            "the law knows the LR only through its areas (it would call any higher LR "
+            "better and cannot see instability), so it is not trusted that far from the "
+            "fitted LR: no forecast for it"
+        )
     elif int(new["warmup_iters"]) >= int(new["max_iters"]) and not resume:
         trusted = False
-        notes.append("the changed run would end inside its warmup, which the law counts as if at the "
-                     "peak LR (as its authors do): no forecast for it")
+        notes.append(
+            "the changed run would end inside its warmup, which the law counts as if at the "
+            "peak LR (as its authors do): no forecast for it"
+        )
     elif abs(peak_ratio - 1.0) > 0.01:
-        notes.append("the law was fitted at this run's peak LR; it predicts another peak LR only through "
-                     "the LR areas, which holds near the fitted one (Tissue et al. fit one peak LR per "
-                     "law): treat the new forecast as rough")
+        notes.append(
+            "the law was fitted at this run's peak LR; it predicts another peak LR only through "
+            "the LR areas, which holds near the fitted one (Tissue et al. fit one peak LR per "
+            "law): treat the new forecast as rough"
+        )
     if float(new["min_lr"]) > float(new["learning_rate"]) and new["decay_lr"]:
         notes.append("min_lr is above learning_rate: the LR rises over the run instead of decaying")
 
-    result = WhatIf(log=examination.report.path, last_iter=last, last_val=facts.last_val_loss,
-                    resume=resume, old=_plan("as configured", old, last, resume, examination),
-                    new=_plan("changed", new, last, resume, examination), notes=notes)
+    result = WhatIf(
+        log=examination.report.path,
+        last_iter=last,
+        last_val=facts.last_val_loss,
+        resume=resume,
+        old=_plan("as configured", old, last, resume, examination),
+        new=_plan("changed", new, last, resume, examination),
+        notes=notes,
+    )
     fit, fitted_to = _fit(analyses, lr_old, result)
     if isinstance(fit, CurveRefusal):
         result.refusal = fit.reason
@@ -130,15 +150,18 @@ def what_if(examination, overrides: dict[str, Any], resume: bool = False) -> Wha
         if plan is result.new and not trusted:
             continue
         if plan.end_iter < fit.first_step:
-            result.notes.append(f"the law is fitted from iteration {fit.first_step:,} on; it says "
-                                f"nothing about a run that ends at {plan.end_iter:,}")
+            result.notes.append(
+                f"the law is fitted from iteration {fit.first_step:,} on; it says "
+                f"nothing about a run that ends at {plan.end_iter:,}"
+            )
         elif plan.end_iter <= fitted_to:
             _fill(plan, fit.predict([plan.end_iter], lr))
             if plan.end_iter > FAR * fit.last_step:
                 result.notes.append(
                     f"iteration {plan.end_iter:,} is {plan.end_iter / fit.last_step:.0f}x the last "
                     f"logged one: the backtest checks the law up to {BACKTESTED_REACH}x, so this far "
-                    "it is an extrapolation (its interval says how little it knows)")
+                    "it is an extrapolation (its interval says how little it knows)"
+                )
     return result
 
 
@@ -154,17 +177,19 @@ def _fit(analyses, lr, result: WhatIf) -> tuple[CurveForecast | CurveRefusal, fl
     for a healthy curve; up to the best val when val rises after it (overfitting), where the fit
     takes the curve up to that point and says so."""
     val = analyses.val
-    target = result.old.end_iter         # the changed plan is predicted under its own schedule
+    target = result.old.end_iter  # the changed plan is predicted under its own schedule
     fit = forecast_curve(val.steps, val.values, lr, target, analyses.eval_noise)
     if not (isinstance(fit, CurveRefusal) and fit.kind == "rising"):
         return fit, float("inf")
     best = int(np.argmin(val.values))
-    early = forecast_curve(val.steps[:best + 1], val.values[:best + 1], lr, target, analyses.eval_noise)
+    early = forecast_curve(val.steps[: best + 1], val.values[: best + 1], lr, target, analyses.eval_noise)
     if isinstance(early, CurveRefusal):
         return fit, 0.0
     best_step = int(val.steps[best])
-    result.notes.append(f"{fit.reason}; the law is fitted to the curve up to its best val "
-                        f"(iteration {best_step:,}) and forecasts only runs that end by then")
+    result.notes.append(
+        f"{fit.reason}; the law is fitted to the curve up to its best val "
+        f"(iteration {best_step:,}) and forecasts only runs that end by then"
+    )
     return early, best_step
 
 
@@ -181,17 +206,25 @@ def _observed(plan: Plan, analyses, last: int, resume: bool) -> bool:
 
 
 def _schedule(settings: dict[str, Any]):
-    args = (float(settings["learning_rate"]), int(settings["warmup_iters"]),
-            int(settings["lr_decay_iters"]), float(settings["min_lr"]), bool(settings["decay_lr"]))
+    args = (
+        float(settings["learning_rate"]),
+        int(settings["warmup_iters"]),
+        int(settings["lr_decay_iters"]),
+        float(settings["min_lr"]),
+        bool(settings["decay_lr"]),
+    )
     return lambda iters: nanogpt_lr(np.asarray(iters), *args)
 
 
 def _spliced(history: np.ndarray, then, start: int):
     """The LR of the updates before `start` as they were, the new schedule's after."""
+
     def lr(iters):
         iters = np.asarray(iters)
-        return np.where(iters < start, history[np.minimum(iters, max(start - 1, 0))] if start else 0.0,
-                        then(iters))
+        return np.where(
+            iters < start, history[np.minimum(iters, max(start - 1, 0))] if start else 0.0, then(iters)
+        )
+
     return lr
 
 
@@ -206,8 +239,9 @@ def _plan(label: str, schedule: dict[str, Any], last: int, resume: bool, examina
         interval = examination.config.get("eval_interval")
         evals = iterations // int(interval) if interval else 0
         hours = (iterations * timing.median_iter_ms + evals * per_eval_ms) / 3.6e6
-    return Plan(label, {k: v for k, v in schedule.items()}, end, iterations=iterations, tokens=tokens,
-                hours=hours)
+    return Plan(
+        label, {k: v for k, v in schedule.items()}, end, iterations=iterations, tokens=tokens, hours=hours
+    )
 
 
 def _fill(plan: Plan, quantiles) -> None:
@@ -219,6 +253,7 @@ def _fill(plan: Plan, quantiles) -> None:
 
 # -- output ---------------------------------------------------------------------------------------
 
+
 def to_json(result: WhatIf) -> str:
     data = asdict(result)
     data["difference"] = result.difference
@@ -226,14 +261,15 @@ def to_json(result: WhatIf) -> str:
 
 
 def render_text(result: WhatIf) -> str:
-    mode = "resumed at iteration {:,}".format(result.last_iter) if result.resume else "as a new run"
+    mode = f"resumed at iteration {result.last_iter:,}" if result.resume else "as a new run"
     changed = {k: v for k, v in result.new.schedule.items() if result.old.schedule.get(k) != v}
-    lines = [f"whatif {result.log}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items())
-             + f" ({mode})"]
+    lines = [f"whatif {result.log}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + f" ({mode})"]
     if result.last_val is not None:
         lines.append(f"  now: val {result.last_val:.4f} at iteration {result.last_iter:,}")
     cost_head = "remaining" if result.resume else "iterations"
-    lines.append(f"  {'':<15} {'forecast at the end (80% interval)':<40} {cost_head:>10} {'tokens':>8} {'time':>8}")
+    lines.append(
+        f"  {'':<15} {'forecast at the end (80% interval)':<40} {cost_head:>10} {'tokens':>8} {'time':>8}"
+    )
     for plan in (result.old, result.new):
         if plan.measured:
             forecast = f"iter {plan.end_iter:,}: val {plan.predicted:.3f} (measured)"

@@ -8,14 +8,26 @@ their scale and the public source of every number; and which of them a run follo
 The rule that compares a run with its reference is rules/reference_curve.py (PD607);
 `plateau-doctor references` lists them.
 """
+
 from __future__ import annotations
 
 from .curve import Point, Recipe, Reference, Schedule, Source
 from .matching import Choice, Match, choose, match
 from .table import REFERENCES
 
-__all__ = ["Choice", "Match", "Point", "Recipe", "Reference", "Schedule", "Source", "REFERENCES",
-           "choose", "match", "references"]
+__all__ = [
+    "Choice",
+    "Match",
+    "Point",
+    "Recipe",
+    "Reference",
+    "Schedule",
+    "Source",
+    "REFERENCES",
+    "choose",
+    "match",
+    "references",
+]
 
 
 def references() -> tuple[Reference, ...]:

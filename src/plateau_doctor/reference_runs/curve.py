@@ -5,6 +5,7 @@ Plain data plus two small computations the comparison needs: the reference's los
 count (interpolated in log-tokens between its points, never extrapolated) and where its learning
 rate stood there (a fraction of its peak).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,8 @@ class Point:
     step: int
     tokens: int
     val_loss: float
-    uncertainty: float     # how well the point itself is known, in loss (reading a figure, rounding)
-    source: str            # a key of Reference.sources
+    uncertainty: float  # how well the point itself is known, in loss (reading a figure, rounding)
+    source: str  # a key of Reference.sources
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,12 @@ class Schedule:
 class Recipe:
     """What identifies the reference's run: a run matches it when these agree (matching.py)."""
 
-    model: str                       # in words: "GPT-2 small: 12 layers, 12 heads, n_embd 768"
+    model: str  # in words: "GPT-2 small: 12 layers, 12 heads, n_embd 768"
     n_params: int
-    vocab_sizes: tuple[int, ...]     # the tokenizer's size, and its padded size where padded
+    vocab_sizes: tuple[int, ...]  # the tokenizer's size, and its padded size where padded
     tokenizer: str
-    dataset: str                     # in words
-    dataset_names: tuple[str, ...]   # names a run's `dataset` setting gives it (normalised)
+    dataset: str  # in words
+    dataset_names: tuple[str, ...]  # names a run's `dataset` setting gives it (normalised)
     tokens_per_iter: int
     max_iters: int
     schedule: Schedule
@@ -91,12 +92,12 @@ class Reference:
     key: str
     title: str
     recipe: Recipe
-    metric: str                      # what the points measure
-    eval_kind: str                   # "resampled" or "fixed", as LogMeta.eval_kind
-    eval_set: str                    # in words
+    metric: str  # what the points measure
+    eval_kind: str  # "resampled" or "fixed", as LogMeta.eval_kind
+    eval_set: str  # in words
     points: tuple[Point, ...]
-    seed_spread: float               # sd of val loss between seeds at this scale, in loss
-    seed_spread_source: str          # a key of sources
+    seed_spread: float  # sd of val loss between seeds at this scale, in loss
+    seed_spread_source: str  # a key of sources
     seed_spread_note: str
     sources: dict[str, Source]
     notes: tuple[str, ...] = ()
@@ -116,13 +117,15 @@ class Reference:
         """(loss, its uncertainty, the two points between which it was read) at `tokens`, linear
         in log-tokens between neighbouring points; ValueError outside the points (no guess)."""
         if not self.covers(tokens):
-            raise ValueError(f"{tokens:,.0f} tokens is outside {self.key}'s points "
-                             f"({self.first_tokens:,}-{self.last_tokens:,})")
-        for left, right in zip(self.points, self.points[1:]):
+            raise ValueError(
+                f"{tokens:,.0f} tokens is outside {self.key}'s points "
+                f"({self.first_tokens:,}-{self.last_tokens:,})"
+            )
+        for left, right in zip(self.points, self.points[1:], strict=False):
             if left.tokens <= tokens <= right.tokens:
                 break
         else:
-            left = right = self.points[0]       # a single point, matched exactly
+            left = right = self.points[0]  # a single point, matched exactly
         if right.tokens == left.tokens:
             return left.val_loss, left.uncertainty, (left, right)
         w = (math.log(tokens) - math.log(left.tokens)) / (math.log(right.tokens) - math.log(left.tokens))

@@ -13,6 +13,7 @@ A run matches a reference when all of these are known and agree:
 Anything unknown is a refusal, with what to pass to make it known: no comparison rests on a
 guessed recipe. Among several matches the closest wins; two equally close ones are a refusal.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,11 +30,11 @@ class Match:
 
     reference: Reference
     matched: bool
-    why_not: str = ""                                     # the first thing that disagrees or is unknown
-    closeness: dict[str, str] = field(default_factory=dict)   # each criterion, in words
-    distance: float = math.inf       # sum of |log ratio| of parameters and tokens per iteration
-    exact_matched: int = 0           # recipe-pinned facts that agree (more is a closer match)
-    caveats: tuple[str, ...] = ()    # what the match took on weaker evidence
+    why_not: str = ""  # the first thing that disagrees or is unknown
+    closeness: dict[str, str] = field(default_factory=dict)  # each criterion, in words
+    distance: float = math.inf  # sum of |log ratio| of parameters and tokens per iteration
+    exact_matched: int = 0  # recipe-pinned facts that agree (more is a closer match)
+    caveats: tuple[str, ...] = ()  # what the match took on weaker evidence
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ def run_dataset(config: ResolvedConfig) -> tuple[str | None, str]:
     return str(config.get("dataset")), where
 
 
-def match(facts: RunFacts, config: ResolvedConfig, reference: Reference, *,
-          param_tolerance: float, batch_tolerance: float) -> Match:
+def match(
+    facts: RunFacts,
+    config: ResolvedConfig,
+    reference: Reference,
+    *,
+    param_tolerance: float,
+    batch_tolerance: float,
+) -> Match:
     """How `facts`/`config` stand against `reference`'s recipe. The tolerances are ratios: 1.1
     accepts up to 10% more or less."""
     recipe = reference.recipe
@@ -81,15 +88,30 @@ def match(facts: RunFacts, config: ResolvedConfig, reference: Reference, *,
     if facts.vocab_size is None:
         return refuse("the vocabulary size is unknown")
     if facts.vocab_size not in recipe.vocab_sizes:
-        return refuse(f"vocabulary {facts.vocab_size:,}, the recipe's {recipe.tokenizer} has "
-                      f"{' / '.join(f'{v:,}' for v in recipe.vocab_sizes)}")
+        return refuse(
+            f"vocabulary {facts.vocab_size:,}, the recipe's {recipe.tokenizer} has "
+            f"{' / '.join(f'{v:,}' for v in recipe.vocab_sizes)}"
+        )
     closeness["vocab_size"] = f"{facts.vocab_size:,} ({recipe.tokenizer})"
 
     for key, value, wanted, tolerance, unit, unknown in (
-            ("n_params", facts.n_params, recipe.n_params, param_tolerance, " parameters",
-             "the parameter count is unknown"),
-            ("tokens_per_iter", facts.tokens_per_iter, recipe.tokens_per_iter, batch_tolerance,
-             " tokens per iteration", "tokens per iteration are unknown, so tokens seen are too")):
+        (
+            "n_params",
+            facts.n_params,
+            recipe.n_params,
+            param_tolerance,
+            " parameters",
+            "the parameter count is unknown",
+        ),
+        (
+            "tokens_per_iter",
+            facts.tokens_per_iter,
+            recipe.tokens_per_iter,
+            batch_tolerance,
+            " tokens per iteration",
+            "tokens per iteration are unknown, so tokens seen are too",
+        ),
+    ):
         if not value:
             return refuse(unknown)
         if _ratio(value, wanted) > tolerance:
@@ -112,31 +134,49 @@ def match(facts: RunFacts, config: ResolvedConfig, reference: Reference, *,
             return refuse(f"{key} {value if value is not None else 'unknown'}, the recipe's is {wanted:,}")
         closeness[key] = f"{value:,} (the recipe's)"
         exact += 1
-    distance = abs(math.log(facts.n_params / recipe.n_params)) + abs(math.log(facts.tokens_per_iter / recipe.tokens_per_iter))
+    distance = abs(math.log(facts.n_params / recipe.n_params)) + abs(
+        math.log(facts.tokens_per_iter / recipe.tokens_per_iter)
+    )
     return Match(reference, True, "", closeness, distance, exact, tuple(caveats))
 
 
-def choose(facts: RunFacts, config: ResolvedConfig, references: tuple[Reference, ...], *,
-           param_tolerance: float, batch_tolerance: float, tie: float) -> Choice:
+def choose(
+    facts: RunFacts,
+    config: ResolvedConfig,
+    references: tuple[Reference, ...],
+    *,
+    param_tolerance: float,
+    batch_tolerance: float,
+    tie: float,
+) -> Choice:
     """The closest matching reference (most pinned facts agreeing, then the smallest distance);
     none when nothing matches, or when the two closest are within `tie` of each other and not
     one of them is pinned more exactly (two recipes the facts cannot tell apart)."""
-    results = tuple(match(facts, config, ref, param_tolerance=param_tolerance,
-                          batch_tolerance=batch_tolerance) for ref in references)
+    results = tuple(
+        match(facts, config, ref, param_tolerance=param_tolerance, batch_tolerance=batch_tolerance)
+        for ref in references
+    )
     matched = sorted((m for m in results if m.matched), key=lambda m: (-m.exact_matched, m.distance))
     if not matched:
         reasons = {m.why_not for m in results}
         if len(reasons) == 1:
             return Choice(None, f"no reference recipe matches: {reasons.pop()}", results)
-        closest = max(results, key=lambda m: len(m.closeness))     # the one that agreed on most
-        return Choice(None, f"no reference recipe matches (closest, {closest.reference.key}: "
-                            f"{closest.why_not})", results)
+        closest = max(results, key=lambda m: len(m.closeness))  # the one that agreed on most
+        return Choice(
+            None,
+            f"no reference recipe matches (closest, {closest.reference.key}: {closest.why_not})",
+            results,
+        )
     best = matched[0]
     if len(matched) > 1:
         second = matched[1]
         if second.exact_matched == best.exact_matched and second.distance - best.distance <= tie:
-            return Choice(None, f"the run matches {best.reference.key} and {second.reference.key} "
-                                "equally well; their curves differ, so neither is used", results)
+            return Choice(
+                None,
+                f"the run matches {best.reference.key} and {second.reference.key} "
+                "equally well; their curves differ, so neither is used",
+                results,
+            )
     return Choice(best, "", results)
 
 

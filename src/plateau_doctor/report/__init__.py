@@ -1,4 +1,5 @@
 """Report: one renderer per output format, all taking the same list of Reports."""
+
 from __future__ import annotations
 
 import importlib

@@ -4,6 +4,7 @@ when the log is a file in the repository, next to its line in the diff.
 GitHub displays at most 10 annotations of each level per step and drops the rest silently, so
 we cut each level at 10 ourselves and say how many were left out.
 """
+
 from __future__ import annotations
 
 from collections import Counter

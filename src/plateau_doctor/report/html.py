@@ -7,6 +7,7 @@ callers pass it in `plots` (drawn where the run was examined, e.g. in a pool wor
 `examinations` to draw here. Without matplotlib, a small val-loss line drawn here from
 `report.val_series`, which needs no dependency.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,11 +24,18 @@ if TYPE_CHECKING:
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 FACT_LABELS = {
-    "tokens_per_iter": "tokens per iteration", "n_params": "parameters",
-    "last_iter": "last iteration", "max_iters": "max iterations", "tokens_seen": "tokens seen",
-    "dataset_tokens": "dataset tokens", "epochs": "epochs", "tokens_per_param": "tokens per parameter",
-    "lr_at_last_iter": "learning rate at last iteration", "best_val_loss": "best val loss",
-    "best_val_step": "best val step", "last_val_loss": "last val loss",
+    "tokens_per_iter": "tokens per iteration",
+    "n_params": "parameters",
+    "last_iter": "last iteration",
+    "max_iters": "max iterations",
+    "tokens_seen": "tokens seen",
+    "dataset_tokens": "dataset tokens",
+    "epochs": "epochs",
+    "tokens_per_param": "tokens per parameter",
+    "lr_at_last_iter": "learning rate at last iteration",
+    "best_val_loss": "best val loss",
+    "best_val_step": "best val step",
+    "last_val_loss": "last val loss",
     "last_train_loss": "last train loss",
 }
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -81,9 +89,16 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 """
 
 
-def render(reports: list[Report], rules: list[RuleInfo] | None, tool_version: str, *,
-           examinations: list[Examination] | None = None, log_x: bool = False,
-           align: str = "iter", plots: dict[Any, str] | None = None) -> str:
+def render(
+    reports: list[Report],
+    rules: list[RuleInfo] | None,
+    tool_version: str,
+    *,
+    examinations: list[Examination] | None = None,
+    log_x: bool = False,
+    align: str = "iter",
+    plots: dict[Any, str] | None = None,
+) -> str:
     """The whole HTML document. `plots`: SVG text by report index (and "overlay"), as plot_bytes
     draws it; `examinations` (one per report, same order) are drawn here instead."""
     if examinations:
@@ -92,22 +107,42 @@ def render(reports: list[Report], rules: list[RuleInfo] | None, tool_version: st
         plots = {key: inline_svg(svg, prefix=f"{key}-") for key, svg in (plots or {}).items() if svg}
     title = reports[0].path if len(reports) == 1 else f"{len(reports)} logs"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>plateau-doctor: {escape(title)}</title>", f"<style>{CSS}</style>", "</head>",
-        "<body>", "<main>", '<header id="top">', "<h1>plateau-doctor report</h1>",
+        f"<title>plateau-doctor: {escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+        '<header id="top">',
+        "<h1>plateau-doctor report</h1>",
         f'<p class="meta">{len(reports)} log{"s" if len(reports) != 1 else ""} diagnosed by '
-        f"plateau-doctor {escape(tool_version)}</p>", "</header>",
+        f"plateau-doctor {escape(tool_version)}</p>",
+        "</header>",
     ]
     if len(reports) > 1:
         parts.append(_summary(reports))
         if "overlay" in plots:
-            parts.append(_figure(plots["overlay"], "All runs overlaid, aligned by "
-                                 + ("tokens seen." if align == "tokens" else "iteration."), "plot-all"))
+            parts.append(
+                _figure(
+                    plots["overlay"],
+                    "All runs overlaid, aligned by "
+                    + ("tokens seen." if align == "tokens" else "iteration."),
+                    "plot-all",
+                )
+            )
     for n, report in enumerate(reports, 1):
         parts.append(_report(n, report, plots.get(n - 1)))
-    parts += [f"<footer>plateau-doctor {escape(tool_version)}. Same input, same bytes: the report "
-              "is deterministic.</footer>", "</main>", "</body>", "</html>"]
+    parts += [
+        f"<footer>plateau-doctor {escape(tool_version)}. Same input, same bytes: the report "
+        "is deterministic.</footer>",
+        "</main>",
+        "</body>",
+        "</html>",
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -116,51 +151,69 @@ def render(reports: list[Report], rules: list[RuleInfo] | None, tool_version: st
 
 def _report(n: int, report: Report, plot_svg: str | None) -> str:
     if report.error:
-        return (f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
-                f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
-                f"{_text(report.error)}</div></section>")
+        return (
+            f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
+            f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
+            f"{_text(report.error)}</div></section>"
+        )
     raised = [f for f in report.findings if f.raised]
     quiet = [f for f in report.findings if not f.raised]
     worst = min((f.severity for f in raised), key=SEVERITY_ORDER.__getitem__, default=None)
     segments = f", {report.segments} runs in one file" if report.segments > 1 else ""
     verdict_class = f"verdict sev-{worst}" if worst else "verdict"
-    headline = f"{worst}: {len(raised)} raised finding{'s' if len(raised) != 1 else ''}" if worst \
+    headline = (
+        f"{worst}: {len(raised)} raised finding{'s' if len(raised) != 1 else ''}"
+        if worst
         else "no raised findings"
-    out = [f'<section class="report" id="report-{n}">', f"<h2>{escape(report.path)}</h2>",
-           f'<p class="source">{escape(report.format)} log, {report.lines:,} lines{segments}</p>',
-           f'<div class="{verdict_class}" id="verdict-{n}"><strong>Verdict: {escape(headline)}</strong>'
-           f"{_text(report.verdict or 'No verdict.')}</div>"]
+    )
+    out = [
+        f'<section class="report" id="report-{n}">',
+        f"<h2>{escape(report.path)}</h2>",
+        f'<p class="source">{escape(report.format)} log, {report.lines:,} lines{segments}</p>',
+        f'<div class="{verdict_class}" id="verdict-{n}"><strong>Verdict: {escape(headline)}</strong>'
+        f"{_text(report.verdict or 'No verdict.')}</div>",
+    ]
     if plot_svg:
-        out.append(_figure(plot_svg, "Loss curves with the findings drawn where they happen.",
-                           f"plot-{n}"))
+        out.append(_figure(plot_svg, "Loss curves with the findings drawn where they happen.", f"plot-{n}"))
     elif len(report.val_series) >= 2:
-        out.append(_figure(val_polyline(report.val_series), "Val loss at each eval (install "
-                           "plateau-doctor[plot] and use `plateau-doctor plot --output x.html` for "
-                           "the full annotated plot).", f"plot-{n}"))
+        out.append(
+            _figure(
+                val_polyline(report.val_series),
+                "Val loss at each eval (install "
+                "plateau-doctor[plot] and use `plateau-doctor plot --output x.html` for "
+                "the full annotated plot).",
+                f"plot-{n}",
+            )
+        )
     out.append(f'<h3 id="findings-{n}">Findings</h3>')
     if not report.findings:
         out.append("<p>No findings.</p>")
     out += [_finding(n, i, f) for i, f in enumerate(raised, 1)]
     if quiet:
-        out.append(f"<details><summary>{len(quiet)} informational finding"
-                   f"{'s' if len(quiet) != 1 else ''}</summary>")
+        out.append(
+            f"<details><summary>{len(quiet)} informational finding{'s' if len(quiet) != 1 else ''}</summary>"
+        )
         out += [_finding(n, len(raised) + i, f) for i, f in enumerate(quiet, 1)]
         out.append("</details>")
     out.append(f'<h3 id="facts-{n}">Run facts</h3>')
     out.append(_facts(report.run))
     if report.notes:
-        out.append(f"<details><summary>{len(report.notes)} note{'s' if len(report.notes) != 1 else ''}"
-                   "</summary><ul>" + "".join(f"<li>{_inline(x)}</li>" for x in report.notes)
-                   + "</ul></details>")
+        out.append(
+            f"<details><summary>{len(report.notes)} note{'s' if len(report.notes) != 1 else ''}"
+            "</summary><ul>" + "".join(f"<li>{_inline(x)}</li>" for x in report.notes) + "</ul></details>"
+        )
     out.append("</section>")
     return "\n".join(out)
 
 
 def _finding(n: int, i: int, f: Finding) -> str:
-    head = (f'<header><span class="badge sev-{escape(f.severity)}">{escape(f.severity)}</span>'
-            f"<code>{escape(f.code)}</code><span>{escape(f.category)}</span>"
-            f"<span>confidence {_confidence(f.confidence)}</span>"
-            + (f"<span>log line {f.line}</span>" if f.line is not None else "") + "</header>")
+    head = (
+        f'<header><span class="badge sev-{escape(f.severity)}">{escape(f.severity)}</span>'
+        f"<code>{escape(f.code)}</code><span>{escape(f.category)}</span>"
+        f"<span>confidence {_confidence(f.confidence)}</span>"
+        + (f"<span>log line {f.line}</span>" if f.line is not None else "")
+        + "</header>"
+    )
     body = [head, f"<h4>{_inline(f.title)}</h4>", _text(f.message)]
     tables = []
     if f.evidence:
@@ -168,17 +221,24 @@ def _finding(n: int, i: int, f: Finding) -> str:
     if f.counter_evidence:
         tables.append(f"<div><strong>Against</strong>{_pairs(f.counter_evidence)}</div>")
     if f.fixes:
-        tables.append("<div><strong>Fixes</strong><ul class=\"fixes\">"
-                      + "".join(f"<li>{_inline(fix)}</li>" for fix in f.fixes) + "</ul></div>")
+        tables.append(
+            '<div><strong>Fixes</strong><ul class="fixes">'
+            + "".join(f"<li>{_inline(fix)}</li>" for fix in f.fixes)
+            + "</ul></div>"
+        )
     if tables:
         body.append('<div class="columns">' + "".join(tables) + "</div>")
-    return (f'<article class="finding sev-{escape(f.severity)}" id="r{n}-f{i}" '
-            f'data-code="{escape(f.code)}">' + "".join(body) + "</article>")
+    return (
+        f'<article class="finding sev-{escape(f.severity)}" id="r{n}-f{i}" '
+        f'data-code="{escape(f.code)}">' + "".join(body) + "</article>"
+    )
 
 
 def _pairs(values: dict[str, Any]) -> str:
-    rows = "".join(f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(display(v))}'
-                   "</td></tr>" for k, v in values.items())
+    rows = "".join(
+        f'<tr><th><code>{escape(str(k))}</code></th><td class="num">{escape(display(v))}</td></tr>'
+        for k, v in values.items()
+    )
     return f"<table>{rows}</table>"
 
 
@@ -189,9 +249,11 @@ def _facts(run: RunFacts) -> str:
         if value is None:
             continue
         source = run.sources.get(key)
-        rows.append(f"<tr><th>{escape(FACT_LABELS.get(key, key))}</th><td class=\"num\">"
-                    f"{escape(display(value))}</td><td class=\"source\">{escape(source or '')}</td></tr>")
-    return f"<table class=\"facts\">{''.join(rows)}</table>" if rows else "<p>No run facts known.</p>"
+        rows.append(
+            f'<tr><th>{escape(FACT_LABELS.get(key, key))}</th><td class="num">'
+            f'{escape(display(value))}</td><td class="source">{escape(source or "")}</td></tr>'
+        )
+    return f'<table class="facts">{"".join(rows)}</table>' if rows else "<p>No run facts known.</p>"
 
 
 def _summary(reports: list[Report]) -> str:
@@ -205,11 +267,15 @@ def _summary(reports: list[Report]) -> str:
             raised = []
         best = display(r.run.best_val_loss) if r.run.best_val_loss is not None else ""
         top = _inline(raised[0].title) if raised else (_inline(r.error) if r.error else "")
-        rows.append(f'<tr><td><a href="#report-{n}">{escape(r.path)}</a></td><td>{badge}</td>'
-                    f"<td>{top}</td><td class=\"num\">"
-                    f"{escape(best)}</td></tr>")
-    return ('<table class="summary" id="summary"><tr><th>log</th><th>worst</th><th>top finding</th>'
-            "<th>best val</th></tr>" + "".join(rows) + "</table>")
+        rows.append(
+            f'<tr><td><a href="#report-{n}">{escape(r.path)}</a></td><td>{badge}</td>'
+            f'<td>{top}</td><td class="num">'
+            f"{escape(best)}</td></tr>"
+        )
+    return (
+        '<table class="summary" id="summary"><tr><th>log</th><th>worst</th><th>top finding</th>'
+        "<th>best val</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _figure(svg: str, caption: str, ident: str) -> str:
@@ -268,20 +334,25 @@ def val_polyline(values: list[float], width: int = 720, height: int = 180) -> st
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(ys)))
     best = min(range(len(ys)), key=ys.__getitem__)
     bx, by = xy(best, ys[best])
-    first = (f'<text x="{pad_l + 6}" y="{pad_y - 6}" fill="#5f6368">first eval {ys[0]:.4f} '
-             "(off the top)</text>") if ys[0] > hi else ""
-    return (f'<svg class="valline" viewBox="0 0 {width} {height}" role="img" '
-            'aria-label="val loss per eval" xmlns="http://www.w3.org/2000/svg" '
-            'font-family="DejaVu Sans, sans-serif" font-size="12">'
-            f'<rect x="{pad_l}" y="{pad_y}" width="{width - pad_l - pad_r}" '
-            f'height="{height - 2 * pad_y}" fill="#f6f7f9"/>'
-            f'<text x="{pad_l - 6}" y="{pad_y + 4}" text-anchor="end">{hi:.4f}</text>'
-            f'<text x="{pad_l - 6}" y="{height - pad_y + 4}" text-anchor="end">{lo:.4f}</text>{first}'
-            f'<polyline points="{points}" fill="none" stroke="#D55E00" stroke-width="2.5"/>'
-            f'<circle cx="{bx:.1f}" cy="{by:.1f}" r="5" fill="#F0E442" stroke="#000"/>'
-            f'<text x="{min(bx, width - 120):.1f}" y="{by - 10:.1f}">best val {ys[best]:.4f}</text>'
-            f'<text x="{pad_l}" y="{height - 4}" fill="#5f6368">val loss at each of {len(ys)} evals, '
-            "first to last</text></svg>")
+    first = (
+        (f'<text x="{pad_l + 6}" y="{pad_y - 6}" fill="#5f6368">first eval {ys[0]:.4f} (off the top)</text>')
+        if ys[0] > hi
+        else ""
+    )
+    return (
+        f'<svg class="valline" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="val loss per eval" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="DejaVu Sans, sans-serif" font-size="12">'
+        f'<rect x="{pad_l}" y="{pad_y}" width="{width - pad_l - pad_r}" '
+        f'height="{height - 2 * pad_y}" fill="#f6f7f9"/>'
+        f'<text x="{pad_l - 6}" y="{pad_y + 4}" text-anchor="end">{hi:.4f}</text>'
+        f'<text x="{pad_l - 6}" y="{height - pad_y + 4}" text-anchor="end">{lo:.4f}</text>{first}'
+        f'<polyline points="{points}" fill="none" stroke="#D55E00" stroke-width="2.5"/>'
+        f'<circle cx="{bx:.1f}" cy="{by:.1f}" r="5" fill="#F0E442" stroke="#000"/>'
+        f'<text x="{min(bx, width - 120):.1f}" y="{by - 10:.1f}">best val {ys[best]:.4f}</text>'
+        f'<text x="{pad_l}" y="{height - 4}" fill="#5f6368">val loss at each of {len(ys)} evals, '
+        "first to last</text></svg>"
+    )
 
 
 # --- text ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The JSON report of CONTRACT.md: one object per log, a list for several. Deterministic bytes."""
+
 from __future__ import annotations
 
 import json
@@ -13,27 +14,47 @@ SCHEMA_VERSION = 1
 
 
 def report_dict(report: Report) -> dict[str, Any]:
-    if report.error:      # a log that could not be read, in its place among the others
-        return {"schema_version": SCHEMA_VERSION,
-                "tool": {"name": "plateau-doctor", "version": __version__},
-                "source": {"path": report.path, "format": None, "lines": None, "segments": None},
-                "run": None, "verdict": report.verdict, "findings": [], "notes": [],
-                "error": {"message": report.error}}
+    if report.error:  # a log that could not be read, in its place among the others
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "plateau-doctor", "version": __version__},
+            "source": {"path": report.path, "format": None, "lines": None, "segments": None},
+            "run": None,
+            "verdict": report.verdict,
+            "findings": [],
+            "notes": [],
+            "error": {"message": report.error},
+        }
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "plateau-doctor", "version": __version__},
-        "source": {"path": report.path, "format": report.format, "lines": report.lines,
-                   "segments": report.segments},
+        "source": {
+            "path": report.path,
+            "format": report.format,
+            "lines": report.lines,
+            "segments": report.segments,
+        },
         "run": run_dict(report.run),
         "verdict": report.verdict,
         "findings": [
-            {"code": f.code, "category": f.category, "severity": f.severity,
-             "confidence": f.confidence, "title": f.title, "message": f.message,
-             "evidence": _clean(f.evidence), "counter_evidence": _clean(f.counter_evidence),
-             "fixes": list(f.fixes), "line": f.line,
-             **({"explained_by": list(f.explained_by), "severity_as_found": f.severity_as_found}
-                if f.explained_by else {}),
-             **({"ruled_out": True} if f.ruled_out else {})}
+            {
+                "code": f.code,
+                "category": f.category,
+                "severity": f.severity,
+                "confidence": f.confidence,
+                "title": f.title,
+                "message": f.message,
+                "evidence": _clean(f.evidence),
+                "counter_evidence": _clean(f.counter_evidence),
+                "fixes": list(f.fixes),
+                "line": f.line,
+                **(
+                    {"explained_by": list(f.explained_by), "severity_as_found": f.severity_as_found}
+                    if f.explained_by
+                    else {}
+                ),
+                **({"ruled_out": True} if f.ruled_out else {}),
+            }
             for f in report.findings
         ],
         "notes": list(report.notes),
@@ -42,14 +63,22 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def run_dict(run: RunFacts) -> dict[str, Any]:
     data = {key: _clean(getattr(run, key)) for key in RunFacts.CONTRACT_KEYS}
-    data.update({
-        "forecast": _clean(run.forecast), "forecast_refused": run.forecast_refused,
-        "eval_kind": run.eval_kind, "mode": run.mode, "device": run.device,
-        "eval_noise": _clean(run.eval_noise), "eval_noise_method": run.eval_noise_method,
-        "vocab_size": run.vocab_size, "n_params_printed": _clean(run.n_params_printed),
-        "n_params_computed": run.n_params_computed, "eval_iters": run.eval_iters,
-        "sources": dict(sorted(run.sources.items())),
-    })
+    data.update(
+        {
+            "forecast": _clean(run.forecast),
+            "forecast_refused": run.forecast_refused,
+            "eval_kind": run.eval_kind,
+            "mode": run.mode,
+            "device": run.device,
+            "eval_noise": _clean(run.eval_noise),
+            "eval_noise_method": run.eval_noise_method,
+            "vocab_size": run.vocab_size,
+            "n_params_printed": _clean(run.n_params_printed),
+            "n_params_computed": run.n_params_computed,
+            "eval_iters": run.eval_iters,
+            "sources": dict(sorted(run.sources.items())),
+        }
+    )
     return data
 
 

@@ -4,6 +4,7 @@ Each diagnosed log is a test suite and each rule that ran on it is a test case. 
 raised finding (warning or error) is a failed test; info findings are printed as the test case's
 output and do not fail it.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,34 +33,42 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
     for rule in rules:
         docs.setdefault(rule.code, rule)
     suites = [_testsuite(report, docs, tool_version) for report in reports]
-    root = ET.Element("testsuites", {
-        "name": "plateau-doctor",
-        "tests": str(sum(int(suite.get("tests", "0")) for suite in suites)),
-        "failures": str(sum(int(suite.get("failures", "0")) for suite in suites)),
-        "errors": str(sum(int(suite.get("errors", "0")) for suite in suites)),
-        "skipped": "0",
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "plateau-doctor",
+            "tests": str(sum(int(suite.get("tests", "0")) for suite in suites)),
+            "failures": str(sum(int(suite.get("failures", "0")) for suite in suites)),
+            "errors": str(sum(int(suite.get("errors", "0")) for suite in suites)),
+            "skipped": "0",
+        },
+    )
     root.extend(suites)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> ET.Element:
-    if report.error:      # the log could not be read: one case in error, in its place
-        suite = ET.Element("testsuite", {"name": _clean(report.path), "tests": "1", "failures": "0",
-                                         "errors": "1", "skipped": "0"})
+    if report.error:  # the log could not be read: one case in error, in its place
+        suite = ET.Element(
+            "testsuite",
+            {"name": _clean(report.path), "tests": "1", "failures": "0", "errors": "1", "skipped": "0"},
+        )
         case = ET.SubElement(suite, "testcase", {"classname": "plateau-doctor.input", "name": "read log"})
         error = ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"})
         error.text = _clean(report.error)
         return suite
     cases = _cases(report, docs)
-    suite = ET.Element("testsuite", {
-        "name": _clean(report.path),
-        "tests": str(len(cases)),
-        "failures": str(sum(1 for case in cases if case.raised)),
-        "errors": "0",
-        "skipped": "0",
-    })
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": _clean(report.path),
+            "tests": str(len(cases)),
+            "failures": str(sum(1 for case in cases if case.raised)),
+            "errors": "0",
+            "skipped": "0",
+        },
+    )
     suite.append(_properties(report, tool_version))
     suite.extend(_testcase(case) for case in cases)
     return suite
@@ -79,8 +88,10 @@ def _cases(report: Report, docs: dict[str, RuleInfo]) -> list[_Case]:
 def _properties(report: Report, tool_version: str) -> ET.Element:
     properties = ET.Element("properties")
     values = [
-        ("plateau-doctor.version", tool_version), ("format", report.format),
-        ("lines", str(report.lines)), ("segments", str(report.segments)),
+        ("plateau-doctor.version", tool_version),
+        ("format", report.format),
+        ("lines", str(report.lines)),
+        ("segments", str(report.segments)),
         ("verdict", report.verdict),
     ]
     for name, value in values:
@@ -91,15 +102,23 @@ def _properties(report: Report, tool_version: str) -> ET.Element:
 
 
 def _testcase(case: _Case) -> ET.Element:
-    testcase = ET.Element("testcase", {
-        "classname": f"plateau-doctor.{_category(case)}",
-        "name": _clean(f"{case.code} {case.rule.name}" if case.rule else case.code),
-    })
+    testcase = ET.Element(
+        "testcase",
+        {
+            "classname": f"plateau-doctor.{_category(case)}",
+            "name": _clean(f"{case.code} {case.rule.name}" if case.rule else case.code),
+        },
+    )
     if case.raised:
         worst = max(case.raised, key=lambda finding: SEVERITY_RANK.get(finding.severity, 0))
-        failure = ET.SubElement(testcase, "failure", {
-            "message": _clean(case.raised[0].title), "type": worst.severity,
-        })
+        failure = ET.SubElement(
+            testcase,
+            "failure",
+            {
+                "message": _clean(case.raised[0].title),
+                "type": worst.severity,
+            },
+        )
         failure.text = _clean(_describe_all(case.raised))
     if case.info:
         ET.SubElement(testcase, "system-out").text = _clean(_describe_all(case.info))

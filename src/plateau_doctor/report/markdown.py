@@ -4,6 +4,7 @@ Per log: a heading with its path, the verdict, a table of all findings, a sectio
 finding with its evidence and fixes, and a table of the key run facts. With several logs, a
 summary table ranking the runs comes first.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,18 +69,26 @@ def _runs_table(reports: list[Report]) -> str:
     for report in ranked:
         row = RunRow.of(report)
         worst = report.worst_severity() or ("error" if report.error else "none")
-        rows.append([_code(report.path), row.verdict, worst,
-                     str(_raised_count(report)), _format_loss(row.best_val),
-                     _format_count(row.tokens) if row.tokens is not None else EMPTY_CELL,
-                     _format_ratio(row.epochs) if row.epochs is not None else EMPTY_CELL])
-    return _table(["run", "verdict", "worst severity", "raised findings", "best val loss", "tokens",
-                   "epochs"], rows)
+        rows.append(
+            [
+                _code(report.path),
+                row.verdict,
+                worst,
+                str(_raised_count(report)),
+                _format_loss(row.best_val),
+                _format_count(row.tokens) if row.tokens is not None else EMPTY_CELL,
+                _format_ratio(row.epochs) if row.epochs is not None else EMPTY_CELL,
+            ]
+        )
+    return _table(
+        ["run", "verdict", "worst severity", "raised findings", "best val loss", "tokens", "epochs"], rows
+    )
 
 
 def _attention_key(report: Report) -> tuple[int, int, float, str]:
     worst = report.worst_severity()
     severity = SEVERITY_RANK[worst] if worst in SEVERITY_RANK else -1
-    if report.error:      # a log that could not be read needs attention first
+    if report.error:  # a log that could not be read needs attention first
         severity = len(SEVERITY_RANK)
     best = report.run.best_val_loss
     best = best if isinstance(best, (int, float)) and math.isfinite(best) else math.inf
@@ -116,8 +125,13 @@ def _source_line(report: Report) -> str:
 
 def _findings_table(findings: list[Finding]) -> str:
     rows = [
-        [finding.severity, finding.code, finding.category, _escape(finding.title),
-         _format_confidence(finding.confidence)]
+        [
+            finding.severity,
+            finding.code,
+            finding.category,
+            _escape(finding.title),
+            _format_confidence(finding.confidence),
+        ]
         for finding in findings
     ]
     return _table(["severity", "code", "category", "finding", "confidence"], rows)
@@ -131,10 +145,11 @@ def _finding_section(finding: Finding) -> str:
         parts.append(f"Log line {finding.line}.")
     if finding.evidence:
         parts.append("**Evidence**")
-        parts.append("\n".join(
-            f"- {_code(str(key))} = {_escape(exact(value))}"
-            for key, value in finding.evidence.items()
-        ))
+        parts.append(
+            "\n".join(
+                f"- {_code(str(key))} = {_escape(exact(value))}" for key, value in finding.evidence.items()
+            )
+        )
     if finding.fixes:
         parts.append("**Fixes**")
         parts.append("\n".join(f"- {_escape(fix)}" for fix in finding.fixes))
@@ -218,9 +233,7 @@ def _cell(text: str) -> str:
 def _escape(text: str) -> str:
     """Escape formatting characters outside `code spans`, which are kept as written."""
     parts = _CODE_SPAN.split(text)
-    return "".join(
-        part if index % 2 else _SPECIAL.sub(r"\\\1", part) for index, part in enumerate(parts)
-    )
+    return "".join(part if index % 2 else _SPECIAL.sub(r"\\\1", part) for index, part in enumerate(parts))
 
 
 def _paragraph(text: str) -> str:

@@ -1,5 +1,6 @@
 """The rules as a Markdown table: the README's rule list, generated from the rule definitions
 (`python tools/update_readme.py` writes it; a test fails when the README is stale)."""
+
 from __future__ import annotations
 
 from ..model import RuleInfo
@@ -11,8 +12,9 @@ def markdown_table(infos: list[RuleInfo]) -> str:
     rows = ["| code | raises up to | category | explained by | rule |", "|---|---|---|---|---|"]
     for info in infos:
         explained = ", ".join(info.explained_by) or ""
-        rows.append(f"| {info.code} | {info.severity} | {info.category} | {explained} | "
-                    f"{info.name}: {info.summary} |")
+        rows.append(
+            f"| {info.code} | {info.severity} | {info.category} | {explained} | {info.name}: {info.summary} |"
+        )
     return "\n".join(rows)
 
 

@@ -3,6 +3,7 @@
 All logs diagnosed in one invocation go into a single run: one tool, one rule table, and one
 result per finding (info findings included, as level "note").
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,24 +35,35 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
     document = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "plateau-doctor",
-                "version": tool_version,
-                "informationUri": INFORMATION_URI,
-                "rules": descriptors,
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "plateau-doctor",
+                        "version": tool_version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": descriptors,
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     failures = [report for report in reports if report.error]
-    if failures:      # logs that could not be read: notifications, so a dashboard shows the gap
-        document["runs"][0]["invocations"] = [{
-            "executionSuccessful": False,
-            "toolExecutionNotifications": [
-                {"level": "error", "message": {"text": report.error},
-                 "locations": [_location(report.path, None)]} for report in failures],
-        }]
+    if failures:  # logs that could not be read: notifications, so a dashboard shows the gap
+        document["runs"][0]["invocations"] = [
+            {
+                "executionSuccessful": False,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "error",
+                        "message": {"text": report.error},
+                        "locations": [_location(report.path, None)],
+                    }
+                    for report in failures
+                ],
+            }
+        ]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -59,7 +71,8 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
 
 
 def _rule_table(
-    reports: list[Report], rules: list[RuleInfo],
+    reports: list[Report],
+    rules: list[RuleInfo],
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Descriptors sorted by code, plus each code's index (results refer to rules by index).
 
@@ -79,8 +92,14 @@ def _rule_table(
 
 def _undocumented_rule(finding: Finding) -> RuleInfo:
     return RuleInfo(
-        code=finding.code, name=finding.code, category=finding.category,
-        severity=finding.severity, summary=finding.title, what=finding.title, why="", fix="",
+        code=finding.code,
+        name=finding.code,
+        category=finding.category,
+        severity=finding.severity,
+        summary=finding.title,
+        what=finding.title,
+        why="",
+        fix="",
     )
 
 
@@ -114,7 +133,9 @@ def _help_text(rule: RuleInfo) -> str:
 
 def _help_markdown(rule: RuleInfo) -> str:
     sections = [
-        ("What it checks", rule.what), ("Why it matters", rule.why), ("How to fix", rule.fix),
+        ("What it checks", rule.what),
+        ("Why it matters", rule.why),
+        ("How to fix", rule.fix),
         ("Reference", rule.reference),
     ]
     parts = [f"**{label}.** {text}" for label, text in sections if text]
@@ -167,7 +188,7 @@ def _artifact_uri(path: str) -> str:
     if path in STDIN_NAMES:
         return "stdin"
     posix = path.replace("\\", "/")
-    if re.match(r"^[A-Za-z]:/", posix):          # a Windows drive path
+    if re.match(r"^[A-Za-z]:/", posix):  # a Windows drive path
         return "file:///" + quote(posix, safe="/:")
     if posix.startswith("/"):
         return "file://" + quote(posix, safe="/")

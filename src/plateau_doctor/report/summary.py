@@ -3,6 +3,7 @@ by verdict, with counts ("40 runs: 31 healthy, 6 overfitting, 3 lr_too_high"), w
 
 A row keeps only what the summary shows, so a sweep of thousands of runs holds rows, not reports.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,14 +21,14 @@ class RunRow:
     """One run in the summary."""
 
     path: str
-    verdict: str               # the top raised finding's category, HEALTHY or UNREADABLE
-    severity: str | None       # of that finding (None: nothing raised)
-    title: str                 # the top finding's title, or the error
+    verdict: str  # the top raised finding's category, HEALTHY or UNREADABLE
+    severity: str | None  # of that finding (None: nothing raised)
+    title: str  # the top finding's title, or the error
     best_val: float | None
     tokens: int | None
     epochs: float | None
     raised: int
-    worst_level: int           # the highest severity level of any finding (-1: none)
+    worst_level: int  # the highest severity level of any finding (-1: none)
 
     @classmethod
     def of(cls, report: Report) -> RunRow:
@@ -36,9 +37,17 @@ class RunRow:
         raised = [f for f in report.findings if f.raised]
         top = raised[0] if raised else None
         worst = max((SEVERITY_LEVEL[f.severity] for f in report.findings), default=-1)
-        return cls(report.path, top.category if top else HEALTHY, top.severity if top else None,
-                   top.title if top else "", report.run.best_val_loss, report.run.tokens_seen,
-                   report.run.epochs, len(raised), worst)
+        return cls(
+            report.path,
+            top.category if top else HEALTHY,
+            top.severity if top else None,
+            top.title if top else "",
+            report.run.best_val_loss,
+            report.run.tokens_seen,
+            report.run.epochs,
+            len(raised),
+            worst,
+        )
 
     def rank_key(self) -> tuple:
         """Worst first: unreadable, then by the top finding's severity, then most raised."""

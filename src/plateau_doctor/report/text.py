@@ -1,6 +1,7 @@
 """The terminal report: verdict first, then ranked findings with evidence and fixes, then the
 run's facts. On a terminal: colour, and long lines wrapped to its width with their indent kept.
 In a pipe (width 0): plain, each message on one line, so grep and diff see whole sentences."""
+
 from __future__ import annotations
 
 import io
@@ -19,12 +20,13 @@ from .values import display
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SPARK = "▁▂▃▄▅▆▇█"
-PIPE_WIDTH = 100     # layout width of rules and tables when not on a terminal (messages never wrap)
-UNWRAPPED_WIDTH = 10_000   # the summary table in a pipe: wide enough that no cell wraps
+PIPE_WIDTH = 100  # layout width of rules and tables when not on a terminal (messages never wrap)
+UNWRAPPED_WIDTH = 10_000  # the summary table in a pipe: wide enough that no cell wraps
 
 
-def render(reports: list[Report], rules=None, tool_version: str = "", color: bool = False,
-           width: int = 0) -> str:
+def render(
+    reports: list[Report], rules=None, tool_version: str = "", color: bool = False, width: int = 0
+) -> str:
     """Each report, then (for several) the ranked summary. `width` 0: plain (not a terminal)."""
     parts = [render_one(report, color, width) for report in reports]
     if len(reports) > 1:
@@ -50,16 +52,20 @@ def render_summary(summary: Summary | list[Report], color: bool = False, width: 
         return head + "\n\n" + _plain_table([SUMMARY_COLUMNS, *rows])
     console, buffer = _console(color, width)
     console.print(head, soft_wrap=True)
-    columns = SUMMARY_COLUMNS if width >= WIDE_SUMMARY else SUMMARY_COLUMNS[:-1]   # the verdict says it
-    rows = [cells[:len(columns)] for cells in rows]
+    columns = SUMMARY_COLUMNS if width >= WIDE_SUMMARY else SUMMARY_COLUMNS[:-1]  # the verdict says it
+    rows = [cells[: len(columns)] for cells in rows]
     table = Table(box=box.SIMPLE_HEAD)
     for i, col in enumerate(columns):
-        if col in ("run", "top finding"):      # these wrap; the short columns keep their width
+        if col in ("run", "top finding"):  # these wrap; the short columns keep their width
             table.add_column(col, overflow="fold", min_width=12)
         else:
             widest = max(len(cells[i]) for cells in [columns, *rows])
-            table.add_column(col, no_wrap=True, min_width=widest,
-                             justify="right" if col in ("best val", "tokens", "epochs") else "left")
+            table.add_column(
+                col,
+                no_wrap=True,
+                min_width=widest,
+                justify="right" if col in ("best val", "tokens", "epochs") else "left",
+            )
     for cells in rows:
         style = STYLE.get(cells[1])
         first = f"[{style}]{escape(cells[0])}[/]" if style else escape(cells[0])
@@ -69,15 +75,19 @@ def render_summary(summary: Summary | list[Report], color: bool = False, width: 
 
 
 SUMMARY_COLUMNS = ["verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"]
-WIDE_SUMMARY = 110    # narrower terminals get the summary without the top finding's title
+WIDE_SUMMARY = 110  # narrower terminals get the summary without the top finding's title
 
 
 def _summary_row(verdict: str, row) -> list[str]:
-    return [verdict, row.severity or "ok", row.path,
-            display(row.best_val) if row.best_val is not None else "",
-            display(row.tokens) if row.tokens is not None else "",
-            f"{row.epochs:.3g}" if row.epochs is not None else "",
-            row.title if verdict != HEALTHY else ""]
+    return [
+        verdict,
+        row.severity or "ok",
+        row.path,
+        display(row.best_val) if row.best_val is not None else "",
+        display(row.tokens) if row.tokens is not None else "",
+        f"{row.epochs:.3g}" if row.epochs is not None else "",
+        row.title if verdict != HEALTHY else "",
+    ]
 
 
 def _plain_table(rows: list[list[str]]) -> str:
@@ -89,8 +99,14 @@ def _plain_table(rows: list[list[str]]) -> str:
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
-    return Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                   width=width or PIPE_WIDTH, highlight=False, soft_wrap=False), buffer
+    return Console(
+        file=buffer,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        width=width or PIPE_WIDTH,
+        highlight=False,
+        soft_wrap=False,
+    ), buffer
 
 
 def _indented(console: Console, markup: str, wrap: bool, indent: int = 3) -> None:
@@ -107,8 +123,11 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
         console.rule(f"[bold]{escape(report.path)}[/] (not diagnosed)")
         console.print(f"[bold red]ERROR[/] {escape(report.error)}", soft_wrap=not wrap)
         return
-    console.rule(f"[bold]{escape(report.path)}[/] ({report.format}, {report.lines:,} lines"
-                 + (f", {report.segments} runs" if report.segments > 1 else "") + ")")
+    console.rule(
+        f"[bold]{escape(report.path)}[/] ({report.format}, {report.lines:,} lines"
+        + (f", {report.segments} runs" if report.segments > 1 else "")
+        + ")"
+    )
     _indented(console, escape(report.verdict), wrap, indent=0)
     spark = report.val_series
     if len(spark) >= 2:
@@ -119,8 +138,13 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
     if raised:
         console.print()
     for n, f in enumerate(raised, 1):
-        _indented(console, f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
-                           f"{escape(f.title)}  (confidence {f.confidence:.2f})", wrap, indent=0)
+        _indented(
+            console,
+            f"[{STYLE[f.severity]}]{n}. {f.severity.upper()} {f.code} [{f.category}][/] "
+            f"{escape(f.title)}  (confidence {f.confidence:.2f})",
+            wrap,
+            indent=0,
+        )
         _indented(console, escape(f.message), wrap)
         if f.evidence:
             _indented(console, "evidence: " + _pairs(f.evidence), wrap)
@@ -165,11 +189,12 @@ def sparkline(values: list[float], width: int = 40) -> str:
     finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     if not finite:
         return ""
-    if len(finite) > width:   # keep the shape: sample evenly, always keeping the last point
+    if len(finite) > width:  # keep the shape: sample evenly, always keeping the last point
         step = len(finite) / width
         finite = [finite[min(len(finite) - 1, int(i * step))] for i in range(width - 1)] + [finite[-1]]
     lo, hi = min(finite), max(finite)
     # halves keep the span finite for losses near the float limit (+-1e308)
     span = hi / 2 - lo / 2 or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, int((v / 2 - lo / 2) / span * (len(SPARK) - 1) + 0.5))]
-                   for v in finite)
+    return "".join(
+        SPARK[min(len(SPARK) - 1, int((v / 2 - lo / 2) / span * (len(SPARK) - 1) + 0.5))] for v in finite
+    )

@@ -1,6 +1,7 @@
 """How the renderers write a value: `display` for people (4 significant digits, thousands
 separators: the text and HTML reports) and `exact` for records (6 significant digits, no
 separators: Markdown evidence and JUnit). One place, so the formats agree on NaN, inf and None."""
+
 from __future__ import annotations
 
 import math

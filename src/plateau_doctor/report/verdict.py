@@ -1,11 +1,12 @@
 """The paragraph that leads every report: where the run stands, the one cause that best explains
 it, what contributes, what was ruled out and with which numbers, what finishing should reach,
 and the first fix. Built from the ranked, folded findings the differential diagnosis produced."""
+
 from __future__ import annotations
 
 from ..model import Finding, Report
 
-MAX_CONTRIBUTING = 2     # more than two "also"s and the verdict stops being one
+MAX_CONTRIBUTING = 2  # more than two "also"s and the verdict stops being one
 
 
 def write_verdict(report: Report, analyses=None) -> str:
@@ -18,7 +19,7 @@ def write_verdict(report: Report, analyses=None) -> str:
         folded = [f for f in report.findings if top.code in f.explained_by and f.severity_as_found]
         if folded:
             parts.append("It explains: " + "; ".join(_lower(f.title) for f in folded) + ".")
-        others = raised[1:1 + MAX_CONTRIBUTING]
+        others = raised[1 : 1 + MAX_CONTRIBUTING]
         if others:
             parts.append("Also: " + "; ".join(_lower(f.title) for f in others) + ".")
     else:
@@ -28,8 +29,10 @@ def write_verdict(report: Report, analyses=None) -> str:
         parts.append("Ruled out: " + "; ".join(_ruled_out_clause(f) for f in ruled_out) + ".")
     if run.forecast:
         fc = run.forecast
-        parts.append(f"Forecast at iteration {fc['iter']:,}: val ~{fc['val_loss']:.3f} "
-                     f"({fc['low']:.3f}-{fc['high']:.3f}).")
+        parts.append(
+            f"Forecast at iteration {fc['iter']:,}: val ~{fc['val_loss']:.3f} "
+            f"({fc['low']:.3f}-{fc['high']:.3f})."
+        )
     if raised and raised[0].fixes:
         parts.append(f"First fix: {_lower(raised[0].fixes[0]).rstrip('.')}.")
     return " ".join(p for p in parts if p)
@@ -54,7 +57,11 @@ def _last_eval_step(report: Report) -> int | None:
         step = f.evidence.get("last_val_step") or f.counter_evidence.get("last_val_step")
         if isinstance(step, int):
             return step
-    return report.run.best_val_step if report.run.best_val_loss == report.run.last_val_loss else report.run.last_iter
+    return (
+        report.run.best_val_step
+        if report.run.best_val_loss == report.run.last_val_loss
+        else report.run.last_iter
+    )
 
 
 def _ruled_out_clause(f: Finding) -> str:

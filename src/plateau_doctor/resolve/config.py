@@ -5,6 +5,7 @@ the log echoed < the log's `Overriding: k = v` lines < --set KEY=VALUE. The log 
 actually used, so it outranks a --config file that may have been edited since; where the two
 disagree we keep the log's value and report the disagreement.
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,7 +22,7 @@ from .files import ConfigError, load_config_file, read_python_config
 def parse_value(text: str) -> Any:
     """A value as nanoGPT's configurator reads `--key=value`: a Python literal, else the string."""
     try:
-        with warnings.catch_warnings():     # `1if`, "\d": no SyntaxWarning on stderr
+        with warnings.catch_warnings():  # `1if`, "\d": no SyntaxWarning on stderr
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             return ast.literal_eval(text.strip())
@@ -41,8 +42,9 @@ def parse_set_options(items: list[str]) -> dict[str, Any]:
     return result
 
 
-def resolve_config(parsed: ParsedLog, config_path: str | None = None,
-                   overrides: dict[str, Any] | None = None) -> ResolvedConfig:
+def resolve_config(
+    parsed: ParsedLog, config_path: str | None = None, overrides: dict[str, Any] | None = None
+) -> ResolvedConfig:
     layers: list[tuple[str, dict[str, Any]]] = []
     unknown: list[str] = []
     claims: list[str] = []
@@ -60,7 +62,7 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
         try:
             echoed = read_python_config(text, name)
         except ConfigError:
-            continue                       # an echo cut by a crash or an excerpt; skip it
+            continue  # an echo cut by a crash or an excerpt; skip it
         log_values.update(echoed.values)
         if not given:
             unknown += [k for k in echoed.unknown if k not in unknown]
@@ -103,18 +105,30 @@ def resolve_config(parsed: ParsedLog, config_path: str | None = None,
     for given_by, passed in (("--config", given.values if given else {}), ("--set", overrides or {})):
         for key, value in passed.items():
             if key in said_by_log and not _same(value, said_by_log[key]):
-                mismatches.append({"key": key, "given_by": given_by, "given": value,
-                                   "log": said_by_log[key], "used": "log" if given_by == "--config" else "--set"})
+                mismatches.append(
+                    {
+                        "key": key,
+                        "given_by": given_by,
+                        "given": value,
+                        "log": said_by_log[key],
+                        "used": "log" if given_by == "--config" else "--set",
+                    }
+                )
     return ResolvedConfig(
-        values=values, mismatches=mismatches, unknown=unknown, config_path=config_path,
-        has_log_config=bool(log_values or log_overrides), claimed_params=claims, schema=schema,
+        values=values,
+        mismatches=mismatches,
+        unknown=unknown,
+        config_path=config_path,
+        has_log_config=bool(log_values or log_overrides),
+        claimed_params=claims,
+        schema=schema,
     )
 
 
 # nanoGPT keys that hold counts but have no default in train.py
 COUNT_KEYS = {"vocab_size"}
-MAX_COUNT = 2 ** 53      # counts beyond this are not settings (and overflow float arithmetic)
-MAX_FLOAT = 1e300        # finite, with room to multiply by a count without overflowing
+MAX_COUNT = 2**53  # counts beyond this are not settings (and overflow float arithmetic)
+MAX_FLOAT = 1e300  # finite, with room to multiply by a count without overflowing
 
 
 def value_problem(key: str, value: Any) -> str | None:
@@ -130,8 +144,11 @@ def value_problem(key: str, value: Any) -> str | None:
         return "expected True or False"
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, int):
-        if number and (isinstance(value, int) or (math.isfinite(value) and value.is_integer())) \
-                and 0 <= value < MAX_COUNT:
+        if (
+            number
+            and (isinstance(value, int) or (math.isfinite(value) and value.is_integer()))
+            and 0 <= value < MAX_COUNT
+        ):
             return None
         return "expected a whole number from 0 to 2**53"
     if isinstance(default, float):
@@ -145,7 +162,7 @@ def value_problem(key: str, value: Any) -> str | None:
 
 def _short(value: Any) -> str:
     """A value for a one-line message: repr (quotes, escaped newlines), cut to 60 characters."""
-    short = reprlib.Repr()          # (keyword arguments only from Python 3.12)
+    short = reprlib.Repr()  # (keyword arguments only from Python 3.12)
     short.maxstring = short.maxother = 60
     short.maxlevel = 3
     return short.repr(value)

@@ -3,6 +3,7 @@
 Only keys whose default is int/float/bool/str are config keys in nanoGPT; these are all of them.
 `dtype` depends on the GPU in train.py; 'bfloat16' is what a modern CUDA GPU gets.
 """
+
 from __future__ import annotations
 
 NANOGPT_DEFAULTS: dict[str, object] = {

@@ -4,6 +4,7 @@ A value the log printed beats one computed from the config; a value computed fro
 defaults alone is not reported when the log gave no sign of its config, because a header-less
 log (a wandb capture, an excerpt) could have been run with anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,26 +15,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analyse.medians import median
-from ..analyse.scale import (epochs, nanogpt_param_count, parse_token_count, printed_count_differs,
-                             tokens_per_param)
+from ..analyse.scale import (
+    epochs,
+    nanogpt_param_count,
+    parse_token_count,
+    printed_count_differs,
+    tokens_per_param,
+)
 from ..analyse.schedule import SCHEDULE_KEYS, nanogpt_lr, schedule_args
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS, STOCK_DATASET_VOCABS
-
-NANOGPT_DEFAULT_VOCAB = 50304   # train.py: "defaulting to vocab_size of GPT-2 to 50304"
 from .files import ConfigError
+
+NANOGPT_DEFAULT_VOCAB = 50304  # train.py: "defaulting to vocab_size of GPT-2 to 50304"
 
 
 @dataclass
 class DatasetSize:
-    tokens: int | None    # None: looked like a stock dataset but is not (see note)
+    tokens: int | None  # None: looked like a stock dataset but is not (see note)
     source: str
     note: str | None = None
 
 
-def dataset_size(dataset_tokens: str | int | None, data_dir: str | None,
-                 resolved: ResolvedConfig, config_known: bool,
-                 printed_vocab: int | None = None) -> DatasetSize | None:
+def dataset_size(
+    dataset_tokens: str | int | None,
+    data_dir: str | None,
+    resolved: ResolvedConfig,
+    config_known: bool,
+    printed_vocab: int | None = None,
+) -> DatasetSize | None:
     """--dataset-tokens, else --data-dir's train.bin, else the stock size of a named nanoGPT
     dataset (shakespeare_char, shakespeare, openwebtext) unless the log printed a vocabulary that
     dataset does not have."""
@@ -44,10 +54,15 @@ def dataset_size(dataset_tokens: str | int | None, data_dir: str | None,
     name = resolved.get("dataset")
     if config_known and not resolved.is_default("dataset") and name in STOCK_DATASET_TOKENS:
         if printed_vocab is not None and printed_vocab not in STOCK_DATASET_VOCABS[name]:
-            return DatasetSize(None, "", note=(
-                f"the dataset is named {name!r} but the log's vocabulary has {printed_vocab:,} "
-                f"tokens, not the stock {' or '.join(f'{v:,}' for v in STOCK_DATASET_VOCABS[name])}: "
-                "another text under the same name, so its size is unknown (pass --dataset-tokens)"))
+            return DatasetSize(
+                None,
+                "",
+                note=(
+                    f"the dataset is named {name!r} but the log's vocabulary has {printed_vocab:,} "
+                    f"tokens, not the stock {' or '.join(f'{v:,}' for v in STOCK_DATASET_VOCABS[name])}: "
+                    "another text under the same name, so its size is unknown (pass --dataset-tokens)"
+                ),
+            )
         return DatasetSize(STOCK_DATASET_TOKENS[name], f"nanoGPT's prepare.py for {name!r}")
     return None
 
@@ -66,7 +81,7 @@ def train_bin_tokens(data_dir: str) -> int:
         info = os.stat(real)
     except OSError:
         raise ConfigError(path, "no train.bin in --data-dir") from None
-    if not stat.S_ISREG(info.st_mode):   # a directory's or a FIFO's size is not a token count
+    if not stat.S_ISREG(info.st_mode):  # a directory's or a FIFO's size is not a token count
         raise ConfigError(path, "is not a regular file")
     return info.st_size // 2
 
@@ -83,18 +98,26 @@ def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool)
     # the log's vocab line, else the config's, else a stock character dataset's meta.pkl (a
     # log whose header was cut still trained on it), else (nanoGPT) train.py's GPT-2 default
     stock = STOCK_DATASET_VOCABS.get(resolved.get("dataset"), ())
-    vocab = (parsed.meta.vocab_size or resolved.get("vocab_size")
-             or (stock[0] if len(stock) == 1 else None)
-             or (NANOGPT_DEFAULT_VOCAB if resolved.schema == "nanogpt" else None))
+    vocab = (
+        parsed.meta.vocab_size
+        or resolved.get("vocab_size")
+        or (stock[0] if len(stock) == 1 else None)
+        or (NANOGPT_DEFAULT_VOCAB if resolved.schema == "nanogpt" else None)
+    )
     try:
-        return (int(resolved.get("n_layer")), int(resolved.get("n_head")), int(resolved.get("n_embd")),
-                int(vocab), int(resolved.get("block_size")), bool(resolved.get("bias")))
+        return (
+            int(resolved.get("n_layer")),
+            int(resolved.get("n_head")),
+            int(resolved.get("n_embd")),
+            int(vocab),
+            int(resolved.get("block_size")),
+            bool(resolved.get("bias")),
+        )
     except (TypeError, ValueError):
         return None
 
 
-def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
-                  dataset: DatasetSize | None) -> RunFacts:
+def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig, dataset: DatasetSize | None) -> RunFacts:
     facts = RunFacts()
     src = facts.sources
     meta = parsed.meta
@@ -105,8 +128,11 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.tokens_per_iter, src["tokens_per_iter"] = meta.tokens_per_iter, "log"
     elif known:
         try:
-            facts.tokens_per_iter = (int(resolved.get("gradient_accumulation_steps"))
-                                     * int(resolved.get("batch_size")) * int(resolved.get("block_size")))
+            facts.tokens_per_iter = (
+                int(resolved.get("gradient_accumulation_steps"))
+                * int(resolved.get("batch_size"))
+                * int(resolved.get("block_size"))
+            )
             src["tokens_per_iter"] = "config"
         except (TypeError, ValueError):
             pass
@@ -132,7 +158,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     # progress
     last_iter = _last_step(parsed)
     facts.last_iter = last_iter
-    if meta.max_iters:           # printed by the run (`step N/M`): what it was set to
+    if meta.max_iters:  # printed by the run (`step N/M`): what it was set to
         facts.max_iters, src["max_iters"] = meta.max_iters, "log"
     elif known and resolved.get("max_iters") is not None:
         facts.max_iters, src["max_iters"] = int(resolved.get("max_iters")), resolved.source("max_iters")
@@ -142,7 +168,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
         facts.dataset_tokens, src["dataset_tokens"] = dataset.tokens, dataset.source
         if facts.tokens_seen is not None and dataset.tokens > 0:
             facts.epochs = round(epochs(facts.tokens_seen, dataset.tokens), 4)
-    if facts.epochs is None and meta.epochs is not None:     # the log counts its own epochs
+    if facts.epochs is None and meta.epochs is not None:  # the log counts its own epochs
         facts.epochs, src["epochs"] = round(meta.epochs, 4), "the log's epoch counter"
     if facts.tokens_seen and facts.n_params:
         facts.tokens_per_param = round(tokens_per_param(facts.tokens_seen, facts.n_params), 3)
@@ -156,10 +182,10 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     evals = parsed.eval_table
     finite_val = np.flatnonzero(np.isfinite(evals["val_loss"])) if not evals.empty else []
     if len(finite_val):
-        best = finite_val[np.argmin(evals["val_loss"][finite_val])]   # the first of equal bests
+        best = finite_val[np.argmin(evals["val_loss"][finite_val])]  # the first of equal bests
         facts.best_val_loss, facts.best_val_step = float(evals["val_loss"][best]), int(evals["step"][best])
         last = float(evals["val_loss"][-1])
-        facts.last_val_loss = last if math.isfinite(last) else None   # unknown, not the last good one
+        facts.last_val_loss = last if math.isfinite(last) else None  # unknown, not the last good one
     train = evals["train_loss"][~np.isnan(evals["train_loss"])] if not evals.empty else []
     if len(train):
         facts.last_train_loss = float(train[-1])
@@ -177,7 +203,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig,
     return facts
 
 
-RECENT_SPAN = 0.02    # the last 2% of the iterations logged: "the train loss now"
+RECENT_SPAN = 0.02  # the last 2% of the iterations logged: "the train loss now"
 
 
 def _last_iteration_loss(parsed: ParsedLog) -> tuple[float, str] | None:
@@ -203,7 +229,7 @@ def _last_step(parsed: ParsedLog) -> int | None:
         candidates.append(int(parsed.iter_table["iter"][-1]))
     if not parsed.eval_table.empty:
         candidates.append(int(parsed.eval_table["step"][-1]))
-    if parsed.meta.last_step is not None and candidates:   # reached past the last logged row
+    if parsed.meta.last_step is not None and candidates:  # reached past the last logged row
         candidates.append(parsed.meta.last_step)
     return max(candidates) if candidates else None
 

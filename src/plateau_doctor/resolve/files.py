@@ -6,6 +6,7 @@ assigned earlier in the file (`gradient_accumulation_steps = 5 * 8`, `lr_decay_i
 Anything else (calls, attribute access, f-strings, comprehensions, conditionals) is reported as
 unknown, never evaluated.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_CONFIG_BYTES = 4 << 20   # a training config is a few KB; refuse to read something huge
-MAX_DEPTH = 100              # nesting of lists/mappings in a config value; deeper is hostile
-MAX_NODES = 100_000          # values in one config (shared sub-lists counted each time they occur)
-MAX_INT_BITS = 256           # a folded integer larger than this is not a training setting
+MAX_CONFIG_BYTES = 4 << 20  # a training config is a few KB; refuse to read something huge
+MAX_DEPTH = 100  # nesting of lists/mappings in a config value; deeper is hostile
+MAX_NODES = 100_000  # values in one config (shared sub-lists counted each time they occur)
+MAX_INT_BITS = 256  # a folded integer larger than this is not a training setting
 
 
 class ConfigError(Exception):
@@ -67,7 +68,7 @@ def load_config_file(path: str) -> ConfigFile:
             raise ConfigError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
         except RecursionError:
             raise ConfigError(path, "invalid JSON: nested too deeply") from None
-        except ValueError as exc:    # e.g. an integer of more than 4300 digits
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
             raise ConfigError(path, f"invalid JSON: {_first_line(exc)}") from None
         return ConfigFile(path, _mapping(path, data))
     if suffix == ".toml":
@@ -115,9 +116,15 @@ class _NotLiteral(Exception):
     pass
 
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-           ast.Pow: operator.pow}
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
 
 
 def _fold(node: ast.AST, known: dict[str, Any], depth: int = 0) -> Any:
@@ -145,20 +152,22 @@ def _fold_node(node: ast.AST, known: dict[str, Any], depth: int) -> Any:
         left, right = _fold(node.left, known, depth + 1), _fold(node.right, known, depth + 1)
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
             if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
-                raise _NotLiteral        # 10**10**10 must not hang us
+                raise _NotLiteral  # 10**10**10 must not hang us
             try:
                 result = _BINOPS[type(node.op)](left, right)
             except (ZeroDivisionError, OverflowError, ValueError):
                 raise _NotLiteral from None
             if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
-                raise _NotLiteral        # (-8) ** 0.5 is complex: no config value is
+                raise _NotLiteral  # (-8) ** 0.5 is complex: no config value is
             return result
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_fold(e, known, depth + 1) for e in node.elts]
         # A list may hold list literals but not names of lists: `a = [a, a]` repeated would
         # double the value on every line (a 2**200-element list from 200 short lines).
-        if any(isinstance(item, list) and not isinstance(e, (ast.List, ast.Tuple))
-               for item, e in zip(items, node.elts)):
+        if any(
+            isinstance(item, list) and not isinstance(e, (ast.List, ast.Tuple))
+            for item, e in zip(items, node.elts, strict=False)
+        ):
             raise _NotLiteral
         return items
     raise _NotLiteral
@@ -211,8 +220,9 @@ def _safe_loader():
         def compose_node(self, parent, index):
             if self.check_event(yaml.events.AliasEvent):
                 event = self.peek_event()
-                raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed",
-                                                  event.start_mark)
+                raise yaml.composer.ComposerError(
+                    None, None, "YAML aliases are not allowed", event.start_mark
+                )
             return super().compose_node(parent, index)
 
     return NoAliasSafeLoader
@@ -221,7 +231,7 @@ def _safe_loader():
 def _load_toml(path: str, text: str) -> dict[str, Any]:
     try:
         import tomllib
-    except ImportError:   # Python 3.10
+    except ImportError:  # Python 3.10
         raise ConfigError(path, "reading TOML needs Python 3.11 or newer") from None
     try:
         data = tomllib.loads(text)
@@ -229,7 +239,7 @@ def _load_toml(path: str, text: str) -> dict[str, Any]:
         raise ConfigError(path, f"invalid TOML: {_first_line(exc)}") from None
     except RecursionError:
         raise ConfigError(path, "invalid TOML: nested too deeply") from None
-    except ValueError as exc:    # e.g. an integer of more than 4300 digits
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise ConfigError(path, f"invalid TOML: {_first_line(exc)}") from None
     # A pyproject.toml keeps the run's config under [tool.plateau-doctor.run]; a standalone
     # TOML file may hold the keys at the top level. (`tool = 1` is a key, not a table.)
@@ -245,8 +255,11 @@ def _mapping(path: str, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(path, f"expected a mapping of config keys, got {type(data).__name__}")
     if _too_big(data):
-        raise ConfigError(path, f"nested more than {MAX_DEPTH} levels deep or holds more than "
-                                f"{MAX_NODES} values; not a training config")
+        raise ConfigError(
+            path,
+            f"nested more than {MAX_DEPTH} levels deep or holds more than "
+            f"{MAX_NODES} values; not a training config",
+        )
     # Nested tables (e.g. wandb's config.yaml {key: {value: v}}) flatten to their `value`.
     flat = {}
     for key, value in data.items():

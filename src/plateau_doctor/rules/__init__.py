@@ -6,6 +6,7 @@ diagnosis, which folds consequences into their causes and ranks the rest.
 Adding a rule is adding a module here (and its test): `rules`, `explain`, the README table and
 the SARIF rule metadata are all generated from its RULE.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,18 @@ from ..model import CATEGORIES, SEVERITIES, Finding, RuleInfo
 from .base import Context, Limits, Skip
 from .differential import category_depths, differential
 
-__all__ = ["Context", "Limits", "Rule", "RuleOutcome", "RuleSettings", "Skip", "all_rules",
-           "find_rule", "load_rules", "run_rules"]
+__all__ = [
+    "Context",
+    "Limits",
+    "Rule",
+    "RuleOutcome",
+    "RuleSettings",
+    "Skip",
+    "all_rules",
+    "find_rule",
+    "load_rules",
+    "run_rules",
+]
 
 
 class RuleDefinitionError(Exception):
@@ -54,15 +65,18 @@ def validate(rules: list[Rule]) -> None:
                 raise RuleDefinitionError(f"{info.code}: {key!r} is also used by {seen[key]}")
             seen[key] = info.code
         if info.category not in CATEGORIES or info.severity not in SEVERITIES:
-            raise RuleDefinitionError(f"{info.code}: category {info.category!r} / severity "
-                                      f"{info.severity!r} is not in the contract")
+            raise RuleDefinitionError(
+                f"{info.code}: category {info.category!r} / severity {info.severity!r} is not in the contract"
+            )
         names = [t.name for t in info.thresholds]
         if len(set(names)) != len(names):
             raise RuleDefinitionError(f"{info.code}: a threshold name is declared twice")
         unknown = set(info.explained_by) - set(CATEGORIES)
         if unknown or info.category in info.explained_by:
-            raise RuleDefinitionError(f"{info.code}: explained_by {sorted(unknown) or info.category} "
-                                      "is not another contract category")
+            raise RuleDefinitionError(
+                f"{info.code}: explained_by {sorted(unknown) or info.category} "
+                "is not another contract category"
+            )
     try:
         category_depths([rule.info for rule in rules])
     except ValueError as exc:
@@ -114,8 +128,11 @@ class RuleSettings:
         keys = {info.code.upper(), info.category.upper(), info.name.upper()}
 
         def matches(patterns: list[str]) -> bool:
-            return any(p.upper() in keys or (p.upper().startswith("PD") and info.code.startswith(p.upper()))
-                       for p in patterns)
+            return any(
+                p.upper() in keys or (p.upper().startswith("PD") and info.code.startswith(p.upper()))
+                for p in patterns
+            )
+
         if self.select and not matches(self.select):
             return False
         return not matches(self.ignore)
@@ -123,13 +140,14 @@ class RuleSettings:
 
 @dataclass
 class RuleOutcome:
-    findings: list[Finding]     # ranked, consequences folded into their causes
+    findings: list[Finding]  # ranked, consequences folded into their causes
     skipped: list[Skip]
     checked: list[str]
 
 
-def run_rules(ctx: Context, settings: RuleSettings | None = None,
-              rules: tuple[Rule, ...] | None = None) -> RuleOutcome:
+def run_rules(
+    ctx: Context, settings: RuleSettings | None = None, rules: tuple[Rule, ...] | None = None
+) -> RuleOutcome:
     settings = settings or RuleSettings()
     rules = load_rules() if rules is None else rules
     findings: list[Finding] = []

@@ -9,6 +9,7 @@ few evals) returns a Skip saying why, so the report can show what was not checke
 A rule does not look at other rules' findings: which finding explains which is declared as data
 (RuleInfo.explained_by) and settled afterwards by the differential diagnosis (differential.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,19 +18,29 @@ from typing import TYPE_CHECKING, Any
 from ..limits import Limits
 from ..model import Finding, ParsedLog, ResolvedConfig, RuleInfo, RunFacts
 
-__all__ = ["Context", "Limits", "Skip", "finding", "fmt_count", "fmt_loss", "fmt_lr", "fmt_slope", "fmt_tokens"]
+__all__ = [
+    "Context",
+    "Limits",
+    "Skip",
+    "finding",
+    "fmt_count",
+    "fmt_loss",
+    "fmt_lr",
+    "fmt_slope",
+    "fmt_tokens",
+]
 
 if TYPE_CHECKING:
     from ..analyse import Analyses
 
 # How sure a finding is, in words: rules pick one of these rather than inventing numbers. The
 # ranking compares them between rules, so they mean the same everywhere.
-CERTAIN = 0.95      # a fact read off the log (a NaN, a printed count that disagrees)
-STRONG = 0.85       # the evidence and the mechanism agree, beyond noise
-LIKELY = 0.7        # the evidence points one way; an alternative is not excluded
-POSSIBLE = 0.5      # suggestive: thin data, or a reference that only roughly applies
-WEAK = 0.35         # a hint worth knowing, not a conclusion
-DOUBT = 0.15        # taken off a confidence for each named reason to doubt it
+CERTAIN = 0.95  # a fact read off the log (a NaN, a printed count that disagrees)
+STRONG = 0.85  # the evidence and the mechanism agree, beyond noise
+LIKELY = 0.7  # the evidence points one way; an alternative is not excluded
+POSSIBLE = 0.5  # suggestive: thin data, or a reference that only roughly applies
+WEAK = 0.35  # a hint worth knowing, not a conclusion
+DOUBT = 0.15  # taken off a confidence for each named reason to doubt it
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Context:
     parsed: ParsedLog
     config: ResolvedConfig
     facts: RunFacts
-    analyses: "Analyses"
+    analyses: Analyses
 
     @property
     def nanogpt_flags(self) -> bool:
@@ -58,21 +69,37 @@ class Context:
         return ", ".join(f"{key}={_flag(value)}" for key, value in values.items())
 
 
-def finding(info: RuleInfo, *, severity: str | None = None, confidence: float, title: str,
-            message: str, evidence: dict[str, Any], fixes: list[str] | None = None,
-            counter_evidence: dict[str, Any] | None = None, line: int | None = None,
-            ruled_out: bool = False) -> Finding:
+def finding(
+    info: RuleInfo,
+    *,
+    severity: str | None = None,
+    confidence: float,
+    title: str,
+    message: str,
+    evidence: dict[str, Any],
+    fixes: list[str] | None = None,
+    counter_evidence: dict[str, Any] | None = None,
+    line: int | None = None,
+    ruled_out: bool = False,
+) -> Finding:
     """A Finding carrying its rule's code, category and weight, with numbers rounded for reading."""
     return Finding(
-        code=info.code, category=info.category, severity=severity or info.severity,
-        confidence=round(max(0.0, min(1.0, confidence)), 2), title=title, message=message,
+        code=info.code,
+        category=info.category,
+        severity=severity or info.severity,
+        confidence=round(max(0.0, min(1.0, confidence)), 2),
+        title=title,
+        message=message,
         evidence={k: _rounded(v) for k, v in evidence.items() if v is not None},
         counter_evidence={k: _rounded(v) for k, v in (counter_evidence or {}).items() if v is not None},
-        fixes=fixes or [], line=line, weight=info.weight, ruled_out=ruled_out,
+        fixes=fixes or [],
+        line=line,
+        weight=info.weight,
+        ruled_out=ruled_out,
     )
 
 
-ROUND_TO_INTEGER = 1e4     # evidence numbers above this are shown as whole numbers
+ROUND_TO_INTEGER = 1e4  # evidence numbers above this are shown as whole numbers
 
 
 def _rounded(value: Any) -> Any:
@@ -80,16 +107,16 @@ def _rounded(value: Any) -> Any:
         if value != value or value in (float("inf"), float("-inf")):
             return str(value)
         return float(f"{value:.4g}") if abs(value) < ROUND_TO_INTEGER else round(value)
-    if hasattr(value, "item"):          # numpy scalars
+    if hasattr(value, "item"):  # numpy scalars
         return _rounded(value.item())
     if isinstance(value, (list, tuple)):
         return [_rounded(v) for v in value]
     return value
 
 
-SMALL_VALUE = 1e-2       # below it a float reads best in scientific notation (an LR: 3.00e-4)
-PRECISE_NOISE = 0.005    # an eval noise below it supports a fourth decimal
-COARSE_NOISE = 0.05      # above it, two decimals are all the noise supports
+SMALL_VALUE = 1e-2  # below it a float reads best in scientific notation (an LR: 3.00e-4)
+PRECISE_NOISE = 0.005  # an eval noise below it supports a fourth decimal
+COARSE_NOISE = 0.05  # above it, two decimals are all the noise supports
 
 
 def _flag(value: Any) -> str:
@@ -127,7 +154,7 @@ def fmt_slope(slope_per_1k: float, last_step: float, signed: bool = True) -> str
     return f"{value:+.4f} per step" if signed else f"{abs(value):.4f} per step"
 
 
-SLOPE_UNIT_STEPS = 5     # a unit of N steps is used once the run spans 5N steps
+SLOPE_UNIT_STEPS = 5  # a unit of N steps is used once the run spans 5N steps
 
 
 def fmt_loss(value: float, noise: float | None = None) -> str:

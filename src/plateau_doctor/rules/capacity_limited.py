@@ -1,37 +1,69 @@
 """PD203: the model is small for the tokens it has seen and the curve is flattening."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 
-from ..analyse.memory import ALLOCATOR_OVERHEAD, CUDA_CONTEXT_GIB, Device, GPTShape, fit_on_device, training_memory
+from ..analyse.memory import (
+    ALLOCATOR_OVERHEAD,
+    CUDA_CONTEXT_GIB,
+    Device,
+    GPTShape,
+    fit_on_device,
+    training_memory,
+)
 from ..model import RuleInfo, Threshold
 from .base import DOUBT, LIKELY, STRONG, Context, Skip, finding, fmt_tokens
 
 RULE = RuleInfo(
-    code="PD203", name="capacity-limited", category="capacity_limited", severity="warning",
+    code="PD203",
+    name="capacity-limited",
+    category="capacity_limited",
+    severity="warning",
     summary="Tokens per parameter far above ~20 with a flattening curve and train ~= val.",
     what="Compares tokens seen per parameter with Chinchilla's compute-optimal ~20 (a byte or "
-         "character token counts as a quarter of a BPE token), checks that train ~= val (not "
-         "memorising) and that the recent improvement is small, and, for BPE vocabularies, "
-         "reports Chinchilla's L(N, D) with which term dominates. Judged before the LR has "
-         "annealed, the flattening is partly the schedule's, so the finding is less sure. "
-         "Fine-tunes are not judged: the ratio is a pretraining one.",
+    "character token counts as a quarter of a BPE token), checks that train ~= val (not "
+    "memorising) and that the recent improvement is small, and, for BPE vocabularies, "
+    "reports Chinchilla's L(N, D) with which term dominates. Judged before the LR has "
+    "annealed, the flattening is partly the schedule's, so the finding is less sure. "
+    "Fine-tunes are not judged: the ratio is a pretraining one.",
     why="Past a few hundred tokens per parameter a model is near what its size allows: more "
-        "steps buy little, a bigger model buys a lot.",
+    "steps buy little, a bigger model buys a lot.",
     fix="A bigger model (n_layer / n_embd) for the same tokens; fewer tokens per parameter.",
     example="WARNING PD203 Model is small for its data: 187 tokens per parameter",
     reference="Hoffmann et al. 2022 (Chinchilla): ~20 tokens/parameter; L = E + A/N^a + B/D^b.",
     thresholds=(
-        Threshold("warn_tokens_per_param", 100.0, "BPE tokens per parameter", "5x Chinchilla's "
-                  "compute-optimal 20: the model-size term of the loss dominates the data term"),
-        Threshold("error_tokens_per_param", 1000.0, "BPE tokens per parameter", "50x past "
-                  "compute-optimal with a flat curve: the steps are buying nothing"),
-        Threshold("max_relative_gain", 0.03, "fraction of the loss", "a recent fall under 3% of "
-                  "the loss is a flattening curve"),
-        Threshold("byte_token_worth", 0.25, "BPE tokens", "a BPE token of English text averages "
-                  "about 4 bytes: a byte or character token carries a quarter of it"),
-        Threshold("chinchilla_tokens_per_param", 20.0, "tokens per parameter",
-                  "Hoffmann et al. 2022: compute-optimal training"),
+        Threshold(
+            "warn_tokens_per_param",
+            100.0,
+            "BPE tokens per parameter",
+            "5x Chinchilla's compute-optimal 20: the model-size term of the loss dominates the data term",
+        ),
+        Threshold(
+            "error_tokens_per_param",
+            1000.0,
+            "BPE tokens per parameter",
+            "50x past compute-optimal with a flat curve: the steps are buying nothing",
+        ),
+        Threshold(
+            "max_relative_gain",
+            0.03,
+            "fraction of the loss",
+            "a recent fall under 3% of the loss is a flattening curve",
+        ),
+        Threshold(
+            "byte_token_worth",
+            0.25,
+            "BPE tokens",
+            "a BPE token of English text averages "
+            "about 4 bytes: a byte or character token carries a quarter of it",
+        ),
+        Threshold(
+            "chinchilla_tokens_per_param",
+            20.0,
+            "tokens per parameter",
+            "Hoffmann et al. 2022: compute-optimal training",
+        ),
     ),
     explained_by=("lr_too_high", "divergence", "init_loss", "overfitting"),
     weight=1.0,
@@ -43,8 +75,9 @@ def check(ctx: Context, limits) -> list:
     if f.tokens_per_param is None:
         return [Skip(RULE.code, "parameter count or tokens seen unknown")]
     if a.finetune[0] is True:
-        return [Skip(RULE.code, f"a fine-tune ({a.finetune[1]}): tokens per parameter is a "
-                                "pretraining measure")]
+        return [
+            Skip(RULE.code, f"a fine-tune ({a.finetune[1]}): tokens per parameter is a pretraining measure")
+        ]
     effective = f.tokens_per_param * limits.byte_token_worth if a.byte_level else f.tokens_per_param
     if effective < limits.warn_tokens_per_param:
         return []
@@ -59,29 +92,46 @@ def check(ctx: Context, limits) -> list:
     if not flattening:
         return [Skip(RULE.code, "still improving quickly")]
     optimal = limits.chinchilla_tokens_per_param
-    evidence = {"n_params": f.n_params, "tokens_seen": f.tokens_seen,
-                "tokens_per_param": f.tokens_per_param, "chinchilla_optimal_tokens_per_param": optimal,
-                "train_val_gap": a.gap.value if a.gap else None, "recent_change": vt.change,
-                "recent_window_steps": f"{vt.start_step}-{vt.end_step}",
-                "relative_gain_recent": relative_gain, "trend_rests_on": a.trend_rests_on}
-    message = (f"{fmt_tokens(f.tokens_seen)} tokens on {fmt_tokens(f.n_params)} parameters is "
-               f"{f.tokens_per_param:.0f} tokens per parameter, {f.tokens_per_param / optimal:.0f}x "
-               f"Chinchilla's ~{optimal:.0f}; {a.trend_rests_on} moved {vt.change:+.3f} over steps "
-               f"{vt.start_step:,}-{vt.end_step:,}"
-               + (" with train ~= val" if a.gap is not None else "")
-               + ". The model's size, not the data, is the likely limit.")
+    evidence = {
+        "n_params": f.n_params,
+        "tokens_seen": f.tokens_seen,
+        "tokens_per_param": f.tokens_per_param,
+        "chinchilla_optimal_tokens_per_param": optimal,
+        "train_val_gap": a.gap.value if a.gap else None,
+        "recent_change": vt.change,
+        "recent_window_steps": f"{vt.start_step}-{vt.end_step}",
+        "relative_gain_recent": relative_gain,
+        "trend_rests_on": a.trend_rests_on,
+    }
+    message = (
+        f"{fmt_tokens(f.tokens_seen)} tokens on {fmt_tokens(f.n_params)} parameters is "
+        f"{f.tokens_per_param:.0f} tokens per parameter, {f.tokens_per_param / optimal:.0f}x "
+        f"Chinchilla's ~{optimal:.0f}; {a.trend_rests_on} moved {vt.change:+.3f} over steps "
+        f"{vt.start_step:,}-{vt.end_step:,}"
+        + (" with train ~= val" if a.gap is not None else "")
+        + ". The model's size, not the data, is the likely limit."
+    )
     if a.chinchilla_terms:
         e, model_term, data_term = a.chinchilla_terms
-        evidence.update({"chinchilla_loss": a.chinchilla_loss, "chinchilla_model_term": model_term,
-                         "chinchilla_data_term": data_term})
+        evidence.update(
+            {
+                "chinchilla_loss": a.chinchilla_loss,
+                "chinchilla_model_term": model_term,
+                "chinchilla_data_term": data_term,
+            }
+        )
         if model_term > data_term:
-            message += (f" Chinchilla's formula puts L(N, D) near {a.chinchilla_loss:.2f} with the "
-                        f"model-size term ({model_term:.2f}) above the data term ({data_term:.2f}) "
-                        "(other data and tokenizer: only roughly comparable).")
+            message += (
+                f" Chinchilla's formula puts L(N, D) near {a.chinchilla_loss:.2f} with the "
+                f"model-size term ({model_term:.2f}) above the data term ({data_term:.2f}) "
+                "(other data and tokenizer: only roughly comparable)."
+            )
     if a.byte_level:
         evidence["bpe_equivalent_tokens_per_param"] = effective
-        message += (f" At {f.vocab_size} symbols a token is a character or byte, worth about a quarter "
-                    f"of a BPE token: ~{effective:.0f} BPE-equivalent tokens per parameter.")
+        message += (
+            f" At {f.vocab_size} symbols a token is a character or byte, worth about a quarter "
+            f"of a BPE token: ~{effective:.0f} BPE-equivalent tokens per parameter."
+        )
     confidence = STRONG if effective >= limits.error_tokens_per_param else LIKELY
     mid = _mid_schedule(a)
     if mid:
@@ -89,13 +139,24 @@ def check(ctx: Context, limits) -> list:
         message += " " + mid
         evidence["lr_now_over_min"] = a.schedule.lr_now_over_min
     # an overtrained model that still improves is a choice (inference-optimal training), not an error
-    severity = ("error" if effective >= limits.error_tokens_per_param and not mid
-                and relative_gain < limits.max_relative_gain / 2 else "warning")
-    return [finding(
-        RULE, severity=severity, confidence=confidence,
-        title=f"Model is small for its data: {f.tokens_per_param:.0f} tokens per parameter",
-        message=message, evidence=evidence, fixes=_fixes(ctx, a.byte_level, limits),
-    )]
+    severity = (
+        "error"
+        if effective >= limits.error_tokens_per_param
+        and not mid
+        and relative_gain < limits.max_relative_gain / 2
+        else "warning"
+    )
+    return [
+        finding(
+            RULE,
+            severity=severity,
+            confidence=confidence,
+            title=f"Model is small for its data: {f.tokens_per_param:.0f} tokens per parameter",
+            message=message,
+            evidence=evidence,
+            fixes=_fixes(ctx, a.byte_level, limits),
+        )
+    ]
 
 
 def _mid_schedule(a) -> str:
@@ -104,9 +165,15 @@ def _mid_schedule(a) -> str:
     s = a.schedule
     if a.lr_state != "annealing" or s is None:
         return ""
-    left = f"{s.lr_now_over_min:.1f}x min_lr" if s.lr_now_over_min is not None else f"{s.lr_now_over_peak:.0%} of its peak"
-    return (f"The LR is still {left}, so part of the flattening is the schedule's and the anneal "
-            "ahead will lower the loss: judge the size after it.")
+    left = (
+        f"{s.lr_now_over_min:.1f}x min_lr"
+        if s.lr_now_over_min is not None
+        else f"{s.lr_now_over_peak:.0%} of its peak"
+    )
+    return (
+        f"The LR is still {left}, so part of the flattening is the schedule's and the anneal "
+        "ahead will lower the loss: judge the size after it."
+    )
 
 
 def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
@@ -115,16 +182,18 @@ def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
     usable = f.tokens_seen if not f.dataset_tokens else min(f.tokens_seen, REPEAT_LIMIT * f.dataset_tokens)
     per_param = limits.chinchilla_tokens_per_param / (limits.byte_token_worth if byte_level else 1)
     target = usable / per_param
-    fixes = [f"size the model to the data: ~{per_param:.0f} tokens per parameter of "
-             f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(target)} parameters"
-             + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else "")]
+    fixes = [
+        f"size the model to the data: ~{per_param:.0f} tokens per parameter of "
+        f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(target)} parameters"
+        + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else "")
+    ]
     bigger = _bigger_model(ctx, target)
     if bigger:
         fixes.insert(0, bigger)
     return fixes
 
 
-REPEAT_LIMIT = 4   # epochs of repeated data that count as new (Muennighoff et al. 2023)
+REPEAT_LIMIT = 4  # epochs of repeated data that count as new (Muennighoff et al. 2023)
 
 
 def _bigger_model(ctx: Context, target_params: float) -> str | None:
@@ -150,8 +219,11 @@ def _bigger_model(ctx: Context, target_params: float) -> str | None:
     if width % heads:
         heads = shape.n_head
     bigger = replace(shape, n_layer=layers, n_embd=width, n_head=heads)
-    change = {"n_layer": layers, "n_embd": width, "n_head": heads} if layers != shape.n_layer else \
-        {"n_embd": width, "n_head": heads}
+    change = (
+        {"n_layer": layers, "n_embd": width, "n_head": heads}
+        if layers != shape.n_layer
+        else {"n_embd": width, "n_head": heads}
+    )
     advice = f"{ctx.setting(**change)} ({how} the block parameters, towards ~{fmt_tokens(target_params)})"
     return advice + _memory_clause(ctx, shape, bigger)
 
@@ -161,9 +233,15 @@ def _shape(ctx: Context) -> GPTShape | None:
     if not ctx.analyses.config_known or not ctx.facts.vocab_size:
         return None
     try:
-        return GPTShape(int(config.get("n_layer")), int(config.get("n_head")), int(config.get("n_embd")),
-                        int(ctx.facts.vocab_size), int(config.get("block_size")), bool(config.get("bias")),
-                        float(config.get("dropout") or 0.0))
+        return GPTShape(
+            int(config.get("n_layer")),
+            int(config.get("n_head")),
+            int(config.get("n_embd")),
+            int(ctx.facts.vocab_size),
+            int(config.get("block_size")),
+            bool(config.get("bias")),
+            float(config.get("dropout") or 0.0),
+        )
     except (TypeError, ValueError):
         return None
 
@@ -182,20 +260,24 @@ def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
     fit = fit_on_device(bigger, batch, accumulation, room, dtype)
     needed = fit.estimate.total_gib * ALLOCATOR_OVERHEAD
     if needed < SMALL_GIB:
-        return ""          # a model this small fits anywhere a GPU run does
+        return ""  # a model this small fits anywhere a GPU run does
     if fit.fits:
         return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, no more than this run's model did"
     if fit.micro_batch:
-        return (f"; it needs ~{needed:.1f} GiB at batch_size {batch} against ~{here:.1f} GiB for this run's "
-                f"model, so to train on the same GPU use "
-                f"{ctx.setting(batch_size=fit.micro_batch, gradient_accumulation_steps=fit.gradient_accumulation_steps)} "
-                "(the same tokens per iteration)")
-    return (f"; it needs ~{needed:.1f} GiB at batch_size {batch} and more than this run's model needed "
-            "even at batch_size 1: it may not fit on the same GPU (activation checkpointing or a "
-            "smaller step up)")
+        return (
+            f"; it needs ~{needed:.1f} GiB at batch_size {batch} against ~{here:.1f} GiB for this run's "
+            f"model, so to train on the same GPU use "
+            f"{ctx.setting(batch_size=fit.micro_batch, gradient_accumulation_steps=fit.gradient_accumulation_steps)} "
+            "(the same tokens per iteration)"
+        )
+    return (
+        f"; it needs ~{needed:.1f} GiB at batch_size {batch} and more than this run's model needed "
+        "even at batch_size 1: it may not fit on the same GPU (activation checkpointing or a "
+        "smaller step up)"
+    )
 
 
 # How far the compute-optimal size is from this model decides the step suggested.
 DEEPER_AND_WIDER, WIDER = 8, 4
-SMALL_GIB = 1     # below a GiB of training memory a model fits any GPU: no batch advice
-HEAD_DIM = 64     # GPT-2's head size: a wider model gets more heads of 64, not wider heads
+SMALL_GIB = 1  # below a GiB of training memory a model fits any GPU: no batch advice
+HEAD_DIM = 64  # GPT-2's head size: a wider model gets more heads of 64, not wider heads

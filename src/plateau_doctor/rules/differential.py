@@ -16,6 +16,7 @@ consequences of the overfitting, whose fix (stop at the best step) settles them 
 
 Nothing here depends on the order rules ran in.
 """
+
 from __future__ import annotations
 
 from ..model import SEVERITY_RANK, Finding, RuleInfo
@@ -47,11 +48,16 @@ def differential(findings: list[Finding], infos: list[RuleInfo]) -> list[Finding
     """Fold consequences into their causes and rank what is left (see the module docstring)."""
     by_code = {info.code: info for info in infos}
     depths = category_depths(infos)
-    active: list[Finding] = []       # raised and not explained: the candidate causes
+    active: list[Finding] = []  # raised and not explained: the candidate causes
     for f in sorted(findings, key=lambda f: (depths.get(f.category, 0), f.code)):
         info = by_code.get(f.code)
-        causes = [g for g in active if info is not None and g.category in info.explained_by
-                  and SEVERITY_RANK[g.severity] >= SEVERITY_RANK[f.severity]]
+        causes = [
+            g
+            for g in active
+            if info is not None
+            and g.category in info.explained_by
+            and SEVERITY_RANK[g.severity] >= SEVERITY_RANK[f.severity]
+        ]
         if causes and not f.ruled_out:
             f.explained_by = [g.code for g in causes]
             if f.raised:
@@ -65,7 +71,9 @@ def differential(findings: list[Finding], infos: list[RuleInfo]) -> list[Finding
 def rank(findings: list[Finding]) -> list[Finding]:
     """Raised causes first (severity, then weight x confidence, then code), then facts, then the
     consequences folded into causes."""
+
     def key(f: Finding):
         folded = bool(f.explained_by)
         return (folded, -SEVERITY_RANK[f.severity], -f.weight * f.confidence, f.code)
+
     return sorted(findings, key=key)

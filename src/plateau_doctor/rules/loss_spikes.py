@@ -1,4 +1,5 @@
 """PD402: iteration losses far outside the per-batch spread."""
+
 from __future__ import annotations
 
 from ..analyse.spikes import SIGMA_FLOOR, SPIKE_WINDOW, spike_impact
@@ -6,30 +7,48 @@ from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, Context, Skip, finding
 
 RULE = RuleInfo(
-    code="PD402", name="loss-spikes", category="loss_spikes", severity="warning",
+    code="PD402",
+    name="loss-spikes",
+    category="loss_spikes",
+    severity="warning",
     summary="Iteration losses many sigmas above their local baseline.",
     what="Scores each iteration loss against the median of the preceding window, in units of the "
-         "per-batch sigma (robust z); z above the threshold is a spike. One spike is one unlucky "
-         "micro-batch; repeated or huge ones are instability. Where the log prints the gradient "
-         "norm, the norm at the worst spike is shown next to its median.",
+    "per-batch sigma (robust z); z above the threshold is a spike. One spike is one unlucky "
+    "micro-batch; repeated or huge ones are instability. Where the log prints the gradient "
+    "norm, the norm at the worst spike is shown next to its median.",
     why="Spikes that repeat are the early sign of an LR too high for the batch, fp16 overflow or "
-        "bad data; each one can undo progress.",
+    "bad data; each one can undo progress.",
     fix="Lower the LR or lengthen warmup, keep grad_clip=1.0, check the batches at the spike "
-        "iterations for bad data.",
+    "iterations for bad data.",
     reference="OLMo-core flags loss > mean + 6 std of the last 128; llm-foundry and Megatron-LM "
-              "have similar detectors.",
+    "have similar detectors.",
     example="WARNING PD402 14 loss spike(s); worst 6.221 at iteration 6,600 (41 sigma)",
     thresholds=(
-        Threshold("z", 6.0, "per-batch sigmas", "OLMo-core's detector: 6 standard deviations above "
-                  "the recent median"),
-        Threshold("warn_damaging", 2, "spikes", "two spikes after which the loss stayed higher are "
-                  "instability, not bad luck"),
-        Threshold("warn_clustered", 2, "spikes", "two bursts of spikes (llm-foundry counts 4+ "
-                  "consecutive high losses as one) are a pattern"),
-        Threshold("warn_rate", 0.02, "of iteration losses", "more than 2% of the losses spiking is "
-                  "a noisy, unstable run"),
-        Threshold("min_points", 8, "iteration losses", "fewer losses cannot separate a spike from "
-                  "the trend"),
+        Threshold(
+            "z",
+            6.0,
+            "per-batch sigmas",
+            "OLMo-core's detector: 6 standard deviations above the recent median",
+        ),
+        Threshold(
+            "warn_damaging",
+            2,
+            "spikes",
+            "two spikes after which the loss stayed higher are instability, not bad luck",
+        ),
+        Threshold(
+            "warn_clustered",
+            2,
+            "spikes",
+            "two bursts of spikes (llm-foundry counts 4+ consecutive high losses as one) are a pattern",
+        ),
+        Threshold(
+            "warn_rate",
+            0.02,
+            "of iteration losses",
+            "more than 2% of the losses spiking is a noisy, unstable run",
+        ),
+        Threshold("min_points", 8, "iteration losses", "fewer losses cannot separate a spike from the trend"),
     ),
     explained_by=("lr_too_high", "divergence"),
     weight=0.9,
@@ -54,33 +73,60 @@ def check(ctx: Context, limits) -> list:
     worst = max(spikes, key=lambda s: s.z)
     sigma = a.sigma.sigma if a.sigma else None
     # Spikes index the parsed table; the impact is judged on the same positions.
-    impact = spike_impact(ctx.parsed.iter_table["loss"], spikes,
-                          sigma or max(SIGMA_FLOOR, abs(worst.loss - worst.baseline) / worst.z))
+    impact = spike_impact(
+        ctx.parsed.iter_table["loss"],
+        spikes,
+        sigma or max(SIGMA_FLOOR, abs(worst.loss - worst.baseline) / worst.z),
+    )
     rate = len(spikes) / len(a.iter_loss)
-    raised = (impact.damaging >= limits.warn_damaging or impact.clustered >= limits.warn_clustered
-              or rate >= limits.warn_rate)
+    raised = (
+        impact.damaging >= limits.warn_damaging
+        or impact.clustered >= limits.warn_clustered
+        or rate >= limits.warn_rate
+    )
     shown = sorted(spikes, key=lambda s: -s.z)[:5]
     line = int(ctx.parsed.iter_table["line"][worst.index])
-    return [finding(
-        RULE, severity="warning" if raised else "info", confidence=LIKELY if raised else POSSIBLE,
-        title=(f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "
-               f"({worst.z:.0f} sigma)"),
-        message=(f"{len(spikes)} iteration losses sit more than {limits.z:.0f} sigma above the "
-                 f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
-                 f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
-                 + (f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
-                    "instability, not bad luck." if raised else
-                    "Each was followed by a return to the previous level: single unlucky micro-batches, "
-                    "harmless to the run.")),
-        evidence={"spikes": len(spikes), "iter_losses": len(a.iter_loss), "spike_rate": rate,
-                  "isolated": impact.isolated, "damaging": impact.damaging, "clustered": impact.clustered,
-                  "worst_level_shift": impact.worst_shift, "per_batch_sigma": sigma,
-                  "worst_iter": worst.iter, "worst_loss": worst.loss, "worst_baseline": worst.baseline,
-                  "worst_z": worst.z, "spike_iters": [s.iter for s in shown],
-                  **_grad_norm_evidence(a, worst.iter)},
-        fixes=_fixes(ctx) if raised else [],
-        line=line,
-    )]
+    return [
+        finding(
+            RULE,
+            severity="warning" if raised else "info",
+            confidence=LIKELY if raised else POSSIBLE,
+            title=(
+                f"{len(spikes)} loss spike(s); worst {worst.loss:.3f} at iteration {worst.iter:,} "
+                f"({worst.z:.0f} sigma)"
+            ),
+            message=(
+                f"{len(spikes)} iteration losses sit more than {limits.z:.0f} sigma above the "
+                f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
+                f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
+                + (
+                    f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
+                    "instability, not bad luck."
+                    if raised
+                    else "Each was followed by a return to the previous level: single unlucky micro-batches, "
+                    "harmless to the run."
+                )
+            ),
+            evidence={
+                "spikes": len(spikes),
+                "iter_losses": len(a.iter_loss),
+                "spike_rate": rate,
+                "isolated": impact.isolated,
+                "damaging": impact.damaging,
+                "clustered": impact.clustered,
+                "worst_level_shift": impact.worst_shift,
+                "per_batch_sigma": sigma,
+                "worst_iter": worst.iter,
+                "worst_loss": worst.loss,
+                "worst_baseline": worst.baseline,
+                "worst_z": worst.z,
+                "spike_iters": [s.iter for s in shown],
+                **_grad_norm_evidence(a, worst.iter),
+            },
+            fixes=_fixes(ctx) if raised else [],
+            line=line,
+        )
+    ]
 
 
 def _grad_norm_evidence(a, worst_iter: int) -> dict:
@@ -99,6 +145,8 @@ def _fixes(ctx: Context) -> list[str]:
     if not (isinstance(clip, (int, float)) and 0 < clip <= 1):
         fixes.append(ctx.setting(grad_clip=1.0) + ("" if clip is None else f" (now {clip})"))
     if a.config_known and config.get("dtype") == "float16":
-        fixes.append(ctx.setting(dtype="bfloat16") + " if the GPU has it: float16 overflows in the loss scaler")
+        fixes.append(
+            ctx.setting(dtype="bfloat16") + " if the GPU has it: float16 overflows in the loss scaler"
+        )
     fixes.append("inspect the batches at the spike iterations for corrupt or repeated data")
     return fixes

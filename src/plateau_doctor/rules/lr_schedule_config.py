@@ -1,34 +1,54 @@
 """PD303: the LR schedule is set up so that the run cannot anneal as it should."""
+
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, STRONG, Context, Skip, finding, fmt_lr
 
 RULE = RuleInfo(
-    code="PD303", name="schedule-misconfigured", category="lr_schedule", severity="warning",
+    code="PD303",
+    name="schedule-misconfigured",
+    category="lr_schedule",
+    severity="warning",
     summary="The decay is off or ends far from max_iters, min_lr is above the LR, or the warmup "
-            "takes much of the run.",
+    "takes much of the run.",
     what="Rebuilds nanoGPT's get_lr from the config and compares lr_decay_iters with max_iters, "
-         "min_lr with learning_rate, and warmup_iters with max_iters; decay_lr=False in a "
-         "pretraining run is a run with no anneal.",
+    "min_lr with learning_rate, and warmup_iters with max_iters; decay_lr=False in a "
+    "pretraining run is a run with no anneal.",
     why="If the decay ends early the last part of the run trains at min_lr for nothing; if it ends "
-        "late, or is off, the run stops before the anneal that usually buys the last drop in "
-        "loss; a warmup that is most of the run never trains at the peak LR.",
+    "late, or is off, the run stops before the anneal that usually buys the last drop in "
+    "loss; a warmup that is most of the run never trains at the peak LR.",
     fix="lr_decay_iters = max_iters, min_lr about learning_rate/10 (or lower: decaying to zero is "
-        "fine), decay_lr = True, warmup a few percent of max_iters.",
+    "fine), decay_lr = True, warmup a few percent of max_iters.",
     example="WARNING PD303 The run ends before the anneal: lr_decay_iters=600,000 > max_iters=3,000",
     reference="nanoGPT train.py: lr_decay_iters 'should be ~= max_iters per Chinchilla', "
-              "min_lr 'should be ~= learning_rate/10 per Chinchilla'; Bergsma et al. 2025: "
-              "linear decay to zero works best.",
+    "min_lr 'should be ~= learning_rate/10 per Chinchilla'; Bergsma et al. 2025: "
+    "linear decay to zero works best.",
     thresholds=(
-        Threshold("decay_mismatch_fraction", 0.1, "of max_iters", "lr_decay_iters within 10% of "
-                  "max_iters anneals about where the run ends"),
-        Threshold("min_lr_ratio_high", 0.3, "x learning_rate", "a min_lr above 0.3x the peak "
-                  "leaves little of the anneal"),
-        Threshold("long_warmup_fraction", 0.1, "of max_iters", "warmups are usually 1-5% of a run; "
-                  "over 10% is worth knowing"),
-        Threshold("warmup_warn_fraction", 0.5, "of max_iters", "a warmup over half the run spends "
-                  "most of it below the peak LR"),
+        Threshold(
+            "decay_mismatch_fraction",
+            0.1,
+            "of max_iters",
+            "lr_decay_iters within 10% of max_iters anneals about where the run ends",
+        ),
+        Threshold(
+            "min_lr_ratio_high",
+            0.3,
+            "x learning_rate",
+            "a min_lr above 0.3x the peak leaves little of the anneal",
+        ),
+        Threshold(
+            "long_warmup_fraction",
+            0.1,
+            "of max_iters",
+            "warmups are usually 1-5% of a run; over 10% is worth knowing",
+        ),
+        Threshold(
+            "warmup_warn_fraction",
+            0.5,
+            "of max_iters",
+            "a warmup over half the run spends most of it below the peak LR",
+        ),
     ),
     weight=0.8,
     log_free=True,
@@ -44,60 +64,94 @@ def check(ctx: Context, limits) -> list:
     lr, min_lr, max_iters = s.lr_peak, s.lr_min, s.max_iters
     out = []
     if s.phase == "constant" or not ctx.config.get("decay_lr", True):
-        out.append(finding(
-            RULE, severity="info" if finetune else "warning", confidence=LIKELY,
-            title="The learning rate never decays (decay_lr=False)",
-            message=(f"The LR stays at {fmt_lr(lr)} for the whole run: there is no anneal, which "
-                     "usually buys the last drop in loss at the end of a pretraining run."
-                     + (" Constant LRs are common in fine-tunes." if finetune else "")),
-            evidence={"decay_lr": False, "learning_rate": lr, "max_iters": max_iters},
-            fixes=[] if finetune else [ctx.setting(decay_lr=True, lr_decay_iters=max_iters or s.iter,
-                                                   min_lr=lr / 10)],
-        ))
-        return out       # get_lr (and its warmup) is not used when decay_lr is off
+        out.append(
+            finding(
+                RULE,
+                severity="info" if finetune else "warning",
+                confidence=LIKELY,
+                title="The learning rate never decays (decay_lr=False)",
+                message=(
+                    f"The LR stays at {fmt_lr(lr)} for the whole run: there is no anneal, which "
+                    "usually buys the last drop in loss at the end of a pretraining run."
+                    + (" Constant LRs are common in fine-tunes." if finetune else "")
+                ),
+                evidence={"decay_lr": False, "learning_rate": lr, "max_iters": max_iters},
+                fixes=[]
+                if finetune
+                else [ctx.setting(decay_lr=True, lr_decay_iters=max_iters or s.iter, min_lr=lr / 10)],
+            )
+        )
+        return out  # get_lr (and its warmup) is not used when decay_lr is off
     frac = limits.decay_mismatch_fraction
     if max_iters and s.lr_decay_iters < max_iters * (1 - frac):
         flat = max_iters - s.lr_decay_iters
-        out.append(finding(
-            RULE, confidence=STRONG,
-            title=f"LR reaches min_lr at {s.lr_decay_iters:,}, {flat:,} iterations before max_iters",
-            message=(f"lr_decay_iters={s.lr_decay_iters:,} < max_iters={max_iters:,}: the last "
-                     f"{flat / max_iters:.0%} of the run trains at min_lr={fmt_lr(min_lr)}."),
-            evidence={"lr_decay_iters": s.lr_decay_iters, "max_iters": max_iters, "min_lr": min_lr},
-            fixes=[ctx.setting(lr_decay_iters=max_iters)],
-        ))
+        out.append(
+            finding(
+                RULE,
+                confidence=STRONG,
+                title=f"LR reaches min_lr at {s.lr_decay_iters:,}, {flat:,} iterations before max_iters",
+                message=(
+                    f"lr_decay_iters={s.lr_decay_iters:,} < max_iters={max_iters:,}: the last "
+                    f"{flat / max_iters:.0%} of the run trains at min_lr={fmt_lr(min_lr)}."
+                ),
+                evidence={"lr_decay_iters": s.lr_decay_iters, "max_iters": max_iters, "min_lr": min_lr},
+                fixes=[ctx.setting(lr_decay_iters=max_iters)],
+            )
+        )
     if max_iters and s.lr_decay_iters > max_iters * (1 + frac):
         end_lr = s.lr_at_max_iters or 0.0
-        out.append(finding(
-            RULE, confidence=STRONG,
-            title=f"The run ends before the anneal: lr_decay_iters={s.lr_decay_iters:,} > max_iters={max_iters:,}",
-            message=(f"At max_iters the LR will still be {fmt_lr(end_lr)}, {end_lr / min_lr:.1f}x "
-                     "min_lr: the low-LR tail that usually buys the last drop in loss never happens."
-                     if min_lr > 0 else "At max_iters the LR has not finished decaying."),
-            evidence={"lr_decay_iters": s.lr_decay_iters, "max_iters": max_iters,
-                      "lr_at_max_iters": end_lr, "min_lr": min_lr},
-            fixes=[ctx.setting(lr_decay_iters=max_iters)],
-        ))
+        out.append(
+            finding(
+                RULE,
+                confidence=STRONG,
+                title=f"The run ends before the anneal: lr_decay_iters={s.lr_decay_iters:,} > max_iters={max_iters:,}",
+                message=(
+                    f"At max_iters the LR will still be {fmt_lr(end_lr)}, {end_lr / min_lr:.1f}x "
+                    "min_lr: the low-LR tail that usually buys the last drop in loss never happens."
+                    if min_lr > 0
+                    else "At max_iters the LR has not finished decaying."
+                ),
+                evidence={
+                    "lr_decay_iters": s.lr_decay_iters,
+                    "max_iters": max_iters,
+                    "lr_at_max_iters": end_lr,
+                    "min_lr": min_lr,
+                },
+                fixes=[ctx.setting(lr_decay_iters=max_iters)],
+            )
+        )
     if lr > 0 and min_lr > lr:
-        out.append(finding(
-            RULE, severity="warning", confidence=LIKELY,
-            title=f"min_lr={fmt_lr(min_lr)} is above learning_rate={fmt_lr(lr)}: the 'decay' raises the LR",
-            message=(f"get_lr() moves the LR from learning_rate towards min_lr, so over the decay it "
-                     f"climbs {min_lr / lr:.3g}x, from {fmt_lr(lr)} to {fmt_lr(min_lr)}. If the run "
-                     "trained smoothly, this is not the config it ran with (a typo such as 1e4 for "
-                     "1e-4?)."),
-            evidence={"learning_rate": lr, "min_lr": min_lr, "ratio": min_lr / lr},
-            fixes=[ctx.setting(min_lr=lr / 10)],
-        ))
+        out.append(
+            finding(
+                RULE,
+                severity="warning",
+                confidence=LIKELY,
+                title=f"min_lr={fmt_lr(min_lr)} is above learning_rate={fmt_lr(lr)}: the 'decay' raises the LR",
+                message=(
+                    f"get_lr() moves the LR from learning_rate towards min_lr, so over the decay it "
+                    f"climbs {min_lr / lr:.3g}x, from {fmt_lr(lr)} to {fmt_lr(min_lr)}. If the run "
+                    "trained smoothly, this is not the config it ran with (a typo such as 1e4 for "
+                    "1e-4?)."
+                ),
+                evidence={"learning_rate": lr, "min_lr": min_lr, "ratio": min_lr / lr},
+                fixes=[ctx.setting(min_lr=lr / 10)],
+            )
+        )
     elif lr > 0 and min_lr / lr > limits.min_lr_ratio_high:
-        out.append(finding(
-            RULE, severity="info", confidence=POSSIBLE,
-            title=f"min_lr is {min_lr / lr:.2f}x learning_rate: little annealing",
-            message=(f"min_lr={fmt_lr(min_lr)} is {min_lr / lr:.2f} of learning_rate={fmt_lr(lr)}; the "
-                     "usual tenth (or less) anneals further at the end."),
-            evidence={"learning_rate": lr, "min_lr": min_lr},
-            fixes=[ctx.setting(min_lr=lr / 10)],
-        ))
+        out.append(
+            finding(
+                RULE,
+                severity="info",
+                confidence=POSSIBLE,
+                title=f"min_lr is {min_lr / lr:.2f}x learning_rate: little annealing",
+                message=(
+                    f"min_lr={fmt_lr(min_lr)} is {min_lr / lr:.2f} of learning_rate={fmt_lr(lr)}; the "
+                    "usual tenth (or less) anneals further at the end."
+                ),
+                evidence={"learning_rate": lr, "min_lr": min_lr},
+                fixes=[ctx.setting(min_lr=lr / 10)],
+            )
+        )
     return out + _warmup(ctx, s, limits)
 
 
@@ -106,15 +160,25 @@ def _warmup(ctx: Context, s, limits) -> list:
     if not max_iters or warmup <= max_iters * limits.long_warmup_fraction:
         return []
     most = warmup > max_iters * limits.warmup_warn_fraction
-    return [finding(
-        RULE, severity="warning" if most else "info", confidence=LIKELY if most else POSSIBLE,
-        title=f"Warmup is {warmup / max_iters:.0%} of the run",
-        message=(f"warmup_iters={warmup:,} of max_iters={max_iters:,}"
-                 + (": the run spends most of its steps below the peak LR, and what is left is too "
-                    "short to decay properly." if most else " spends a long stretch below the peak LR.")),
-        evidence={"warmup_iters": warmup, "max_iters": max_iters},
-        fixes=[ctx.setting(warmup_iters=max(WARMUP_MIN_ITERS, max_iters // WARMUP_SHARE))],
-    )]
+    return [
+        finding(
+            RULE,
+            severity="warning" if most else "info",
+            confidence=LIKELY if most else POSSIBLE,
+            title=f"Warmup is {warmup / max_iters:.0%} of the run",
+            message=(
+                f"warmup_iters={warmup:,} of max_iters={max_iters:,}"
+                + (
+                    ": the run spends most of its steps below the peak LR, and what is left is too "
+                    "short to decay properly."
+                    if most
+                    else " spends a long stretch below the peak LR."
+                )
+            ),
+            evidence={"warmup_iters": warmup, "max_iters": max_iters},
+            fixes=[ctx.setting(warmup_iters=max(WARMUP_MIN_ITERS, max_iters // WARMUP_SHARE))],
+        )
+    ]
 
 
-WARMUP_MIN_ITERS, WARMUP_SHARE = 100, 50   # a warmup of 2% of the run, at least 100 iterations
+WARMUP_MIN_ITERS, WARMUP_SHARE = 100, 50  # a warmup of 2% of the run, at least 100 iterations

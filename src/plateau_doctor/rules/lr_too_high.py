@@ -1,41 +1,69 @@
 """PD301: the learning rate is too high for the model, and the loss shows it."""
+
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import fmt_count, DOUBT, LIKELY, POSSIBLE, STRONG, WEAK, Context, Skip, finding, fmt_lr
+from .base import DOUBT, LIKELY, POSSIBLE, STRONG, WEAK, Context, Skip, finding, fmt_count, fmt_lr
 
 RULE = RuleInfo(
-    code="PD301", name="learning-rate-too-high", category="lr_too_high", severity="error",
+    code="PD301",
+    name="learning-rate-too-high",
+    category="lr_too_high",
+    severity="error",
     summary="A learning rate far above the reference for the model's size, with instability or a "
-            "loss stuck high that the LR explains.",
+    "loss stuck high that the LR explains.",
     what="Compares the peak LR (configured, or logged) with GPT-3's table for the model's size "
-         "(for a fine-tune, with fine-tuning practice), then looks for the symptoms: a loss that "
-         "flattened far from where it was heading with train ~= val (not memorising) and few "
-         "tokens per parameter (not capacity), spikes, an explosion or a NaN after a climb, no "
-         "warmup, no gradient clipping, or a logged LR that keeps growing. A peak LR in the usual "
-         "range rules it out.",
+    "(for a fine-tune, with fine-tuning practice), then looks for the symptoms: a loss that "
+    "flattened far from where it was heading with train ~= val (not memorising) and few "
+    "tokens per parameter (not capacity), spikes, an explosion or a NaN after a climb, no "
+    "warmup, no gradient clipping, or a logged LR that keeps growing. A peak LR in the usual "
+    "range rules it out.",
     why="Too large a step makes the optimiser bounce around the valley floor instead of descending "
-        "into it: the loss stalls high, or blows up.",
+    "into it: the loss stalls high, or blows up.",
     fix="Lower learning_rate towards the reference (and min_lr to a tenth of it), add a warmup, "
-        "keep gradient clipping at 1.0.",
+    "keep gradient clipping at 1.0.",
     example="ERROR PD301 Learning rate 1.00e-2 is 10x the reference for this model size",
     reference="Brown et al. 2020 (GPT-3) Table 2.1 peak LRs by size; nanoGPT uses 1e-3 at 10.7M; "
-              "LoRA 1e-4 to 3e-4, full fine-tunes 1e-5 to 5e-5 (HF, LLaMA-Factory defaults).",
+    "LoRA 1e-4 to 3e-4, full fine-tunes 1e-5 to 5e-5 (HF, LLaMA-Factory defaults).",
     thresholds=(
-        Threshold("ratio_warn", 3.0, "x reference", "an LR 3x the size's usual peak is unusual "
-                  "enough to look for its symptoms"),
-        Threshold("ratio_error", 4.0, "x reference", "with symptoms, 4x the usual peak is the "
-                  "likely cause"),
-        Threshold("usual_low", 0.3, "x reference", "below 0.3x the reference the LR is PD302's "
-                  "question, not this rule's"),
-        Threshold("stuck_fraction_of_init", 0.4, "of the initial loss", "a healthy LM run ends "
-                  "well under 40% of ln(V); stuck above it with train ~= val is a loss held high"),
-        Threshold("not_capacity_tokens_per_param", 100.0, "tokens per parameter", "below 100 the "
-                  "model is not capacity-bound, so a high loss is not its size's doing"),
-        Threshold("unknown_size_lr_floor", 1.2e-4, "learning rate", "GPT-3 used 1.2e-4 up to 6.7B "
-                  "parameters: below it no model size makes a growing LR too high"),
-        Threshold("full_finetune_lr", 5e-5, "learning rate", "the top of the usual full fine-tune "
-                  "range (1e-5 to 5e-5)"),
+        Threshold(
+            "ratio_warn",
+            3.0,
+            "x reference",
+            "an LR 3x the size's usual peak is unusual enough to look for its symptoms",
+        ),
+        Threshold("ratio_error", 4.0, "x reference", "with symptoms, 4x the usual peak is the likely cause"),
+        Threshold(
+            "usual_low",
+            0.3,
+            "x reference",
+            "below 0.3x the reference the LR is PD302's question, not this rule's",
+        ),
+        Threshold(
+            "stuck_fraction_of_init",
+            0.4,
+            "of the initial loss",
+            "a healthy LM run ends "
+            "well under 40% of ln(V); stuck above it with train ~= val is a loss held high",
+        ),
+        Threshold(
+            "not_capacity_tokens_per_param",
+            100.0,
+            "tokens per parameter",
+            "below 100 the model is not capacity-bound, so a high loss is not its size's doing",
+        ),
+        Threshold(
+            "unknown_size_lr_floor",
+            1.2e-4,
+            "learning rate",
+            "GPT-3 used 1.2e-4 up to 6.7B parameters: below it no model size makes a growing LR too high",
+        ),
+        Threshold(
+            "full_finetune_lr",
+            5e-5,
+            "learning rate",
+            "the top of the usual full fine-tune range (1e-5 to 5e-5)",
+        ),
         Threshold("lora_lr", 3e-4, "learning rate", "the top of the usual LoRA range (1e-4 to 3e-4)"),
         Threshold("min_spikes", 3, "spikes", "one or two spikes are bad batches; three are a pattern"),
     ),
@@ -56,15 +84,27 @@ def check(ctx: Context, limits) -> list:
     ratio = a.peak_lr / reference
     if ratio < limits.ratio_warn:
         if ratio < limits.usual_low:
-            return []          # PD302's side of the range
-        return [finding(
-            RULE, severity="info", confidence=LIKELY, ruled_out=True,
-            title=f"Not a learning rate too high: {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}",
-            message=(f"The peak LR is {ratio:.2f}x the reference {fmt_lr(reference)} ({basis}; smaller "
-                     "models take larger LRs): not aggressive, so it does not explain the loss."),
-            evidence={}, counter_evidence={"peak_lr": a.peak_lr, "reference_lr": reference,
-                                           "ratio_to_reference": ratio, "n_params": f.n_params},
-        )]
+            return []  # PD302's side of the range
+        return [
+            finding(
+                RULE,
+                severity="info",
+                confidence=LIKELY,
+                ruled_out=True,
+                title=f"Not a learning rate too high: {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}",
+                message=(
+                    f"The peak LR is {ratio:.2f}x the reference {fmt_lr(reference)} ({basis}; smaller "
+                    "models take larger LRs): not aggressive, so it does not explain the loss."
+                ),
+                evidence={},
+                counter_evidence={
+                    "peak_lr": a.peak_lr,
+                    "reference_lr": reference,
+                    "ratio_to_reference": ratio,
+                    "n_params": f.n_params,
+                },
+            )
+        ]
     symptoms: dict[str, object] = {}
     counter: dict[str, object] = {}
     if (a.non_finite and a.non_finite_onset == "climb") or (a.explosion and not a.explosion.recovered):
@@ -89,25 +129,44 @@ def check(ctx: Context, limits) -> list:
             symptoms["no_warmup"] = True
         if not float(ctx.config.get("grad_clip") or 0):
             symptoms["no_grad_clip"] = True
-    evidence = {"peak_lr": a.peak_lr, "reference_lr": reference, "reference": basis,
-                "ratio_to_reference": ratio, "n_params": f.n_params, "last_val_loss": f.last_val_loss,
-                "last_train_loss": f.last_train_loss, "initial_loss": a.init_loss,
-                "tokens_per_param": f.tokens_per_param, **symptoms}
+    evidence = {
+        "peak_lr": a.peak_lr,
+        "reference_lr": reference,
+        "reference": basis,
+        "ratio_to_reference": ratio,
+        "n_params": f.n_params,
+        "last_val_loss": f.last_val_loss,
+        "last_train_loss": f.last_train_loss,
+        "initial_loss": a.init_loss,
+        "tokens_per_param": f.tokens_per_param,
+        **symptoms,
+    }
     strong = {"diverged", "spikes", "stuck_at_fraction_of_initial_loss"} & symptoms.keys()
     if strong and ratio >= limits.ratio_error:
-        severity, confidence = "error", STRONG if len(strong) > 1 or "no_warmup" in symptoms else LIKELY + DOUBT / 2
+        severity, confidence = (
+            "error",
+            STRONG if len(strong) > 1 or "no_warmup" in symptoms else LIKELY + DOUBT / 2,
+        )
     elif strong:
         severity, confidence = "warning", POSSIBLE + DOUBT
     else:
         severity, confidence = "info", WEAK
     what = ", ".join(_describe(k, v) for k, v in symptoms.items()) or "no symptom in the loss yet"
-    return [finding(
-        RULE, severity=severity, confidence=confidence - DOUBT * bool(counter),
-        title=f"Learning rate {fmt_lr(a.peak_lr)} is {ratio:.0f}x the reference for this model",
-        message=(f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.1f}x the reference {fmt_lr(reference)} "
-                 f"({basis}); symptoms: {what}."),
-        evidence=evidence, counter_evidence=counter, fixes=_fixes(ctx, reference),
-    )]
+    return [
+        finding(
+            RULE,
+            severity=severity,
+            confidence=confidence - DOUBT * bool(counter),
+            title=f"Learning rate {fmt_lr(a.peak_lr)} is {ratio:.0f}x the reference for this model",
+            message=(
+                f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.1f}x the reference {fmt_lr(reference)} "
+                f"({basis}); symptoms: {what}."
+            ),
+            evidence=evidence,
+            counter_evidence=counter,
+            fixes=_fixes(ctx, reference),
+        )
+    ]
 
 
 def _reference(ctx: Context, limits) -> tuple[float | None, str]:
@@ -116,8 +175,11 @@ def _reference(ctx: Context, limits) -> tuple[float | None, str]:
     finetune, why = a.finetune
     if finetune:
         adapters = "adapter" in why
-        return ((limits.lora_lr, "the top of the usual LoRA range") if adapters else
-                (limits.full_finetune_lr, "the top of the usual full fine-tuning range"))
+        return (
+            (limits.lora_lr, "the top of the usual LoRA range")
+            if adapters
+            else (limits.full_finetune_lr, "the top of the usual full fine-tuning range")
+        )
     if a.reference_lr is None:
         return None, ""
     return a.reference_lr, f"GPT-3's table, for {fmt_count(ctx.facts.n_params)} parameters"
@@ -137,23 +199,47 @@ def _fresh_model_loss(ctx: Context) -> float | None:
 def _growing_lr(ctx: Context, limits):
     a, f = ctx.analyses, ctx.facts
     logged = a.logged_lr
-    rose = bool(a.val_explosion or a.explosion or len(a.spikes) >= limits.min_spikes or
-                (f.last_val_loss and f.best_val_loss and a.eval_noise is not None
-                 and f.last_val_loss - f.best_val_loss > 2 * a.eval_noise))
+    rose = bool(
+        a.val_explosion
+        or a.explosion
+        or len(a.spikes) >= limits.min_spikes
+        or (
+            f.last_val_loss
+            and f.best_val_loss
+            and a.eval_noise is not None
+            and f.last_val_loss - f.best_val_loss > 2 * a.eval_noise
+        )
+    )
     return finding(
-        RULE, severity="error" if rose else "warning", confidence=STRONG if rose else POSSIBLE,
+        RULE,
+        severity="error" if rose else "warning",
+        confidence=STRONG if rose else POSSIBLE,
         title=f"Logged learning rate keeps growing ({logged.doublings} doublings, up to {fmt_lr(logged.peak)})",
-        message=(f"The LR printed in the log grows from {fmt_lr(logged.first)} to {fmt_lr(logged.peak)} "
-                 f"({logged.max_ratio_increase:.0f}x after warmup)"
-                 + (f", and the loss got worse as it grew: val {f.best_val_loss:.3f} at its best, "
-                    f"{f.last_val_loss:.3f} at the end, with {len(a.spikes)} spikes." if rose and
-                    f.best_val_loss and f.last_val_loss else ".")),
-        evidence={"lr_first": logged.first, "lr_peak": logged.peak, "lr_last": logged.last,
-                  "doublings": logged.doublings, "growth_after_warmup": logged.max_ratio_increase,
-                  "best_val_loss": f.best_val_loss, "best_val_step": f.best_val_step,
-                  "last_val_loss": f.last_val_loss, "spikes": len(a.spikes)},
-        fixes=[f"cap the learning rate near {fmt_lr(logged.first)}, the value before it started growing, "
-               "and decay it instead of raising it"],
+        message=(
+            f"The LR printed in the log grows from {fmt_lr(logged.first)} to {fmt_lr(logged.peak)} "
+            f"({logged.max_ratio_increase:.0f}x after warmup)"
+            + (
+                f", and the loss got worse as it grew: val {f.best_val_loss:.3f} at its best, "
+                f"{f.last_val_loss:.3f} at the end, with {len(a.spikes)} spikes."
+                if rose and f.best_val_loss and f.last_val_loss
+                else "."
+            )
+        ),
+        evidence={
+            "lr_first": logged.first,
+            "lr_peak": logged.peak,
+            "lr_last": logged.last,
+            "doublings": logged.doublings,
+            "growth_after_warmup": logged.max_ratio_increase,
+            "best_val_loss": f.best_val_loss,
+            "best_val_step": f.best_val_step,
+            "last_val_loss": f.last_val_loss,
+            "spikes": len(a.spikes),
+        },
+        fixes=[
+            f"cap the learning rate near {fmt_lr(logged.first)}, the value before it started growing, "
+            "and decay it instead of raising it"
+        ],
     )
 
 
@@ -178,4 +264,4 @@ def _fixes(ctx: Context, reference: float) -> list[str]:
     return fixes
 
 
-WARMUP_MIN_ITERS, WARMUP_SHARE = 100, 50   # a warmup of 2% of the run, at least 100 iterations
+WARMUP_MIN_ITERS, WARMUP_SHARE = 100, 50  # a warmup of 2% of the run, at least 100 iterations

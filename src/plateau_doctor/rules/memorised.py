@@ -1,27 +1,40 @@
 """PD204: the train loss is near zero after many epochs, and the log has no val to check against."""
+
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, Context, Skip, finding
 
 RULE = RuleInfo(
-    code="PD204", name="memorised", category="overfitting", severity="warning",
+    code="PD204",
+    name="memorised",
+    category="overfitting",
+    severity="warning",
     summary="After several epochs the train loss is near zero: the model has memorised its "
-            "training data, and with no val loss in the log nothing shows it generalises.",
+    "training data, and with no val loss in the log nothing shows it generalises.",
     what="For a log with no evals, looks at the train loss at the end and the epochs seen: a "
-         "language model's loss on new text never comes near zero, so a train loss under "
-         "`near_zero` after `min_epochs` passes is the training set memorised. With evals, "
-         "PD201 judges overfitting from val instead.",
+    "language model's loss on new text never comes near zero, so a train loss under "
+    "`near_zero` after `min_epochs` passes is the training set memorised. With evals, "
+    "PD201 judges overfitting from val instead.",
     why="A memorised training set scores perfectly on itself and says nothing about new text; "
-        "the extra epochs that got it there were most likely spent overfitting.",
+    "the extra epochs that got it there were most likely spent overfitting.",
     fix="Hold out a val split and evaluate during training (eval_strategy / eval_steps), train "
-        "fewer epochs, and keep the checkpoint with the best val loss.",
+    "fewer epochs, and keep the checkpoint with the best val loss.",
     example="WARNING PD204 Train loss 0.008 after 100 epochs, with no val loss to check against",
     thresholds=(
-        Threshold("near_zero", 0.05, "nats", "a loss of 0.05 nats is 95% probability on every "
-                  "next token: no real text is that predictable, only memorised text"),
-        Threshold("min_epochs", 3.0, "epochs", "memorising takes repeated passes; within a few "
-                  "epochs a low loss can still be an easy task"),
+        Threshold(
+            "near_zero",
+            0.05,
+            "nats",
+            "a loss of 0.05 nats is 95% probability on every "
+            "next token: no real text is that predictable, only memorised text",
+        ),
+        Threshold(
+            "min_epochs",
+            3.0,
+            "epochs",
+            "memorising takes repeated passes; within a few epochs a low loss can still be an easy task",
+        ),
     ),
     weight=0.9,
 )
@@ -35,13 +48,22 @@ def check(ctx: Context, limits) -> list:
         return [Skip(RULE.code, "train loss or epochs unknown")]
     if f.last_train_loss >= limits.near_zero or f.epochs < limits.min_epochs:
         return []
-    return [finding(
-        RULE, confidence=LIKELY,
-        title=f"Train loss {f.last_train_loss:.3f} after {f.epochs:.0f} epochs, with no val loss to check against",
-        message=(f"After {f.epochs:.1f} passes over the training data the train loss is "
-                 f"{f.last_train_loss:.4f}: the model predicts its training text almost perfectly, "
-                 "which only memorisation gives. The log has no eval, so whether it still "
-                 "generalises is unknown; most likely the later epochs overfit."),
-        evidence={"last_train_loss": f.last_train_loss, "epochs": f.epochs, "near_zero": limits.near_zero},
-        fixes=[RULE.fix],
-    )]
+    return [
+        finding(
+            RULE,
+            confidence=LIKELY,
+            title=f"Train loss {f.last_train_loss:.3f} after {f.epochs:.0f} epochs, with no val loss to check against",
+            message=(
+                f"After {f.epochs:.1f} passes over the training data the train loss is "
+                f"{f.last_train_loss:.4f}: the model predicts its training text almost perfectly, "
+                "which only memorisation gives. The log has no eval, so whether it still "
+                "generalises is unknown; most likely the later epochs overfit."
+            ),
+            evidence={
+                "last_train_loss": f.last_train_loss,
+                "epochs": f.epochs,
+                "near_zero": limits.near_zero,
+            },
+            fixes=[RULE.fix],
+        )
+    ]

@@ -1,4 +1,5 @@
 """PD502: the loss is flat within noise and nothing found explains it."""
+
 from __future__ import annotations
 
 import math
@@ -7,33 +8,61 @@ from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, WEAK, Context, Skip, finding, fmt_slope
 
 RULE = RuleInfo(
-    code="PD502", name="plateau", category="plateau", severity="warning",
+    code="PD502",
+    name="plateau",
+    category="plateau",
+    severity="warning",
     summary="The loss is flat within noise over the recent evals and no specific cause was found.",
     what="When the recent trend (val, else train) is flat (slope within two standard errors of "
-         "zero, noise included), reports the plateau with its numbers. A flat loss at the end of "
-         "an annealed schedule is a run that converged (info); flat while the LR is still high, "
-         "or at a constant LR, is compute spent for nothing (warning). Two longer plateaus warn "
-         "whatever the LR does: a run from scratch flat for nearly all of its steps from early on "
-         "(stuck), and a run flat for at least half its steps spanning a whole extra epoch (those "
-         "passes bought nothing). Any raised cause (overfitting, LR, schedule, capacity, data, "
-         "noisy evals, divergence) explains it.",
+    "zero, noise included), reports the plateau with its numbers. A flat loss at the end of "
+    "an annealed schedule is a run that converged (info); flat while the LR is still high, "
+    "or at a constant LR, is compute spent for nothing (warning). Two longer plateaus warn "
+    "whatever the LR does: a run from scratch flat for nearly all of its steps from early on "
+    "(stuck), and a run flat for at least half its steps spanning a whole extra epoch (those "
+    "passes bought nothing). Any raised cause (overfitting, LR, schedule, capacity, data, "
+    "noisy evals, divergence) explains it.",
     why="A plateau without a cause is where a person has to look: the config or the data may "
-        "hold what the log cannot show.",
+    "hold what the log cannot show.",
     fix="Check the data pipeline and the config; try a lower LR with a fresh anneal, or a bigger model.",
     example="WARNING PD502 Plateau: val flat within noise over steps 3,000-5,000",
     reference="PyTorch ReduceLROnPlateau / Keras EarlyStopping, with noise instead of a fixed min_delta.",
     thresholds=(
-        Threshold("stuck_share", 0.9, "of the run", "flat for 90% of a pretraining run that has "
-                  "fresh data to learn from: it stopped learning"),
-        Threshold("early_fraction", 0.1, "of the run", "the curve must start within the first "
-                  "10% of the steps to show where it got stuck"),
-        Threshold("flat_share", 0.5, "of the run", "flat for at least half the run is a plateau "
-                  "worth acting on, not a late flattening"),
-        Threshold("flat_epochs", 1.0, "epochs", "and over at least one whole extra pass over the "
-                  "same data: those passes bought nothing"),
+        Threshold(
+            "stuck_share",
+            0.9,
+            "of the run",
+            "flat for 90% of a pretraining run that has fresh data to learn from: it stopped learning",
+        ),
+        Threshold(
+            "early_fraction",
+            0.1,
+            "of the run",
+            "the curve must start within the first 10% of the steps to show where it got stuck",
+        ),
+        Threshold(
+            "flat_share",
+            0.5,
+            "of the run",
+            "flat for at least half the run is a plateau worth acting on, not a late flattening",
+        ),
+        Threshold(
+            "flat_epochs",
+            1.0,
+            "epochs",
+            "and over at least one whole extra pass over the same data: those passes bought nothing",
+        ),
     ),
-    explained_by=("overfitting", "data_repetition", "lr_too_high", "lr_too_low", "lr_schedule",
-                  "capacity_limited", "divergence", "init_loss", "eval_noise"),
+    explained_by=(
+        "overfitting",
+        "data_repetition",
+        "lr_too_high",
+        "lr_too_low",
+        "lr_schedule",
+        "capacity_limited",
+        "divergence",
+        "init_loss",
+        "eval_noise",
+    ),
     weight=0.4,
 )
 
@@ -53,52 +82,93 @@ def check(ctx: Context, limits) -> list:
         return []
     state = {"annealed": "annealed", "unknown": "unknown"}.get(a.lr_state, "high")
     ended = f.max_iters is not None and f.last_iter is not None and f.last_iter >= f.max_iters
-    evidence = {"slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
-                "window": f"{vt.start_step}-{vt.end_step}", "recent_change": vt.change,
-                "eval_noise": a.eval_noise, "trend_rests_on": on, "lr_at_end": a.lr_at_end}
+    evidence = {
+        "slope_per_1k": vt.slope_per_1k,
+        "slope_stderr_per_1k": vt.slope_stderr_per_1k,
+        "window": f"{vt.start_step}-{vt.end_step}",
+        "recent_change": vt.change,
+        "eval_noise": a.eval_noise,
+        "trend_rests_on": on,
+        "lr_at_end": a.lr_at_end,
+    }
     if fs is not None:
         evidence.update({"flat_since_step": fs[0], "flat_share_of_run": fs[1], "gain_since_flat": fs[2]})
     if stuck or repeated:
         step, share, gain = fs
         if stuck:
             title = f"Stuck: the {on} loss has not moved since step {step:,} ({share:.0%} of the run)"
-            why = ("A run training on fresh data keeps lowering its loss for a long time; one that stops "
-                   "this early has stopped learning (an LR too high to descend, or too low to move, "
-                   "a data pipeline feeding the same or broken batches).")
+            why = (
+                "A run training on fresh data keeps lowering its loss for a long time; one that stops "
+                "this early has stopped learning (an LR too high to descend, or too low to move, "
+                "a data pipeline feeding the same or broken batches)."
+            )
         else:
             epochs = f.epochs * share
             title = f"Plateau: the last {epochs:.1f} epochs bought {gain:.3f}"
-            why = (f"The run went on for {epochs:.1f} more passes over the same data after its loss "
-                   f"flattened: stop after about {_epoch_at(ctx, step):.0f} epochs (step {step:,}), or "
-                   "change something (data, LR, model) if the loss there is not good enough.")
-        message = (f"From step {step:,} to the end ({share:.0%} of the run) the {on} loss moved "
-                   f"{-gain:+.3f}: flat. " + why
-                   + _chance_clause(a) + (" The verdict rests on the train loss (no evals)." if on == "train" else ""))
-        return [finding(RULE, severity="warning", confidence=LIKELY, title=title, message=message,
-                        evidence=evidence, fixes=_fixes(ctx, step, stuck))]
-    flat = (f"{on.capitalize()} changed {vt.change:+.3f} over steps {vt.start_step:,}-{vt.end_step:,} "
-            f"(slope {fmt_slope(vt.slope_per_1k, vt.end_step)}, give or take "
-            f"{fmt_slope(vt.slope_stderr_per_1k, vt.end_step, signed=False)}): flat within noise")
+            why = (
+                f"The run went on for {epochs:.1f} more passes over the same data after its loss "
+                f"flattened: stop after about {_epoch_at(ctx, step):.0f} epochs (step {step:,}), or "
+                "change something (data, LR, model) if the loss there is not good enough."
+            )
+        message = (
+            f"From step {step:,} to the end ({share:.0%} of the run) the {on} loss moved "
+            f"{-gain:+.3f}: flat. "
+            + why
+            + _chance_clause(a)
+            + (" The verdict rests on the train loss (no evals)." if on == "train" else "")
+        )
+        return [
+            finding(
+                RULE,
+                severity="warning",
+                confidence=LIKELY,
+                title=title,
+                message=message,
+                evidence=evidence,
+                fixes=_fixes(ctx, step, stuck),
+            )
+        ]
+    flat = (
+        f"{on.capitalize()} changed {vt.change:+.3f} over steps {vt.start_step:,}-{vt.end_step:,} "
+        f"(slope {fmt_slope(vt.slope_per_1k, vt.end_step)}, give or take "
+        f"{fmt_slope(vt.slope_stderr_per_1k, vt.end_step, signed=False)}): flat within noise"
+    )
     if state == "annealed" or (state == "unknown" and ended):
-        return [finding(
-            RULE, severity="info", confidence=POSSIBLE,
-            title=f"Converged: {on} flat at the end of the schedule",
-            message=flat + (", at the end of an annealed schedule: the run converged for its "
-                            "size and data." if state == "annealed" else
-                            ", at the end of the run; the log does not show the LR, so whether "
-                            "the schedule had annealed is not known."),
+        return [
+            finding(
+                RULE,
+                severity="info",
+                confidence=POSSIBLE,
+                title=f"Converged: {on} flat at the end of the schedule",
+                message=flat
+                + (
+                    ", at the end of an annealed schedule: the run converged for its size and data."
+                    if state == "annealed"
+                    else ", at the end of the run; the log does not show the LR, so whether "
+                    "the schedule had annealed is not known."
+                ),
+                evidence=evidence,
+            )
+        ]
+    why = {
+        "high": "while the LR is still high: the steps are spent without progress",
+        "unknown": "; the log does not show where the LR schedule stands",
+    }[state]
+    return [
+        finding(
+            RULE,
+            severity="warning" if state == "high" else "info",
+            confidence=LIKELY if state == "high" else WEAK,
+            title=f"Plateau: {on} flat within noise over steps {vt.start_step:,}-{vt.end_step:,}",
+            message=(
+                flat + (", " if state == "high" else "") + why + ". No specific cause was found in "
+                "the log and config."
+                + (" The verdict rests on the train loss (no evals)." if on == "train" else "")
+            ),
             evidence=evidence,
-        )]
-    why = {"high": "while the LR is still high: the steps are spent without progress",
-           "unknown": "; the log does not show where the LR schedule stands"}[state]
-    return [finding(
-        RULE, severity="warning" if state == "high" else "info",
-        confidence=LIKELY if state == "high" else WEAK,
-        title=f"Plateau: {on} flat within noise over steps {vt.start_step:,}-{vt.end_step:,}",
-        message=(flat + (", " if state == "high" else "") + why + ". No specific cause was found in "
-                 "the log and config." + (" The verdict rests on the train loss (no evals)." if on == "train" else "")),
-        evidence=evidence, fixes=[RULE.fix] if state == "high" else [],
-    )]
+            fixes=[RULE.fix] if state == "high" else [],
+        )
+    ]
 
 
 def _stuck_early(ctx: Context, fs, limits) -> bool:
@@ -114,36 +184,47 @@ def _stuck_early(ctx: Context, fs, limits) -> bool:
 def _flat_over_repeated_epochs(ctx: Context, fs, limits) -> bool:
     """Flat over at least half the run and at least one whole extra pass over the data."""
     epochs = ctx.facts.epochs
-    return (fs is not None and epochs is not None and fs[1] >= limits.flat_share
-            and epochs * fs[1] >= limits.flat_epochs)
+    return (
+        fs is not None
+        and epochs is not None
+        and fs[1] >= limits.flat_share
+        and epochs * fs[1] >= limits.flat_epochs
+    )
 
 
 def _chance_clause(a) -> str:
     """A loss near ln(k) for a small k: chance level, if the task has k classes."""
     level = a.trend.end_value if a.trend is not None else None
     if a.facts.vocab_size or level is None or not 0 < level < math.log(CHANCE_MAX_CLASSES + 1):
-        return ""       # a known vocabulary means a language model, not a k-way classifier
+        return ""  # a known vocabulary means a language model, not a k-way classifier
     k = round(math.exp(level))
     if 2 <= k <= CHANCE_MAX_CLASSES and abs(level - math.log(k)) <= CHANCE_TOLERANCE * math.log(k):
-        return (f" The loss ends near ln({k}) = {math.log(k):.3f}: if the task has {k} classes, that is "
-                "chance level, the model has learned next to nothing.")
+        return (
+            f" The loss ends near ln({k}) = {math.log(k):.3f}: if the task has {k} classes, that is "
+            "chance level, the model has learned next to nothing."
+        )
     return ""
 
 
-CHANCE_MAX_CLASSES = 10      # class counts worth naming
-CHANCE_TOLERANCE = 0.02      # within 2% of ln(k)
+CHANCE_MAX_CLASSES = 10  # class counts worth naming
+CHANCE_TOLERANCE = 0.02  # within 2% of ln(k)
 
 
 def _fixes(ctx: Context, step: int, stuck: bool) -> list[str]:
     if stuck:
-        return ["compare the first batches with later ones: a loader that repeats or corrupts data "
-                "stops learning like this", "try the learning rate 3x lower and 3x higher for a few "
-                "hundred steps: the one that moves the loss shows which side the problem is on"]
+        return [
+            "compare the first batches with later ones: a loader that repeats or corrupts data "
+            "stops learning like this",
+            "try the learning rate 3x lower and 3x higher for a few "
+            "hundred steps: the one that moves the loss shows which side the problem is on",
+        ]
     if ctx.nanogpt_flags:
         stop = ctx.setting(max_iters=step, lr_decay_iters=step)
     elif ctx.facts.epochs:
-        stop = (f"train about {max(1, round(_epoch_at(ctx, step)))} epochs instead of "
-                f"{ctx.facts.epochs:.0f} (the flattening came at step {step:,}), with the LR schedule ending there")
+        stop = (
+            f"train about {max(1, round(_epoch_at(ctx, step)))} epochs instead of "
+            f"{ctx.facts.epochs:.0f} (the flattening came at step {step:,}), with the LR schedule ending there"
+        )
     else:
         stop = f"stop at about step {step:,}, with the LR schedule ending there"
     return [f"{stop}: the same loss for less compute"]

@@ -1,4 +1,5 @@
 """PD501: the loss is still falling meaningfully at the end of the log."""
+
 from __future__ import annotations
 
 from ..analyse.anneal_forecast import CurveForecast
@@ -6,25 +7,40 @@ from ..model import RuleInfo, Threshold
 from .base import DOUBT, LIKELY, POSSIBLE, Context, Skip, finding, fmt_slope
 
 RULE = RuleInfo(
-    code="PD501", name="still-improving", category="still_improving", severity="warning",
+    code="PD501",
+    name="still-improving",
+    category="still_improving",
+    severity="warning",
     summary="The loss is still falling beyond noise at the end: not a plateau.",
     what="Fits a line to the recent val evals (the train loss where the log has no val) with an "
-         "uncertainty that includes eval noise; a slope below zero by more than two standard "
-         "errors is 'still improving'. It is a warning when the run stopped while the LR was "
-         "still high (before its anneal, or at a constant LR): training on would pay. On a run "
-         "that finished its schedule it is a fact (info): a longer schedule would still gain, by "
-         "as much as the forecast says.",
+    "uncertainty that includes eval noise; a slope below zero by more than two standard "
+    "errors is 'still improving'. It is a warning when the run stopped while the LR was "
+    "still high (before its anneal, or at a constant LR): training on would pay. On a run "
+    "that finished its schedule it is a fact (info): a longer schedule would still gain, by "
+    "as much as the forecast says.",
     why="A run stopped (or judged) while it still improves leaves loss on the table; calling it a "
-        "plateau is the most common misreading of a loss curve.",
+    "plateau is the most common misreading of a loss curve.",
     fix="Train longer: raise max_iters and lr_decay_iters together.",
     example="INFO PD501 Still improving: val falls 0.0120 per 1k steps at the end",
     reference="Deep Learning Tuning Playbook: still improving at the end means compute-bound.",
     thresholds=(
-        Threshold("min_relative_gain", 0.005, "of the loss", "a recent fall under half a percent "
-                  "of the loss is not worth training on for"),
+        Threshold(
+            "min_relative_gain",
+            0.005,
+            "of the loss",
+            "a recent fall under half a percent of the loss is not worth training on for",
+        ),
     ),
-    explained_by=("overfitting", "lr_too_high", "lr_too_low", "divergence", "init_loss", "lr_schedule",
-                  "incomplete_run", "plateau"),
+    explained_by=(
+        "overfitting",
+        "lr_too_high",
+        "lr_too_low",
+        "divergence",
+        "init_loss",
+        "lr_schedule",
+        "incomplete_run",
+        "plateau",
+    ),
     weight=0.5,
 )
 
@@ -36,16 +52,25 @@ def check(ctx: Context, limits) -> list:
         return [Skip(RULE.code, "too few points for a trend")]
     if vt.verdict != "improving":
         return []
-    relative = -vt.change / vt.start_value if vt.start_value > 0 else 0.0   # of where it started
+    relative = -vt.change / vt.start_value if vt.start_value > 0 else 0.0  # of where it started
     if relative < limits.min_relative_gain:
         return []
     on = a.trend_rests_on
-    evidence = {"slope_per_1k": vt.slope_per_1k, "slope_stderr_per_1k": vt.slope_stderr_per_1k,
-                "t_stat": vt.t_stat, "window": f"{vt.start_step}-{vt.end_step}", "points": vt.n_points,
-                "recent_change": vt.change, "relative_gain_recent": relative, "trend_rests_on": on}
-    message = (f"{on.capitalize()} fell {-vt.change:.3f} ({relative:.1%}) over steps {vt.start_step:,}-"
-               f"{vt.end_step:,} ({vt.n_points} points), a slope of {fmt_slope(vt.slope_per_1k, vt.end_step)}, "
-               f"{abs(vt.t_stat):.1f} standard errors from flat.")
+    evidence = {
+        "slope_per_1k": vt.slope_per_1k,
+        "slope_stderr_per_1k": vt.slope_stderr_per_1k,
+        "t_stat": vt.t_stat,
+        "window": f"{vt.start_step}-{vt.end_step}",
+        "points": vt.n_points,
+        "recent_change": vt.change,
+        "relative_gain_recent": relative,
+        "trend_rests_on": on,
+    }
+    message = (
+        f"{on.capitalize()} fell {-vt.change:.3f} ({relative:.1%}) over steps {vt.start_step:,}-"
+        f"{vt.end_step:,} ({vt.n_points} points), a slope of {fmt_slope(vt.slope_per_1k, vt.end_step)}, "
+        f"{abs(vt.t_stat):.1f} standard errors from flat."
+    )
     if on == "train":
         message += " The log has no evals to judge by, so this rests on the train loss."
     high_lr = _lr_still_high(a)
@@ -53,17 +78,26 @@ def check(ctx: Context, limits) -> list:
     forecast = f.forecast
     if forecast and forecast.get("val_loss") is not None and forecast.get("iter", 0) > (f.last_iter or 0):
         evidence.update({"forecast_iter": forecast["iter"], "forecast_val_loss": forecast["val_loss"]})
-        message += (f" Forecast for iteration {forecast['iter']:,}: ~{forecast['val_loss']:.3f} "
-                    f"({forecast['low']:.3f}-{forecast['high']:.3f}, {forecast['method']}).")
+        message += (
+            f" Forecast for iteration {forecast['iter']:,}: ~{forecast['val_loss']:.3f} "
+            f"({forecast['low']:.3f}-{forecast['high']:.3f}, {forecast['method']})."
+        )
     longer = a.longer_run_forecast
     if longer is not None and isinstance(longer[1], CurveForecast):
         target, fc = longer
         gain_2x = vt.end_value - fc.predicted
-        evidence.update({"forecast_at_2x": fc.predicted, "forecast_2x_interval": [fc.low, fc.high],
-                         "forecast_gain_at_2x": gain_2x})
-        message += (f" A schedule twice as long ({target:,} steps, its decay stretched to match) "
-                    f"would reach ~{fc.predicted:.3f} ({fc.low:.3f}-{fc.high:.3f}), {max(gain_2x, 0.0):.3f} "
-                    "below now (forecast).")
+        evidence.update(
+            {
+                "forecast_at_2x": fc.predicted,
+                "forecast_2x_interval": [fc.low, fc.high],
+                "forecast_gain_at_2x": gain_2x,
+            }
+        )
+        message += (
+            f" A schedule twice as long ({target:,} steps, its decay stretched to match) "
+            f"would reach ~{fc.predicted:.3f} ({fc.low:.3f}-{fc.high:.3f}), {max(gain_2x, 0.0):.3f} "
+            "below now (forecast)."
+        )
     elif longer is not None:
         evidence["forecast_refused"] = longer[1].reason
     if high_lr:
@@ -73,11 +107,17 @@ def check(ctx: Context, limits) -> list:
     severity = "warning" if high_lr and not ended and not ctx.parsed.meta.excerpt else "info"
     if high_lr and ended:
         message += " The schedule itself ended before its anneal (see PD303)."
-    return [finding(
-        RULE, severity=severity, confidence=(LIKELY if on == "val" else POSSIBLE) - (0 if high_lr else DOUBT),
-        title=f"Still improving: {on} falls {fmt_slope(vt.slope_per_1k, vt.end_step, signed=False)} at the end",
-        message=message, evidence=evidence, fixes=_fixes(ctx, ended),
-    )]
+    return [
+        finding(
+            RULE,
+            severity=severity,
+            confidence=(LIKELY if on == "val" else POSSIBLE) - (0 if high_lr else DOUBT),
+            title=f"Still improving: {on} falls {fmt_slope(vt.slope_per_1k, vt.end_step, signed=False)} at the end",
+            message=message,
+            evidence=evidence,
+            fixes=_fixes(ctx, ended),
+        )
+    ]
 
 
 def _lr_still_high(a) -> str:
@@ -100,9 +140,14 @@ def _lr_still_high(a) -> str:
 def _fixes(ctx: Context, ended: bool) -> list[str]:
     f = ctx.facts
     if f.max_iters and not ended:
-        return [f"let the run reach max_iters={f.max_iters:,}" if ctx.nanogpt_flags
-                else f"let the run reach its last step ({f.max_iters:,})"]
+        return [
+            f"let the run reach max_iters={f.max_iters:,}"
+            if ctx.nanogpt_flags
+            else f"let the run reach its last step ({f.max_iters:,})"
+        ]
     if f.max_iters:
-        return [f"{ctx.setting(max_iters=2 * f.max_iters, lr_decay_iters=2 * f.max_iters)} (a longer "
-                "schedule, if the gain is worth the compute)"]
+        return [
+            f"{ctx.setting(max_iters=2 * f.max_iters, lr_decay_iters=2 * f.max_iters)} (a longer "
+            "schedule, if the gain is worth the compute)"
+        ]
     return ["train longer (more steps, with the LR schedule stretched to match)"]

@@ -11,6 +11,7 @@ A store that cannot be read (locked, half-written, a newer schema) is still list
 RunLocation carries the problem and raises it as an InputError when opened, so a sweep reports
 that run in place and goes on.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,13 +27,13 @@ from .mlflow import Run
 LOG_SUFFIXES = (".log", ".txt", ".out", ".err", ".csv", ".tsv", ".jsonl", ".json", ".gz")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_MAGIC = b"SQLite format 3\x00"
-HEAD_BYTES = 256 << 10    # enough for the headers and warnings trainers print before their first loss
-SAMPLE_FIRST = 30         # first lines detection sees: a header, trainer_state.json's "log_history"
-SAMPLE_LOSS_LINES = 30    # and the first lines after them that say "loss"
+HEAD_BYTES = 256 << 10  # enough for the headers and warnings trainers print before their first loss
+SAMPLE_FIRST = 30  # first lines detection sees: a header, trainer_state.json's "log_history"
+SAMPLE_LOSS_LINES = 30  # and the first lines after them that say "loss"
 MLFLOW_TABLES = {"runs", "experiments", "metrics", "params"}
 TRACKIO_TABLES = trackio.TABLES
-HPARAMS_DIR_RE = re.compile(r"^\d+(?:\.\d+)?$")   # add_hparams() writes its own event file in
-                                                  # <logdir>/<time.time()>/: part of the run above
+HPARAMS_DIR_RE = re.compile(r"^\d+(?:\.\d+)?$")  # add_hparams() writes its own event file in
+# <logdir>/<time.time()>/: part of the run above
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ class RunLocation:
     pool can take it."""
 
     name: str
-    kind: str                  # log, tensorboard, mlflow, trackio, wandb, hf_trainer
-    path: str                  # the file or directory holding the run
-    run: Run | None = None     # the run inside a store that holds several
+    kind: str  # log, tensorboard, mlflow, trackio, wandb, hf_trainer
+    path: str  # the file or directory holding the run
+    run: Run | None = None  # the run inside a store that holds several
     problem: str | None = None  # why the store could not be read, raised by open()
 
     def open(self, columns: Mapping[str, str] | None = None, log_format: str = "auto") -> ParsedLog:
@@ -56,7 +57,7 @@ class RunLocation:
         if self.kind == tensorboard.NAME:
             return tensorboard.read(fs, self.path, columns)
         if self.kind == mlflow.NAME:
-            if fs.isdir(self.path):             # mlruns/: the run's id is its directory
+            if fs.isdir(self.path):  # mlruns/: the run's id is its directory
                 return mlflow.read_dir(fs, self.run, columns)
             return mlflow.read_db(fs, self.path, self.run, columns)
         if self.kind == trackio.NAME:
@@ -89,7 +90,7 @@ def iter_runs(path: str, kind: str | None = None) -> Iterator[RunLocation]:
         if entry is None:
             stack.pop()
         elif isinstance(entry, RunLocation):
-            if kind is None or entry.kind == kind:     # --log-format mlflow DIR: its MLflow runs
+            if kind is None or entry.kind == kind:  # --log-format mlflow DIR: its MLflow runs
                 yield entry
         else:
             stack.append(_directory(fs, entry))
@@ -108,8 +109,11 @@ def _directory(fs: Local | Remote, path: str) -> Iterator[RunLocation | str]:
         yield RunLocation(path, tensorboard.NAME, path)
     for entry in entries:
         if entry.is_dir:
-            if not entry.is_link and not entry.name.startswith(".") \
-                    and not (events and HPARAMS_DIR_RE.match(entry.name)):
+            if (
+                not entry.is_link
+                and not entry.name.startswith(".")
+                and not (events and HPARAMS_DIR_RE.match(entry.name))
+            ):
                 yield entry.path
         elif not tensorboard.is_event_file(entry.name):
             yield from _file_runs(fs, entry.path, entry.name, None)
@@ -123,12 +127,16 @@ def _directory_runs(fs: Local | Remote, path: str, names: set[str]) -> list[RunL
     if hf_output.is_output_dir(names):
         return [RunLocation(path, hf_output.NAME, path)]
     if mlflow.is_mlruns(fs, names, path):
-        return [RunLocation(_run_name(fs, path, run), mlflow.NAME, path, run) for run in _unique(mlflow.dir_runs(fs, path))]
+        return [
+            RunLocation(_run_name(fs, path, run), mlflow.NAME, path, run)
+            for run in _unique(mlflow.dir_runs(fs, path))
+        ]
     return None
 
 
-def _file_runs(fs: Local | Remote, path: str, name: str, kind: str | None,
-               explicit: bool = False) -> list[RunLocation]:
+def _file_runs(
+    fs: Local | Remote, path: str, name: str, kind: str | None, explicit: bool = False
+) -> list[RunLocation]:
     lower = name.lower()
     if kind == tensorboard.NAME or (explicit and tensorboard.is_event_file(name)):
         return [RunLocation(path, tensorboard.NAME, path)]
@@ -157,8 +165,10 @@ def _database_runs(fs: Local | Remote, path: str, kind: str | None, explicit: bo
         return [RunLocation(path, kind or _kind_by_name(path), path, problem=exc.problem)]
     if not runs:
         return [RunLocation(path, store, path, problem=f"the {store} store holds no runs")]
-    return [RunLocation(_run_name(fs, path, run, with_experiment=store == mlflow.NAME), store, path, run)
-            for run in _unique(runs)]
+    return [
+        RunLocation(_run_name(fs, path, run, with_experiment=store == mlflow.NAME), store, path, run)
+        for run in _unique(runs)
+    ]
 
 
 def _database_kind(fs: Local | Remote, path: str) -> str | None:
@@ -182,8 +192,12 @@ def _unique(runs: list[Run]) -> list[Run]:
     seen: dict[tuple[str, str], int] = {}
     for run in runs:
         seen[run.experiment, run.name] = seen.get((run.experiment, run.name), 0) + 1
-    return [run if seen[run.experiment, run.name] == 1 else
-            Run(run.run_id, f"{run.name}#{_short_id(run.run_id)}", run.experiment, run.status) for run in runs]
+    return [
+        run
+        if seen[run.experiment, run.name] == 1
+        else Run(run.run_id, f"{run.name}#{_short_id(run.run_id)}", run.experiment, run.status)
+        for run in runs
+    ]
 
 
 def _short_id(run_id: str) -> str:
@@ -210,7 +224,9 @@ def _is_log(fs: Local | Remote, path: str) -> bool:
             source.close()
     except (InputError, OSError):
         return False
-    saying_loss = [line for line in lines[SAMPLE_FIRST:] if "loss" in line or "Loss" in line or "LOSS" in line]
+    saying_loss = [
+        line for line in lines[SAMPLE_FIRST:] if "loss" in line or "Loss" in line or "LOSS" in line
+    ]
     sample = lines[:SAMPLE_FIRST] + saying_loss[:SAMPLE_LOSS_LINES]
     return detect(sample) is not None
 

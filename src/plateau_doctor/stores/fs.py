@@ -5,6 +5,7 @@ local file; `Local` and `Remote` give them exactly that, so one reader serves bo
 writes to the store: a remote SQLite database is copied into a temporary directory of ours.
 No numpy, no fsspec at import time: `diagnose` of a plain log imports this module's package.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -134,19 +135,19 @@ class Remote:
             return self.fs.open(path, "rb")
         except FileNotFoundError:
             raise InputError(path, "no such file") from None
-        except Exception as exc:    # each backend has its own errors (credentials, network, ...)
+        except Exception as exc:  # each backend has its own errors (credentials, network, ...)
             raise InputError(path, f"cannot read: {exc}") from None
 
     @contextlib.contextmanager
     def local_file(self, path: str) -> Iterator[str]:
         """A local copy in a temporary directory of ours (SQLite cannot read a remote file)."""
-        import tempfile      # here: it imports shutil and random, ~10 ms on every plain log's path
+        import tempfile  # here: it imports shutil and random, ~10 ms on every plain log's path
 
         with tempfile.TemporaryDirectory(prefix="plateau-doctor-") as scratch:
             local = os.path.join(scratch, self.basename(path) or "store")
             try:
                 self.fs.get_file(path, local)
-            except Exception as exc:    # as in open(): the backend's own errors
+            except Exception as exc:  # as in open(): the backend's own errors
                 raise InputError(path, f"cannot copy it here to read: {exc}") from None
             os.chmod(local, stat.S_IRUSR)
             yield local
@@ -162,12 +163,14 @@ def _filesystem(url: str, protocol: str):
     try:
         import fsspec
     except ImportError:
-        raise InputError(url, "reading remote paths needs fsspec: pip install 'plateau-doctor[remote]'") from None
+        raise InputError(
+            url, "reading remote paths needs fsspec: pip install 'plateau-doctor[remote]'"
+        ) from None
     try:
         return fsspec.filesystem(protocol)
-    except ImportError as exc:      # fsspec knows the protocol but its package is missing
+    except ImportError as exc:  # fsspec knows the protocol but its package is missing
         raise InputError(url, f"{exc} ({URL_SCHEMES_HINT})") from None
-    except ValueError as exc:       # a protocol fsspec does not know
+    except ValueError as exc:  # a protocol fsspec does not know
         raise InputError(url, f"unknown filesystem {protocol!r}: {exc}") from None
 
 

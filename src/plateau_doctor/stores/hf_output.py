@@ -6,6 +6,7 @@ checkpoint's) is read by the hf_trainer parser. config.json gives the vocabulary
 parameter count comes from the safetensors headers (8-byte length, then a JSON table of tensor
 shapes), so no weight is read. training_args.bin is a pickle: it is never loaded.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ from .fs import Local, Remote
 NAME = hf_trainer.NAME
 STATE = "trainer_state.json"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
-MAX_HEADER = 100 << 20      # a safetensors header longer than this is not one
+MAX_HEADER = 100 << 20  # a safetensors header longer than this is not one
 
 
 def is_output_dir(names: set[str]) -> bool:
@@ -31,7 +32,9 @@ def is_output_dir(names: set[str]) -> bool:
 def read(fs: Local | Remote, path: str) -> ParsedLog:
     states = _state_files(fs, path)
     if not states:
-        raise InputError(path, f"an HF output directory without {STATE} (neither at the top nor in a checkpoint-*/)")
+        raise InputError(
+            path, f"an HF output directory without {STATE} (neither at the top nor in a checkpoint-*/)"
+        )
     texts = {state: _text(fs, state) for state in states}
     newest = max(states, key=lambda state: _global_step(_loads(texts[state])))
     parsed = hf_trainer.parse(texts[newest].splitlines())
@@ -55,8 +58,14 @@ def _state_files(fs: Local | Remote, path: str) -> list[str]:
     top = fs.join(path, STATE)
     if fs.isfile(top):
         found.append(top)
-    checkpoints = sorted(((int(m.group(1)), e.path) for e in fs.entries(path)
-                          if e.is_dir and (m := CHECKPOINT_RE.match(e.name))), reverse=True)
+    checkpoints = sorted(
+        (
+            (int(m.group(1)), e.path)
+            for e in fs.entries(path)
+            if e.is_dir and (m := CHECKPOINT_RE.match(e.name))
+        ),
+        reverse=True,
+    )
     for _, directory in checkpoints:
         state = fs.join(directory, STATE)
         if fs.isfile(state):

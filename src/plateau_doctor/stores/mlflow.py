@@ -8,6 +8,7 @@ and params/<key> files. Deleted runs and experiments are skipped, as MLflow's UI
 
 A store holds many runs: `runs()` lists them, `read()` reads one into a loss table.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,14 +23,14 @@ from .fs import Local, Remote
 from .scalars import apply_config, fill_from_points
 
 NAME = "mlflow"
-TRAITS: dict = {}     # metrics say nothing about how the evals were measured
+TRAITS: dict = {}  # metrics say nothing about how the evals were measured
 DB_NEEDS = {
     "runs": {"run_uuid", "name", "experiment_id", "status", "lifecycle_stage"},
     "experiments": {"experiment_id", "name"},
     "metrics": {"key", "value", "step", "timestamp", "run_uuid", "is_nan"},
     "params": {"key", "value", "run_uuid"},
 }
-FLOAT_MAX = sys.float_info.max      # MLflow's stand-in for an infinite metric
+FLOAT_MAX = sys.float_info.max  # MLflow's stand-in for an infinite metric
 RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}  # mlruns meta.yaml
 
 
@@ -51,16 +52,24 @@ def db_runs(fs: Local | Remote, path: str) -> list[Run]:
             "SELECT r.run_uuid, r.name, e.name, r.status FROM runs r "
             "JOIN experiments e ON e.experiment_id = r.experiment_id "
             "WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active' "
-            "ORDER BY e.name, r.start_time, r.run_uuid").fetchall()
-    return [Run(run_id, name or run_id, experiment, status or "") for run_id, name, experiment, status in rows]
+            "ORDER BY e.name, r.start_time, r.run_uuid"
+        ).fetchall()
+    return [
+        Run(run_id, name or run_id, experiment, status or "") for run_id, name, experiment, status in rows
+    ]
 
 
 def read_db(fs: Local | Remote, path: str, run: Run, columns: Mapping[str, str] | None = None) -> ParsedLog:
     with fs.local_file(path) as local, sqlite.connect(local, path) as db:
         _check_schema(db, path)
-        points = [(step, key, _db_value(value, is_nan)) for key, value, step, is_nan in db.execute(
-            "SELECT key, value, step, is_nan FROM metrics WHERE run_uuid = ? "
-            "ORDER BY timestamp, step, key", (run.run_id,))]
+        points = [
+            (step, key, _db_value(value, is_nan))
+            for key, value, step, is_nan in db.execute(
+                "SELECT key, value, step, is_nan FROM metrics WHERE run_uuid = ? "
+                "ORDER BY timestamp, step, key",
+                (run.run_id,),
+            )
+        ]
         params = dict(db.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run.run_id,)))
     return _table(points, params, run, f"{path}: run {run.name}", columns)
 
@@ -70,7 +79,7 @@ def _check_schema(db, path: str) -> None:
     try:
         row = db.execute("SELECT version_num FROM alembic_version").fetchone()
         version = f"alembic revision {row[0]}" if row else ""
-    except Exception:       # no alembic_version table: require() says what is missing
+    except Exception:  # no alembic_version table: require() says what is missing
         pass
     sqlite.require(db, DB_NEEDS, path, "MLflow", version)
 
@@ -102,8 +111,14 @@ def dir_runs(fs: Local | Remote, path: str) -> list[Run]:
             if not run or run.get("lifecycle_stage", "active") != "active":
                 continue
             status = run.get("status")
-            found.append(Run(run_dir.path, str(run.get("run_name") or run_dir.name), str(meta.get("name", experiment.name)),
-                             RUN_STATUS.get(status, str(status or ""))))
+            found.append(
+                Run(
+                    run_dir.path,
+                    str(run.get("run_name") or run_dir.name),
+                    str(meta.get("name", experiment.name)),
+                    RUN_STATUS.get(status, str(status or "")),
+                )
+            )
     return found
 
 
@@ -123,8 +138,9 @@ def read_dir(fs: Local | Remote, run: Run, columns: Mapping[str, str] | None = N
             timed.append((stamp, step, key, value))
     timed.sort(key=lambda p: (p[0], p[1], p[2]))
     params = {key: _text(fs, file).strip() for key, file in _files(fs, fs.join(run.run_id, "params"))}
-    return _table([(step, key, value) for _, step, key, value in timed], params, run,
-                  f"{run.run_id}", columns)
+    return _table(
+        [(step, key, value) for _, step, key, value in timed], params, run, f"{run.run_id}", columns
+    )
 
 
 def _files(fs: Local | Remote, root: str, prefix: str = "") -> list[tuple[str, str]]:
@@ -157,8 +173,13 @@ def _yaml(fs: Local | Remote, path: str) -> dict | None:
 
 
 # -- both -----------------------------------------------------------------------------------------
-def _table(points: list[tuple[int, str, float]], params: dict[str, str], run: Run, name: str,
-           columns: Mapping[str, str] | None) -> ParsedLog:
+def _table(
+    points: list[tuple[int, str, float]],
+    params: dict[str, str],
+    run: Run,
+    name: str,
+    columns: Mapping[str, str] | None,
+) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     try:
@@ -166,6 +187,7 @@ def _table(points: list[tuple[int, str, float]], params: dict[str, str], run: Ru
     except ValueError as exc:
         raise InputError(name, str(exc)) from None
     apply_config(meta, params, "the run's MLflow params")
-    meta.notes.append(f"MLflow run {run.name!r} of experiment {run.experiment!r}, "
-                      f"status {run.status or 'unknown'}")
+    meta.notes.append(
+        f"MLflow run {run.name!r} of experiment {run.experiment!r}, status {run.status or 'unknown'}"
+    )
     return table.build(count)

@@ -6,6 +6,7 @@ JSON-lines exports use (parsers/tabular.py: train/loss, eval/loss, val_loss, lea
 grad_norm, ...), so a run reads the same whether exported or read from its store. The step is the
 tracker's own step, never a metric that happens to be called `step` or `iter`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -14,13 +15,14 @@ from typing import Any
 from ..parsers.table import LossTableBuilder
 from ..parsers.tabular import LOSS_ROLES, auto_columns, cell_value, fill_table, names
 
-STEP = "(step)"          # the row key of the tracker's step: no metric name looks like it
-EPOCH_KEYS = ("epoch", "train/epoch")   # HF logs the epoch as a metric (train/epoch in TensorBoard)
+STEP = "(step)"  # the row key of the tracker's step: no metric name looks like it
+EPOCH_KEYS = ("epoch", "train/epoch")  # HF logs the epoch as a metric (train/epoch in TensorBoard)
 
 # A config that holds all of these is nanoGPT train.py's globals (what nanoGPT logs to W&B and
 # what a port to another tracker logs): its keys then mean what resolve's nanoGPT defaults say.
-NANOGPT_CONFIG_KEYS = frozenset({"gradient_accumulation_steps", "block_size", "n_layer", "n_embd",
-                                 "lr_decay_iters", "eval_iters"})
+NANOGPT_CONFIG_KEYS = frozenset(
+    {"gradient_accumulation_steps", "block_size", "n_layer", "n_embd", "lr_decay_iters", "eval_iters"}
+)
 
 
 def rows_by_step(points: Iterable[tuple[int, str, float]]) -> tuple[list[tuple[int, dict]], dict[str, None]]:
@@ -30,8 +32,8 @@ def rows_by_step(points: Iterable[tuple[int, str, float]]) -> tuple[list[tuple[i
     lower than its last (a restart), starts new rows, so a re-logged step is kept, not merged."""
     rows: list[tuple[int, dict]] = []
     seen: dict[str, None] = {}
-    by_step: dict[int, dict] = {}      # rows since the last restart
-    last: dict[str, int] = {}          # the last step of each name
+    by_step: dict[int, dict] = {}  # rows since the last restart
+    last: dict[str, int] = {}  # the last step of each name
     for step, name, value in points:
         if step < last.get(name, step):
             by_step = {}
@@ -39,21 +41,26 @@ def rows_by_step(points: Iterable[tuple[int, str, float]]) -> tuple[list[tuple[i
         row = by_step.get(step)
         if row is None or name in row:
             row = by_step[step] = {STEP: step}
-            rows.append((0, row))       # line 0: a store has no log lines to point at
+            rows.append((0, row))  # line 0: a store has no log lines to point at
         row[name] = value
         seen[name] = None
     return rows, seen
 
 
-def fill_from_points(table: LossTableBuilder, points: Iterable[tuple[int, str, float]],
-                     columns: Mapping[str, str] | None = None) -> int:
+def fill_from_points(
+    table: LossTableBuilder,
+    points: Iterable[tuple[int, str, float]],
+    columns: Mapping[str, str] | None = None,
+) -> int:
     """Add the points' rows to `table`, names mapped by `columns` (role -> metric name) or found
     by name; returns the number of points. ValueError when no loss metric is recognised."""
     rows, seen = rows_by_step(points)
     mapping = dict(columns) if columns else auto_columns(seen)
     if not any(role in mapping for role in LOSS_ROLES):
-        raise ValueError(f"no loss metric recognised among {names(seen) or 'no metrics'}; "
-                         "name one with --columns train=NAME or val=NAME")
+        raise ValueError(
+            f"no loss metric recognised among {names(seen) or 'no metrics'}; "
+            "name one with --columns train=NAME or val=NAME"
+        )
     missing = [name for role, name in mapping.items() if role != "step" and name not in seen]
     if missing:
         raise ValueError(f"no metric {names(missing)}; the run has: {names(seen)}")

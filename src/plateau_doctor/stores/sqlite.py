@@ -5,6 +5,7 @@ no -shm file is read through heap memory). A writer holding the lock makes us wa
 then say the store is locked rather than hang a sweep. A half-written or foreign file, and a
 schema without the tables and columns we read (a newer tracker), are InputErrors naming the file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 
 from ..read import InputError
 
-LOCK_WAIT_S = 2.0     # long enough for a writer's commit, short enough not to stall a sweep
+LOCK_WAIT_S = 2.0  # long enough for a writer's commit, short enough not to stall a sweep
 
 
 @contextlib.contextmanager
@@ -48,15 +49,22 @@ def columns(connection: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
 
 
-def require(connection: sqlite3.Connection, needed: dict[str, set[str]], name: str, tracker: str,
-            version: str = "") -> None:
+def require(
+    connection: sqlite3.Connection, needed: dict[str, set[str]], name: str, tracker: str, version: str = ""
+) -> None:
     """Every table and column we read is there, or an InputError saying the schema is not one we
     know (a newer `tracker` than plateau-doctor reads)."""
     for table, wanted in needed.items():
         missing = wanted - columns(connection, table)
         if missing:
-            what = f"no table {table!r}" if missing == wanted else \
-                f"table {table!r} has no column {', '.join(sorted(missing))}"
-            raise InputError(name, f"not a {tracker} database this version reads ({what}"
-                                   f"{'; schema ' + version if version else ''}): "
-                                   f"written by a newer {tracker}?")
+            what = (
+                f"no table {table!r}"
+                if missing == wanted
+                else f"table {table!r} has no column {', '.join(sorted(missing))}"
+            )
+            raise InputError(
+                name,
+                f"not a {tracker} database this version reads ({what}"
+                f"{'; schema ' + version if version else ''}): "
+                f"written by a newer {tracker}?",
+            )

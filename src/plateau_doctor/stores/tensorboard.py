@@ -6,6 +6,7 @@ grad_norm, ...). A text summary holding a JSON object is the run's config: HF's
 TensorBoardCallback writes TrainingArguments as the `args` text and the model's config as
 `model_config`.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ from .scalars import apply_config, fill_from_points
 from .tfrecord import scan_file
 
 NAME = "tensorboard"
-TRAITS: dict = {}      # events say nothing about how the evals were measured
+TRAITS: dict = {}  # events say nothing about how the evals were measured
 EVENT_MARK = "tfevents"
-TEXT_SUFFIX = "/text_summary"    # add_text(tag, ...) writes the tag as `<tag>/text_summary`
+TEXT_SUFFIX = "/text_summary"  # add_text(tag, ...) writes the tag as `<tag>/text_summary`
 TIME_RE = re.compile(r"tfevents\.(\d+)")
 
 

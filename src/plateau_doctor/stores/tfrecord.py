@@ -11,6 +11,7 @@ Every record is read: no reservoir sampling, unlike TensorBoard's own loader. CR
 where it matters: the first record (is this a TFRecord file at all?) and any record that does not
 fit or does not decode (corruption, or a writer still at work).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,10 +22,10 @@ from typing import BinaryIO
 
 from ..read import InputError
 
-CHUNK = 4 << 20          # bytes read at a time: event files can be gigabytes
-HEADER = 12              # length (8) + its masked CRC (4)
-FOOTER = 4               # the data's masked CRC
-MAX_RECORD = 1 << 30     # a longer record is a corrupt length, not an event
+CHUNK = 4 << 20  # bytes read at a time: event files can be gigabytes
+HEADER = 12  # length (8) + its masked CRC (4)
+FOOTER = 4  # the data's masked CRC
+MAX_RECORD = 1 << 30  # a longer record is a corrupt length, not an event
 
 # tensorflow/core/framework/types.proto: the dtypes a scalar summary's tensor is written in
 DT_FLOAT, DT_DOUBLE, DT_STRING, DT_HALF = 1, 2, 7, 19
@@ -35,10 +36,10 @@ SCALAR_FORMATS = {DT_FLOAT: "<f", DT_DOUBLE: "<d", DT_HALF: "<e"}
 class FileScan:
     """What one event file held, in file order."""
 
-    scalars: list[tuple[int, str, float]] = field(default_factory=list)   # (step, tag, value)
-    texts: list[tuple[str, str]] = field(default_factory=list)            # (tag, text)
+    scalars: list[tuple[int, str, float]] = field(default_factory=list)  # (step, tag, value)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (tag, text)
     records: int = 0
-    problem: str | None = None     # why reading stopped before the end of the file
+    problem: str | None = None  # why reading stopped before the end of the file
 
 
 def scan_file(handle: BinaryIO, name: str) -> FileScan:
@@ -50,7 +51,7 @@ def scan_file(handle: BinaryIO, name: str) -> FileScan:
     for data in _records(handle, name, scan):
         try:
             event.ParseFromString(data)
-        except Exception as exc:    # protobuf's DecodeError; its module path differs by backend
+        except Exception as exc:  # protobuf's DecodeError; its module path differs by backend
             scan.problem = f"record {scan.records + 1} does not decode as an event ({exc})"
             break
         scan.records += 1
@@ -94,7 +95,7 @@ def _records(handle: BinaryIO, name: str, scan: FileScan) -> Iterator[bytes]:
     """The data of each complete record. Stops, setting scan.problem, at a record that is cut
     short (a writer still at work, or a truncated copy) or whose length is corrupt."""
     buffer = _Buffer(handle, name)
-    checked = False     # the first record's length CRC proves this is a TFRecord file
+    checked = False  # the first record's length CRC proves this is a TFRecord file
     while buffer.have(HEADER):
         at = buffer.at
         length = struct.unpack_from("<Q", buffer.data, at)[0]
@@ -108,12 +109,14 @@ def _records(handle: BinaryIO, name: str, scan: FileScan) -> Iterator[bytes]:
         if not buffer.have(HEADER + length + FOOTER):
             break
         start = buffer.at + HEADER
-        yield bytes(buffer.data[start:start + length])
+        yield bytes(buffer.data[start : start + length])
         buffer.at = start + length + FOOTER
     left = len(buffer.data) - buffer.at
     if left:
-        scan.problem = (f"the last record is cut short ({left} bytes at byte {buffer.offset + buffer.at:,}): "
-                        "a run still writing, or a truncated copy")
+        scan.problem = (
+            f"the last record is cut short ({left} bytes at byte {buffer.offset + buffer.at:,}): "
+            "a run still writing, or a truncated copy"
+        )
 
 
 class _Buffer:
@@ -122,14 +125,14 @@ class _Buffer:
     def __init__(self, handle: BinaryIO, name: str) -> None:
         self.handle, self.name = handle, name
         self.data = bytearray()
-        self.at = 0          # start of the current record in data
-        self.offset = 0      # file offset of data[0]
+        self.at = 0  # start of the current record in data
+        self.offset = 0  # file offset of data[0]
         self.eof = False
 
     def have(self, n: int) -> bool:
         """Are there n bytes from `at` on? Reads more as needed; False at end of file."""
         while len(self.data) - self.at < n and not self.eof:
-            del self.data[:self.at]
+            del self.data[: self.at]
             self.offset += self.at
             self.at = 0
             try:
@@ -170,7 +173,7 @@ def masked_crc(data: bytes) -> int:
 def _length_crc_ok(buffer: bytearray, at: int) -> bool:
     if len(buffer) - at < HEADER:
         return False
-    return masked_crc(bytes(buffer[at:at + 8])) == struct.unpack_from("<I", buffer, at + 8)[0]
+    return masked_crc(bytes(buffer[at : at + 8])) == struct.unpack_from("<I", buffer, at + 8)[0]
 
 
 # -- the messages, declared at run time with only the fields read ---------------------------------
@@ -184,46 +187,67 @@ def _event_class(name: str):
         raise InputError(name, NO_PROTOBUF) from None
 
 
-@functools.cache     # once per process: a descriptor pool is not cheap to rebuild
+@functools.cache  # once per process: a descriptor pool is not cheap to rebuild
 def _build_event_class():
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     F = descriptor_pb2.FieldDescriptorProto
-    proto = descriptor_pb2.FileDescriptorProto(name="plateau_doctor_event.proto",
-                                               package="plateau_doctor", syntax="proto3")
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="plateau_doctor_event.proto", package="plateau_doctor", syntax="proto3"
+    )
 
     def message(msg_name, fields, oneof=None):
         msg = proto.message_type.add(name=msg_name)
         if oneof:
             msg.oneof_decl.add(name=oneof)
         for field_name, number, kind, repeated, type_name, in_oneof in fields:
-            f = msg.field.add(name=field_name, number=number, type=kind,
-                              label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL)
+            f = msg.field.add(
+                name=field_name,
+                number=number,
+                type=kind,
+                label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL,
+            )
             if type_name:
                 f.type_name = f".plateau_doctor.{type_name}"
             if in_oneof:
                 f.oneof_index = 0
 
     # tensorflow/core/framework/tensor.proto (TensorProto), summary.proto, util/event.proto
-    message("Tensor", [("dtype", 1, F.TYPE_INT32, False, None, False),
-                       ("tensor_content", 4, F.TYPE_BYTES, False, None, False),
-                       ("float_val", 5, F.TYPE_FLOAT, True, None, False),
-                       ("double_val", 6, F.TYPE_DOUBLE, True, None, False),
-                       ("string_val", 8, F.TYPE_BYTES, True, None, False),
-                       ("half_val", 13, F.TYPE_INT32, True, None, False)])
-    message("Value", [("tag", 1, F.TYPE_STRING, False, None, False),
-                      ("simple_value", 2, F.TYPE_FLOAT, False, None, True),
-                      ("image", 4, F.TYPE_BYTES, False, None, True),
-                      ("histo", 5, F.TYPE_BYTES, False, None, True),
-                      ("audio", 6, F.TYPE_BYTES, False, None, True),
-                      ("tensor", 8, F.TYPE_MESSAGE, False, "Tensor", True)], oneof="value")
+    message(
+        "Tensor",
+        [
+            ("dtype", 1, F.TYPE_INT32, False, None, False),
+            ("tensor_content", 4, F.TYPE_BYTES, False, None, False),
+            ("float_val", 5, F.TYPE_FLOAT, True, None, False),
+            ("double_val", 6, F.TYPE_DOUBLE, True, None, False),
+            ("string_val", 8, F.TYPE_BYTES, True, None, False),
+            ("half_val", 13, F.TYPE_INT32, True, None, False),
+        ],
+    )
+    message(
+        "Value",
+        [
+            ("tag", 1, F.TYPE_STRING, False, None, False),
+            ("simple_value", 2, F.TYPE_FLOAT, False, None, True),
+            ("image", 4, F.TYPE_BYTES, False, None, True),
+            ("histo", 5, F.TYPE_BYTES, False, None, True),
+            ("audio", 6, F.TYPE_BYTES, False, None, True),
+            ("tensor", 8, F.TYPE_MESSAGE, False, "Tensor", True),
+        ],
+        oneof="value",
+    )
     message("Summary", [("value", 1, F.TYPE_MESSAGE, True, "Value", False)])
-    message("Event", [("wall_time", 1, F.TYPE_DOUBLE, False, None, False),
-                      ("step", 2, F.TYPE_INT64, False, None, False),
-                      ("summary", 5, F.TYPE_MESSAGE, False, "Summary", False)])
+    message(
+        "Event",
+        [
+            ("wall_time", 1, F.TYPE_DOUBLE, False, None, False),
+            ("step", 2, F.TYPE_INT64, False, None, False),
+            ("summary", 5, F.TYPE_MESSAGE, False, "Summary", False),
+        ],
+    )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
     descriptor = pool.FindMessageTypeByName("plateau_doctor.Event")
-    if hasattr(message_factory, "GetMessageClass"):          # protobuf >= 4.21
+    if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.21
         return message_factory.GetMessageClass(descriptor)
     return message_factory.MessageFactory(pool).GetPrototype(descriptor)

@@ -6,6 +6,7 @@ run_name, config: a JSON object). Older databases have no run_id column: a run w
 layouts are read. trackio writes NaN and ±inf as the strings "NaN", "Infinity", "-Infinity";
 its own bookkeeping keys in a config start with `_` (_Username, _Created, _Group).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from .scalars import apply_config, fill_from_points
 NAME = "trackio"
 TRAITS: dict = {}
 NEEDS = {"metrics": {"run_name", "step", "metrics"}}
-TABLES = {"metrics", "configs"}      # both present: a trackio project database
+TABLES = {"metrics", "configs"}  # both present: a trackio project database
 
 
 def runs(fs: Local | Remote, path: str) -> list[Run]:
@@ -32,7 +33,9 @@ def runs(fs: Local | Remote, path: str) -> list[Run]:
     with fs.local_file(path) as local, sqlite.connect(local, path) as db:
         sqlite.require(db, NEEDS, path, "trackio")
         key = _run_key(db)
-        rows = db.execute(f"SELECT {key}, run_name, MIN(id) FROM metrics GROUP BY {key} ORDER BY MIN(id)").fetchall()
+        rows = db.execute(
+            f"SELECT {key}, run_name, MIN(id) FROM metrics GROUP BY {key} ORDER BY MIN(id)"
+        ).fetchall()
     project = fs.basename(path).rsplit(".", 1)[0]
     return [Run(str(run_id), str(name), project, "") for run_id, name, _ in rows]
 
@@ -41,8 +44,9 @@ def read(fs: Local | Remote, path: str, run: Run, columns: Mapping[str, str] | N
     with fs.local_file(path) as local, sqlite.connect(local, path) as db:
         sqlite.require(db, NEEDS, path, "trackio")
         key = _run_key(db)
-        rows = db.execute(f"SELECT step, metrics FROM metrics WHERE {key} = ? ORDER BY id",
-                          (run.run_id,)).fetchall()
+        rows = db.execute(
+            f"SELECT step, metrics FROM metrics WHERE {key} = ? ORDER BY id", (run.run_id,)
+        ).fetchall()
         config = _config(db, key, run.run_id)
     table = LossTableBuilder(NAME, TRAITS)
     name = f"{path}: run {run.name}"
@@ -65,7 +69,7 @@ def _points(rows: list[tuple[int, object]]) -> Iterator[tuple[int, str, float]]:
         if step is None or values is None:
             continue
         for key, cell in values.items():
-            value = cell_value(cell)        # "NaN" / "Infinity" strings become floats
+            value = cell_value(cell)  # "NaN" / "Infinity" strings become floats
             if value is not None:
                 yield int(step), str(key), value
 
@@ -73,13 +77,15 @@ def _points(rows: list[tuple[int, object]]) -> Iterator[tuple[int, str, float]]:
 def _config(db, key: str, run_id: str) -> dict:
     if "config" not in sqlite.columns(db, "configs") or key not in sqlite.columns(db, "configs"):
         return {}
-    row = db.execute(f"SELECT config FROM configs WHERE {key} = ? ORDER BY id DESC LIMIT 1", (run_id,)).fetchone()
+    row = db.execute(
+        f"SELECT config FROM configs WHERE {key} = ? ORDER BY id DESC LIMIT 1", (run_id,)
+    ).fetchone()
     return (_json_object(row[0]) or {}) if row else {}
 
 
 def _json_object(blob: object) -> dict | None:
     try:
-        value = json.loads(blob)     # str or bytes: trackio stores orjson's bytes
+        value = json.loads(blob)  # str or bytes: trackio stores orjson's bytes
     except (TypeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

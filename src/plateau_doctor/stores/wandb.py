@@ -6,6 +6,7 @@ config.yaml (wandb/sdk/lib/config_util.py): `wandb_version: 1`, then each key as
 `{desc: ..., value: ...}` (newer clients drop desc); `_wandb` is W&B's own bookkeeping. An
 offline run writes config.yaml and wandb-summary.json only when synced.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from .scalars import apply_config
 
 NAME = "wandb"
 RUN_DIR_RE = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-\w+$")
-CONFIG_VERSION = 1      # the only config.yaml version wandb itself reads
+CONFIG_VERSION = 1  # the only config.yaml version wandb itself reads
 
 
 def is_run_dir(name: str, names: set[str]) -> bool:
@@ -33,9 +34,12 @@ def read(fs: Local | Remote, path: str, log_format: str = "auto") -> ParsedLog:
     files = fs.join(path, "files")
     output = fs.join(files, "output.log")
     if not fs.isfile(output):
-        raise InputError(path, "a W&B run directory without files/output.log: its metrics are only in "
-                               "the binary .wandb file, which is not read; export the run's history "
-                               "as CSV and diagnose that")
+        raise InputError(
+            path,
+            "a W&B run directory without files/output.log: its metrics are only in "
+            "the binary .wandb file, which is not read; export the run's history "
+            "as CSV and diagnose that",
+        )
     source = LogText(output, fs.open(output))
     try:
         parsed = parse_source(source, log_format if log_format != NAME else "auto")
@@ -67,8 +71,10 @@ def _config(fs: Local | Remote, path: str, notes: list[str]) -> dict:
         return {}
     version = loaded.pop("wandb_version", CONFIG_VERSION)
     if version != CONFIG_VERSION:
-        notes.append(f"files/config.yaml has wandb_version {version!r} (this version reads "
-                     f"{CONFIG_VERSION}); config not read")
+        notes.append(
+            f"files/config.yaml has wandb_version {version!r} (this version reads "
+            f"{CONFIG_VERSION}); config not read"
+        )
         return {}
     return {str(k): v["value"] for k, v in loaded.items() if isinstance(v, dict) and "value" in v}
 

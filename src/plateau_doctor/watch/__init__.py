@@ -14,6 +14,7 @@ Output: on a terminal, a rich live view (latest losses, sparklines, current find
 --once-per-eval or when stdout is not a terminal, one plain line per eval. At the end of input,
 at the timeout, or on Ctrl-C: the full text report. Exit code 1 if it holds an error finding.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,18 @@ from .live import Diagnosis, LiveLog
 from .views import LiveView, PlainView, is_tty, thin, width
 
 
-def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, overrides: dict,
-              dataset_tokens: str | None, log_format: str, poll_seconds: float = 0.5,
-              timeout: float | None = None, out: TextIO = sys.stdout) -> int:
+def run_watch(
+    source: str | None,
+    *,
+    once_per_eval: bool,
+    config: str | None,
+    overrides: dict,
+    dataset_tokens: str | None,
+    log_format: str,
+    poll_seconds: float = 0.5,
+    timeout: float | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
     """Follow `source` (a path; None or '-' for stdin) until its end, the timeout or Ctrl-C,
     re-diagnosing at each eval; then print the full report. Returns the exit code: 1 if the
     final report holds an error finding, else 0 (bad arguments raise, as in `diagnose`)."""
@@ -45,19 +55,21 @@ def run_watch(source: str | None, *, once_per_eval: bool, config: str | None, ov
                 log.waiting = bool(events) and events[-1] == "waiting"
                 if data:
                     log.feed(data)
-                elif data is not None:          # b"": the file was rotated or truncated
+                elif data is not None:  # b"": the file was rotated or truncated
                     log.end_of_file(events[-1] if events else None)
                 if data is None or len(data) < CHUNK:
-                    _on_new_lines(log, diagnosis, view)     # caught up with the writer
-                else:                           # a backlog: diagnose once it is read
+                    _on_new_lines(log, diagnosis, view)  # caught up with the writer
+                else:  # a backlog: diagnose once it is read
                     view.refresh(log, diagnosis)
             log.end_of_file()
             _on_new_lines(log, diagnosis, view, force=True)
-    except KeyboardInterrupt:                   # Ctrl-C: report on what was read
+    except KeyboardInterrupt:  # Ctrl-C: report on what was read
         log.end_of_file()
-    if "timeout" in events:                     # say why it stopped and what the report covers
-        log.notes.append(f"watch stopped after no new data for {timeout:g} s (--timeout): the report "
-                         f"covers the {log.n_lines:,} lines read")
+    if "timeout" in events:  # say why it stopped and what the report covers
+        log.notes.append(
+            f"watch stopped after no new data for {timeout:g} s (--timeout): the report "
+            f"covers the {log.n_lines:,} lines read"
+        )
     report = diagnosis.report
     if report is None or diagnosis.error or diagnosis.lines != log.n_lines or "timeout" in events:
         report = diagnosis.run(_final_table(log, name), final=True)
@@ -76,9 +88,9 @@ def _final_table(log: LiveLog, name: str) -> ParsedLog:
 
     try:
         parsed = log.snapshot(final=True)
-    except (UnknownFormat, ValueError) as exc:   # ValueError: a table parser's "no loss column"
+    except (UnknownFormat, ValueError) as exc:  # ValueError: a table parser's "no loss column"
         raise InputError(name, str(exc)) from None
-    require_rows(parsed, name, log.log_format)   # a forced --log-format that read nothing
+    require_rows(parsed, name, log.log_format)  # a forced --log-format that read nothing
     return parsed
 
 

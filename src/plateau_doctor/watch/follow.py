@@ -2,6 +2,7 @@
 exist yet, reopened when rotated, read again from the start when truncated), a pipe or stdin read
 until it closes, a .gz read through. `timeout` ends the wait for data on any of them; what was
 read until then is still reported."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ from typing import Any
 from ..read import CHUNK, InputError, is_stdin, open_binary, open_log
 
 
-def chunks(source: str | None, poll_seconds: float, timeout: float | None,
-           events: list[str]) -> Iterator[bytes | None]:
+def chunks(
+    source: str | None, poll_seconds: float, timeout: float | None, events: list[str]
+) -> Iterator[bytes | None]:
     """The input as it arrives: follow a regular file; read pipes, stdin and .gz to their end.
     Yields None when there is nothing new (a chance to redraw); "waiting" and "timeout" are
     noted in `events`."""
@@ -24,18 +26,18 @@ def chunks(source: str | None, poll_seconds: float, timeout: float | None,
         return
     assert source is not None
     yield from wait_for(source, poll_seconds, timeout, events)
-    handle = open_binary(source)               # InputError now, before any output
+    handle = open_binary(source)  # InputError now, before any output
     try:
         info = os.fstat(handle.fileno())
         gzipped = handle.peek(2)[:2] == b"\x1f\x8b"
     finally:
         handle.close()
-    if gzipped:                                # a finished, compressed log: read it through
+    if gzipped:  # a finished, compressed log: read it through
         for buf, lo, hi in open_log(source).blocks():
             yield bytes(memoryview(buf)[lo:hi])
     elif stat.S_ISREG(info.st_mode):
         yield from follow_file(source, poll_seconds, timeout, events)
-    else:                                      # a named pipe or a device
+    else:  # a named pipe or a device
         fd = os.open(source, os.O_RDONLY)
         try:
             yield from read_stream(fd, poll_seconds, timeout, events)
@@ -58,8 +60,9 @@ def wait_for(path: str, poll_seconds: float, timeout: float | None, events: list
         events.pop()
 
 
-def follow_file(path: str, poll_seconds: float, timeout: float | None,
-                events: list[str] | None = None) -> Iterator[bytes | None]:
+def follow_file(
+    path: str, poll_seconds: float, timeout: float | None, events: list[str] | None = None
+) -> Iterator[bytes | None]:
     """The bytes of a growing file as they are written. Yields None when there is nothing new
     (a chance to refresh the view). Reopens the path when the file is rotated, starts over when
     it is truncated (each noted in `events`), and stops once nothing was added for `timeout`
@@ -78,7 +81,7 @@ def follow_file(path: str, poll_seconds: float, timeout: float | None,
                 if events is not None:
                     events.append(event)
                 last_growth = time.monotonic()
-                yield b""          # the caller ends the old file's last line here
+                yield b""  # the caller ends the old file's last line here
                 continue
             if timeout is not None and time.monotonic() - last_growth >= timeout:
                 if events is not None:
@@ -94,7 +97,7 @@ def _reopen_if_replaced(path: str, handle) -> tuple[Any, str | None]:
     """At the end of what was written: has the path been rotated or the file truncated?"""
     try:
         now = os.stat(path)
-    except OSError:              # mid-rotation (renamed, not yet recreated): keep the old file
+    except OSError:  # mid-rotation (renamed, not yet recreated): keep the old file
         return handle, None
     mine = os.fstat(handle.fileno())
     if (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev):
@@ -110,8 +113,9 @@ def _reopen_if_replaced(path: str, handle) -> tuple[Any, str | None]:
     return handle, None
 
 
-def read_stream(fd: int, poll_seconds: float = 0.5, timeout: float | None = None,
-                events: list[str] | None = None) -> Iterator[bytes | None]:
+def read_stream(
+    fd: int, poll_seconds: float = 0.5, timeout: float | None = None, events: list[str] | None = None
+) -> Iterator[bytes | None]:
     """A pipe or stdin, as the bytes arrive, until EOF, or until nothing arrived for `timeout`
     seconds (noted as "timeout" in `events`). Yields None between polls."""
     import select
@@ -120,7 +124,7 @@ def read_stream(fd: int, poll_seconds: float = 0.5, timeout: float | None = None
     while True:
         try:
             ready, _, _ = select.select([fd], [], [], poll_seconds)
-        except (OSError, ValueError):          # not selectable (some devices): block on read
+        except (OSError, ValueError):  # not selectable (some devices): block on read
             ready = [fd]
         if not ready:
             if timeout is not None and time.monotonic() - last_data >= timeout:

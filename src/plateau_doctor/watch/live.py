@@ -1,6 +1,7 @@
 """Incremental parsing and re-diagnosis for `watch`: bytes in, eval rows, table snapshots and the
 latest report out. Each new nanoGPT line costs O(1) parse work; other formats are re-parsed at
 most once a second; the diagnosis runs again only when an eval line arrived."""
+
 from __future__ import annotations
 
 import time
@@ -10,8 +11,8 @@ from ..model import ParsedLog, Report
 from ..parsers.nanogpt import BLOCK
 from ..read import InputError, LineBuffer, decode_run
 
-SAMPLE_LINES = 5000     # lines kept for format detection, as parsers.SNIFF_LINES
-DECIDE_HITS = 2         # data lines of one format before a live log is taken to be that format
+SAMPLE_LINES = 5000  # lines kept for format detection, as parsers.SNIFF_LINES
+DECIDE_HITS = 2  # data lines of one format before a live log is taken to be that format
 
 
 class LiveLog:
@@ -20,12 +21,12 @@ class LiveLog:
     def __init__(self, log_format: str = "auto", reparse_seconds: float = 1.0) -> None:
         self.log_format = log_format
         self.format: str | None = None if log_format == "auto" else log_format
-        self.buffer = LineBuffer(BLOCK)         # the nanoGPT scanner's best block size
+        self.buffer = LineBuffer(BLOCK)  # the nanoGPT scanner's best block size
         self.n_lines = 0
-        self.waiting = False                # the followed file does not exist yet
+        self.waiting = False  # the followed file does not exist yet
         self.notes: list[str] = []
-        self._sample: list[str] = []        # lines before the format is known (the first ones)
-        self._parser = None                 # NanoGPTParser (incremental)
+        self._sample: list[str] = []  # lines before the format is known (the first ones)
+        self._parser = None  # NanoGPTParser (incremental)
         self._lines: list[str] | None = None  # other formats: every line, re-parsed
         self._parsed: ParsedLog | None = None  # their latest parse
         self._parsed_at = 0.0
@@ -47,8 +48,10 @@ class LiveLog:
         if self.format is None:
             self._detect([], final=True)
         if event:
-            self.notes.append(f"the log file was {event} after line {self.n_lines:,}; "
-                              "later lines are numbered on from there")
+            self.notes.append(
+                f"the log file was {event} after line {self.n_lines:,}; "
+                "later lines are numbered on from there"
+            )
 
     def _run(self, buf: bytearray, lo: int, hi: int) -> None:
         if self._parser is not None:
@@ -71,12 +74,13 @@ class LiveLog:
 
         self._sample += lines
         fmt = detect(self._sample) if (lines or final) else None
-        if fmt is not None and (final or len(self._sample) >= SAMPLE_LINES
-                                or FORMATS[fmt].sniff(self._sample) >= DECIDE_HITS):
+        if fmt is not None and (
+            final or len(self._sample) >= SAMPLE_LINES or FORMATS[fmt].sniff(self._sample) >= DECIDE_HITS
+        ):
             sample, self._sample = self._sample, []
             self._start(fmt, sample)
         else:
-            del self._sample[SAMPLE_LINES:]          # enough for the error message at the end
+            del self._sample[SAMPLE_LINES:]  # enough for the error message at the end
 
     def _start(self, fmt: str, lines: list[str]) -> None:
         from ..parsers import UnknownFormat
@@ -107,8 +111,11 @@ class LiveLog:
             if parsed is None or len(parsed.eval_table) <= self._evals_reported:
                 return []
             tail = parsed.eval_table.rows(slice(self._evals_reported, None))
-            rows = list(zip(tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist(),
-                            strict=True))
+            rows = list(
+                zip(
+                    tail["step"].tolist(), tail["train_loss"].tolist(), tail["val_loss"].tolist(), strict=True
+                )
+            )
         self._evals_reported += len(rows)
         return rows
 
@@ -126,7 +133,7 @@ class LiveLog:
             parsed = self._parser.finish() if final else self._parser.snapshot()
         elif self._lines is not None:
             parsed = self._reparse(force=True)
-        else:                           # never recognised: let parse_lines say why
+        else:  # never recognised: let parse_lines say why
             from ..parsers import parse_lines
 
             parsed = parse_lines(self._sample, self.log_format)
@@ -149,6 +156,7 @@ class LiveLog:
 
 # -- diagnosis ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Diagnosis:
     """The options every re-diagnosis uses, and the latest result."""
@@ -159,8 +167,8 @@ class Diagnosis:
     dataset_tokens: str | None
     report: Report | None = None
     error: str | None = None
-    lines: int = -1            # log lines the report covers
-    seconds: list[float] = field(default_factory=list)    # how long each re-diagnosis took
+    lines: int = -1  # log lines the report covers
+    seconds: list[float] = field(default_factory=list)  # how long each re-diagnosis took
 
     def run(self, parsed: ParsedLog, final: bool = False) -> Report | None:
         from ..api import diagnose
@@ -168,13 +176,18 @@ class Diagnosis:
 
         started = time.perf_counter()
         try:
-            self.report = diagnose(self.name, self.config, overrides=self.overrides,
-                                   dataset_tokens=self.dataset_tokens, parsed=parsed)
+            self.report = diagnose(
+                self.name,
+                self.config,
+                overrides=self.overrides,
+                dataset_tokens=self.dataset_tokens,
+                parsed=parsed,
+            )
             self.error = None
             self.lines = parsed.meta.n_lines
         except (ConfigError, InputError):
-            raise                      # the user's arguments are wrong: stop now
-        except Exception as exc:       # noqa: BLE001 - a live view must outlive one bad snapshot
+            raise  # the user's arguments are wrong: stop now
+        except Exception as exc:  # noqa: BLE001 - a live view must outlive one bad snapshot
             if final:
                 raise
             self.error = f"{type(exc).__name__}: {exc}"

@@ -1,4 +1,5 @@
 """What `watch` shows while it follows a run: one plain line per eval, or a rich live panel."""
+
 from __future__ import annotations
 
 import math
@@ -26,9 +27,10 @@ class PlainView:
     def evals(self, rows: list[tuple[int, float, float]], diagnosis: Diagnosis) -> None:
         for n, (step, train, val) in enumerate(rows):
             # a value the log does not have (no train estimate at this eval) is left out, never "nan"
-            line = f"step {step}: " + ", ".join(part for part in (_fmt("train", train, "{:.4f}"),
-                                                                   _fmt("val", val, "{:.4f}")) if part)
-            if n == len(rows) - 1:       # findings were computed with this eval as the latest
+            line = f"step {step}: " + ", ".join(
+                part for part in (_fmt("train", train, "{:.4f}"), _fmt("val", val, "{:.4f}")) if part
+            )
+            if n == len(rows) - 1:  # findings were computed with this eval as the latest
                 line += " | " + _findings_summary(diagnosis)
             self.out.write(line + "\n")
         self.out.flush()
@@ -96,17 +98,23 @@ class LiveView:
         table = Table(show_header=False, box=None, padding=(0, 2))
         latest = log.latest_iter() if log else None
         if latest:
-            table.add_row("iter", f"{int(latest['iter']):,}", _fmt("loss", latest.get("loss"), "{:.4f}"),
-                          _fmt("time", latest.get("time_ms"), "{:.2f}ms"),
-                          _fmt("mfu", latest.get("mfu"), "{:.2f}%"))
+            table.add_row(
+                "iter",
+                f"{int(latest['iter']):,}",
+                _fmt("loss", latest.get("loss"), "{:.4f}"),
+                _fmt("time", latest.get("time_ms"), "{:.2f}ms"),
+                _fmt("mfu", latest.get("mfu"), "{:.2f}%"),
+            )
         if self._last_eval:
             step, train, val = self._last_eval
             table.add_row("eval", f"{step:,}", _fmt("train", train, "{:.4f}"), _fmt("val", val, "{:.4f}"), "")
         parts: list[Any] = [title, table]
         report = diagnosis.report if diagnosis else None
         if report and len(report.val_series) >= 2:
-            parts.append(f"val   {sparkline(report.val_series)}  "
-                         f"{report.val_series[0]:.4f} -> {report.val_series[-1]:.4f}")
+            parts.append(
+                f"val   {sparkline(report.val_series)}  "
+                f"{report.val_series[0]:.4f} -> {report.val_series[-1]:.4f}"
+            )
         if self._loss_spark:
             parts.append(f"loss  {self._loss_spark}")
         if diagnosis and diagnosis.error:
@@ -115,8 +123,9 @@ class LiveView:
         if report is not None:
             parts.append("[bold]findings[/]" + ("" if found else ": none raised"))
         for f in found[:6]:
-            parts.append(f"  [{STYLE[f.severity]}]{f.severity.upper()} {f.code}[/] "
-                         f"[{f.category}] {escape(f.title)}")
+            parts.append(
+                f"  [{STYLE[f.severity]}]{f.severity.upper()} {f.code}[/] [{f.category}] {escape(f.title)}"
+            )
         if log is not None and log.waiting:
             parts.append(f"[dim]waiting for {escape(self.name)} to appear...[/]")
         elif not latest and not self._last_eval:
