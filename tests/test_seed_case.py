@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from plateau_doctor import diagnose
-from plateau_doctor.analyse.scale import nanogpt_param_count
+from plateau_doctor.domain.scale import nanogpt_param_count
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "logs" / "seed_fineweb_4070.log"

@@ -575,7 +575,7 @@ def _overrides(items: Iterable[str] | None) -> dict:
 def _dataset_tokens(text: str | None) -> str | None:
     if text in (None, ""):
         return None
-    from .analyse.scale import parse_token_count
+    from .domain.scale import parse_token_count
 
     try:
         parse_token_count(text)
@@ -915,8 +915,8 @@ def fix_command(
     """Write the config the diagnosis calls for, each change citing its finding."""
 
     def work() -> int:
-        from .analyse.memory import UnknownDevice, parse_device
         from .api import examine
+        from .domain.memory import UnknownDevice, parse_device
         from .prescribe.budget import fit_changes_to_device
         from .prescribe.changes import changes_from_findings
         from .prescribe.fix import correct_config, overrides_line, summary, unified_diff

@@ -21,19 +21,12 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from .errors import InputError
+
 CHUNK = 1 << 20  # bytes per read when decoding lines (the nanoGPT scanner picks its own)
 PAD = 16  # spare bytes kept before and after a block (see LineBuffer)
 HEAD_BYTES = 8 << 20  # head() never buffers more than this looking for lines
 MAX_LINE = 1 << 20  # a longer line (a dumped tensor, a binary file) keeps its first MiB
-
-
-class InputError(Exception):
-    """The input cannot be read. `str()` is the one line the user sees."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
 
 
 class LineBuffer:
@@ -279,7 +272,7 @@ def open_log(path: str | None) -> LogText:
         return LogText("<stdin>", stdin)
     assert path is not None
     if "://" in str(path):  # s3://, gs://, hf://: through fsspec (the `remote` extra)
-        from .stores.fs import is_url, open_url
+        from .remote import is_url, open_url
 
         handle = open_url(path) if is_url(path) else open_binary(path)
     else:

@@ -10,8 +10,8 @@ from plateau_doctor.analyse.anneal_forecast import (
     sample_schedule,
     schedule_areas,
 )
-from plateau_doctor.analyse.schedule import nanogpt_lr
 from plateau_doctor.api import examine
+from plateau_doctor.domain.schedule import nanogpt_lr
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 

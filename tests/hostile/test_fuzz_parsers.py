@@ -35,9 +35,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from plateau_doctor import __version__
-from plateau_doctor.analyse.scale import parse_token_count
 from plateau_doctor.api import diagnose
 from plateau_doctor.api import parse as api_parse
+from plateau_doctor.domain.scale import parse_token_count
 from plateau_doctor.model import CATEGORIES, EVAL_COLUMNS, ITER_COLUMNS, SEVERITIES, ParsedLog
 from plateau_doctor.parsers import UnknownFormat, nanogpt, parse_lines
 from plateau_doctor.parsers.formats import FORMATS

@@ -1,4 +1,4 @@
-from plateau_doctor.analyse.memory import parse_device
+from plateau_doctor.domain.memory import parse_device
 from plateau_doctor.prescribe.budget import fit_changes_to_device
 from plateau_doctor.prescribe.changes import ConfigChange
 

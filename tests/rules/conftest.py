@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from plateau_doctor.analyse.scale import nanogpt_param_count
-from plateau_doctor.analyse.schedule import nanogpt_lr
+from plateau_doctor.domain.scale import nanogpt_param_count
+from plateau_doctor.domain.schedule import nanogpt_lr
 from plateau_doctor.model import Finding, Report
 from plateau_doctor.resolve.defaults import GPT2_SHAPES
 

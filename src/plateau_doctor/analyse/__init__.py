@@ -13,16 +13,9 @@ from functools import cached_property
 
 import numpy as np
 
-from ..limits import Limits
-from ..model import ParsedLog, ResolvedConfig, RunFacts
-from .anneal_forecast import CurveForecast, CurveRefusal, forecast_curve
-from .curves import Curve, binned, curve
-from .forecast import Forecast, ForecastRefusal, fit_power_law
-from .grad_norm import GradNorms, logged_grad_norms
-from .medians import median
-from .noise import EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error, per_batch_sigma
-from .scale import chinchilla_terms, reference_lr
-from .schedule import (
+from ..domain.medians import median
+from ..domain.scale import chinchilla_terms, reference_lr
+from ..domain.schedule import (
     SCHEDULE_KEYS,
     LoggedLR,
     SchedulePosition,
@@ -31,6 +24,13 @@ from .schedule import (
     schedule_args,
     schedule_position,
 )
+from ..limits import Limits
+from ..model import ParsedLog, ResolvedConfig, RunFacts
+from .anneal_forecast import CurveForecast, CurveRefusal, forecast_curve
+from .curves import Curve, binned, curve
+from .forecast import Forecast, ForecastRefusal, fit_power_law
+from .grad_norm import GradNorms, logged_grad_norms
+from .noise import EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error, per_batch_sigma
 from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
 from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..domain.schedule import nanogpt_lr
 from .forecast import _fit_many
 from .noise import finite_sorted
-from .schedule import nanogpt_lr
 
 METHOD = "scaling law with LR annealing (Tissue et al. 2024)"
 # lam, the decay factor of the annealing momentum per step. The paper uses 0.999 and finds

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..domain.medians import median
 from ..model import Columns
-from .medians import median
 
 BINS = 40  # a train curve made of iteration losses is read as this many bin medians
 

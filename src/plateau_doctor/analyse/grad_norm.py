@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .medians import median
+from ..domain.medians import median
 
 MIN_POINTS = 3  # logged norms needed on each side of an event
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .medians import median, median_of_rows, sliding
+from ..domain.medians import median, median_of_rows, sliding
 
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of a gaussian times this is its standard deviation
 MAX_WINDOW = 51  # the trend window, in points; wider windows start to follow the curvature

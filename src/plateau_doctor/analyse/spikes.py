@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .medians import centred_median, median, median_of_rows, quantile_of_rows, trailing
+from ..domain.medians import centred_median, median, median_of_rows, quantile_of_rows, trailing
 
 MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .medians import median as finite_median
+from ..domain.medians import median as finite_median
 
 
 @dataclass(frozen=True)

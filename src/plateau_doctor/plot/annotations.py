@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..analyse.forecast import Forecast
-from ..analyse.schedule import nanogpt_lr
+from ..domain.schedule import nanogpt_lr
 
 if TYPE_CHECKING:
     from ..api import Examination

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analyse.memory import Device, GPTShape, fit_on_device, scaled_iteration_ms
+from ..domain.memory import Device, GPTShape, fit_on_device, scaled_iteration_ms
 from .changes import ConfigChange
 
 SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..analyse.anneal_forecast import CurveForecast, CurveRefusal, forecast_curve, nanogpt_schedule
-from ..analyse.schedule import nanogpt_lr
+from ..domain.schedule import nanogpt_lr
 from .changes import nanogpt_value
 
 SCHEDULE_KEYS = ("max_iters", "lr_decay_iters", "min_lr", "warmup_iters", "learning_rate", "decay_lr")

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analyse.medians import median
-from ..analyse.scale import (
+from ..domain.medians import median
+from ..domain.scale import (
     epochs,
     nanogpt_param_count,
     parse_token_count,
     printed_count_differs,
     tokens_per_param,
 )
-from ..analyse.schedule import SCHEDULE_KEYS, nanogpt_lr, schedule_args
+from ..domain.schedule import SCHEDULE_KEYS, nanogpt_lr, schedule_args
 from ..model import ParsedLog, ResolvedConfig, RunFacts
 from .defaults import GPT2_SHAPES, STOCK_DATASET_TOKENS, STOCK_DATASET_VOCABS
 from .files import ConfigError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..analyse.memory import (
+from ..domain.memory import (
     ALLOCATOR_OVERHEAD,
     CUDA_CONTEXT_GIB,
     Device,

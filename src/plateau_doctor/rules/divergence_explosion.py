@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analyse.medians import median
+from ..domain.medians import median
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, STRONG, Context, Skip, finding, fmt_lr
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..analyse.medians import median
+from ..domain.medians import median
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, STRONG, Context, Skip, finding
 

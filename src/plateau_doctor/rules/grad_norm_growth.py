@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analyse.medians import median
+from ..domain.medians import median
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, Context, Skip, finding
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..analyse.scale import printed_count_differs
+from ..domain.scale import printed_count_differs
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, STRONG, Context, Skip, finding
 

@@ -1,6 +1,6 @@
 import pytest
 
-from plateau_doctor.analyse.memory import (
+from plateau_doctor.domain.memory import (
     GIB,
     Device,
     GPTShape,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plateau_doctor.analyse.medians import (
+from plateau_doctor.domain.medians import (
     centred_median,
     median,
     median_of_rows,
@@ -32,7 +32,7 @@ def test_sliding_median_equals_pandas_rolling_median(window):
 
 
 def test_sliding_works_across_chunk_boundaries(monkeypatch):
-    monkeypatch.setattr("plateau_doctor.analyse.medians.CHUNK_VALUES", 7)
+    monkeypatch.setattr("plateau_doctor.domain.medians.CHUNK_VALUES", 7)
     x = np.random.default_rng(1).normal(size=300)
     expected = pd.Series(x).rolling(9).median().to_numpy()[8:]
     np.testing.assert_allclose(sliding(x, 9, median_of_rows), expected, atol=1e-12)

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from plateau_doctor.analyse.scale import (
+from plateau_doctor.domain.scale import (
     CHINCHILLA,
     GPT3_LR_BY_SIZE,
     chinchilla_loss,

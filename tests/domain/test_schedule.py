@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plateau_doctor.analyse.schedule import logged_lr_trend, nanogpt_lr, schedule_position
+from plateau_doctor.domain.schedule import logged_lr_trend, nanogpt_lr, schedule_position
 
 SEED = dict(learning_rate=1e-3, warmup_iters=500, lr_decay_iters=20000, min_lr=1e-4)
 
