@@ -68,7 +68,7 @@ def test_findings_appear_after_the_eval_that_triggers_them_in_a_growing_file(tmp
     assert "PD201" in evals[-1][1]
     assert "| " in evals[-1][1]  # the last eval carries findings
     # then the full report, and exit code 1 for the error finding
-    assert "Verdict (overfitting): overfitting" in output and "1. ERROR PD201" in output
+    assert "Verdict: overfitting" in output and "1. ERROR PD201" in output
     assert watch.returncode == 1
 
 

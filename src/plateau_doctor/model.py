@@ -206,6 +206,7 @@ class RunFacts:
     last_val_loss: float | None = None
     last_train_loss: float | None = None
     # beyond the contract's minimum
+    last_val_step: int | None = None
     vocab_size: int | None = None
     n_params_printed: float | None = None
     n_params_computed: int | None = None

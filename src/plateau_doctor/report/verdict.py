@@ -15,7 +15,11 @@ def write_verdict(report: Report, analyses=None) -> str:
     parts = [_where(report)]
     if raised:
         top = raised[0]
-        parts.append(f"Verdict ({top.category.replace('_', ' ')}): {_lower(top.title)}.")
+        category = top.category.replace("_", " ")
+        named = top.title.lower().startswith(category)  # "Overfitting: ..." names it already
+        parts.append(
+            f"Verdict: {_lower(top.title)}." if named else f"Verdict ({category}): {_lower(top.title)}."
+        )
         folded = [f for f in report.findings if top.code in f.explained_by and f.severity_as_found]
         if folded:
             parts.append("It explains: " + "; ".join(_lower(f.title) for f in folded) + ".")
@@ -53,15 +57,7 @@ def _where(report: Report) -> str:
 
 def _last_eval_step(report: Report) -> int | None:
     """The step of the last eval, not the last iteration: the number quoted is that eval's."""
-    for f in report.findings:
-        step = f.evidence.get("last_val_step") or f.counter_evidence.get("last_val_step")
-        if isinstance(step, int):
-            return step
-    return (
-        report.run.best_val_step
-        if report.run.best_val_loss == report.run.last_val_loss
-        else report.run.last_iter
-    )
+    return report.run.last_val_step
 
 
 def _ruled_out_clause(f: Finding) -> str:

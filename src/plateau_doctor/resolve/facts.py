@@ -186,6 +186,7 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig, dataset: DatasetS
         facts.best_val_loss, facts.best_val_step = float(evals["val_loss"][best]), int(evals["step"][best])
         last = float(evals["val_loss"][-1])
         facts.last_val_loss = last if math.isfinite(last) else None  # unknown, not the last good one
+        facts.last_val_step = int(evals["step"][-1])
     train = evals["train_loss"][~np.isnan(evals["train_loss"])] if not evals.empty else []
     if len(train):
         facts.last_train_loss = float(train[-1])

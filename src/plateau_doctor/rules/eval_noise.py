@@ -146,13 +146,17 @@ def check(ctx: Context, limits) -> list:
         evidence["eval_iters_needed"] = needed
     # Noisy evals waste no compute and break no run: a warning (what to change: eval_iters).
     severity = "warning"
-    fixes = (
-        [ctx.setting(eval_iters=needed) + (f" (now {a.eval_iters})" if a.eval_iters else "")]
-        if needed
-        else [
-            "raise eval_iters (or the eval batch) until one eval's error is below the changes you care about"
+    if needed and ctx.nanogpt_flags:
+        fixes = [ctx.setting(eval_iters=needed) + (f" (now {a.eval_iters})" if a.eval_iters else "")]
+    elif needed and a.eval_iters:
+        fixes = [
+            f"evaluate on about {needed / a.eval_iters:.0f}x as many batches ({needed:,} instead of {a.eval_iters:,})"
         ]
-    )
+    else:
+        fixes = [
+            "evaluate on more examples (a larger eval set, or more eval batches) until one eval's "
+            "error is below the changes you care about"
+        ]
     return [
         finding(
             RULE,
