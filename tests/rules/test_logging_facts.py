@@ -92,17 +92,33 @@ def test_a_jump_at_the_resume_is_the_resumes_not_a_spike_or_a_divergence(kit):
     assert "loss_spikes" not in raised and "divergence" not in raised
 
 
-def test_a_train_loss_near_zero_after_many_epochs_without_val_is_memorised(tmp_path):
+def _no_val_state(tmp_path, first_loss):
     history = [
-        {"step": s, "loss": max(0.0081, 0.474 - s / 2000), "learning_rate": 1e-4, "epoch": s / 10}
-        for s in range(10, 1001, 10)
+        {
+            "step": s,
+            "loss": max(0.0081, first_loss - s * first_loss / 600),
+            "learning_rate": 1e-4,
+            "epoch": s / 10,
+        }
+        for s in range(0, 1001, 10)
     ]
     path = tmp_path / "trainer_state.json"
     path.write_text(
         json.dumps({"global_step": 1000, "max_steps": 1000, "epoch": 100.0, "log_history": history})
     )
-    [f] = _codes(diagnose(str(path)), "PD204")
+    return path
+
+
+def test_a_language_models_train_loss_near_zero_after_many_epochs_without_val_is_memorised(tmp_path):
+    # a first loss of 6 nats: next-token prediction, which no real text lets come near zero
+    [f] = _codes(diagnose(str(_no_val_state(tmp_path, 6.0))), "PD204")
     assert f.severity == "warning" and f.category == "overfitting"
+
+
+def test_a_classifiers_near_zero_train_loss_is_only_a_fact(tmp_path):
+    # a first loss of 0.69 = ln 2: a binary classifier, which an easy task takes near zero honestly
+    [f] = _codes(diagnose(str(_no_val_state(tmp_path, 0.69))), "PD204")
+    assert f.severity == "info"
 
 
 def test_a_fine_tunes_epoch_staircase_is_recognised_as_such(tmp_path):

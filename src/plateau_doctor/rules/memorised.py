@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from ..model import RuleInfo, Threshold
-from .base import LIKELY, Context, Skip, finding
+from .base import LIKELY, POSSIBLE, Context, Skip, finding
 
 RULE = RuleInfo(
     code="PD204",
@@ -48,16 +50,24 @@ def check(ctx: Context, limits) -> list:
         return [Skip(RULE.code, "train loss or epochs unknown")]
     if f.last_train_loss >= limits.near_zero or f.epochs < limits.min_epochs:
         return []
+    # Next-token prediction on real text cannot come near zero; a classifier on an easy task can.
+    # A vocabulary, or a first loss above what a small classification head starts at, says which.
+    language_model = bool(f.vocab_size) or (a.init_loss is not None and a.init_loss > math.log(MAX_CLASSES))
     return [
         finding(
             RULE,
-            confidence=LIKELY,
+            severity="warning" if language_model else "info",
+            confidence=LIKELY if language_model else POSSIBLE,
             title=f"Train loss {f.last_train_loss:.3f} after {f.epochs:.0f} epochs, with no val loss to check against",
             message=(
                 f"After {f.epochs:.1f} passes over the training data the train loss is "
-                f"{f.last_train_loss:.4f}: the model predicts its training text almost perfectly, "
-                "which only memorisation gives. The log has no eval, so whether it still "
-                "generalises is unknown; most likely the later epochs overfit."
+                f"{f.last_train_loss:.4f}: the model predicts its training data almost perfectly"
+                + (
+                    ", which for text only memorisation gives. "
+                    if language_model
+                    else " (an easy classification task can get there honestly). "
+                )
+                + "The log has no eval, so whether it still generalises is unknown."
             ),
             evidence={
                 "last_train_loss": f.last_train_loss,
@@ -67,3 +77,6 @@ def check(ctx: Context, limits) -> list:
             fixes=[RULE.fix],
         )
     ]
+
+
+MAX_CLASSES = 20  # a first loss above ln(20) is no small classification head's: a language model
