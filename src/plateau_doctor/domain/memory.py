@@ -205,6 +205,17 @@ def parse_device(text: str) -> Device:
     return Device(name, float(min(sizes)), note=note)
 
 
+def device_named_in(text: str) -> Device | None:
+    """The GPU a piece of prose names ('on 1 node of 8X A100 40GB', 'on an RTX 4070 (12 GB)'),
+    or None: only GPUs of the table count, so an unrelated size in the text names nothing."""
+    if _known_name(" ".join(text.replace("_", " ").split())) is None:
+        return None
+    try:
+        return parse_device(text)
+    except UnknownDevice:
+        return None
+
+
 def _known_name(text: str) -> str | None:
     """The longest table name whose model number appears in `text` as a word ('4070' in
     'GeForce RTX 4070 Ti' -> 'RTX 4070'; 'A10' does not match 'A100')."""
