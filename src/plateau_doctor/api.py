@@ -202,7 +202,10 @@ def examine_plan(
     parsed, resolved, facts = plan.parsed, plan.config, plan.facts
     overrides_of_analyses = settings.thresholds.get("ANALYSES") if settings is not None else None
     analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses))
-    fill_analysed_facts(facts, analyses)
+    facts.eval_kind, facts.mode = analyses.eval_kind, analyses.mode
+    if facts.mode:
+        facts.sources["mode"] = analyses.finetune[1]
+    facts.forecast_refused = "a plan: there is no curve to forecast before the run"
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
     notes = list(plan.notes)
     if plan.dataset and plan.dataset.note:

@@ -207,11 +207,13 @@ def parse_device(text: str) -> Device:
 
 def device_named_in(text: str) -> Device | None:
     """The GPU a piece of prose names ('on 1 node of 8X A100 40GB', 'on an RTX 4070 (12 GB)'),
-    or None: only GPUs of the table count, so an unrelated size in the text names nothing."""
-    if _known_name(" ".join(text.replace("_", " ").split())) is None:
+    or None: only GPUs of the table count, so an unrelated size in the text names nothing, and
+    words that are paths or file names (`logs/h200_run.log`) name no GPU."""
+    prose = " ".join(word for word in text.split() if not any(c in word for c in "/_\\"))
+    if _known_name(prose) is None:
         return None
     try:
-        return parse_device(text)
+        return parse_device(prose)
     except UnknownDevice:
         return None
 

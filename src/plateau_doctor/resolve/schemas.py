@@ -257,8 +257,8 @@ def own_settings(kind: str | None, values: dict[str, Any]) -> dict[str, Any]:
             own[HF_NAMES[key]] = value
         elif key == "decay_lr":
             own["lr_scheduler_type"] = HF_SCHEDULER_FOR_DECAY[bool(value)]
-        elif key == "dtype" and value in HF_PRECISION_FLAG:
-            own[HF_PRECISION_FLAG[value]] = True
+        elif key == "dtype" and (value in HF_PRECISION_FLAG or value == HF_FULL_PRECISION):
+            own.update({flag: HF_PRECISION_FLAG.get(value) == flag for flag, _ in HF_PRECISION})
         elif key in ("lr_decay_iters", "min_lr") and "decay_lr" not in values:
             own[key] = value  # HF decays to max_steps and to 0: no field of its own
         elif key not in ("lr_decay_iters", "min_lr"):

@@ -66,6 +66,10 @@ def check(ctx: Context, limits) -> list:
     if ctx.trains_nothing:
         return [Skip(RULE.code, TRAINS_NOTHING)]
     if a.schedule is None:
+        if ctx.facts.planned:
+            return [
+                Skip(RULE.code, "the schedule cannot be rebuilt: its LR settings or the run's length unknown")
+            ]
         return [Skip(RULE.code, "no config: the schedule cannot be rebuilt")]
     s = a.schedule
     finetune = a.finetune[0] is True

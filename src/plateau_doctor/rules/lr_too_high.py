@@ -109,7 +109,8 @@ def check(ctx: Context, limits) -> list:
                 title=f"Not a learning rate too high: {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}",
                 message=(
                     f"The peak LR is {ratio:.2f}x the reference {fmt_lr(reference)} ({basis}; smaller "
-                    "models take larger LRs): not aggressive, so it does not explain the loss."
+                    "models take larger LRs): not aggressive"
+                    + (" for the model's size." if f.planned else ", so it does not explain the loss.")
                 ),
                 evidence={},
                 counter_evidence={
