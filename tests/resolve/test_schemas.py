@@ -95,3 +95,18 @@ def test_fixes_are_written_in_the_configs_own_keys():
     }
     assert own_settings(HF, {"dtype": "bfloat16"}) == {"fp16": False, "bf16": True}
     assert own_settings(NANOGPT, {"max_iters": 100}) == {"max_iters": 100}
+
+
+def test_values_of_the_wrong_type_map_to_nothing_instead_of_failing():
+    values = mapped(
+        {
+            "max_steps": 100,
+            "warmup_ratio": "x",
+            "learning_rate": "fast",
+            "lr_scheduler_type": 5,
+            "eval_steps": {},
+        }
+    )
+    assert values["max_iters"] == 100 and "min_lr" not in values and "eval_interval" not in values
+    huge = mapped({"num_train_epochs": 2, "gradient_accumulation_steps": 1e300, "block_size": 512}, 10**6)
+    assert "max_iters" not in huge  # no overflow: an absurd accumulation gives no step count

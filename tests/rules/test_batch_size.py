@@ -37,3 +37,8 @@ def test_a_fine_tune_is_not_judged(kit):
         str(kit.config_file({"init_from": "gpt2", "batch_size": 1, "gradient_accumulation_steps": 1}))
     )
     assert any(n.startswith("PD609") and "fine-tune" in n for n in report.notes)
+
+
+def test_a_model_without_layers_is_not_judged(kit):
+    report = check(str(kit.config_file({**SHAKESPEARE, "n_layer": 0})))
+    assert kit.by_code(report, "PD609") == []

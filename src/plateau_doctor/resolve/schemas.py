@@ -194,15 +194,18 @@ def _steps(values, out, dataset_tokens, notes) -> Mapped | None:
     return None
 
 
+MAX_COUNT = 2**53  # a count beyond this is no setting (as resolve.config refuses it)
+
+
 def _tokens_per_iter(out: dict[str, Mapped]) -> int | None:
-    try:
-        return (
-            int(out["batch_size"].value)
-            * int(out["gradient_accumulation_steps"].value)
-            * int(out["block_size"].value)
-        )
-    except (KeyError, TypeError, ValueError):
+    """Batch x accumulation x sequence length, when each is a whole number in range."""
+    counts = [
+        out[k].value if k in out else None
+        for k in ("batch_size", "gradient_accumulation_steps", "block_size")
+    ]
+    if not all(_positive(c) and c < MAX_COUNT and float(c).is_integer() for c in counts):
         return None
+    return int(counts[0]) * int(counts[1]) * int(counts[2])
 
 
 def _schedule(values, out, steps: Mapped, notes) -> None:
@@ -217,9 +220,10 @@ def _schedule(values, out, steps: Mapped, notes) -> None:
     if _positive(warmup) and warmup >= 1:
         out["warmup_iters"] = Mapped(int(warmup), ("warmup_steps",))
     else:  # a warmup_steps below 1 is a ratio too (transformers >= 4.46)
-        ratio = warmup if _positive(warmup) else values.get("warmup_ratio") or 0.0
+        ratio = warmup if _positive(warmup) else values.get("warmup_ratio")
+        ratio = ratio if _positive(ratio) else 0.0
         out["warmup_iters"] = Mapped(
-            math.ceil(float(ratio) * steps.value), ("warmup_steps", "warmup_ratio", *steps.inputs)
+            math.ceil(ratio * steps.value), ("warmup_steps", "warmup_ratio", *steps.inputs)
         )
     out["decay_lr"] = Mapped(scheduler.decays, ("lr_scheduler_type",))
     out["lr_decay_iters"] = Mapped(steps.value, steps.inputs)
@@ -227,11 +231,11 @@ def _schedule(values, out, steps: Mapped, notes) -> None:
     kwargs = values.get("lr_scheduler_kwargs") or {}
     end = scheduler.end_fraction
     if isinstance(kwargs, dict) and name.endswith("with_min_lr"):
-        if _positive(kwargs.get("min_lr")) and lr is not None:
+        if _positive(kwargs.get("min_lr")) and lr is not None and _positive(lr.value):
             end = float(kwargs["min_lr"]) / float(lr.value)
         elif _positive(kwargs.get("min_lr_rate")):
             end = float(kwargs["min_lr_rate"])
-    if lr is not None:
+    if lr is not None and _positive(lr.value):  # a learning_rate that is no number is refused later
         out["min_lr"] = Mapped(float(lr.value) * end, ("learning_rate", "lr_scheduler_type"))
 
 

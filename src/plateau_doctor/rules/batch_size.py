@@ -63,7 +63,7 @@ def check(ctx: Context, limits) -> list:
     if a.finetune[0] is True:
         return [Skip(RULE.code, f"a fine-tune ({a.finetune[1]}): its batch follows its dataset")]
     per_token = _flops_per_token(ctx)
-    if per_token is None or not f.tokens_per_iter or not f.tokens_seen:
+    if not per_token or per_token < 0 or not f.tokens_per_iter or not f.tokens_seen:
         return [Skip(RULE.code, "model shape, tokens per iteration or tokens planned unknown")]
     worth = limits.byte_token_worth if a.byte_level else 1.0
     compute = per_token * f.tokens_seen * worth
