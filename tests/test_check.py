@@ -305,3 +305,25 @@ def test_fail_on_select_ignore_and_json_work_as_in_diagnose(tmp_path, capsys):
 
 def test_check_is_a_top_level_function():
     assert callable(plateau_doctor.check) and "check" in plateau_doctor.__all__
+
+
+def test_yaml_and_json_configs_with_nanogpts_keys_are_nanogpt_plans(tmp_path, capsys):
+    yaml_path = tmp_path / "run.yaml"
+    yaml_path.write_text(
+        "dataset: shakespeare_char\nmax_iters: 3000\nlr_decay_iters: 600000\n", encoding="utf-8"
+    )
+    report = check(str(yaml_path))
+    assert report.format == "nanogpt config" and raised(report)["PD303"] == "warning"
+    json_path = tmp_path / "run.json"
+    json_path.write_text(json.dumps({"dataset": "shakespeare_char", "max_itres": 3000}), encoding="utf-8")
+    code, _, err = run_cli(["check", str(json_path)], capsys)
+    assert code == 2 and "unknown config key 'max_itres'" in err and "did you mean 'max_iters'?" in err
+
+
+def test_data_dir_gives_the_planned_epochs_from_train_bin(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.bin").write_bytes(b"\0" * 2 * 500_000)  # uint16 tokens: 500k of them
+    report = check(write_config(tmp_path, TRAIN_SHAKESPEARE_CHAR), data_dir=str(data))
+    assert report.run.dataset_tokens == 500_000
+    assert one(report, "PD202").title == "164 planned epochs over a 500k-token dataset"
