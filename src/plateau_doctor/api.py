@@ -146,6 +146,118 @@ def examine(
     return Examination(parsed, resolved, facts, analyses, report)
 
 
+def check(
+    config: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    dataset_tokens: str | int | None = None,
+    data_dir: str | None = None,
+    gpu: str | None = None,
+    settings=None,
+) -> Report:
+    """Judge a training plan before it runs: the config alone (nanoGPT .py, YAML, JSON, TOML,
+    or an HF TrainingArguments file), taken to max_iters, by every rule that can judge a plan
+    (the LR schedule, planned epochs and tokens per parameter, the LR for the model's size, the
+    eval error eval_iters will give, memory against `gpu`, fp16 without clipping, the batch).
+
+    `overrides` are --set values in the config's own keys; `gpu` a GPU like 'A100 40GB'."""
+    return examine_plan(
+        config,
+        overrides=overrides,
+        dataset_tokens=dataset_tokens,
+        data_dir=data_dir,
+        gpu=gpu,
+        settings=settings,
+    ).report
+
+
+def examine_plan(
+    config: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    dataset_tokens: str | int | None = None,
+    data_dir: str | None = None,
+    gpu: str | None = None,
+    settings=None,
+) -> Examination:
+    """`check`, keeping the intermediate results (the empty loss table, config, facts, analyses)."""
+    from .analyse import Analyses
+    from .analyse.thresholds import analysis_limits
+    from .domain.memory import UnknownDevice, parse_device
+    from .report.verdict import write_verdict
+    from .resolve.files import ConfigError
+    from .resolve.plan import build_plan, read_plan_config
+    from .rules import NEEDS_A_LOG, Context, run_rules
+    from .settings import check_config_keys, check_set_keys
+
+    if gpu:
+        try:
+            parse_device(gpu)
+        except UnknownDevice as exc:
+            raise ConfigError("--gpu", str(exc)) from None
+    read = read_plan_config(config)
+    check_config_keys(read.file, read.kind)
+    check_set_keys(overrides or {}, read.kind)
+    plan = build_plan(read, overrides, dataset_tokens, data_dir, gpu)
+    parsed, resolved, facts = plan.parsed, plan.config, plan.facts
+    overrides_of_analyses = settings.thresholds.get("ANALYSES") if settings is not None else None
+    analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses))
+    facts.eval_kind, facts.mode = analyses.eval_kind, analyses.mode
+    if facts.mode:
+        facts.sources["mode"] = analyses.finetune[1]
+    facts.forecast_refused = "a plan: there is no curve to forecast before the run"
+    outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
+    notes = list(plan.notes)
+    if plan.dataset and plan.dataset.note:
+        notes.append(plan.dataset.note)
+    if facts.mode == "finetune":
+        notes.append(
+            f"read as a fine-tune ({analyses.finetune[1]}): pretraining references "
+            "(Chinchilla sizes, the 4-epoch rule) are not applied"
+        )
+    notes += analyses.notes
+    by_reason: dict[str, list[str]] = {}
+    for skip in outcome.skipped:  # one line per reason: a plan skips many rules for one reason
+        by_reason.setdefault(skip.reason, []).append(skip.code)
+    notes += [
+        f"{', '.join(codes)} not checked: {reason}"
+        for reason, codes in by_reason.items()
+        if reason != NEEDS_A_LOG
+    ]
+    if NEEDS_A_LOG in by_reason:
+        notes.append("judged only from a log (diagnose, after the run): " + ", ".join(by_reason[NEEDS_A_LOG]))
+    if resolved.unknown:
+        notes.append("config keys set by code that was not evaluated: " + ", ".join(resolved.unknown))
+    report = Report(
+        path=str(config),
+        format=parsed.format,
+        lines=parsed.meta.n_lines,
+        segments=1,
+        run=facts,
+        findings=outcome.findings,
+        notes=notes,
+        rules_checked=outcome.checked,
+    )
+    report.verdict = " ".join(p for p in (_plan_summary(facts), write_verdict(report, analyses)) if p)
+    return Examination(parsed, resolved, facts, analyses, report)
+
+
+def _plan_summary(facts: RunFacts) -> str:
+    """Where a plan stands, as a log's verdict says where its run stands."""
+    from .rules.base import fmt_count
+
+    if facts.max_iters is None:
+        return "Plan: the number of iterations is unknown."
+    if facts.max_iters == 0:
+        return "Plan: no training (evaluation only)."
+    parts = [f"Plan: {facts.max_iters:,} iterations"]
+    if facts.tokens_per_iter:
+        parts.append(f"of {facts.tokens_per_iter:,} tokens ({fmt_count(facts.tokens_seen)} tokens)")
+    if facts.n_params:
+        parts.append(f"on {fmt_count(facts.n_params)} parameters")
+    return " ".join(parts) + "."
+
+
 def fill_analysed_facts(facts: RunFacts, analyses: Analyses) -> None:
     """The run facts that come out of the analyses: how the evals were measured, whether this
     is a fine-tune, and the forecast of the loss at max_iters."""

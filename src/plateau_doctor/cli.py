@@ -230,6 +230,45 @@ def diagnose(logs: tuple[str, ...], jobs: int, timeout: float | None, debug: boo
     return guard(work, debug)
 
 
+@app.command("check")
+@click.argument("config", metavar="CONFIG")
+@options("set", "dataset_tokens", "data_dir")
+@click.option(
+    "--gpu",
+    metavar="NAME",
+    help="The GPU it will train on, e.g. 'A100 40GB', 'RTX 4070 12GB' (default: one the config's "
+    "comments name): training memory is checked against it.",
+)
+@options(*REPORT_OPTIONS, "debug")
+def check_command(config: str, gpu: str | None, debug: bool, **kw) -> int:
+    """Judge a training plan before it runs: a config (nanoGPT .py, YAML, JSON, TOML, HF
+    TrainingArguments) taken to max_iters. Same report formats, codes and exit codes as diagnose."""
+
+    def work() -> int:
+        from .api import check
+        from .domain.memory import UnknownDevice, parse_device
+
+        if gpu:
+            try:
+                parse_device(gpu)
+            except UnknownDevice as exc:
+                raise UsageError(f"--gpu {exc}") from None
+        inputs = run_inputs(kw)
+        report = ReportOptions.from_options(kw)
+        refuse_overwriting_inputs(report.output, [config])
+        result = check(
+            config,
+            overrides=inputs.overrides,
+            dataset_tokens=inputs.dataset_tokens,
+            data_dir=inputs.data_dir,
+            gpu=gpu,
+            settings=report.settings,
+        )
+        return deliver(iter([(0, result, None)]), report)
+
+    return guard(work, debug)
+
+
 @app.command()
 @click.argument("baseline", metavar="BASELINE_LOG")
 @click.argument("candidates", nargs=-1, required=True, metavar="CANDIDATE_LOG...")

@@ -220,6 +220,10 @@ class RunFacts:
     eval_noise: float | None = None  # the noise of one eval the diagnosis used
     eval_noise_method: str | None = None  # how it was measured
     sources: dict[str, str] = field(default_factory=dict)
+    # A plan (`check`): the facts a run of this config would have at max_iters, judged before it
+    # starts; rules word what they find as a plan and claim nothing only a log could show.
+    planned: bool = False
+    gpu: str | None = None  # the GPU a plan is judged against: --gpu, or one its config's comments name
 
     CONTRACT_KEYS = (
         "tokens_per_iter",
@@ -291,6 +295,7 @@ class RuleInfo:
     explained_by: tuple[str, ...] = ()
     weight: float = 1.0  # how directly its findings explain a run: causes above symptoms
     log_free: bool = False  # judges a config alone (`check` runs it without a log)
+    plan_only: bool = False  # judges a plan only (`diagnose` does not run it: a log shows more)
 
 
 @dataclass

@@ -216,6 +216,23 @@ def check_set_keys(overrides: dict, config_schema: str | None) -> None:
             )
 
 
+def check_config_keys(config, kind: str | None) -> None:
+    """A nanoGPT config's keys must be train.py's: its configurator exec()s the file, so an
+    unknown key (a typo such as `learning_rte`) would be ignored and the run would silently use
+    the default. ConfigError naming the first such key, with one did-you-mean."""
+    from .resolve.defaults import NANOGPT_DEFAULTS
+    from .resolve.schemas import NANOGPT, unknown_nanogpt_keys
+
+    if kind != NANOGPT:
+        return
+    for key in unknown_nanogpt_keys([*config.values, *config.unknown]):
+        raise ConfigError(
+            config.path,
+            f"unknown config key {key!r} (nanoGPT's train.py has no such key: the run would ignore it)"
+            + did_you_mean(key, NANOGPT_DEFAULTS),
+        )
+
+
 def _table(table: dict, key: str, path: str) -> dict:
     value = table.get(key) or {}
     if not isinstance(value, dict):

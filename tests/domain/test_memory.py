@@ -117,3 +117,16 @@ def test_estimate_totals_its_parts():
     e = training_memory(SEED, 16, dtype="float16")
     assert e.total == e.model_state + e.autocast_copies + e.activations + e.output_layer
     assert e.total_gib == pytest.approx(e.total / GIB)
+
+
+def test_a_huge_micro_batch_is_not_searched_one_divisor_at_a_time():
+    # batch_size 2**40 once meant iterating 2**40 candidates; the search starts where memory allows
+    import time
+
+    from plateau_doctor.domain.memory import GPTShape, fit_on_device, parse_device
+
+    started = time.perf_counter()
+    fit = fit_on_device(GPTShape(12, 12, 768, 50304, 1024), 2**40, 1, parse_device("T4"))
+    assert time.perf_counter() - started < 5
+    # the largest power of two that fits 15.2 GiB (16 needs ~12.4, 32 would need ~23)
+    assert not fit.fits and fit.micro_batch == 16 and fit.gradient_accumulation_steps == 2**36

@@ -100,3 +100,20 @@ def test_min_lr_above_learning_rate_is_a_warning_that_the_decay_raises_the_lr(ki
     found = [f for f in report.findings if f.code == "PD303" and "raises the LR" in f.title]
     assert found and found[0].severity == "warning"
     assert not [f for f in report.findings if f.code == "PD303" and "little annealing" in f.title]
+
+
+def test_min_lr_equal_to_the_learning_rate_is_no_anneal(kit, curves):
+    found = kit.by_code(diagnose(kit.log({"min_lr": 1e-3}, **curves)), "PD303")
+    assert [f.title for f in found] == [
+        "The learning rate never decays (min_lr=1.00e-3, learning_rate=1.00e-3)"
+    ]
+    assert found[0].severity == "warning"
+    assert found[0].fixes == ["--decay_lr=True --lr_decay_iters=5000 --min_lr=1.00e-4"]
+
+
+def test_a_warmup_longer_than_the_run_never_reaches_the_peak(kit, curves):
+    f = kit.one(diagnose(kit.log({"warmup_iters": 8000}, **curves)), "PD303")
+    assert f.title == "Warmup (8,000 iterations) is longer than the run (max_iters=5,000)"
+    # at iteration 5000 of an 8000-iteration warmup the LR is 1e-3 x 5001 / 8001
+    assert f.evidence["lr_at_max_iters"] == pytest.approx(1e-3 * 5001 / 8001, rel=1e-3)
+    assert f.fixes == ["--warmup_iters=100"]

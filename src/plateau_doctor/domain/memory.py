@@ -205,6 +205,19 @@ def parse_device(text: str) -> Device:
     return Device(name, float(min(sizes)), note=note)
 
 
+def device_named_in(text: str) -> Device | None:
+    """The GPU a piece of prose names ('on 1 node of 8X A100 40GB', 'on an RTX 4070 (12 GB)'),
+    or None: only GPUs of the table count, so an unrelated size in the text names nothing, and
+    words that are paths or file names (`logs/h200_run.log`) name no GPU."""
+    prose = " ".join(word for word in text.split() if not any(c in word for c in "/_\\"))
+    if _known_name(prose) is None:
+        return None
+    try:
+        return parse_device(prose)
+    except UnknownDevice:
+        return None
+
+
 def _known_name(text: str) -> str | None:
     """The longest table name whose model number appears in `text` as a word ('4070' in
     'GeForce RTX 4070 Ti' -> 'RTX 4070'; 'A10' does not match 'A100')."""
@@ -259,7 +272,7 @@ def fit_on_device(
             device, estimate, True, usable - gib, reason=f"needs ~{gib:.1f} GiB of {usable:.1f} usable"
         )
     sequences = micro_batch * gradient_accumulation_steps
-    for batch in sorted((d for d in range(1, micro_batch) if sequences % d == 0), reverse=True):
+    for batch in _candidate_micro_batches(micro_batch, sequences, needed, usable):
         smaller, smaller_gib = needed(batch)
         if smaller_gib <= usable:
             return DeviceFit(
@@ -286,6 +299,20 @@ def fit_on_device(
         f"take {state_gib:.1f} GiB): a smaller model, or activation "
         "checkpointing, or a sharded optimizer",
     )
+
+
+MAX_MICRO_BATCH = 1 << 16  # sequences per micro-batch: no real config has more
+
+
+def _candidate_micro_batches(micro_batch: int, sequences: int, needed, usable: float):
+    """Divisors of `sequences` below `micro_batch`, largest first, from the largest batch the
+    memory could hold (memory grows linearly with the micro-batch), so that a batch_size of
+    a billion is not searched one by one."""
+    one, two = needed(1)[1], needed(2)[1]
+    per_sequence = two - one
+    most = int((usable - (one - per_sequence)) / per_sequence) if per_sequence > 0 else micro_batch
+    top = min(micro_batch - 1, max(most + 1, 0), MAX_MICRO_BATCH)  # +1: rounding; needed() decides
+    return (d for d in range(top, 0, -1) if sequences % d == 0)
 
 
 def flops_per_token(shape: GPTShape) -> float:

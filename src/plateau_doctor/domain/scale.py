@@ -137,3 +137,26 @@ def reference_lr(n_params: float) -> float:
             share = (x - log_n[i]) / (log_n[i + 1] - log_n[i])
             return math.exp(log_lr[i] + share * (log_lr[i + 1] - log_lr[i]))
     return GPT3_LR_BY_SIZE[-1][1]
+
+
+# DeepSeek LLM (Bi et al. 2024, arXiv 2401.02954), section 3.1, eq. 1: the near-optimal batch
+# size in tokens for a compute budget C = 6ND FLOPs, fitted on runs from 1e17 to 3e20 FLOPs.
+DEEPSEEK_BATCH = dict(coefficient=0.2920, exponent=0.3271)
+DEEPSEEK_FITTED_FLOPS = (1e17, 3e20)
+
+
+def training_flops(n_params: float, tokens: float) -> float:
+    """C = 6ND: forward and backward FLOPs of a transformer over `tokens` (Kaplan et al. 2020)."""
+    return 6.0 * float(n_params) * float(tokens)
+
+
+def optimal_batch_tokens(flops: float) -> float:
+    """DeepSeek LLM's B_opt = 0.292 * C^0.3271 tokens per optimizer step."""
+    return DEEPSEEK_BATCH["coefficient"] * float(flops) ** DEEPSEEK_BATCH["exponent"]
+
+
+def non_embedding_flops_per_token(n_layer: int, n_embd: int, block_size: int) -> float:
+    """DeepSeek LLM's M = 72 n_layer d^2 + 12 n_layer d l_seq: the FLOPs per token of the
+    blocks (6 x their 12 L d^2 parameters, plus attention over the sequence), without the
+    vocabulary's, which distort small models' counts."""
+    return 72.0 * n_layer * n_embd**2 + 12.0 * n_layer * n_embd * block_size

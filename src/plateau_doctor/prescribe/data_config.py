@@ -18,40 +18,10 @@ import json
 import re
 from typing import Any
 
+from ..resolve.schemas import HF_NAMES, HF_ONLY_FIELDS
 from .changes import ConfigChange, SkippedChange
 
 MARK = "plateau-doctor"
-
-# nanoGPT key -> HF TrainingArguments field of the same meaning
-HF_NAMES = {
-    "learning_rate": "learning_rate",
-    "max_iters": "max_steps",
-    "warmup_iters": "warmup_steps",
-    "weight_decay": "weight_decay",
-    "grad_clip": "max_grad_norm",
-    "batch_size": "per_device_train_batch_size",
-    "gradient_accumulation_steps": "gradient_accumulation_steps",
-    "eval_interval": "eval_steps",
-    "beta1": "adam_beta1",
-    "beta2": "adam_beta2",
-}
-# fields only TrainingArguments has: a file with any of them is one
-HF_ONLY_FIELDS = frozenset(
-    {
-        "per_device_train_batch_size",
-        "num_train_epochs",
-        "max_steps",
-        "warmup_steps",
-        "lr_scheduler_type",
-        "logging_steps",
-        "eval_strategy",
-        "evaluation_strategy",
-        "save_steps",
-        "max_grad_norm",
-        "warmup_ratio",
-        "output_dir",
-    }
-)
 
 
 def is_hf_training_arguments(values: dict[str, Any]) -> bool:

@@ -76,6 +76,7 @@ def run_dict(run: RunFacts) -> dict[str, Any]:
             "n_params_printed": _clean(run.n_params_printed),
             "n_params_computed": run.n_params_computed,
             "eval_iters": run.eval_iters,
+            **({"planned": True, "gpu": run.gpu} if run.planned else {}),  # `check`: a plan
             "sources": dict(sorted(run.sources.items())),
         }
     )

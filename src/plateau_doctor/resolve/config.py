@@ -15,8 +15,9 @@ import warnings
 from typing import Any
 
 from ..model import ConfigValue, ParsedLog, ResolvedConfig
-from .defaults import DEFAULTS_BY_SCHEMA, NANOGPT_DEFAULTS
-from .files import ConfigError, load_config_file, read_python_config
+from .defaults import NANOGPT_DEFAULTS
+from .files import ConfigError, ConfigFile, load_config_file, read_python_config
+from .schemas import schema_defaults
 
 
 def parse_value(text: str) -> Any:
@@ -43,17 +44,24 @@ def parse_set_options(items: list[str]) -> dict[str, Any]:
 
 
 def resolve_config(
-    parsed: ParsedLog, config_path: str | None = None, overrides: dict[str, Any] | None = None
+    parsed: ParsedLog,
+    config_path: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    given: ConfigFile | None = None,
 ) -> ResolvedConfig:
+    """The layers merged; `given` is the --config file when the caller has read it already
+    (a plan maps another trainer's keys onto the canonical ones first)."""
     layers: list[tuple[str, dict[str, Any]]] = []
     unknown: list[str] = []
     claims: list[str] = []
     schema = parsed.meta.config_schema
-    if schema in DEFAULTS_BY_SCHEMA:
-        layers.append(("default", dict(DEFAULTS_BY_SCHEMA[schema])))
-    given = None
-    if config_path:
+    defaults = schema_defaults(schema)
+    if defaults:
+        layers.append(("default", defaults))
+    if given is None and config_path:
         given = load_config_file(config_path)
+    if given is not None:
         layers.append((f"config:{config_path}", given.values))
         unknown += given.unknown
         claims += given.claimed_params

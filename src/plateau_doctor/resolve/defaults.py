@@ -66,7 +66,3 @@ GPT2_SHAPES: dict[str, tuple[int, int, int]] = {
     "gpt2-large": (36, 20, 1280),
     "gpt2-xl": (48, 25, 1600),
 }
-
-
-# The defaults a config schema starts from (LogMeta.config_schema names the schema).
-DEFAULTS_BY_SCHEMA: dict[str, dict[str, object]] = {"nanogpt": NANOGPT_DEFAULTS}

@@ -43,16 +43,19 @@ def dataset_size(
     resolved: ResolvedConfig,
     config_known: bool,
     printed_vocab: int | None = None,
+    planned: bool = False,
 ) -> DatasetSize | None:
     """--dataset-tokens, else --data-dir's train.bin, else the stock size of a named nanoGPT
     dataset (shakespeare_char, shakespeare, openwebtext) unless the log printed a vocabulary that
-    dataset does not have."""
+    dataset does not have. A plan of a nanoGPT config trains on train.py's default dataset when
+    it names none; a log that echoed no dataset may have run on anything."""
     if dataset_tokens not in (None, ""):
         return DatasetSize(parse_token_count(str(dataset_tokens)), "--dataset-tokens")
     if data_dir:
         return DatasetSize(train_bin_tokens(data_dir), f"--data-dir {data_dir}")
     name = resolved.get("dataset")
-    if config_known and not resolved.is_default("dataset") and name in STOCK_DATASET_TOKENS:
+    named = not resolved.is_default("dataset") or (planned and resolved.schema == "nanogpt")
+    if config_known and named and name in STOCK_DATASET_TOKENS:
         if printed_vocab is not None and printed_vocab not in STOCK_DATASET_VOCABS[name]:
             return DatasetSize(
                 None,
@@ -117,8 +120,12 @@ def model_shape(parsed: ParsedLog, resolved: ResolvedConfig, config_known: bool)
         return None
 
 
-def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig, dataset: DatasetSize | None) -> RunFacts:
-    facts = RunFacts()
+def compute_facts(
+    parsed: ParsedLog, resolved: ResolvedConfig, dataset: DatasetSize | None, planned: bool = False
+) -> RunFacts:
+    """The run's facts; `planned`: a config alone (`check`), whose run is taken to its
+    max_iters, so tokens, epochs and the LR are what it will have at the end."""
+    facts = RunFacts(planned=planned)
     src = facts.sources
     meta = parsed.meta
     known = resolved.is_known()
@@ -156,14 +163,18 @@ def compute_facts(parsed: ParsedLog, resolved: ResolvedConfig, dataset: DatasetS
         facts.vocab_size = meta.vocab_size
 
     # progress
-    last_iter = _last_step(parsed)
-    facts.last_iter = last_iter
     if meta.max_iters:  # printed by the run (`step N/M`): what it was set to
         facts.max_iters, src["max_iters"] = meta.max_iters, "log"
     elif known and resolved.get("max_iters") is not None:
         facts.max_iters, src["max_iters"] = int(resolved.get("max_iters")), resolved.source("max_iters")
+    last_iter = facts.max_iters if planned else _last_step(parsed)
+    facts.last_iter = last_iter
+    if planned and last_iter is not None:
+        src["last_iter"] = "planned: max_iters"
     if facts.tokens_per_iter and last_iter is not None:
         facts.tokens_seen = last_iter * facts.tokens_per_iter
+        if planned:
+            src["tokens_seen"] = "planned: max_iters x tokens per iteration"
     if dataset and dataset.tokens is not None:
         facts.dataset_tokens, src["dataset_tokens"] = dataset.tokens, dataset.source
         if facts.tokens_seen is not None and dataset.tokens > 0:

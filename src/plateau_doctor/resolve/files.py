@@ -40,6 +40,7 @@ class ConfigFile:
     values: dict[str, Any]
     unknown: list[str] = field(default_factory=list)
     claimed_params: list[str] = field(default_factory=list)
+    named_gpu: str | None = None  # a GPU its comments say it trains on ('8X A100 40GB')
 
 
 def load_config_file(path: str) -> ConfigFile:
@@ -109,7 +110,7 @@ def read_python_config(text: str, path: str = "<config>") -> ConfigFile:
                 values.pop(target.id, None)
                 if target.id not in unknown:
                     unknown.append(target.id)
-    return ConfigFile(path, values, unknown, claimed_params(text))
+    return ConfigFile(path, values, unknown, claimed_params(text), named_gpu(text))
 
 
 class _NotLiteral(Exception):
@@ -194,6 +195,18 @@ def claimed_params(text: str) -> list[str]:
             if claim not in claims:
                 claims.append(claim)
     return claims
+
+
+def named_gpu(text: str) -> str | None:
+    """The GPU the config's comments say it trains on, as 'NAME MEMORYGB' (the first named)."""
+    from ..domain.memory import device_named_in
+
+    for line in text.splitlines():
+        if "#" in line:
+            device = device_named_in(line.split("#", 1)[1])
+            if device is not None and not device.unified:
+                return f"{device.name} {device.memory_gib:g}GB"
+    return None
 
 
 def _load_yaml(path: str, text: str) -> Any:

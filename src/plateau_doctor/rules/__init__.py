@@ -20,6 +20,7 @@ from .base import Context, Limits, Skip
 from .differential import category_depths, differential
 
 __all__ = [
+    "NEEDS_A_LOG",
     "Context",
     "Limits",
     "Rule",
@@ -138,6 +139,9 @@ class RuleSettings:
         return not matches(self.ignore)
 
 
+NEEDS_A_LOG = "judges the loss curves: it needs a training log"
+
+
 @dataclass
 class RuleOutcome:
     findings: list[Finding]  # ranked, consequences folded into their causes
@@ -156,6 +160,11 @@ def run_rules(
     for rule in rules:
         info = rule.info
         if not settings.enabled(info):
+            continue
+        if ctx.facts.planned and not info.log_free:  # a plan has no loss curves to read
+            skipped.append(Skip(info.code, NEEDS_A_LOG))
+            continue
+        if info.plan_only and not ctx.facts.planned:  # what it predicts, a log shows
             continue
         checked.append(info.code)
         limits = Limits(info.thresholds, settings.thresholds.get(info.code))

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..limits import Limits
 from ..model import Finding, ParsedLog, ResolvedConfig, RuleInfo, RunFacts
+from ..resolve.schemas import own_settings
 
 __all__ = [
+    "TRAINS_NOTHING",
     "Context",
     "Limits",
     "Skip",
@@ -43,6 +45,9 @@ WEAK = 0.35  # a hint worth knowing, not a conclusion
 DOUBT = 0.15  # taken off a confidence for each named reason to doubt it
 
 
+TRAINS_NOTHING = "the plan trains nothing (eval_only=True)"
+
+
 @dataclass
 class Skip:
     code: str
@@ -63,10 +68,17 @@ class Context:
 
     def setting(self, **values: Any) -> str:
         """A config change in the run's own words: `--max_iters=1750 --lr_decay_iters=1750` for a
-        nanoGPT run, `max_iters=1750, lr_decay_iters=1750` for any other."""
+        nanoGPT run, `max_steps=1750` for an HF TrainingArguments plan, `max_iters=1750,
+        lr_decay_iters=1750` for any other."""
         if self.nanogpt_flags:
             return " ".join(f"--{key}={_flag(value)}" for key, value in values.items())
-        return ", ".join(f"{key}={_flag(value)}" for key, value in values.items())
+        own = own_settings(self.config.schema, values)
+        return ", ".join(f"{key}={_flag(value)}" for key, value in own.items())
+
+    @property
+    def trains_nothing(self) -> bool:
+        """A plan of a config that trains nothing (nanoGPT's eval_only)."""
+        return self.facts.planned and self.facts.max_iters == 0
 
 
 def finding(
@@ -120,8 +132,13 @@ COARSE_NOISE = 0.05  # above it, two decimals are all the noise supports
 
 
 def _flag(value: Any) -> str:
+    """A value as nanoGPT's configurator reads it back: its literal_eval must give the default's
+    type (it asserts so), so a float stays a float (`1.0`, not `1`)."""
     if isinstance(value, float):
-        return fmt_lr(value) if abs(value) < SMALL_VALUE else f"{value:g}"
+        if abs(value) < SMALL_VALUE:
+            return fmt_lr(value)
+        text = f"{value:g}"
+        return text if any(c in text for c in ".e") or not value.is_integer() else text + ".0"
     return str(value)
 
 

@@ -9,11 +9,13 @@ from ..domain.memory import (
     CUDA_CONTEXT_GIB,
     Device,
     GPTShape,
+    UnknownDevice,
     fit_on_device,
+    parse_device,
     training_memory,
 )
 from ..model import RuleInfo, Threshold
-from .base import DOUBT, LIKELY, STRONG, Context, Skip, finding, fmt_tokens
+from .base import DOUBT, LIKELY, POSSIBLE, STRONG, TRAINS_NOTHING, Context, Skip, finding, fmt_tokens
 
 RULE = RuleInfo(
     code="PD203",
@@ -67,11 +69,14 @@ RULE = RuleInfo(
     ),
     explained_by=("lr_too_high", "divergence", "init_loss", "overfitting"),
     weight=1.0,
+    log_free=True,
 )
 
 
 def check(ctx: Context, limits) -> list:
     f, a = ctx.facts, ctx.analyses
+    if ctx.trains_nothing:
+        return [Skip(RULE.code, TRAINS_NOTHING)]
     if f.tokens_per_param is None:
         return [Skip(RULE.code, "parameter count or tokens seen unknown")]
     if a.finetune[0] is True:
@@ -81,6 +86,8 @@ def check(ctx: Context, limits) -> list:
     effective = f.tokens_per_param * limits.byte_token_worth if a.byte_level else f.tokens_per_param
     if effective < limits.warn_tokens_per_param:
         return []
+    if f.planned:
+        return [_plan(ctx, limits, effective)]
     vt = a.trend
     if vt is None:
         return [Skip(RULE.code, "too few evals for a trend")]
@@ -157,6 +164,61 @@ def check(ctx: Context, limits) -> list:
             fixes=_fixes(ctx, a.byte_level, limits),
         )
     ]
+
+
+def _plan(ctx: Context, limits, effective: float):
+    """A plan past `warn_tokens_per_param`: a fact (info) at hundreds of tokens per parameter,
+    a warning at `error_tokens_per_param` (thousands), where the model's size caps the loss
+    whatever the data. No curve yet: nothing shows the flattening, so it is a prediction."""
+    f, a = ctx.facts, ctx.analyses
+    optimal = limits.chinchilla_tokens_per_param
+    capped = effective >= limits.error_tokens_per_param
+    evidence = {
+        "n_params": f.n_params,
+        "tokens_planned": f.tokens_seen,
+        "tokens_per_param": f.tokens_per_param,
+        "chinchilla_optimal_tokens_per_param": optimal,
+    }
+    message = (
+        f"{fmt_tokens(f.tokens_seen)} planned tokens on {fmt_tokens(f.n_params)} parameters is "
+        f"{f.tokens_per_param:.0f} tokens per parameter, {f.tokens_per_param / optimal:.0f}x "
+        f"Chinchilla's compute-optimal ~{optimal:.0f}"
+    )
+    if a.byte_level:
+        evidence["bpe_equivalent_tokens_per_param"] = effective
+        message += (
+            f" (~{effective:.0f} BPE-equivalent: at {f.vocab_size} symbols a token is a character or byte)"
+        )
+    message += (
+        ": long before the end the model's size, not the data, will limit the loss, and the same "
+        "compute would train a bigger model further."
+        if capped
+        else ": past compute-optimal, so part of the compute buys little; fine when a small "
+        "model is the point (cheap to run)."
+    )
+    if a.chinchilla_terms:
+        e, model_term, data_term = a.chinchilla_terms
+        evidence.update(
+            {
+                "chinchilla_loss": a.chinchilla_loss,
+                "chinchilla_model_term": model_term,
+                "chinchilla_data_term": data_term,
+            }
+        )
+        message += (
+            f" Chinchilla's L(N, D) at the end is ~{a.chinchilla_loss:.2f}, its model-size term "
+            f"({model_term:.2f}) {'above' if model_term > data_term else 'below'} the data term "
+            f"({data_term:.2f}) (other data and tokenizer: only roughly comparable)."
+        )
+    return finding(
+        RULE,
+        severity="warning" if capped else "info",
+        confidence=LIKELY if capped else POSSIBLE,
+        title=f"Model is small for its planned data: {f.tokens_per_param:.0f} tokens per parameter",
+        message=message,
+        evidence=evidence,
+        fixes=_fixes(ctx, a.byte_level, limits),
+    )
 
 
 def _mid_schedule(a) -> str:
@@ -247,7 +309,8 @@ def _shape(ctx: Context) -> GPTShape | None:
 
 
 def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
-    """Whether the bigger model trains where this one did, and the batch split that makes it."""
+    """Whether the bigger model trains where this one did (or, for a plan, on the GPU it names),
+    and the batch split that makes it."""
     config = ctx.config
     try:
         batch, accumulation = int(config.get("batch_size")), int(config.get("gradient_accumulation_steps"))
@@ -255,26 +318,49 @@ def _memory_clause(ctx: Context, shape: GPTShape, bigger: GPTShape) -> str:
         return "; check it fits your GPU at this batch"
     dtype = str(config.get("dtype") or "bfloat16")
     here = training_memory(shape, batch, dtype).total_gib * ALLOCATOR_OVERHEAD
-    # a device with exactly the memory this run needed: what it ran on had at least that much
-    room = Device("this run's GPU", here + CUDA_CONTEXT_GIB)
+    named = _named_device(ctx)
+    # else a device with exactly the memory this run needed: what it ran on had at least that much
+    room = named or Device("this run's GPU", here + CUDA_CONTEXT_GIB)
+    where = f"the {named.name} ({named.usable_gib:.1f} GiB usable)" if named else "the same GPU"
     fit = fit_on_device(bigger, batch, accumulation, room, dtype)
     needed = fit.estimate.total_gib * ALLOCATOR_OVERHEAD
     if needed < SMALL_GIB:
         return ""  # a model this small fits anywhere a GPU run does
     if fit.fits:
-        return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, no more than this run's model did"
+        if named:
+            return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, which fits {where}"
+        return f"; it needs ~{needed:.1f} GiB at batch_size {batch}, no more than {_this(ctx)} model {'needs' if ctx.facts.planned else 'did'}"
+    against = "" if named else f" against ~{here:.1f} GiB for {_this(ctx)} model"
     if fit.micro_batch:
         return (
-            f"; it needs ~{needed:.1f} GiB at batch_size {batch} against ~{here:.1f} GiB for this run's "
-            f"model, so to train on the same GPU use "
+            f"; it needs ~{needed:.1f} GiB at batch_size {batch}{against}, so to train on {where} use "
             f"{ctx.setting(batch_size=fit.micro_batch, gradient_accumulation_steps=fit.gradient_accumulation_steps)} "
             "(the same tokens per iteration)"
         )
+    if named:
+        return (
+            f"; it needs ~{needed:.1f} GiB at batch_size {batch} and does not fit {where} even at "
+            "batch_size 1 (activation checkpointing or a smaller step up)"
+        )
     return (
-        f"; it needs ~{needed:.1f} GiB at batch_size {batch} and more than this run's model needed "
+        f"; it needs ~{needed:.1f} GiB at batch_size {batch} and more than {_this(ctx)} model needed "
         "even at batch_size 1: it may not fit on the same GPU (activation checkpointing or a "
         "smaller step up)"
     )
+
+
+def _named_device(ctx: Context) -> Device | None:
+    """The GPU a plan names (--gpu, or its config's comments)."""
+    if not ctx.facts.planned or not ctx.facts.gpu:
+        return None
+    try:
+        return parse_device(ctx.facts.gpu)
+    except UnknownDevice:
+        return None
+
+
+def _this(ctx: Context) -> str:
+    return "the planned" if ctx.facts.planned else "this run's"
 
 
 # How far the compute-optimal size is from this model decides the step suggested.

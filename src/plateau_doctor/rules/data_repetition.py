@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import CERTAIN, LIKELY, Context, Skip, finding, fmt_tokens
+from .base import CERTAIN, LIKELY, TRAINS_NOTHING, Context, Skip, finding, fmt_tokens
 
 RULE = RuleInfo(
     code="PD202",
@@ -45,11 +45,16 @@ RULE = RuleInfo(
         ),
     ),
     weight=0.7,
+    log_free=True,
 )
 
 
 def check(ctx: Context, limits) -> list:
     f, a = ctx.facts, ctx.analyses
+    if ctx.trains_nothing:
+        return [Skip(RULE.code, TRAINS_NOTHING)]
+    if f.planned:
+        return _plan(ctx, limits)
     if f.epochs is None:
         why = (
             "dataset size unknown (pass --dataset-tokens or --data-dir)"
@@ -150,3 +155,79 @@ def _memorising_clause(gap, memorising: bool) -> str:
         f". Train ~= val (gap {gap.value:+.3f}): no memorising yet, so the repetition costs "
         "efficiency, not quality."
     )
+
+
+def _plan(ctx: Context, limits) -> list:
+    """A plan's epochs: max_iters x tokens per iteration over the dataset (or the epochs the
+    config sets). Nothing can show memorising yet, so past `warn_epochs` it is a fact (info),
+    and a warning only past `error_epochs`, where extra passes are worth almost nothing."""
+    f, a = ctx.facts, ctx.analyses
+    if f.epochs is None:
+        why = (
+            "dataset size unknown (pass --dataset-tokens or --data-dir)"
+            if f.tokens_seen
+            else "tokens planned unknown"
+        )
+        return [Skip(RULE.code, why)]
+    finetune = a.finetune[0] is True
+    limit = limits.finetune_epochs if finetune else limits.warn_epochs
+    if f.epochs <= limit:
+        return []
+    severity = "warning" if f.epochs > limits.error_epochs and not finetune else "info"
+    if f.dataset_tokens and f.tokens_per_iter:
+        title = f"{f.epochs:.0f} planned epochs over a {fmt_tokens(f.dataset_tokens)}-token dataset"
+        how = (
+            f"max_iters={f.max_iters:,} x {f.tokens_per_iter:,} tokens per iteration plans "
+            f"{fmt_tokens(f.tokens_seen)} tokens over a training split of {fmt_tokens(f.dataset_tokens)} "
+            f"tokens ({f.sources.get('dataset_tokens')}): {f.epochs:.1f} passes"
+        )
+    else:
+        title = f"{f.epochs:g} planned epochs over the training data"
+        how = f"The config plans {f.epochs:g} passes over its training data ({f.sources.get('epochs')})"
+    if finetune:
+        message = (
+            how + f"; fine-tunes usually run 2-{limits.finetune_epochs:.0f} epochs. Keep the checkpoint "
+            "with the best eval loss rather than the last one."
+        )
+    else:
+        message = (
+            how + f"; beyond ~{limits.warn_epochs:.0f} repeated data buys less and less, and towards "
+            f"~{limits.error_epochs:.0f} extra passes are worth almost nothing and the model starts "
+            "to memorise: watch val, which only the run can show."
+        )
+    fixes = (
+        [f"train about {limit:.0f} epochs and keep the checkpoint with the best eval loss"]
+        if finetune
+        else [f"more training data (x{f.epochs / limit:.0f} to stay within {limit:.0f} epochs)"]
+    )
+    if severity == "warning" and f.dataset_tokens and f.tokens_per_iter:
+        useful = int(limits.error_epochs * f.dataset_tokens / f.tokens_per_iter)
+        stop = (
+            ctx.setting(max_iters=useful, lr_decay_iters=useful)
+            if ctx.nanogpt_flags
+            else f"stop at step {useful:,}, with the LR schedule ending there"
+        )
+        fixes.append(f"{stop} ({limits.error_epochs:.0f} epochs: past them extra passes buy almost nothing)")
+    if ctx.nanogpt_flags and ctx.config.get("always_save_checkpoint") and not finetune:
+        fixes.append(
+            ctx.setting(always_save_checkpoint=False) + " keeps the checkpoint with the best val loss, "
+            "not the last, if the model memorises"
+        )
+    return [
+        finding(
+            RULE,
+            severity=severity,
+            confidence=LIKELY,
+            title=title,
+            message=message,
+            evidence={
+                "tokens_planned": f.tokens_seen,
+                "dataset_tokens": f.dataset_tokens,
+                "epochs_planned": f.epochs,
+                "tokens_per_iter": f.tokens_per_iter,
+                "max_iters": f.max_iters,
+                "fine_tune": finetune or None,
+            },
+            fixes=fixes,
+        )
+    ]

@@ -32,6 +32,7 @@ RULE = RuleInfo(
         ),
     ),
     weight=0.6,
+    log_free=True,
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import LIKELY, POSSIBLE, STRONG, Context, Skip, finding, fmt_lr
+from .base import LIKELY, POSSIBLE, STRONG, TRAINS_NOTHING, Context, Skip, finding, fmt_lr
 
 RULE = RuleInfo(
     code="PD303",
@@ -32,6 +32,12 @@ RULE = RuleInfo(
             "lr_decay_iters within 10% of max_iters anneals about where the run ends",
         ),
         Threshold(
+            "no_anneal_ratio",
+            0.9,
+            "x learning_rate",
+            "a min_lr within 10% of the peak keeps the LR practically constant: no anneal at all",
+        ),
+        Threshold(
             "min_lr_ratio_high",
             0.3,
             "x learning_rate",
@@ -57,31 +63,25 @@ RULE = RuleInfo(
 
 def check(ctx: Context, limits) -> list:
     a = ctx.analyses
+    if ctx.trains_nothing:
+        return [Skip(RULE.code, TRAINS_NOTHING)]
     if a.schedule is None:
+        if ctx.facts.planned:
+            return [
+                Skip(RULE.code, "the schedule cannot be rebuilt: its LR settings or the run's length unknown")
+            ]
         return [Skip(RULE.code, "no config: the schedule cannot be rebuilt")]
     s = a.schedule
     finetune = a.finetune[0] is True
     lr, min_lr, max_iters = s.lr_peak, s.lr_min, s.max_iters
     out = []
     if s.phase == "constant" or not ctx.config.get("decay_lr", True):
-        out.append(
-            finding(
-                RULE,
-                severity="info" if finetune else "warning",
-                confidence=LIKELY,
-                title="The learning rate never decays (decay_lr=False)",
-                message=(
-                    f"The LR stays at {fmt_lr(lr)} for the whole run: there is no anneal, which "
-                    "usually buys the last drop in loss at the end of a pretraining run."
-                    + (" Constant LRs are common in fine-tunes." if finetune else "")
-                ),
-                evidence={"decay_lr": False, "learning_rate": lr, "max_iters": max_iters},
-                fixes=[]
-                if finetune
-                else [ctx.setting(decay_lr=True, lr_decay_iters=max_iters or s.iter, min_lr=lr / 10)],
-            )
-        )
+        out.append(_no_anneal(ctx, s, finetune, _decay_off_words(ctx)))
         return out  # get_lr (and its warmup) is not used when decay_lr is off
+    if lr > 0 and lr >= min_lr >= lr * limits.no_anneal_ratio:
+        # the cosine runs from learning_rate to (almost) itself: a constant LR by another name
+        no_anneal = _no_anneal(ctx, s, finetune, f"min_lr={fmt_lr(min_lr)}, learning_rate={fmt_lr(lr)}")
+        return [no_anneal, *_warmup(ctx, s, limits)]  # where the decay ends no longer matters
     frac = limits.decay_mismatch_fraction
     if max_iters and s.lr_decay_iters < max_iters * (1 - frac):
         flat = max_iters - s.lr_decay_iters
@@ -92,7 +92,8 @@ def check(ctx: Context, limits) -> list:
                 title=f"LR reaches min_lr at {s.lr_decay_iters:,}, {flat:,} iterations before max_iters",
                 message=(
                     f"lr_decay_iters={s.lr_decay_iters:,} < max_iters={max_iters:,}: the last "
-                    f"{flat / max_iters:.0%} of the run trains at min_lr={fmt_lr(min_lr)}."
+                    f"{flat / max_iters:.0%} of the run {_will(ctx)}train{'' if ctx.facts.planned else 's'} "
+                    f"at min_lr={fmt_lr(min_lr)}."
                 ),
                 evidence={"lr_decay_iters": s.lr_decay_iters, "max_iters": max_iters, "min_lr": min_lr},
                 fixes=[ctx.setting(lr_decay_iters=max_iters)],
@@ -129,9 +130,13 @@ def check(ctx: Context, limits) -> list:
                 title=f"min_lr={fmt_lr(min_lr)} is above learning_rate={fmt_lr(lr)}: the 'decay' raises the LR",
                 message=(
                     f"get_lr() moves the LR from learning_rate towards min_lr, so over the decay it "
-                    f"climbs {min_lr / lr:.3g}x, from {fmt_lr(lr)} to {fmt_lr(min_lr)}. If the run "
-                    "trained smoothly, this is not the config it ran with (a typo such as 1e4 for "
-                    "1e-4?)."
+                    f"climbs {min_lr / lr:.3g}x, from {fmt_lr(lr)} to {fmt_lr(min_lr)}. "
+                    + (
+                        "A typo such as 1e4 for 1e-4?"
+                        if ctx.facts.planned
+                        else "If the run trained smoothly, this is not the config it ran with (a "
+                        "typo such as 1e4 for 1e-4?)."
+                    )
                 ),
                 evidence={"learning_rate": lr, "min_lr": min_lr, "ratio": min_lr / lr},
                 fixes=[ctx.setting(min_lr=lr / 10)],
@@ -160,6 +165,25 @@ def _warmup(ctx: Context, s, limits) -> list:
     if not max_iters or warmup <= max_iters * limits.long_warmup_fraction:
         return []
     most = warmup > max_iters * limits.warmup_warn_fraction
+    fix = ctx.setting(warmup_iters=max(WARMUP_MIN_ITERS, max_iters // WARMUP_SHARE))
+    if warmup >= max_iters:
+        reached = s.lr_at_max_iters if s.lr_at_max_iters is not None else s.lr_now
+        return [
+            finding(
+                RULE,
+                confidence=STRONG,
+                title=f"Warmup ({warmup:,} iterations) is longer than the run (max_iters={max_iters:,})",
+                message=(
+                    f"The LR {_will(ctx)}climb{'' if ctx.facts.planned else 's'} for the whole run and "
+                    f"stops at {fmt_lr(reached)}, {reached / s.lr_peak:.0%} of learning_rate="
+                    f"{fmt_lr(s.lr_peak)}: the run never trains at its peak LR and never anneals."
+                    if s.lr_peak > 0
+                    else "The run never leaves its warmup."
+                ),
+                evidence={"warmup_iters": warmup, "max_iters": max_iters, "lr_at_max_iters": reached},
+                fixes=[fix],
+            )
+        ]
     return [
         finding(
             RULE,
@@ -169,16 +193,52 @@ def _warmup(ctx: Context, s, limits) -> list:
             message=(
                 f"warmup_iters={warmup:,} of max_iters={max_iters:,}"
                 + (
-                    ": the run spends most of its steps below the peak LR, and what is left is too "
-                    "short to decay properly."
+                    f": the run {_will(ctx)}spend{'' if ctx.facts.planned else 's'} most of its steps "
+                    "below the peak LR, and what is left is too short to decay properly."
                     if most
-                    else " spends a long stretch below the peak LR."
+                    else f" {_will(ctx)}spend{'' if ctx.facts.planned else 's'} a long stretch below the peak LR."
                 )
             ),
             evidence={"warmup_iters": warmup, "max_iters": max_iters},
-            fixes=[ctx.setting(warmup_iters=max(WARMUP_MIN_ITERS, max_iters // WARMUP_SHARE))],
+            fixes=[fix],
         )
     ]
+
+
+def _no_anneal(ctx: Context, s, finetune: bool, how: str):
+    """The LR stays at its peak for the whole run: no decay, or a decay to itself."""
+    lr, max_iters = s.lr_peak, s.max_iters
+    return finding(
+        RULE,
+        severity="info" if finetune else "warning",
+        confidence=LIKELY,
+        title=f"The learning rate never decays ({how})",
+        message=(
+            f"The LR {_will(ctx)}stay{'' if ctx.facts.planned else 's'} at {fmt_lr(lr)} for the "
+            "whole run: there is no anneal, which usually buys the last drop in loss at the end of "
+            "a pretraining run." + (" Constant LRs are common in fine-tunes." if finetune else "")
+        ),
+        evidence={
+            "decay_lr": bool(ctx.config.get("decay_lr", True)),
+            "learning_rate": lr,
+            "min_lr": s.lr_min if ctx.config.get("decay_lr", True) else None,
+            "max_iters": max_iters,
+        },
+        fixes=[]
+        if finetune
+        else [ctx.setting(decay_lr=True, lr_decay_iters=max_iters or s.iter, min_lr=lr / 10)],
+    )
+
+
+def _decay_off_words(ctx: Context) -> str:
+    """How the config turned the decay off, in its own words."""
+    scheduler = ctx.config.get("lr_scheduler_type")
+    return f"lr_scheduler_type={scheduler!r}" if scheduler is not None else "decay_lr=False"
+
+
+def _will(ctx: Context) -> str:
+    """'will ' for a plan, whose run has not happened; '' for a log's."""
+    return "will " if ctx.facts.planned else ""
 
 
 WARMUP_MIN_ITERS, WARMUP_SHARE = 100, 50  # a warmup of 2% of the run, at least 100 iterations

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import DOUBT, LIKELY, POSSIBLE, STRONG, WEAK, Context, Skip, finding, fmt_count, fmt_lr
+from .base import (
+    DOUBT,
+    LIKELY,
+    POSSIBLE,
+    STRONG,
+    TRAINS_NOTHING,
+    WEAK,
+    Context,
+    Skip,
+    finding,
+    fmt_count,
+    fmt_lr,
+)
 
 RULE = RuleInfo(
     code="PD301",
@@ -68,11 +80,14 @@ RULE = RuleInfo(
         Threshold("min_spikes", 3, "spikes", "one or two spikes are bad batches; three are a pattern"),
     ),
     weight=1.0,
+    log_free=True,
 )
 
 
 def check(ctx: Context, limits) -> list:
     a, f = ctx.analyses, ctx.facts
+    if ctx.trains_nothing:
+        return [Skip(RULE.code, TRAINS_NOTHING)]
     logged = a.logged_lr
     # An LR that keeps doubling is a cause only once it is large.
     floor = a.reference_lr if a.reference_lr is not None else limits.unknown_size_lr_floor
@@ -94,7 +109,8 @@ def check(ctx: Context, limits) -> list:
                 title=f"Not a learning rate too high: {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}",
                 message=(
                     f"The peak LR is {ratio:.2f}x the reference {fmt_lr(reference)} ({basis}; smaller "
-                    "models take larger LRs): not aggressive, so it does not explain the loss."
+                    "models take larger LRs): not aggressive"
+                    + (" for the model's size." if f.planned else ", so it does not explain the loss.")
                 ),
                 evidence={},
                 counter_evidence={
@@ -105,6 +121,8 @@ def check(ctx: Context, limits) -> list:
                 },
             )
         ]
+    if f.planned:
+        return [_plan(ctx, limits, reference, basis, ratio)]
     symptoms: dict[str, object] = {}
     counter: dict[str, object] = {}
     if (a.non_finite and a.non_finite_onset == "climb") or (a.explosion and not a.explosion.recovered):
@@ -167,6 +185,52 @@ def check(ctx: Context, limits) -> list:
             fixes=_fixes(ctx, reference),
         )
     ]
+
+
+def _plan(ctx: Context, limits, reference: float, basis: str, ratio: float):
+    """A plan's LR above `ratio_warn` x the reference. Before the run there are no symptoms to
+    see, only the LR and what the config does about instability (warmup, clipping, fp16). At
+    `ratio_error` and beyond, where a run that shows symptoms is called LR-caused, the plan is a
+    warning (a config change is cheap before the run, a diverged run is not); below it, a fact.
+    Never an error: nothing has gone wrong yet."""
+    a, f = ctx.analyses, ctx.facts
+    risks = _config_risks(ctx)
+    far = ratio >= limits.ratio_error
+    confidence = (POSSIBLE if far else WEAK) + DOUBT / 2 * min(len(risks), 2)
+    said = ", ".join(_describe(k, v) for k, v in risks.items())
+    return finding(
+        RULE,
+        severity="warning" if far else "info",
+        confidence=confidence,
+        title=f"Learning rate {fmt_lr(a.peak_lr)} is {ratio:.0f}x the reference for this model",
+        message=(
+            f"The planned peak LR {fmt_lr(a.peak_lr)} is {ratio:.1f}x the reference {fmt_lr(reference)} "
+            f"({basis}). Runs this far above it often spike, diverge or stall high; only the run can "
+            "show whether this one does" + (f", and the config adds to the risk: {said}." if said else ".")
+        ),
+        evidence={
+            "peak_lr": a.peak_lr,
+            "reference_lr": reference,
+            "reference": basis,
+            "ratio_to_reference": ratio,
+            "n_params": f.n_params,
+            **risks,
+        },
+        fixes=_fixes(ctx, reference),
+    )
+
+
+def _config_risks(ctx: Context) -> dict[str, object]:
+    """What a config does that makes a high LR more likely to blow up."""
+    risks: dict[str, object] = {}
+    if ctx.analyses.config_known:
+        if int(ctx.config.get("warmup_iters") or 0) == 0:
+            risks["no_warmup"] = True
+        if not float(ctx.config.get("grad_clip") or 0):
+            risks["no_grad_clip"] = True
+        if ctx.config.get("dtype") == "float16":
+            risks["float16"] = True
+    return risks
 
 
 def _reference(ctx: Context, limits) -> tuple[float | None, str]:
@@ -250,6 +314,7 @@ def _describe(key: str, value) -> str:
         "stuck_at_fraction_of_initial_loss": f"val is still {value:.0%} of the initial loss with train ~= val",
         "no_warmup": "no warmup",
         "no_grad_clip": "no gradient clipping",
+        "float16": "float16 (5 exponent bits)",
     }[key]
 
 

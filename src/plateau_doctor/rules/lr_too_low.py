@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import RuleInfo, Threshold
-from .base import STRONG, WEAK, Context, Skip, finding, fmt_count, fmt_lr, fmt_slope
+from .base import POSSIBLE, STRONG, TRAINS_NOTHING, WEAK, Context, Skip, finding, fmt_count, fmt_lr, fmt_slope
 
 RULE = RuleInfo(
     code="PD302",
@@ -35,11 +35,14 @@ RULE = RuleInfo(
         ),
     ),
     weight=1.0,
+    log_free=True,
 )
 
 
 def check(ctx: Context, limits) -> list:
     a, f = ctx.analyses, ctx.facts
+    if ctx.trains_nothing:
+        return [Skip(RULE.code, TRAINS_NOTHING)]
     if a.peak_lr is None or a.reference_lr is None:
         return [Skip(RULE.code, "learning rate or model size unknown")]
     if a.logged_lr is not None and a.schedule_settings is None:
@@ -54,6 +57,8 @@ def check(ctx: Context, limits) -> list:
     limit = limits.finetune_ratio if finetune else limits.ratio_warn
     if ratio >= limit:
         return []
+    if f.planned:
+        return [_plan(ctx, ratio, finetune)]
     vt = a.trend
     still_falling = vt is not None and vt.verdict == "improving"
     severity = "warning"
@@ -94,3 +99,32 @@ def check(ctx: Context, limits) -> list:
             fixes=[ctx.setting(learning_rate=a.reference_lr, min_lr=a.reference_lr / 10)],
         )
     ]
+
+
+def _plan(ctx: Context, ratio: float, finetune: bool):
+    """A plan's LR below the limit: a warning (before the run it is a cheap change), never an
+    error: there is no curve yet to show the slowness."""
+    a, f = ctx.analyses, ctx.facts
+    return finding(
+        RULE,
+        severity="warning",
+        confidence=POSSIBLE,
+        title=(
+            f"Learning rate {fmt_lr(a.peak_lr)} is "
+            f"{f'{1 / ratio:.0f}x' if ratio > 0 else 'far'} below the reference for this model"
+        ),
+        message=(
+            f"The planned peak LR {fmt_lr(a.peak_lr)} is {ratio:.3f}x the reference "
+            f"{fmt_lr(a.reference_lr)} for {fmt_count(f.n_params)} parameters"
+            + (" (a hundredth of it is already low for a fine-tune)" if finetune else "")
+            + ": a run this slow usually ends far above where the same compute could take it."
+        ),
+        evidence={
+            "peak_lr": a.peak_lr,
+            "reference_lr": a.reference_lr,
+            "ratio_to_reference": ratio,
+            "n_params": f.n_params,
+            "fine_tuning": finetune,
+        },
+        fixes=[ctx.setting(learning_rate=a.reference_lr, min_lr=a.reference_lr / 10)],
+    )

@@ -38,6 +38,7 @@ RULE = RuleInfo(
         ),
     ),
     weight=0.5,
+    log_free=True,
 )
 
 MILLION, BILLION = 1e6, 1e9  # nanoGPT prints parameter counts in millions (%.2fM)
