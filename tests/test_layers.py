@@ -1,7 +1,8 @@
 """Imports go one way: each part of the package imports only parts below it (names imported
 under `if TYPE_CHECKING:` are types, not runtime imports, and the package's `__version__` is
 metadata). Leaves (data, domain maths) at the bottom, the front ends (cli, watch, sweep,
-comparison, plotting) at the top; nothing below the front ends imports api."""
+comparison, plotting, the trainer callbacks in integrations) at the top; nothing below the front
+ends imports api."""
 
 from __future__ import annotations
 
@@ -26,12 +27,22 @@ LAYERS = [
     {"report"},
     {"api"},
     {"sweep"},
-    {"comparison", "watch", "plotting"},
+    {"comparison", "watch", "plotting", "integrations"},
     {"cli"},
     {"__init__", "__main__"},
 ]
 LAYER = {part: n for n, parts in enumerate(LAYERS) for part in parts}
-FRONT_ENDS = {"api", "sweep", "comparison", "watch", "plotting", "cli", "__init__", "__main__"}
+FRONT_ENDS = {
+    "api",
+    "sweep",
+    "comparison",
+    "watch",
+    "plotting",
+    "integrations",
+    "cli",
+    "__init__",
+    "__main__",
+}
 
 
 def _part(path: Path) -> str:
