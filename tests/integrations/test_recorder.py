@@ -127,6 +127,10 @@ def test_logged_metrics_read_as_floats_and_anything_else_as_nan():
         assert number(bad) != number(bad)  # NaN
 
 
-def test_stop_on_accepts_only_none_or_error():
-    with pytest.raises(ValueError, match="stop_on must be None"):
-        TrainingRecorder("x", {}, stop_on="warning")
+def test_a_bad_setting_is_refused_when_the_callback_is_made_naming_it():
+    with pytest.raises(ValueError, match="stop_on must be None .* not 'erorr'; did you mean 'error'"):
+        TrainingRecorder("x", {}, stop_on="erorr")
+    with pytest.raises(ValueError, match="unknown key 'blok_size'; did you mean 'block_size'"):
+        TrainingRecorder("x", {}, config={"blok_size": 1024})
+    with pytest.raises(ValueError, match="block_size=-1: expected a whole number"):
+        TrainingRecorder("x", {}, config={"block_size": -1})
