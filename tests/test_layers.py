@@ -1,7 +1,8 @@
 """Imports go one way: each part of the package imports only parts below it (names imported
 under `if TYPE_CHECKING:` are types, not runtime imports, and the package's `__version__` is
 metadata). Leaves (data, domain maths) at the bottom, the front ends (cli, watch, sweep,
-comparison, plotting) at the top; nothing below the front ends imports api."""
+comparison, plotting, the trainer callbacks in integrations) at the top; nothing below the front
+ends imports api."""
 
 from __future__ import annotations
 
@@ -26,12 +27,28 @@ LAYERS = [
     {"report"},
     {"api"},
     {"sweep"},
-    {"comparison", "watch", "plotting"},
+    {"comparison", "watch", "plotting", "integrations"},
     {"cli"},
     {"__init__", "__main__"},
 ]
 LAYER = {part: n for n, parts in enumerate(LAYERS) for part in parts}
-FRONT_ENDS = {"api", "sweep", "comparison", "watch", "plotting", "cli", "__init__", "__main__"}
+FRONT_ENDS = {
+    "api",
+    "sweep",
+    "comparison",
+    "watch",
+    "plotting",
+    "integrations",
+    "cli",
+    "__init__",
+    "__main__",
+}
+
+
+# model.Report's faces in a notebook and a REPL (_repr_html_, __repr__, __str__, the DataFrames)
+# are looked up by Python on the object itself, so they are methods of the data class that render
+# through report/notebook.py: imported inside the method, never when model.py is imported.
+DISPLAY_HOOKS = {("model", "report.notebook")}
 
 
 def _part(path: Path) -> str:
@@ -46,10 +63,22 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return inside
 
 
+def _function_nodes(tree: ast.AST) -> set[int]:
+    return {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for n in ast.walk(node)
+    }
+
+
 def _imports(path: Path) -> list[tuple[str, int]]:
-    """(part of the package imported, line) for every runtime import in the module."""
+    """(part of the package imported, line) for every runtime import in the module, but the
+    DISPLAY_HOOKS imported inside a function."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _type_checking_nodes(tree)
+    in_function = _function_nodes(tree)
+    mine = _part(path)
     package = list(path.relative_to(PACKAGE).with_suffix("").parts[:-1])
     found = []
     for node in ast.walk(tree):
@@ -66,6 +95,8 @@ def _imports(path: Path) -> list[tuple[str, int]]:
             if all(alias.name == "__version__" for alias in node.names):
                 continue
             target = [node.names[0].name] if package == [] else ["__init__"]
+        if (mine, ".".join(target)) in DISPLAY_HOOKS and id(node) in in_function:
+            continue
         found.append((target[0], node.lineno))
     return found
 

@@ -69,7 +69,7 @@ def diagnose(
     are --set values; `dataset_tokens` the training split's size ('9.2M', 1003854) or `data_dir`
     a nanoGPT data directory. `parsed` skips reading when the caller already has the loss table.
     """
-    return examine(
+    examination = examine(
         path,
         config,
         overrides=overrides,
@@ -79,7 +79,11 @@ def diagnose(
         settings=settings,
         parsed=parsed,
         columns=columns,
-    ).report
+    )
+    # kept for the notebook (loss_table(), the plot); the CLI's reports, made by examine() in
+    # worker processes, do not carry it back
+    examination.report.examination = examination
+    return examination.report
 
 
 def examine(

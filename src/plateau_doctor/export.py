@@ -8,6 +8,32 @@ import json
 from .model import ParsedLog
 from .output import write_atomically
 
+# One table of iteration and eval rows, a `kind` column telling them apart (CSV, the notebook)
+LONG_COLUMNS = [
+    "kind",
+    "step",
+    "loss",
+    "train_loss",
+    "val_loss",
+    "time_ms",
+    "mfu",
+    "lr",
+    "grad_norm",
+    "checkpoint_saved",
+    "segment",
+    "line",
+]
+
+
+def long_table(parsed: ParsedLog):
+    """The loss table as one pandas DataFrame: iteration and eval rows by step, `kind` iter/eval."""
+    import pandas as pd
+
+    iters = parsed.iters.assign(kind="iter").rename(columns={"iter": "step"})
+    evals = parsed.evals.assign(kind="eval")
+    table = pd.concat([iters, evals], ignore_index=True, sort=False)
+    return table.reindex(columns=LONG_COLUMNS).sort_values(["step", "kind"], kind="stable")
+
 
 def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes | None:
     """CSV: one table with a `kind` column (iter/eval). JSON: {format, meta, iters, evals}.
@@ -15,24 +41,7 @@ def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes 
     import pandas as pd
 
     if to == "csv":
-        iters = parsed.iters.assign(kind="iter").rename(columns={"iter": "step"})
-        evals = parsed.evals.assign(kind="eval")
-        table = pd.concat([iters, evals], ignore_index=True, sort=False)
-        cols = [
-            "kind",
-            "step",
-            "loss",
-            "train_loss",
-            "val_loss",
-            "time_ms",
-            "mfu",
-            "lr",
-            "grad_norm",
-            "checkpoint_saved",
-            "segment",
-            "line",
-        ]
-        table = table.reindex(columns=cols).sort_values(["step", "kind"], kind="stable")
+        table = long_table(parsed)
         return table.to_csv(index=False, na_rep="")
     if to == "json":
 

@@ -315,7 +315,39 @@ class Report:
     # why this log could not be diagnosed (one line): among several logs it is reported in its
     # place while the others keep their results, and the run exits 2 at the end
     error: str | None = None
+    # api.Examination (loss table, analyses) where plateau_doctor.diagnose() kept it: what
+    # loss_table() and the notebook's plot read. Not report data: never rendered or compared.
+    examination: Any = field(default=None, repr=False, compare=False)
 
     def worst_severity(self) -> str | None:
         raised = [f.severity for f in self.findings]
         return max(raised, key=SEVERITY_RANK.__getitem__) if raised else None
+
+    # In a notebook and a REPL (report/notebook.py, imported when Python asks for these)
+    def __repr__(self) -> str:
+        from .report.notebook import short_text
+
+        return short_text(self)
+
+    def __str__(self) -> str:
+        from .report.notebook import full_text
+
+        return full_text(self)
+
+    def _repr_html_(self) -> str:
+        from .report.notebook import html_fragment
+
+        return html_fragment(self)
+
+    def findings_frame(self) -> pd.DataFrame:
+        """The findings as a pandas DataFrame, one row each, in the report's order."""
+        from .report.notebook import findings_frame
+
+        return findings_frame(self)
+
+    def loss_table(self) -> pd.DataFrame:
+        """The loss table the diagnosis read as a pandas DataFrame (iteration and eval rows, a
+        `kind` column); only a report made by plateau_doctor.diagnose() carries it."""
+        from .report.notebook import loss_table
+
+        return loss_table(self)
