@@ -55,7 +55,7 @@ def test_an_overfit_run_fails_the_step_with_sarif_a_summary_and_annotations(tmp_
     assert "PD201" in {r["ruleId"] for r in sarif["runs"][0]["results"]}
     summary = (tmp_path / "summary.md").read_text()
     assert summary == Path(output["markdown"]).read_text()
-    assert "Verdict (overfitting)" in summary and "PD201" in summary
+    assert "Verdict: overfitting:" in summary and "PD201" in summary
     assert any(line.startswith("::error file=") and "PD201" in line for line in done.stdout.splitlines())
 
 
