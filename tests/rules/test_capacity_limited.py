@@ -120,3 +120,32 @@ def test_a_bigger_model_is_offered_with_the_batch_that_keeps_it_on_the_runs_gpu(
     [bigger] = [fix for fix in f.fixes if fix.startswith("--n_embd=768")]
     assert "--batch_size=8 --gradient_accumulation_steps=64" in bigger
     assert "GiB" in bigger
+
+
+def test_the_bigger_model_fix_carries_chinchillas_expected_effect_where_the_law_fits_the_run():
+    # the seed case: 40.6M parameters, 7.6B tokens; L(N, D) ~3.45 against val 3.58 (4% apart)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    report = diagnose(str(root / "examples/logs/seed_fineweb_4070.log"), dataset_tokens="1B")
+    [f] = [f for f in report.findings if f.code == "PD203"]
+    [bigger] = [fix for fix in f.fixes if fix.startswith("--n_embd=768")]
+    effect = float(bigger.split("expected effect ")[1].split()[0])
+    assert -0.5 < effect < -0.1 and "(Chinchilla L(N, D), rough)" in bigger
+
+
+def test_no_expected_effect_where_chinchillas_law_is_far_from_the_runs_loss(kit):
+    # a 0.23M-parameter model: the law says ~8 nats where the run reached 2.0
+    path = kit.log(
+        SMALL,
+        vocab_size=2000,
+        val_curve=kit.plateau(2.0, start=7.6, tau=200),
+        train_curve=kit.plateau(1.99, start=7.6, tau=200),
+    )
+    f = kit.one(diagnose(path), "PD203")
+    assert f.evidence["chinchilla_loss"] > 4 and not any("expected effect" in fix for fix in f.fixes)
+
+
+def test_the_bigger_model_fix_promises_no_effect_for_a_character_vocabulary(kit):
+    path = kit.log(TINY, val_curve=kit.plateau(2.26, tau=200), train_curve=kit.plateau(2.25, tau=200))
+    assert not any("expected effect" in fix for fix in kit.one(diagnose(path), "PD203").fixes)

@@ -14,6 +14,7 @@ from ..domain.memory import (
     parse_device,
     training_memory,
 )
+from ..domain.scale import chinchilla_loss, nanogpt_param_count
 from ..model import RuleInfo, Threshold
 from .base import DOUBT, LIKELY, POSSIBLE, STRONG, TRAINS_NOTHING, Context, Skip, finding, fmt_tokens
 
@@ -65,6 +66,14 @@ RULE = RuleInfo(
             20.0,
             "tokens per parameter",
             "Hoffmann et al. 2022: compute-optimal training",
+        ),
+        Threshold(
+            "chinchilla_agreement",
+            0.15,
+            "fraction of the loss",
+            "a bigger model's expected effect is quoted from L(N, D) only when the law puts this "
+            "run within 15% of its own loss: fitted on other data and sizes, it is otherwise "
+            "describing a different run (a tiny model's law loss is several times its real one)",
         ),
     ),
     explained_by=("lr_too_high", "divergence", "init_loss", "overfitting"),
@@ -161,7 +170,7 @@ def check(ctx: Context, limits) -> list:
             title=f"Model is small for its data: {f.tokens_per_param:.0f} tokens per parameter",
             message=message,
             evidence=evidence,
-            fixes=_fixes(ctx, a.byte_level, limits),
+            fixes=_fixes(ctx, a.byte_level, limits, observed_loss=level),
         )
     ]
 
@@ -238,7 +247,7 @@ def _mid_schedule(a) -> str:
     )
 
 
-def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
+def _fixes(ctx: Context, byte_level: bool, limits, observed_loss: float | None = None) -> list[str]:
     f = ctx.facts
     # Repeated tokens count up to ~4 epochs (Muennighoff et al.)
     usable = f.tokens_seen if not f.dataset_tokens else min(f.tokens_seen, REPEAT_LIMIT * f.dataset_tokens)
@@ -249,7 +258,7 @@ def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
         f"{fmt_tokens(usable)} usable tokens is ~{fmt_tokens(target)} parameters"
         + (" (unique data counted up to 4 epochs)" if f.dataset_tokens else "")
     ]
-    bigger = _bigger_model(ctx, target)
+    bigger = _bigger_model(ctx, target, limits, observed_loss)
     if bigger:
         fixes.insert(0, bigger)
     return fixes
@@ -258,7 +267,7 @@ def _fixes(ctx: Context, byte_level: bool, limits) -> list[str]:
 REPEAT_LIMIT = 4  # epochs of repeated data that count as new (Muennighoff et al. 2023)
 
 
-def _bigger_model(ctx: Context, target_params: float) -> str | None:
+def _bigger_model(ctx: Context, target_params: float, limits, observed_loss: float | None) -> str | None:
     """A bigger model towards the compute-optimal size, in the run's own config keys: twice the
     layers and the width (~8x the block parameters) when the target is that far, else twice the
     width (~4x), else 1.5x the width (~2.25x); heads of 64 dimensions where the width allows.
@@ -287,7 +296,25 @@ def _bigger_model(ctx: Context, target_params: float) -> str | None:
         else {"n_embd": width, "n_head": heads}
     )
     advice = f"{ctx.setting(**change)} ({how} the block parameters, towards ~{fmt_tokens(target_params)})"
-    return advice + _memory_clause(ctx, shape, bigger)
+    effect = _expected_effect(ctx, bigger, limits, observed_loss)
+    return advice + effect + _memory_clause(ctx, shape, bigger)
+
+
+def _expected_effect(ctx: Context, bigger: GPTShape, limits, observed_loss: float | None) -> str:
+    """What the bigger model should buy at the same tokens, by Chinchilla's L(N, D): only for
+    BPE vocabularies (its constants are a 32k BPE tokenizer's) and only where the law's loss for
+    this run is close to the run's own (`chinchilla_agreement`); rough even then. A plan has no
+    loss yet to check the law against, so it gets no number."""
+    a, f = ctx.analyses, ctx.facts
+    if not a.chinchilla_loss or not f.n_params or not f.tokens_seen or not observed_loss:
+        return ""
+    if abs(a.chinchilla_loss - observed_loss) > limits.chinchilla_agreement * observed_loss:
+        return ""
+    bigger_params = nanogpt_param_count(
+        bigger.n_layer, bigger.n_head, bigger.n_embd, bigger.vocab_size, bigger.block_size, bigger.bias
+    ).printed_style  # counted as this run's n_params is, so the two sizes compare
+    effect = chinchilla_loss(bigger_params, f.tokens_seen) - chinchilla_loss(f.n_params, f.tokens_seen)
+    return f"; expected effect {effect:+.2f} at the same tokens (Chinchilla L(N, D), rough)"
 
 
 def _shape(ctx: Context) -> GPTShape | None:
