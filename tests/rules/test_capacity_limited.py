@@ -11,6 +11,16 @@ TINY = {"n_layer": 1, "n_head": 1, "n_embd": 32, "dropout": 0.0}  # 14,464 param
 SMALL = {"n_layer": 2, "n_head": 2, "n_embd": 96, "dropout": 0.0}  # ~0.23M parameters
 
 
+def small_bpe_plateau(kit):
+    """A ~0.23M-parameter model on a 2,000-token BPE vocabulary, flat at 2.0 with train ~= val."""
+    return kit.log(
+        SMALL,
+        vocab_size=2000,
+        val_curve=kit.plateau(2.0, start=7.6, tau=200),
+        train_curve=kit.plateau(1.99, start=7.6, tau=200),
+    )
+
+
 def test_capacity_limited_error_for_a_tiny_model_flat_with_train_equal_to_val(kit):
     path = kit.log(TINY, val_curve=kit.plateau(2.26, tau=200), train_curve=kit.plateau(2.25, tau=200))
     report = diagnose(path)
@@ -72,12 +82,7 @@ def test_capacity_limited_not_raised_below_100_tokens_per_parameter(kit):
 
 def test_capacity_limited_reports_chinchilla_terms_with_the_model_term_dominating(kit):
     # a BPE vocabulary: Chinchilla's law (fitted on a 32k BPE tokenizer) is quoted as a rough reference
-    path = kit.log(
-        SMALL,
-        vocab_size=2000,
-        val_curve=kit.plateau(2.0, start=7.6, tau=200),
-        train_curve=kit.plateau(1.99, start=7.6, tau=200),
-    )
+    path = small_bpe_plateau(kit)
     f = kit.one(diagnose(path), "PD203")
     assert f.evidence["chinchilla_model_term"] > f.evidence["chinchilla_data_term"]
     assert "roughly comparable" in f.message
@@ -136,12 +141,7 @@ def test_the_bigger_model_fix_carries_chinchillas_expected_effect_where_the_law_
 
 def test_no_expected_effect_where_chinchillas_law_is_far_from_the_runs_loss(kit):
     # a 0.23M-parameter model: the law says ~8 nats where the run reached 2.0
-    path = kit.log(
-        SMALL,
-        vocab_size=2000,
-        val_curve=kit.plateau(2.0, start=7.6, tau=200),
-        train_curve=kit.plateau(1.99, start=7.6, tau=200),
-    )
+    path = small_bpe_plateau(kit)
     f = kit.one(diagnose(path), "PD203")
     assert f.evidence["chinchilla_loss"] > 4 and not any("expected effect" in fix for fix in f.fixes)
 
