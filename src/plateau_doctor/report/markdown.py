@@ -48,8 +48,15 @@ def render(reports: list[Report], rules: list[RuleInfo], tool_version: str) -> s
         from .summary import Summary
 
         blocks.append(f"## plateau-doctor: {len(reports)} logs")
-        blocks.append(_escape(Summary.of(reports).counts_line()))
+        summary = Summary.of(reports)
+        blocks.append(_escape(summary.counts_line()))
         blocks.append(_runs_table(reports))
+        seeds = summary.seed_lines()
+        if seeds:
+            blocks.append(
+                "Seed spread, measured from runs that differ only by seed:\n\n"
+                + "\n".join(f"- {_escape(line)}" for line in seeds)
+            )
     for report in reports:
         blocks.extend(_report_blocks(report))
     blocks.append(f"<sub>plateau-doctor {_escape(tool_version)}</sub>")

@@ -48,8 +48,9 @@ def render_summary(summary: Summary | list[Report], color: bool = False, width: 
         summary = Summary.of(summary)
     head = f"{summary.counts_line()} (worst first)"
     rows = [_summary_row(verdict, row) for verdict, group in summary.groups() for row in group]
+    seeds = _seed_block(summary)
     if not width:
-        return head + "\n\n" + _plain_table([SUMMARY_COLUMNS, *rows])
+        return head + "\n\n" + _plain_table([SUMMARY_COLUMNS, *rows]) + seeds
     console, buffer = _console(color, width)
     console.print(head, soft_wrap=True)
     columns = SUMMARY_COLUMNS if width >= WIDE_SUMMARY else SUMMARY_COLUMNS[:-1]  # the verdict says it
@@ -71,7 +72,18 @@ def render_summary(summary: Summary | list[Report], color: bool = False, width: 
         first = f"[{style}]{escape(cells[0])}[/]" if style else escape(cells[0])
         table.add_row(first, *(escape(c) for c in cells[1:]))
     console.print(table)
-    return buffer.getvalue()
+    return buffer.getvalue() + seeds
+
+
+def _seed_block(summary: Summary) -> str:
+    """Seeds of one config found in the sweep (summary.py): the spread they measure, and each
+    recipe against the best one in units of it. Empty when the paths name no seeds."""
+    lines = summary.seed_lines()
+    if not lines:
+        return ""
+    return "\nSeed spread, measured from runs that differ only by seed:\n" + "".join(
+        f"  {line}\n" for line in lines
+    )
 
 
 SUMMARY_COLUMNS = ["verdict", "severity", "run", "best val", "tokens", "epochs", "top finding"]
