@@ -43,7 +43,9 @@ def test_a_recipe_worse_by_many_standard_errors_is_beyond_seed_spread():
     reports += [run(f"lr3e-3/seed{k}/log", v) for k, v in enumerate((1.520, 1.523, 1.517))]
     lines = Summary.of(reports).seed_lines()
     assert lines[0].startswith("3 seeds of lr1e-3/seed*/log: best val 1.4720 mean")
-    assert "+0.0480 vs lr1e-3/seed*/log" in lines[1] and "beyond seed spread" in lines[1]
+    assert lines[1].endswith(
+        "+0.0480 vs lr1e-3/seed*/log (23.1 standard errors: beyond seed spread)"
+    )  # README
 
 
 def test_recipes_apart_by_less_than_their_seeds_vary_are_within_seed_spread():
