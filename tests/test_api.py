@@ -88,3 +88,19 @@ def test_readme_report_example_is_what_the_tool_prints():
         if "..." in line or not line.strip():
             continue
         assert " ".join(line.split()) in printed, line
+
+
+def test_diagnose_runs_gives_a_report_per_run_of_a_file_and_diagnose_the_last(tmp_path):
+    examples = Path(__file__).resolve().parents[1] / "examples" / "logs"
+    path = tmp_path / "two.log"
+    path.write_bytes(
+        (examples / "h200_shakespeare_char_lr_low_2e-5.log").read_bytes()
+        + (examples / "h200_shakespeare_char_healthy_2k.log").read_bytes()
+    )
+    first, second = plateau_doctor.diagnose_runs(str(path), dataset_tokens=1003854)
+    assert (first.run_in_file, second.run_in_file) == ("run 1 of 2, lines 1-380", "run 2 of 2, lines 381-650")
+    assert first.findings[0].category == "lr_too_low"
+    last = plateau_doctor.diagnose(str(path), dataset_tokens=1003854)
+    assert last.run.last_iter == second.run.last_iter and any("2 runs" in n for n in last.notes)
+    [one] = plateau_doctor.diagnose_runs(str(examples / "h200_shakespeare_char_healthy_2k.log"))
+    assert one.run_in_file is None

@@ -18,8 +18,8 @@ LOGS = sorted((ROOT / "examples" / "logs").glob("h200_shakespeare_char_*.log"))[
 
 
 def test_the_per_run_unit_is_plain_data_with_the_error_in_place(tmp_path):
-    good = diagnose_to_json(str(LOGS[0]))
-    bad = diagnose_to_json(str(tmp_path / "missing.log"))
+    [good] = diagnose_to_json(str(LOGS[0]))
+    [bad] = diagnose_to_json(str(tmp_path / "missing.log"))
     assert good["schema_version"] == 1 and good["findings"] is not None and "error" not in good
     assert "no such file" in bad["error"]["message"] and bad["run"] is None
     json.dumps([good, bad], allow_nan=False)  # shippable between processes and machines
@@ -38,7 +38,7 @@ def test_the_dask_recipe_gives_the_same_reports_as_diagnose(tmp_path):
         ) as cluster,
         distributed.Client(cluster),
     ):
-        reports = db.from_sequence(paths, npartitions=2).map(job).compute()
+        reports = db.from_sequence(paths, npartitions=2).map(job).flatten().compute()
     assert [r["source"]["path"] for r in reports] == paths
     assert "error" in reports[-1]
     done = subprocess.run(

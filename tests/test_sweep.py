@@ -188,3 +188,47 @@ def test_a_streamed_json_list_is_byte_for_byte_the_rendered_one():
         writer.add(report)
     writer.close()
     assert "".join(pieces) == render(reports)
+
+
+# -- a file holding several runs -----------------------------------------------------------------
+
+
+@pytest.fixture
+def two_runs_in_one_file(tmp_path) -> Path:
+    """Two real runs appended to one file (`tee -a` twice): an LR 100x too low, then a healthy run."""
+    path = tmp_path / "two.log"
+    examples = ROOT / "examples" / "logs"
+    path.write_bytes(
+        (examples / "h200_shakespeare_char_lr_low_2e-5.log").read_bytes()
+        + (examples / "h200_shakespeare_char_healthy_2k.log").read_bytes()
+    )
+    return path
+
+
+def test_a_file_of_two_runs_gets_a_report_for_each_run_in_every_mode(two_runs_in_one_file):
+    path = str(two_runs_in_one_file)
+    for jobs in (1, 2):
+        done = list(diagnose_each([path, str(LOGS[0])], job(), jobs=jobs))
+        assert [position for position, _, _ in done] == [0, 1, 2]
+        assert [r.run_in_file for _, r, _ in done] == [
+            "run 1 of 2, lines 1-380",
+            "run 2 of 2, lines 381-650",
+            None,
+        ]
+    [(_, first, _), (_, second, _)] = diagnose_each([path], job())  # one path alone, too
+    assert first.findings[0].category == "lr_too_low" and first.run.last_iter == 3000
+    assert second.run.last_iter == 2000 and "lr_too_low" not in {
+        f.category for f in second.findings if f.raised
+    }
+
+
+def test_the_cli_names_each_run_of_a_file_in_its_heading_summary_and_json(two_runs_in_one_file):
+    text = cli("diagnose", str(two_runs_in_one_file), "--dataset-tokens", "1003854").stdout.decode()
+    assert "two.log (run 1 of 2, lines 1-380)" in text and "2 runs: " in text
+    reports = json.loads(cli("diagnose", str(two_runs_in_one_file), "--format", "json").stdout)
+    assert [r["source"]["run_in_file"] for r in reports] == [
+        "run 1 of 2, lines 1-380",
+        "run 2 of 2, lines 381-650",
+    ]
+    one_run = json.loads(cli("diagnose", str(LOGS[0]), "--format", "json").stdout)
+    assert "run_in_file" not in one_run["source"]  # a one-run report is unchanged

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "check", "compare", "diagnose", "parse", "references"]
+__all__ = ["__version__", "check", "compare", "diagnose", "diagnose_runs", "parse", "references"]
 
 
 def __getattr__(name: str):
     # Imported on first use so that `plateau-doctor --version` never loads numpy or pandas.
-    if name in ("check", "diagnose", "parse"):
+    if name in ("check", "diagnose", "diagnose_runs", "parse"):
         from . import api
 
         return getattr(api, name)

@@ -40,6 +40,33 @@ def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | 
         raise InputError(source.name, str(exc)) from None
 
 
+def split_runs(
+    path: str | None, parsed: ParsedLog, log_format: str = "auto", columns: dict[str, str] | None = None
+) -> list[ParsedLog]:
+    """The runs of a parsed log: [parsed] for one run; for a file of several runs from scratch
+    (meta.runs), the file parsed again into one loss table per run (parsers.parse_runs). stdin
+    cannot be read twice: it stays on its last run, and its note says so."""
+    if len(parsed.meta.runs) < 2 or columns or path in (None, "", "-"):
+        return [parsed]
+    from .parsers import parse_runs
+
+    source = open_log(path)
+    try:
+        return parse_runs(source, log_format)
+    finally:
+        source.close()
+
+
+def diagnose_runs(path: str | None = None, config: str | None = None, **options: Any) -> list[Report]:
+    """`diagnose` of each run in a file that holds several runs from scratch (seeds run one after
+    another, restarts at step 0), in file order, each report saying which run it is
+    (`run_in_file`); a one-run log gives [diagnose(path, ...)]. `diagnose` alone reports the
+    last run of such a file. Takes diagnose's options."""
+    parsed = parse(path, options.get("log_format", "auto"), options.get("columns"))
+    runs = split_runs(path, parsed, options.get("log_format", "auto"), options.get("columns"))
+    return [diagnose(path, config, **{**options, "parsed": run}) for run in runs]
+
+
 @dataclass
 class Examination:
     """Everything the pipeline computed for one log: what plots and `watch` draw on."""
@@ -145,6 +172,7 @@ def examine(
         notes=notes,
         rules_checked=outcome.checked,
         val_series=[float(v) for v in analyses.val.values],
+        run_in_file=parsed.meta.run_in_file,
     )
     report.verdict = write_verdict(report, analyses)
     return Examination(parsed, resolved, facts, analyses, report)

@@ -89,6 +89,8 @@ class LogMeta:
     # (first, last) data line of each run from scratch when the file holds several (seeds run
     # one after another, restarts at step 0); empty for one run. parsers.parse_runs splits on it.
     runs: list[tuple[int, int]] = field(default_factory=list)
+    # set by parse_runs on each run of such a file: "run 2 of 3, lines 1,201-2,400"
+    run_in_file: str | None = None
 
 
 class Columns:
@@ -315,9 +317,18 @@ class Report:
     # why this log could not be diagnosed (one line): among several logs it is reported in its
     # place while the others keep their results, and the run exits 2 at the end
     error: str | None = None
+    # "run 2 of 3 (lines 1,201-2,400)" when the file holds several runs from scratch, each
+    # diagnosed on its own (sweep.read_runs); None for a file of one run
+    run_in_file: str | None = None
     # api.Examination (loss table, analyses) where plateau_doctor.diagnose() kept it: what
     # loss_table() and the notebook's plot read. Not report data: never rendered or compared.
     examination: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The path, and which of the file's runs this is where it holds several: what a
+        heading or a summary row shows (annotations and SARIF keep the bare path)."""
+        return f"{self.path} ({self.run_in_file})" if self.run_in_file else self.path
 
     def worst_severity(self) -> str | None:
         raised = [f.severity for f in self.findings]

@@ -37,6 +37,16 @@ def read_log(path: str, log_format: str = "auto", columns: dict | None = None) -
     return parsed
 
 
+def read_runs(path: str, log_format: str = "auto", columns: dict | None = None) -> list[ParsedLog]:
+    """read_log, split into its runs when the file holds several from scratch (seeds run one
+    after another, a restart at step 0): each is diagnosed on its own, not read as one run that
+    jumps back. Only such a file is parsed a second time (parsers.parse_runs). stdin cannot be
+    read twice: its report stays on the last run, and its note says so."""
+    from .api import split_runs
+
+    return split_runs(path, read_log(path, log_format, columns), log_format, columns)
+
+
 def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
     """InputError when the parser read no loss row, naming the format the log looks like."""
     from .read import InputError
@@ -128,28 +138,40 @@ class DiagnoseJob:
     debug: bool = False  # let internal errors raise, with their traceback
     plot: bool = False  # also draw the run (SVG) for the HTML report, when matplotlib is there
 
-    def run(self, path: str) -> tuple[Report, str | None]:
-        """Diagnose one log; bad input raises (InputError, ConfigError, ...)."""
-        exam = examine_log(path, self.inputs, self.settings)
-        return exam.report, (run_svg([exam]) if self.plot else None)
+    def run(self, path: str) -> list[tuple[Report, str | None]]:
+        """Diagnose one log: (report, plot) of each run in it, usually one; bad input raises
+        (InputError, ConfigError, ...)."""
+        exams = examine_runs(path, self.inputs, self.settings)
+        return [(exam.report, run_svg([exam]) if self.plot else None) for exam in exams]
 
-    def __call__(self, path: str) -> tuple[Report, str | None]:
+    def __call__(self, path: str) -> list[tuple[Report, str | None]]:
         """`run`, with any failure turned into a Report that carries it (one log among many)."""
         try:
             return self.run(path)
         except Exception as exc:  # noqa: BLE001 - one bad log must not take the others down
             if self.debug and not is_bad_input(exc):
                 raise
-            return failed(path, exc), None
+            return [(failed(path, exc), None)]
+
+
+def examine_runs(path: str, inputs: RunInputs, settings: Any = None) -> list:
+    """examine_log of each run in the file (read_runs); each report says which run it is."""
+    runs = read_runs(path, inputs.log_format, inputs.columns)
+    return [examine_parsed(path, parsed, inputs, settings) for parsed in runs]
 
 
 def examine_log(path: str, inputs: RunInputs, settings: Any = None):
     """api.examine of one log as every command does it: read (a format that reads nothing is an
-    error), check --set keys against the run's config schema, then the whole pipeline."""
+    error), check --set keys against the run's config schema, then the whole pipeline. A file
+    of several runs gives its last (compare, watch, plot: one curve per path)."""
+    return examine_parsed(path, read_log(path, inputs.log_format, inputs.columns), inputs, settings)
+
+
+def examine_parsed(path: str, parsed: ParsedLog, inputs: RunInputs, settings: Any = None):
+    """The pipeline after reading, for one run's loss table."""
     from .api import examine
     from .settings import check_set_keys
 
-    parsed = read_log(path, inputs.log_format, inputs.columns)
     check_set_keys(inputs.overrides, parsed.meta.config_schema)
     return examine(
         path,
@@ -163,14 +185,14 @@ def examine_log(path: str, inputs: RunInputs, settings: Any = None):
     )
 
 
-def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> dict:
-    """One run's JSON report (docs/CONTRACT.md) as a dict, or its `error` object when it cannot be
-    read: the per-run unit to map over a cluster (docs/CLUSTER.md). Plain data in and out, so any
-    engine can ship it between processes and machines."""
+def diagnose_to_json(path: str, inputs: RunInputs | None = None, settings: Any = None) -> list[dict]:
+    """The JSON report (docs/CONTRACT.md) of each run in one log, as dicts (one, unless the file
+    holds several runs from scratch), or one with its `error` object when it cannot be read: the
+    unit to map over a cluster (docs/CLUSTER.md). Plain data in and out, so any engine can ship
+    it between processes and machines."""
     from .report.json import report_dict
 
-    report, _ = DiagnoseJob(inputs or RunInputs(), settings)(path)
-    return report_dict(report)
+    return [report_dict(report) for report, _ in DiagnoseJob(inputs or RunInputs(), settings)(path)]
 
 
 def run_svg(exams: list) -> str | None:
@@ -219,15 +241,23 @@ def diagnose_each(
         return
     second = next(paths, None)
     if second is None:
-        yield (0, *job.run(first))
+        yield from _numbered([job.run(first)])
         return
     paths = _chain(first, second, paths)
     workers = jobs or os.cpu_count() or 1
     if workers < 2:
-        for position, path in enumerate(paths):
-            yield (position, *job(path))
+        yield from _numbered(job(path) for path in paths)
         return
-    yield from _pooled(paths, job, workers)
+    yield from _numbered(_pooled(paths, job, workers))
+
+
+def _numbered(per_log: Iterable[list[tuple[Report, str | None]]]) -> Iterator[tuple[int, Report, str | None]]:
+    """Each log's runs in order, numbered across logs (a file of several runs gives several)."""
+    position = 0
+    for results in per_log:
+        for report, plot in results:
+            yield position, report, plot
+            position += 1
 
 
 def _chain(first: str, second: str, rest: Iterator[str]) -> Iterator[str]:
@@ -236,12 +266,14 @@ def _chain(first: str, second: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _pooled(paths: Iterator[str], job: DiagnoseJob, workers: int) -> Iterator[tuple[int, Report, str | None]]:
+def _pooled(
+    paths: Iterator[str], job: DiagnoseJob, workers: int
+) -> Iterator[list[tuple[Report, str | None]]]:
     """A process pool fed a bounded window of paths; stdin ('-') is read in this process."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pending: dict = {}  # future -> position
-    ready: dict[int, tuple[Report, str | None]] = {}
+    ready: dict[int, list[tuple[Report, str | None]]] = {}
     next_out = 0
     window = workers * IN_FLIGHT_PER_WORKER
     numbered = enumerate(paths)
@@ -260,7 +292,7 @@ def _pooled(paths: Iterator[str], job: DiagnoseJob, workers: int) -> Iterator[tu
                     else:
                         pending[pool.submit(job, path)] = position
                 while next_out in ready:
-                    yield (next_out, *ready.pop(next_out))
+                    yield ready.pop(next_out)
                     next_out += 1
                 if not pending:
                     if exhausted and not ready:

@@ -41,8 +41,8 @@ def test_two_runs_appended_to_one_file_give_two_complete_runs(two_runs):
     # run 1 ends at its last data line; the lines after it (run 2's start-up output) open run 2
     end = parse_source(open_log(str(two_runs))).meta.runs[0][1]
     total = len(two_runs.read_text().splitlines())
-    assert runs[0].meta.notes[-1] == f"run 1 of 2 in this file (lines 1-{end:,})"
-    assert runs[1].meta.notes[-1] == f"run 2 of 2 in this file (lines {end + 1:,}-{total:,})"
+    assert runs[0].meta.run_in_file == f"run 1 of 2, lines 1-{end:,}"
+    assert runs[1].meta.run_in_file == f"run 2 of 2, lines {end + 1:,}-{total:,}"
 
 
 def test_parse_source_still_reports_the_last_run_with_its_note(two_runs):
@@ -55,7 +55,7 @@ def test_a_one_run_log_is_one_run_with_the_parse_source_table():
     [run] = parse_runs(open_log(str(SECOND)))
     reference = parse_source(open_log(str(SECOND)))
     pd.testing.assert_frame_equal(run.iters, reference.iters)
-    assert not any("run 1 of" in note for note in run.meta.notes)
+    assert run.meta.run_in_file is None
 
 
 def test_a_resume_that_repeats_a_few_steps_stays_one_run():

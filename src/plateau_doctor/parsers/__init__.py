@@ -112,5 +112,5 @@ def _parse_run(module, lines: Sequence[str], k: int, spans: list[tuple[int, int]
     last = len(lines) if k == len(spans) - 1 else spans[k][1]
     parsed = module.parse(itertools.chain(itertools.repeat("", first - 1), lines[first - 1 : last]))
     parsed.meta.runs = []
-    parsed.meta.notes.append(f"run {k + 1} of {len(spans)} in this file (lines {first:,}-{last:,})")
+    parsed.meta.run_in_file = f"run {k + 1} of {len(spans)}, lines {first:,}-{last:,}"
     return parsed

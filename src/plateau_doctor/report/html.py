@@ -152,7 +152,7 @@ def render(
 def _report(n: int, report: Report, plot_svg: str | None) -> str:
     if report.error:
         return (
-            f'<section class="report" id="report-{n}"><h2>{escape(report.path)}</h2>'
+            f'<section class="report" id="report-{n}"><h2>{escape(report.name)}</h2>'
             f'<div class="verdict sev-error" id="verdict-{n}"><strong>Could not be diagnosed</strong>'
             f"{_text(report.error)}</div></section>"
         )
@@ -168,7 +168,7 @@ def _report(n: int, report: Report, plot_svg: str | None) -> str:
     )
     out = [
         f'<section class="report" id="report-{n}">',
-        f"<h2>{escape(report.path)}</h2>",
+        f"<h2>{escape(report.name)}</h2>",
         f'<p class="source">{escape(report.format)} log, {report.lines:,} lines{segments}</p>',
         f'<div class="{verdict_class}" id="verdict-{n}"><strong>Verdict: {escape(headline)}</strong>'
         f"{_text(report.verdict or 'No verdict.')}</div>",

@@ -33,6 +33,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "format": report.format,
             "lines": report.lines,
             "segments": report.segments,
+            **({"run_in_file": report.run_in_file} if report.run_in_file else {}),
         },
         "run": run_dict(report.run),
         "verdict": report.verdict,

@@ -52,7 +52,7 @@ def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> 
     if report.error:  # the log could not be read: one case in error, in its place
         suite = ET.Element(
             "testsuite",
-            {"name": _clean(report.path), "tests": "1", "failures": "0", "errors": "1", "skipped": "0"},
+            {"name": _clean(report.name), "tests": "1", "failures": "0", "errors": "1", "skipped": "0"},
         )
         case = ET.SubElement(suite, "testcase", {"classname": "plateau-doctor.input", "name": "read log"})
         error = ET.SubElement(case, "error", {"message": _clean(report.error), "type": "input"})
@@ -62,7 +62,7 @@ def _testsuite(report: Report, docs: dict[str, RuleInfo], tool_version: str) -> 
     suite = ET.Element(
         "testsuite",
         {
-            "name": _clean(report.path),
+            "name": _clean(report.name),
             "tests": str(len(cases)),
             "failures": str(sum(1 for case in cases if case.raised)),
             "errors": "0",

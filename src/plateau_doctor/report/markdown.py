@@ -78,7 +78,7 @@ def _runs_table(reports: list[Report]) -> str:
         worst = report.worst_severity() or ("error" if report.error else "none")
         rows.append(
             [
-                _code(report.path),
+                _code(report.path) + (f" ({report.run_in_file})" if report.run_in_file else ""),
                 row.verdict,
                 worst,
                 str(_raised_count(report)),
@@ -110,7 +110,10 @@ def _raised_count(report: Report) -> int:
 
 
 def _report_blocks(report: Report) -> list[str]:
-    blocks = [f"## plateau-doctor: {_code(report.path)}"]
+    blocks = [
+        f"## plateau-doctor: {_code(report.path)}"
+        + (f" ({report.run_in_file})" if report.run_in_file else "")
+    ]
     if report.error:
         return blocks + [f"**Could not be diagnosed:** {_escape(report.error)}"]
     if report.verdict:

@@ -48,7 +48,7 @@ class RunRow:
         top = raised[0] if raised else None
         worst = max((SEVERITY_LEVEL[f.severity] for f in report.findings), default=-1)
         return cls(
-            report.path,
+            report.name,
             top.category if top else HEALTHY,
             top.severity if top else None,
             top.title if top else "",

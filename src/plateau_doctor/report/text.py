@@ -136,7 +136,7 @@ def _report(console: Console, report: Report, wrap: bool = False) -> None:
         console.print(f"[bold red]ERROR[/] {escape(report.error)}", soft_wrap=not wrap)
         return
     console.rule(
-        f"[bold]{escape(report.path)}[/] ({report.format}, {report.lines:,} lines"
+        f"[bold]{escape(report.name)}[/] ({report.format}, {report.lines:,} lines"
         + (f", {report.segments} runs" if report.segments > 1 else "")
         + ")"
     )
