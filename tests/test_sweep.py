@@ -232,3 +232,12 @@ def test_the_cli_names_each_run_of_a_file_in_its_heading_summary_and_json(two_ru
     ]
     one_run = json.loads(cli("diagnose", str(LOGS[0]), "--format", "json").stdout)
     assert "run_in_file" not in one_run["source"]  # a one-run report is unchanged
+
+
+def test_discovery_finds_a_log_that_opens_with_a_long_training_script(tmp_path):
+    # modded-nanogpt prints its whole script before the first step line: over 1,000 lines
+    seeds = ROOT / "tests" / "fixtures" / "seeds"
+    log = next(iter(sorted(seeds.glob("*.log"))))
+    script = "".join(f"x{i} = {i}  # the training script, echoed\n" for i in range(1500))
+    (tmp_path / "run.txt").write_text(script + "=" * 100 + "\n" + log.read_text())
+    assert list(discover_runs([str(tmp_path)])) == [str(tmp_path / "run.txt")]

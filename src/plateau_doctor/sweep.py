@@ -65,19 +65,25 @@ def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
 
 
 def sniff_format(path: str, lines: int = DISCOVERY_LINES) -> str | None:
-    """The format a parser recognises in the file's first lines, or None (also when unreadable)."""
-    from .parsers import detect
+    """The format a parser recognises in the file's first lines, or None (also when unreadable).
+    A file whose first `lines` say nothing is looked at as far as `diagnose FILE` looks
+    (parsers.SNIFF_LINES): modded-nanogpt logs open with the whole training script, well over a
+    thousand lines, and a run that `diagnose FILE` reads must not be missed by `diagnose DIR`."""
+    from .parsers import SNIFF_LINES, detect
     from .read import InputError, open_log
 
     try:
         source = open_log(path)
         try:
             sample = source.head(lines)
+            found = detect(sample)
+            if found is None and len(sample) >= lines and lines < SNIFF_LINES:
+                found = detect(source.head(SNIFF_LINES))
         finally:
             source.close()
     except InputError:
         return None
-    return detect(sample)
+    return found
 
 
 def discover_runs(paths: Iterable[str]) -> Iterator[str]:
