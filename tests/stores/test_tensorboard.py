@@ -87,6 +87,7 @@ def test_tensor_scalars_as_tf2_writes_them_are_read(tmp_path):
 
 def test_torch_utils_tensorboard_writes_a_run_read_the_same(tmp_path, curve):
     need("torch", "pip install torch==2.13.0: the CPU build on this machine's disk")
+    need("tensorboard", "torch.utils.tensorboard imports it: pip install tensorboard")
     import store_writers
     from torch.utils.tensorboard import SummaryWriter
 
