@@ -66,3 +66,21 @@ def test_fit_trend_returns_none_with_too_few_points():
     assert fit_trend([0, 1, 2], [3.0, 2.0, 1.0]) is None
     assert fit_trend([5, 5, 5, 5], [3.0, 2.0, 1.0, 0.5]) is None
     assert fit_trend([0, 1, 2, 3, 4], [1.0, np.nan, np.nan, 2.0, 3.0]) is None
+
+
+def test_a_slope_from_four_points_needs_students_t_when_only_their_residuals_give_the_noise():
+    # t is about -3 with 2 degrees of freedom: beyond z=2, inside t's 4.30 (chance 1 in 10)
+    steps, values = [0, 100, 200, 300], [1.00, 0.93, 0.94, 0.85]
+    trend = fit_trend(steps, values, last_fraction=1.0)
+    assert -4.30 < trend.t_stat < -2.0 and trend.verdict == "flat"
+    # a known per-point noise keeps z: its standard error does not rest on two residual dof
+    known = fit_trend(steps, values, last_fraction=1.0, point_se=0.01)
+    assert known.verdict == "improving"
+
+
+def test_small_sample_z_widens_to_the_t_quantile_and_is_z_past_thirty_dof():
+    from plateau_doctor.analyse.trend import small_sample_z
+
+    assert small_sample_z(2.0, 2) == pytest.approx(2.0 * 4.30 / 1.96)
+    assert small_sample_z(2.0, 11) == pytest.approx(2.0 * 2.23 / 1.96)  # the next tabulated dof below
+    assert small_sample_z(2.0, 200) == 2.0

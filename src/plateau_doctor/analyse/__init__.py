@@ -38,6 +38,7 @@ from .trend import Trend, fit_trend
 
 __all__ = ["Analyses", "Curve", "Gap", "Pinned"]
 
+INITIAL_POINT_SHARE = 0.02  # a first point this early in the step range measures the untrained model
 TREND_WINDOW_POINTS = 4  # the recent window holds at least this many points where there are
 LATE_EVALS = 6  # the scatter of val is read over the later half, at least the last 6
 EXPLOSION_MIN_POINTS = 8  # smoothed-curve excursions need this many iteration losses
@@ -273,7 +274,16 @@ class Analyses:
     # -- trends ----------------------------------------------------------------------------
     def _trend(self, c: Curve, point_se: float | None, **kwargs) -> Trend | None:
         """A trend from as few points as the noise allows, fitted over a window of at least
-        TREND_WINDOW_POINTS where the curve has them."""
+        TREND_WINDOW_POINTS where the curve has them. A point before training has begun (step 0
+        or 1 of a long run) is not part of any trend "at the end": where few evals make the
+        window reach back to it, the fit is made without it (a line through the initial drop
+        says nothing about the end)."""
+        trend = self._fit(c, point_se, **kwargs)
+        if trend is not None and trend.start_step == c.steps[0] and _initial_point(c):
+            trend = self._fit(Curve(c.steps[1:], c.values[1:], c.lines[1:]), point_se, **kwargs)
+        return trend
+
+    def _fit(self, c: Curve, point_se: float | None, **kwargs) -> Trend | None:
         least = self.limits.min_trend_points_known_noise if point_se else self.limits.min_trend_points
         if len(c) < least:
             return None
@@ -307,6 +317,8 @@ class Analyses:
         """Eval train estimates (with the eval noise), else binned iteration losses."""
         if len(self.train_eval):
             return self._trend(self.train_eval, self.eval_noise, last_fraction=self.limits.trend_window)
+        if len(self.iter_loss) < self.limits.min_sigma_points:
+            return None  # a few per-batch losses: their spread and a trend cannot be told apart
         return self._trend(binned(self.iter_loss), None, last_fraction=self.limits.trend_window)
 
     @cached_property
@@ -825,3 +837,9 @@ class Analyses:
     def grad_norms(self) -> GradNorms | None:
         iters = self.parsed.iter_table
         return None if iters.empty else logged_grad_norms(iters["iter"], iters["grad_norm"])
+
+
+def _initial_point(c: Curve) -> bool:
+    """The curve's first point comes before training has moved the model: within the first
+    INITIAL_POINT_SHARE of its steps (step 0 or 1 of 500)."""
+    return len(c) >= 2 and c.steps[0] <= INITIAL_POINT_SHARE * c.steps[-1]

@@ -16,6 +16,37 @@ from .noise import finite_sorted
 
 VERDICTS = ("improving", "flat", "rising")
 
+# Student's t, 97.5% quantiles by degrees of freedom (any statistics table), and the normal's.
+# A slope whose error comes from the residuals of n points has n - 2 degrees of freedom: with
+# four points, |t| > 2 happens by chance one time in six, not one in twenty. The verdict's z is
+# widened by T_975[dof] / NORMAL_975 when the residuals are all there is to estimate the noise.
+T_975 = {
+    1: 12.71,
+    2: 4.30,
+    3: 3.18,
+    4: 2.78,
+    5: 2.57,
+    6: 2.45,
+    7: 2.36,
+    8: 2.31,
+    9: 2.26,
+    10: 2.23,
+    12: 2.18,
+    15: 2.13,
+    20: 2.09,
+    30: 2.04,
+}
+NORMAL_975 = 1.96
+
+
+def small_sample_z(z: float, dof: int) -> float:
+    """`z` widened for a standard error estimated from `dof` degrees of freedom (the next
+    tabulated dof at or below, so never narrower than the table says); z itself past 30."""
+    if dof > max(T_975):
+        return z
+    tabulated = max(d for d in T_975 if d <= max(dof, 1))
+    return z * T_975[tabulated] / NORMAL_975
+
 
 @dataclass(frozen=True)
 class Trend:
@@ -82,7 +113,10 @@ def fit_trend(
         t = slope / se
     else:  # an exact line with no stated noise: any non-zero slope is certain
         t = math.copysign(math.inf, slope) if slope != 0.0 else 0.0
-    verdict = "improving" if t < -z else "rising" if t > z else "flat"
+    # Only the residuals estimate the noise when none is known; a known noise (evals with a
+    # measured error) keeps z: there the residuals of a few points are mostly the curve's bend.
+    cut = small_sample_z(z, n - 2) if point_se is None else z
+    verdict = "improving" if t < -cut else "rising" if t > cut else "flat"
 
     start_value = intercept + slope * s[0]
     end_value = intercept + slope * s[-1]
