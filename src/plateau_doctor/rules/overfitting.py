@@ -183,6 +183,7 @@ def check(ctx: Context, limits) -> list:
         vt
         and tt
         and vt.verdict != "improving"
+        and -vt.change <= threshold  # what "stalled" claims: no fall beyond noise over the window
         and tt.verdict == "improving"
         and gap_last is not None
         and gap_at_window is not None

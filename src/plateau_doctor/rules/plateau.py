@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, WEAK, Context, Skip, finding, fmt_slope
 
@@ -112,10 +114,7 @@ def check(ctx: Context, limits) -> list:
             )
         message = (
             f"From step {step:,} to the end ({share:.0%} of the run) the {on} loss moved "
-            f"{-gain:+.3f}: flat. "
-            + why
-            + _chance_clause(a)
-            + (" The verdict rests on the train loss (no evals)." if on == "train" else "")
+            f"{-gain:+.3f}: flat. " + why + _chance_clause(a) + _rests_on_train(a, on)
         )
         return [
             finding(
@@ -154,21 +153,50 @@ def check(ctx: Context, limits) -> list:
         "high": "while the LR is still high: the steps are spent without progress",
         "unknown": "; the log does not show where the LR schedule stands",
     }[state]
+    val_fell = _val_fell_meanwhile(a, vt) if on == "train" else None
+    if val_fell is not None:
+        evidence["val_change_meanwhile"] = val_fell
+    sure = state == "high" and val_fell is None
     return [
         finding(
             RULE,
-            severity="warning" if state == "high" else "info",
-            confidence=LIKELY if state == "high" else WEAK,
+            severity="warning" if sure else "info",
+            confidence=LIKELY if sure else WEAK,
             title=f"Plateau: {on} flat within noise over steps {vt.start_step:,}-{vt.end_step:,}",
             message=(
                 flat + (", " if state == "high" else "") + why + ". No specific cause was found in "
                 "the log and config."
-                + (" The verdict rests on the train loss (no evals)." if on == "train" else "")
+                + _rests_on_train(a, on)
+                + (
+                    f" But val, with too few evals for a trend of its own, fell {-val_fell:.3f} over "
+                    "the same stretch: the flat train loss is not the whole story."
+                    if val_fell is not None
+                    else ""
+                )
             ),
             evidence=evidence,
-            fixes=[RULE.fix] if state == "high" else [],
+            fixes=[RULE.fix] if sure else [],
         )
     ]
+
+
+def _val_fell_meanwhile(a, vt) -> float | None:
+    """Val's change from the last eval at or before the train window's start to the last eval,
+    where it fell; None where val is missing, covers no such stretch, or did not fall."""
+    val = a.val
+    before = np.flatnonzero(val.steps <= vt.start_step)
+    if not len(val) or not len(before) or val.steps[-1] <= vt.start_step:
+        return None
+    change = float(val.values[-1] - val.values[before[-1]])
+    return change if change < 0 else None
+
+
+def _rests_on_train(a, on: str) -> str:
+    if on != "train":
+        return ""
+    if len(a.val):
+        return " The verdict rests on the train loss (too few evals for a trend of val)."
+    return " The verdict rests on the train loss (no evals)."
 
 
 def _stuck_early(ctx: Context, fs, limits) -> bool:
