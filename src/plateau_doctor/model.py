@@ -63,6 +63,10 @@ class LogMeta:
     loss_kind: str = "micro_batch"  # micro_batch (nanoGPT iter), window_mean (HF), ema (nanochat)
     val_metric: str = "loss"  # loss, or bpb (nanochat)
     lr_logged: bool = False  # the log prints the learning rate itself
+    # What the trainer's code does with the LR where the log does not print it: "constant" for a
+    # trainer with no schedule at all (mlx-examples' lora.py of 2023: a bare optim.Adam); None
+    # where a schedule may have been configured.
+    lr_by_design: str | None = None
     fused_adamw: bool | None = None
     compiled: bool | None = None
     checkpoints_saved: int = 0  # `saving checkpoint` lines
@@ -78,6 +82,7 @@ class LogMeta:
     loss_unit: str = "nats"  # of the train loss: nats per token, or "bits"
     finetune: bool | None = None  # the log shows the run starts from pretrained weights (True),
     # from scratch (False), or does not say (None)
+    trains_adapters: bool | None = None  # the log shows only adapter (LoRA) weights train
     excerpt: bool = False  # the log shows it is cut from a longer one (an elision line
     # `...`, a last line cut mid-way): where it ends says nothing
     notes: list[str] = field(default_factory=list)  # what the parser noticed and skipped

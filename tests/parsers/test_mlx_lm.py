@@ -32,6 +32,29 @@ def test_the_2023_line_without_lr_and_the_checkpoint_lines():
     assert log.meta.checkpoints_saved == 1 and not log.meta.lr_logged
 
 
+def test_the_2023_lora_py_has_a_constant_lr_by_design_and_trains_adapters():
+    # lora.py of 2023 built a bare optim.Adam(learning_rate=...): no schedule, and saved adapters
+    log = mlx_lm.parse(
+        [
+            "Iter 10: Train loss 3.608, It/sec 0.015, Tokens/sec 1.425",
+            "Iter 100: Saved adapter weights to checkpoints/100_adapters.npz.",
+        ]
+    )
+    assert log.meta.lr_by_design == "constant" and log.meta.trains_adapters is True
+
+
+def test_a_log_that_prints_the_lr_or_uses_the_rich_ui_claims_no_schedule():
+    printed = mlx_lm.parse(["Iter 10: Train loss 2.6, Learning Rate 1.000e-05, It/sec 0.5, Tokens/sec 1.0"])
+    ui = mlx_lm.parse(["  iter   train_loss     tok/s     tokens", "    10    2.662 ▼    161    3.3k"])
+    assert printed.meta.lr_by_design is None and ui.meta.lr_by_design is None
+
+
+def test_the_trainable_share_tells_an_adapter_run_from_a_full_fine_tune():
+    lora = mlx_lm.parse(["Trainable parameters: 0.041% (1.311M/3212.750M)"])
+    full = mlx_lm.parse(["Trainable parameters: 100.000% (3212.750M/3212.750M)"])
+    assert lora.meta.trains_adapters is True and full.meta.trains_adapters is False
+
+
 def test_trainable_parameters_line_gives_the_model_size_and_nodes_the_world_size():
     log = mlx_lm.parse(
         [

@@ -125,3 +125,32 @@ def test_lr_too_high_among_the_top_two_on_the_lr_doubling_fork(shared_log):
 def test_lr_too_high_not_raised_on_real_healthy_runs(shared_log, name):
     report = diagnose(str(shared_log(name)))
     assert "lr_too_high" not in {f.category for f in report.findings if f.raised}
+
+
+def test_an_lr_above_the_usual_range_is_not_ruled_out_in_a_run_that_went_unstable(kit):
+    # 1.5x the reference is short of ratio_warn, but with repeated spikes it cannot be cleared
+    spikes = {600: 3.0, 900: 3.1, 1300: 3.0, 1700: 2.9}
+    curves = dict(
+        val_curve=kit.power_law(4.2, 1.45, scale=200), train_curve=kit.power_law(4.2, 1.2, scale=200)
+    )
+    reference = kit.one(diagnose(kit.log(HIGH, **curves)), "PD301").evidence["reference_lr"]
+    lr = 1.5 * reference
+    settings = {**HIGH, "learning_rate": lr, "min_lr": lr / 10, "warmup_iters": 100}
+    f = kit.one(diagnose(kit.log(settings, **curves, spikes=spikes)), "PD301")
+    assert not f.ruled_out and f.severity == "info"
+    assert f.evidence["ratio_to_reference"] == pytest.approx(1.5) and f.evidence["spikes"] >= 3
+    assert "went unstable" in f.title
+    # the same LR in a calm run is cleared
+    calm = kit.one(diagnose(kit.log(settings, **curves)), "PD301")
+    assert calm.ruled_out
+
+
+def test_an_mlx_lora_run_is_judged_against_the_lora_range_not_full_fine_tuning():
+    # mlx-examples#620: LoRA at 7e-5 (saved adapter weights) explodes at iteration 75. 7e-5 is
+    # 1.4x the top of full fine-tuning's range but a quarter of LoRA's: the LR is no suspect
+    from pathlib import Path
+
+    wild = Path(__file__).resolve().parents[1] / "data" / "wild"
+    report = diagnose(str(wild / "mlx_lm_issue620_lora_loss_explodes_iter75_EXCERPT.log"))
+    assert not [f for f in report.findings if f.code == "PD301"]
+    assert report.findings[0].category == "divergence"

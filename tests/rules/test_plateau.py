@@ -133,3 +133,12 @@ def test_a_train_plateau_that_val_contradicts_is_information_not_a_warning():
     assert f.evidence["val_change_meanwhile"] == pytest.approx(1.767 - 1.864)
     assert "too few evals for a trend of val" in f.message
     assert not [g for g in report.findings if g.raised]
+
+
+def test_a_train_plateau_at_a_trainers_constant_lr_is_a_warning_whose_fix_is_an_anneal():
+    # mlx-examples#216, Mistral-7B LoRA with the 2023 lora.py (a bare Adam: constant LR by
+    # design): train flat around 1.16 from iter 370 to 500
+    report = diagnose(str(WILD / "mlx_lm_issue216_mistral7b_lora_loss_stays_above_1_EXCERPT.log"))
+    f = report.findings[0]
+    assert (f.code, f.severity) == ("PD502", "warning") and f.evidence["trend_rests_on"] == "train"
+    assert f.fixes[0].startswith("decay the LR")

@@ -31,7 +31,15 @@ from .curves import Curve, binned, curve
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .grad_norm import GradNorms, logged_grad_norms
 from .noise import EvalScatter, SigmaEstimate, co_movement, eval_scatter, eval_standard_error, per_batch_sigma
-from .spikes import Explosion, NonFinite, Spike, detect_explosion, detect_spikes, first_non_finite
+from .spikes import (
+    GROSS_MIN_POINTS,
+    Explosion,
+    NonFinite,
+    Spike,
+    detect_explosion,
+    detect_spikes,
+    first_non_finite,
+)
 from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing
 from .trend import Trend, fit_trend
@@ -514,6 +522,8 @@ class Analyses:
                 return "annealed"
             return "annealing" if self._lr_left(s.lr_now_over_min, s.lr_now_over_peak) else "annealed"
         logged = self.logged_lr
+        if logged is None and self.parsed.meta.lr_by_design == "constant":
+            return "constant"  # a trainer with no schedule (its parser says so)
         if logged is None or logged.peak <= 0:
             return "unknown"
         if not logged.monotone_after_peak:
@@ -646,7 +656,7 @@ class Analyses:
     # -- events ----------------------------------------------------------------------------
     @cached_property
     def spikes(self) -> list[Spike]:
-        if len(self.iter_loss) < self.limits.min_sigma_points:
+        if len(self.iter_loss) < GROSS_MIN_POINTS:
             return []
         return detect_spikes(
             self.iter_loss.steps,
@@ -819,6 +829,14 @@ class Analyses:
                 "and the log counts epochs over a dataset"
             )
         return None, ""
+
+    @cached_property
+    def trains_adapters(self) -> bool:
+        """Only adapter weights train (LoRA, PEFT): the log says so, or the config has their
+        settings. Such a fine-tune takes LRs ~10x a full one's."""
+        if self.parsed.meta.trains_adapters is not None:
+            return self.parsed.meta.trains_adapters
+        return any(k.lower().startswith(("lora", "peft", "adapter")) for k in self.config.values)
 
     @property
     def mode(self) -> str | None:

@@ -18,7 +18,9 @@ steps_per_report iterations since the last report (all ranks): loss_kind window_
 gives time_ms (1000 / It/sec); Learning Rate goes to lr. evaluate() draws val_batches (default 25)
 batches of the val set in a fresh random order at each eval: the same set when it holds no more
 than that, a different sample when it is larger; the log does not tell which, so eval_kind stays
-unknown. mlx_lm.lora always starts from a pretrained model: finetune True.
+unknown. mlx_lm.lora always starts from a pretrained model: finetune True. The 2023 lora.py (the
+train line without a Learning Rate field) had no LR schedule, only optim.Adam(learning_rate=...):
+its LR is constant by design (lr_by_design), where the later trainer prints the LR it schedules.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ VAL_RE = re.compile(r"^Iter (\d{1,15}): Val loss (\S+?),")
 LR_RE = re.compile(r"\bLearning Rate (\S+?),")
 IT_SEC_RE = re.compile(r"\bIt/sec ([\d.]{1,30})")
 ITERS_RE = re.compile(r"^Starting training\.\.\., iters: (\d{1,15})")
-PARAMS_RE = re.compile(r"^Trainable parameters: [\d.]{1,12}% \([\d.]{1,20}M/([\d.]{1,20})M\)")
+PARAMS_RE = re.compile(r"^Trainable parameters: ([\d.]{1,12})% \([\d.]{1,20}M/([\d.]{1,20})M\)")
+# LoRA / DoRA train a few percent of the weights at most; a full fine-tune trains them all
+ADAPTER_MAX_TRAINABLE_PERCENT = 10.0
 NODE_RE = re.compile(r"^Node \d{1,6} of (\d{1,6})")
 # the rich UI (cli_ui.TrainUI): rows under the `iter   train_loss` header
 UI_TRAIN_RE = re.compile(r"^(\d{1,15})\s+(\S+) [▼▲]\s")
@@ -62,11 +66,12 @@ def parse(lines: Iterable[str]) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     source = NumberedLines(lines)
+    ui_rows = False  # the rich UI prints no LR whether or not a schedule was configured
     for number, line in source:
         if line.startswith("Iter "):
             _iter_line(table, line, number)
         elif line[:1].isdigit():
-            _ui_row(table, line, number)
+            ui_rows = _ui_row(table, line, number) or ui_rows
         elif line.startswith("Starting training"):
             m = ITERS_RE.match(line)
             if m:
@@ -74,7 +79,8 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         elif line.startswith("Trainable parameters:"):
             m = PARAMS_RE.match(line)
             if m:
-                meta.n_params = to_float(m.group(1)) * 1e6
+                meta.n_params = to_float(m.group(2)) * 1e6
+                meta.trains_adapters = to_float(m.group(1)) <= ADAPTER_MAX_TRAINABLE_PERCENT
         elif line.startswith("Node "):
             m = NODE_RE.match(line)
             if m:
@@ -86,6 +92,11 @@ def parse(lines: Iterable[str]) -> ParsedLog:
         elif line.startswith("save "):
             meta.checkpoints_saved += 1
     meta.notes.append("train loss is the mean over each report interval")
+    if table.n_iters and not meta.lr_logged and not ui_rows:
+        meta.lr_by_design = "constant"
+        meta.notes.append(
+            "no LR printed: mlx-examples' lora.py of this line format has no LR schedule (constant)"
+        )
     return table.build(source.count, excerpt=source.elided)
 
 
@@ -111,13 +122,18 @@ def _iter_line(table: LossTableBuilder, line: str, number: int) -> None:
         table.add_eval(int(m.group(1)), NAN, to_float(m.group(2)), number)
     elif "Saved adapter weights" in line:
         table.meta.checkpoints_saved += 1
+        if table.meta.trains_adapters is None:
+            table.meta.trains_adapters = True  # what it saves is adapters: a LoRA run
 
 
-def _ui_row(table: LossTableBuilder, line: str, number: int) -> None:
+def _ui_row(table: LossTableBuilder, line: str, number: int) -> bool:
+    """Read a rich-UI row; True where the line was one."""
     m = UI_TRAIN_RE.match(line)
     if m:
         table.add_iter(int(m.group(1)), to_float(m.group(2)), number)
-        return
+        return True
     m = UI_VAL_RE.match(line)
     if m:
         table.add_eval(int(m.group(1)), NAN, to_float(m.group(2)), number)
+        return True
+    return False

@@ -97,9 +97,12 @@ def check(ctx: Context, limits) -> list:
     if a.peak_lr is None or reference is None:
         return [Skip(RULE.code, "learning rate or model size unknown")]
     ratio = a.peak_lr / reference
+    instability = _instability(a, limits)
     if ratio < limits.ratio_warn:
         if ratio < limits.usual_low:
             return []  # PD302's side of the range
+        if ratio > 1 and instability:
+            return [_contributor(ctx, reference, basis, ratio, instability)]
         return [
             finding(
                 RULE,
@@ -123,12 +126,8 @@ def check(ctx: Context, limits) -> list:
         ]
     if f.planned:
         return [_plan(ctx, limits, reference, basis, ratio)]
-    symptoms: dict[str, object] = {}
+    symptoms: dict[str, object] = dict(instability)
     counter: dict[str, object] = {}
-    if (a.non_finite and a.non_finite_onset == "climb") or (a.explosion and not a.explosion.recovered):
-        symptoms["diverged"] = True
-    if len(a.spikes) >= limits.min_spikes:
-        symptoms["spikes"] = len(a.spikes)
     # "stuck": the loss is still a large fraction of where it started although train ~= val and
     # the model has few tokens per parameter, so neither memorising nor capacity explains it
     start = _fresh_model_loss(ctx)
@@ -187,6 +186,41 @@ def check(ctx: Context, limits) -> list:
     ]
 
 
+def _instability(a, limits) -> dict[str, object]:
+    """The loss's signs of an LR too high: a divergence that did not recover, repeated spikes."""
+    signs: dict[str, object] = {}
+    if (a.non_finite and a.non_finite_onset == "climb") or (a.explosion and not a.explosion.recovered):
+        signs["diverged"] = True
+    if len(a.spikes) >= limits.min_spikes:
+        signs["spikes"] = len(a.spikes)
+    return signs
+
+
+def _contributor(ctx: Context, reference: float, basis: str, ratio: float, instability: dict):
+    """Above the top of the usual range but not by ratio_warn, in a run that went unstable: the
+    LR cannot be ruled out, nor named the cause on its own."""
+    a = ctx.analyses
+    what = ", ".join(_describe(k, v) for k, v in instability.items())
+    return finding(
+        RULE,
+        severity="info",
+        confidence=WEAK,
+        title=f"Learning rate {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}, in a run that went unstable",
+        message=(
+            f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis} ({fmt_lr(reference)}): above "
+            f"it, though not far enough to be the cause on its own, and the loss shows {what}. "
+            "It may have contributed: a lower LR is the first thing to try if the instability repeats."
+        ),
+        evidence={
+            "peak_lr": a.peak_lr,
+            "reference_lr": reference,
+            "ratio_to_reference": ratio,
+            **instability,
+        },
+        fixes=_fixes(ctx, reference),
+    )
+
+
 def _plan(ctx: Context, limits, reference: float, basis: str, ratio: float):
     """A plan's LR above `ratio_warn` x the reference. Before the run there are no symptoms to
     see, only the LR and what the config does about instability (warmup, clipping, fp16). At
@@ -236,12 +270,11 @@ def _config_risks(ctx: Context) -> dict[str, object]:
 def _reference(ctx: Context, limits) -> tuple[float | None, str]:
     """The usual peak LR for this run: fine-tuning practice for a fine-tune, else GPT-3's table."""
     a = ctx.analyses
-    finetune, why = a.finetune
+    finetune, _ = a.finetune
     if finetune:
-        adapters = "adapter" in why
         return (
             (limits.lora_lr, "the top of the usual LoRA range")
-            if adapters
+            if a.trains_adapters
             else (limits.full_finetune_lr, "the top of the usual full fine-tuning range")
         )
     if a.reference_lr is None:

@@ -175,9 +175,22 @@ def check(ctx: Context, limits) -> list:
                 )
             ),
             evidence=evidence,
-            fixes=[RULE.fix] if sure else [],
+            fixes=_flat_fixes(a) if sure else [],
         )
     ]
+
+
+def _flat_fixes(a) -> list[str]:
+    """At a constant LR a flat loss sits at that LR's noise floor: an anneal is what lowers it."""
+    if a.lr_state == "constant":
+        return [
+            "decay the LR over the remaining steps (cosine or linear, to ~10% of its value): a "
+            "loss flat at a constant LR sits at the noise floor of that LR, and an anneal lowers it",
+            "if an anneal does not move it, check the data and the config: "
+            + RULE.fix[0].lower()
+            + RULE.fix[1:],
+        ]
+    return [RULE.fix]
 
 
 def _val_fell_meanwhile(a, vt) -> float | None:
