@@ -169,3 +169,15 @@ def test_a_rise_under_one_nat_and_under_one_and_a_half_times_is_no_explosion():
     steps = np.arange(0, 2000, 50)
     val = np.r_[np.linspace(9.0, 6.0, 20), np.linspace(6.0, 6.8, 20)]
     assert detect_explosion(steps, val, min_run=2) is None
+
+
+def test_a_short_series_is_judged_for_gross_outliers_against_all_the_other_points():
+    losses = [0.66, 0.80, 4.27, 0.77, 0.56, 0.82]
+    [s] = detect_spikes(range(1, 7), losses)
+    assert (s.iter, s.index, s.baseline) == (3, 2, 0.77) and s.z > 12
+
+
+def test_a_short_series_flags_neither_its_first_loss_nor_a_steep_descent_nor_a_mild_outlier():
+    assert detect_spikes(range(6), [10.9, 9.5, 8.2, 7.6, 7.1, 6.8]) == []  # a run from scratch
+    assert detect_spikes(range(6), [1.0, 1.1, 1.9, 1.0, 0.9, 1.05]) == []  # under 2x the others
+    assert detect_spikes(range(4), [1.0, 5.0, 1.0, 1.0]) == []  # four points: too few to judge

@@ -116,3 +116,16 @@ def test_the_grad_norm_at_the_worst_spike_is_shown_where_the_log_prints_it(share
     report = diagnose(str(shared_log("real_40_llmc_gpt2_124M_8xH100_main.log")))
     f = [f for f in report.findings if f.code == "PD402"][0]
     assert f.evidence["grad_norm_at_worst"] > 0 and f.evidence["grad_norm_median"] > 0
+
+
+def test_a_gross_spike_in_a_log_of_six_losses_is_raised_with_the_batch_to_inspect_first():
+    # LLaVA#918: per-step losses 0.66, 0.80, 4.27, 0.77, 0.56, 0.82 (logging_steps=1): too few
+    # for a causal baseline, but 5.5x the median of the others is no trend and no noise
+    from pathlib import Path
+
+    wild = Path(__file__).resolve().parents[1] / "data" / "wild"
+    report = diagnose(str(wild / "hf_trainer_llava918_lora_single_step_spike_EXCERPT.log"))
+    f = report.findings[0]
+    assert (f.code, f.severity) == ("PD402", "warning")
+    assert (f.evidence["spikes"], f.evidence["worst_iter"]) == (1, 3)
+    assert "gross outliers only" in f.message and f.fixes[0].startswith("inspect the batches")

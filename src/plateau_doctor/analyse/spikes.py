@@ -64,7 +64,8 @@ def detect_spikes(
     """Iter losses more than z_threshold sigmas ABOVE a causal baseline.
 
     Baseline: median of the preceding `window` finite losses (fewer near the start; the first
-    MIN_HISTORY points are not judged). Scale: the given per-batch sigma, else the interquartile
+    MIN_HISTORY points are not judged; a series no longer than that is judged for gross outliers
+    only, _gross_outliers). Scale: the given per-batch sigma, else the interquartile
     range of the same preceding window / 1.349; either is floored at 1e-6. Only rises count, so the fast descent of
     warmup (every loss below its baseline) never produces a spike. Non-finite losses are skipped
     here and reported by first_non_finite.
@@ -72,7 +73,7 @@ def detect_spikes(
     it, loss, positions = _finite_positions(iters, losses)
     n = len(loss)
     if n <= MIN_HISTORY:
-        return []
+        return _gross_outliers(it, loss, positions, 2 * z_threshold)
     window = max(int(window), MIN_HISTORY)
 
     if sigma is not None and n > LONG_CURVE:
@@ -106,6 +107,33 @@ def detect_spikes(
         )
         for k in hits
     ]
+
+
+# Too few losses for a causal baseline: only a gross outlier is a spike, judged against all the
+# other points (its own recovery included). From GROSS_MIN_POINTS, where four others give a median
+# and a spread.
+GROSS_MIN_POINTS = 5
+GROSS_MIN_RATIO = 2.0  # at least twice the median of the others: no trend or noise does that
+
+
+def _gross_outliers(
+    it: np.ndarray, loss: np.ndarray, positions: np.ndarray, z_threshold: float
+) -> list[Spike]:
+    """In a short series, points at least GROSS_MIN_RATIO times the median of the others and
+    z_threshold robust sigmas (their MAD) above it. The first point is not judged: a run's first
+    loss is its highest by nature."""
+    n = len(loss)
+    if n < GROSS_MIN_POINTS:
+        return []
+    spikes = []
+    for k in range(1, n):
+        others = np.delete(loss, k)
+        baseline = median(others)
+        scale = max(MAD_TO_SIGMA * median(np.abs(others - baseline)), SIGMA_FLOOR)
+        z = (loss[k] - baseline) / scale
+        if baseline > 0 and loss[k] >= GROSS_MIN_RATIO * baseline and z > z_threshold:
+            spikes.append(Spike(int(it[k]), float(loss[k]), float(baseline), float(z), int(positions[k])))
+    return spikes
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analyse.spikes import SIGMA_FLOOR, SPIKE_WINDOW, spike_impact
+from ..analyse.spikes import GROSS_MIN_RATIO, MIN_HISTORY, SIGMA_FLOOR, SPIKE_WINDOW, spike_impact
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, POSSIBLE, Context, Skip, finding
 
@@ -13,7 +13,9 @@ RULE = RuleInfo(
     severity="warning",
     summary="Iteration losses many sigmas above their local baseline.",
     what="Scores each iteration loss against the median of the preceding window, in units of the "
-    "per-batch sigma (robust z); z above the threshold is a spike. One spike is one unlucky "
+    "per-batch sigma (robust z); z above the threshold is a spike. A log of 10 losses or fewer "
+    "has no such baseline: there only a loss twice the median of the others and twice the "
+    "threshold above their spread counts. One spike is one unlucky "
     "micro-batch; repeated or huge ones are instability. Where the log prints the gradient "
     "norm, the norm at the worst spike is shown next to its median.",
     why="Spikes that repeat are the early sign of an LR too high for the batch, fp16 overflow or "
@@ -48,7 +50,13 @@ RULE = RuleInfo(
             "of iteration losses",
             "more than 2% of the losses spiking is a noisy, unstable run",
         ),
-        Threshold("min_points", 8, "iteration losses", "fewer losses cannot separate a spike from the trend"),
+        Threshold(
+            "min_points",
+            5,
+            "iteration losses",
+            "fewer cannot separate a spike from the trend; up to 10, only a loss twice the median "
+            "of the others counts (analyse/spikes.py)",
+        ),
     ),
     explained_by=("lr_too_high", "divergence"),
     weight=0.9,
@@ -79,6 +87,7 @@ def check(ctx: Context, limits) -> list:
         sigma or max(SIGMA_FLOOR, abs(worst.loss - worst.baseline) / worst.z),
     )
     rate = len(spikes) / len(a.iter_loss)
+    short = len(a.iter_loss) <= MIN_HISTORY
     raised = (
         impact.damaging >= limits.warn_damaging
         or impact.clustered >= limits.warn_clustered
@@ -96,16 +105,17 @@ def check(ctx: Context, limits) -> list:
                 f"({worst.z:.0f} sigma)"
             ),
             message=(
-                f"{len(spikes)} iteration losses sit more than {limits.z:.0f} sigma above the "
-                f"median of the iterations before them; the worst is {worst.loss:.4f} against a "
-                f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
-                + (
-                    f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
-                    "instability, not bad luck."
-                    if raised
-                    else "Each was followed by a return to the previous level: single unlucky micro-batches, "
-                    "harmless to the run."
+                (
+                    f"{len(spikes)} iteration losses sit at least {GROSS_MIN_RATIO:.0f}x the median "
+                    f"of the other losses and more than {2 * limits.z:.0f} sigma above it (a log "
+                    f"this short is judged for gross outliers only); the worst is"
+                    if short
+                    else f"{len(spikes)} iteration losses sit more than {limits.z:.0f} sigma above "
+                    "the median of the iterations before them; the worst is"
                 )
+                + f" {worst.loss:.4f} against a "
+                f"baseline of {worst.baseline:.4f} at iteration {worst.iter:,}. "
+                + _what_followed(impact, raised, len(spikes), len(a.iter_loss))
             ),
             evidence={
                 "spikes": len(spikes),
@@ -123,10 +133,25 @@ def check(ctx: Context, limits) -> list:
                 "spike_iters": [s.iter for s in shown],
                 **_grad_norm_evidence(a, worst.iter),
             },
-            fixes=_fixes(ctx) if raised else [],
+            fixes=_fixes(ctx, inspect_first=short) if raised else [],
             line=line,
         )
     ]
+
+
+def _what_followed(impact, raised: bool, spikes: int, losses: int) -> str:
+    if impact.damaging + impact.isolated + impact.clustered == 0 and raised:
+        return (
+            f"The log has {losses} losses, too few around the spike to tell whether the loss "
+            f"stayed higher; {spikes} of {losses} is a rate no healthy run shows: look at the batch "
+            "at that step, and watch whether it repeats."
+        )
+    if raised:
+        return (
+            f"{impact.damaging} left the loss higher and {impact.clustered} came in bursts: "
+            "instability, not bad luck."
+        )
+    return "Each was followed by a return to the previous level: single unlucky micro-batches, harmless to the run."
 
 
 def _grad_norm_evidence(a, worst_iter: int) -> dict:
@@ -137,10 +162,17 @@ def _grad_norm_evidence(a, worst_iter: int) -> dict:
     return {"grad_norm_at_worst": at, "grad_norm_median": a.grad_norms.median} if at is not None else {}
 
 
-def _fixes(ctx: Context) -> list[str]:
-    """Fixes for repeated spikes, leaving out what the config already does."""
+def _fixes(ctx: Context, inspect_first: bool = False) -> list[str]:
+    """Fixes for repeated spikes, leaving out what the config already does; the batch first where
+    the log is too short to show a pattern."""
     a, config = ctx.analyses, ctx.config
-    fixes = ["lower learning_rate or lengthen warmup_iters"]
+    inspect = "inspect the batches at the spike iterations for corrupt or repeated data"
+    fixes = [inspect] if inspect_first else []
+    fixes.append(
+        "lower learning_rate or lengthen warmup_iters"
+        if ctx.nanogpt_flags
+        else "lower the learning rate or lengthen the warmup"
+    )
     clip = config.get("grad_clip") if a.config_known else None
     if not (isinstance(clip, (int, float)) and 0 < clip <= 1):
         fixes.append(ctx.setting(grad_clip=1.0) + ("" if clip is None else f" (now {clip})"))
@@ -148,5 +180,4 @@ def _fixes(ctx: Context) -> list[str]:
         fixes.append(
             ctx.setting(dtype="bfloat16") + " if the GPU has it: float16 overflows in the loss scaler"
         )
-    fixes.append("inspect the batches at the spike iterations for corrupt or repeated data")
-    return fixes
+    return fixes if inspect_first else [*fixes, inspect]
