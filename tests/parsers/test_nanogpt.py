@@ -510,3 +510,22 @@ def test_a_fork_that_prints_losses_in_bits_per_character_is_read_and_says_so():
     )
     assert log.format == "nanogpt" and log.meta.loss_unit == "bits"
     assert list(log.evals["val_loss"]) == [6.178] and list(log.iters["loss"]) == [6.1551, 4.681]
+
+
+def _gpt_py_log(last: int, suffix: str = "") -> str:
+    return "".join(
+        f"step {s}: train loss {4 - s / 2000:.4f}, val loss {4 - s / 2100:.4f}{suffix}\n"
+        for s in [*range(0, last, 500), last]
+    )
+
+
+def test_the_gpt_py_loop_is_read_as_finished_at_a_constant_lr():
+    # "Let's build GPT": evals at multiples of eval_interval and at max_iters - 1, AdamW, no schedule
+    log = both(_gpt_py_log(4999))
+    assert (log.meta.max_iters, log.meta.last_step, log.meta.lr_by_design) == (5000, 5000, "constant")
+    assert any("gpt.py" in n for n in log.meta.notes)
+
+
+def test_evals_at_multiples_only_or_with_an_lr_printed_are_not_the_gpt_py_loop():
+    assert both(_gpt_py_log(5000)).meta.lr_by_design is None  # nanoGPT's train.py: multiples only
+    assert both(_gpt_py_log(4999, ", lr 0.00340110")).meta.lr_by_design is None  # a scheduler's LR

@@ -4,6 +4,8 @@ LR was still high (training on would pay); on a run that finished its schedule, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -141,9 +143,25 @@ def test_fixes_for_a_finished_hf_run_name_steps_not_nanogpt_flags(tmp_path):
 def test_five_per_step_losses_give_no_trend_to_call_still_improving():
     # an HF excerpt of steps 1318-1322 (1.55, 1.35, 1.31, 1.07, 1.06): per-batch spread, not a
     # slope of 11 per 100 steps; fewer than 8 losses cannot separate the two
-    from pathlib import Path
-
-    wild = Path(__file__).resolve().parents[1] / "data" / "wild"
-    report = diagnose(str(wild / "hf_trainer_h2ogpt_pr86_literal_caret_M_tqdm_EXCERPT.log"))
+    report = diagnose(str(WILD / "hf_trainer_h2ogpt_pr86_literal_caret_M_tqdm_EXCERPT.log"))
     assert not [f for f in report.findings if f.code == "PD501"]
     assert any(n.startswith("PD501 not checked") for n in report.notes)
+
+
+WILD = Path(__file__).resolve().parents[1] / "data" / "wild"
+
+
+def test_a_run_from_scratch_that_ended_at_a_constant_lr_while_improving_is_a_warning():
+    # Karpathy's gpt.py loop (evals every 100 steps, the last at 4,999 = max_iters - 1) trains
+    # at a constant LR: val still fell 4.6% over its last 30%, and it never annealed
+    report = diagnose(str(WILD / "nanogpt_tinystories_char_5000iters_still_improving_README.log"))
+    f = report.findings[0]
+    assert (f.code, f.severity) == ("PD501", "warning")
+    assert "never annealed" in f.message and "decay the LR" in f.fixes[0]
+
+
+def test_a_short_fine_tune_that_ended_at_a_constant_lr_is_the_recipe_not_a_warning(shared_log):
+    # nanoGPT's fine-tune recipe: 20 iterations at a constant 3e-5 (decay_lr=False)
+    report = diagnose(str(shared_log("real_17_nanogpt_finetune_gpt2large_gsm8k_mps_healthy.log")))
+    [f] = [f for f in report.findings if f.code == "PD501"]
+    assert f.severity == "info" and "usual recipe for a short fine-tune" in f.message

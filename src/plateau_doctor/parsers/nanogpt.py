@@ -108,6 +108,42 @@ def sniff(lines: list[str]) -> int:
     return hits
 
 
+# The training loop of Karpathy's gpt.py ("Let's build GPT", ng-video-lecture) and the many
+# tutorials copied from it: `if iter % eval_interval == 0 or iter == max_iters - 1:` prints
+# `step N: train loss X, val loss Y` and nothing else per step, and AdamW runs at a constant LR
+# (no scheduler). Its fingerprint: eval lines only, every step a multiple of the interval but the
+# last, which is one short of one. nanoGPT's train.py evaluates at multiples only.
+GPT_PY_MIN_EVALS = 4
+
+
+def _gpt_py_loop(parsed: ParsedLog, extra_fields: bool) -> None:
+    """Read a log with gpt.py's fingerprint as that loop: max_iters = the last step + 1, reached,
+    at a constant LR by design (unless the eval lines print more, like an LR of a scheduler)."""
+    meta, steps = parsed.meta, parsed.eval_table["step"] if not parsed.eval_table.empty else []
+    if (
+        extra_fields
+        or not parsed.iter_table.empty
+        or meta.config_echo
+        or meta.overrides
+        or meta.tokens_per_iter
+        or meta.n_segments != 1
+        or len(steps) < GPT_PY_MIN_EVALS
+    ):
+        return
+    first, last = int(steps[0]), int(steps[-1])
+    interval = int(steps[1]) - first
+    regular = interval > 0 and all(int(s) - first == k * interval for k, s in enumerate(steps[:-1]))
+    if first != 0 or not regular or (last + 1) % interval or last % interval == 0:
+        return
+    meta.max_iters = last + 1
+    meta.last_step = last + 1  # the loop's last iteration is max_iters - 1: the run finished
+    meta.lr_by_design = "constant"
+    meta.notes.append(
+        f"evals every {interval:,} steps and a last one at step {last:,} = max_iters - 1, no other "
+        "lines: the loop of Karpathy's gpt.py, which trains at a constant learning rate (read so)"
+    )
+
+
 def _numeric_line(line: str) -> bool:
     """An eval or iter line whose losses are numbers (the sniffer's test; the parser reads more)."""
     m = EVAL_RE.match(line)
@@ -153,6 +189,7 @@ class NanoGPTParser:
         self._seen_echo: set[tuple[str, str]] = set()
         self._header_copies: dict[str, int] = {}
         self._last_was_eval = False
+        self._eval_extra_fields = False  # an eval line printed more than the two losses (`, lr X`)
         self._lr = NAN  # from a standalone LR line, until the next one
         self._garbled_rows = 0  # loss values that were not numbers (skipped)
 
@@ -210,7 +247,9 @@ class NanoGPTParser:
         if self._echo_name is not None:
             self._close_echo()
         self._set_world_size(self.meta)
-        return self.table.build(self.n_lines)
+        parsed = self.table.build(self.n_lines)
+        _gpt_py_loop(parsed, self._eval_extra_fields)
+        return parsed
 
     def _set_world_size(self, meta: LogMeta) -> None:
         """Every rank prints the header: copies per run give the number of ranks."""
@@ -253,6 +292,7 @@ class NanoGPTParser:
             m = EVAL_RE.match(line)
             if m:
                 self._add_eval(m.group(1), m.group(2), m.group(3), number)
+                self._eval_extra_fields = self._eval_extra_fields or bool(line[m.end() :].strip(" ,|"))
                 return
         if "(Step " in line:
             m = EP_STEP_RE.search(line)

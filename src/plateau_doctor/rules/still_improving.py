@@ -15,9 +15,10 @@ RULE = RuleInfo(
     what="Fits a line to the recent val evals (the train loss where the log has no val) with an "
     "uncertainty that includes eval noise; a slope below zero by more than two standard "
     "errors is 'still improving'. It is a warning when the run stopped while the LR was "
-    "still high (before its anneal, or at a constant LR): training on would pay. On a run "
-    "that finished its schedule it is a fact (info): a longer schedule would still gain, by "
-    "as much as the forecast says.",
+    "still high (before its anneal, or at a constant LR): training on would pay. A run from "
+    "scratch that ran to its last step at a constant LR never annealed: also a warning. On a "
+    "run that finished its schedule, or a fine-tune that ran its short constant-LR recipe, it "
+    "is a fact (info): a longer schedule would still gain, by as much as the forecast says.",
     why="A run stopped (or judged) while it still improves leaves loss on the table; calling it a "
     "plateau is the most common misreading of a loss curve.",
     fix="Train longer: raise max_iters and lr_decay_iters together.",
@@ -100,13 +101,33 @@ def check(ctx: Context, limits) -> list:
         )
     elif longer is not None:
         evidence["forecast_refused"] = longer[1].reason
+    # A run that ended at a constant LR never annealed: stopped while learning, it left loss
+    # behind. Not so a fine-tune, for which a short constant-LR run is the recipe (nanoGPT's
+    # finetune_shakespeare.py: 20 iterations at 3e-5) and training on risks memorising.
+    constant_end = ended and a.lr_state == "constant"
+    unannealed = constant_end and a.finetune[0] is not True
     if high_lr:
         evidence["lr_now"] = a.lr_at_end
-        message += f" It stopped while the LR was still high ({high_lr}): training on would pay."
+        if not ended:
+            message += f" It stopped while the LR was still high ({high_lr}): training on would pay."
+        elif unannealed:
+            message += (
+                " It ran at a constant LR to its last step: it never annealed, and an anneal "
+                "alone usually buys a further drop."
+            )
+        elif constant_end:
+            message += " It ran at a constant LR to its last step, the usual recipe for a short fine-tune."
+        else:
+            message += " The schedule itself ended before its anneal (see PD303)."
+    if a.lr_state == "unknown" and not ended:
+        message += (
+            " The log shows neither the LR nor a config, so whether the schedule had annealed is "
+            "not known: if the LR was still high (constant, or mid-schedule), training on would "
+            "pay; if it had annealed, a longer schedule would."
+        )
     # An excerpt does not show where the run stopped, so it cannot be told to train on.
-    severity = "warning" if high_lr and not ended and not ctx.parsed.meta.excerpt else "info"
-    if high_lr and ended:
-        message += " The schedule itself ended before its anneal (see PD303)."
+    stopped_early = high_lr and (not ended or unannealed)
+    severity = "warning" if stopped_early and not ctx.parsed.meta.excerpt else "info"
     return [
         finding(
             RULE,
@@ -115,7 +136,7 @@ def check(ctx: Context, limits) -> list:
             title=f"Still improving: {on} falls {fmt_slope(vt.slope_per_1k, vt.end_step, signed=False)} at the end",
             message=message,
             evidence=evidence,
-            fixes=_fixes(ctx, ended),
+            fixes=_fixes(ctx, ended, unannealed),
         )
     ]
 
@@ -137,8 +158,13 @@ def _lr_still_high(a) -> str:
     return ""
 
 
-def _fixes(ctx: Context, ended: bool) -> list[str]:
+def _fixes(ctx: Context, ended: bool, unannealed: bool) -> list[str]:
     f = ctx.facts
+    if unannealed:
+        return [
+            f"train longer than {f.max_iters:,} steps and decay the LR over the last ~20% of them "
+            "(cosine or linear, to ~10%): the run was still learning, and it never annealed"
+        ]
     if f.max_iters and not ended:
         return [
             f"let the run reach max_iters={f.max_iters:,}"
