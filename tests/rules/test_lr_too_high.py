@@ -154,3 +154,12 @@ def test_an_mlx_lora_run_is_judged_against_the_lora_range_not_full_fine_tuning()
     report = diagnose(str(wild / "mlx_lm_issue620_lora_loss_explodes_iter75_EXCERPT.log"))
     assert not [f for f in report.findings if f.code == "PD301"]
     assert report.findings[0].category == "divergence"
+
+
+def test_an_lr_at_the_top_of_the_usual_range_is_not_ruled_out_in_a_diverged_fine_tune(shared_log):
+    # DeBERTa-XXL at 4.92e-5 (0.98x the top of full fine-tuning's range) explodes at step 18: the
+    # report must not clear the LR while its first fix is to lower it
+    report = diagnose(str(shared_log("real_51_hf_trainer_deberta_xxl_abnormal_diverged.log")))
+    [f] = [f for f in report.findings if f.code == "PD301"]
+    assert not f.ruled_out and f.severity == "info" and "went unstable" in f.title
+    assert report.findings[0].category == "divergence"

@@ -52,6 +52,13 @@ RULE = RuleInfo(
             "below 0.3x the reference the LR is PD302's question, not this rule's",
         ),
         Threshold(
+            "unstable_share",
+            0.5,
+            "x reference",
+            "in a run that went unstable an LR from half the reference up cannot be cleared: "
+            "lowering it is the first fix for the instability itself",
+        ),
+        Threshold(
             "stuck_fraction_of_init",
             0.4,
             "of the initial loss",
@@ -101,7 +108,7 @@ def check(ctx: Context, limits) -> list:
     if ratio < limits.ratio_warn:
         if ratio < limits.usual_low:
             return []  # PD302's side of the range
-        if ratio > 1 and instability:
+        if ratio >= limits.unstable_share and instability:
             return [_contributor(ctx, reference, basis, ratio, instability)]
         return [
             finding(
@@ -197,8 +204,8 @@ def _instability(a, limits) -> dict[str, object]:
 
 
 def _contributor(ctx: Context, reference: float, basis: str, ratio: float, instability: dict):
-    """Above the top of the usual range but not by ratio_warn, in a run that went unstable: the
-    LR cannot be ruled out, nor named the cause on its own."""
+    """Near or above the reference but short of ratio_warn, in a run that went unstable: the LR
+    cannot be ruled out, nor named the cause on its own."""
     a = ctx.analyses
     what = ", ".join(_describe(k, v) for k, v in instability.items())
     return finding(
@@ -207,8 +214,9 @@ def _contributor(ctx: Context, reference: float, basis: str, ratio: float, insta
         confidence=WEAK,
         title=f"Learning rate {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis}, in a run that went unstable",
         message=(
-            f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis} ({fmt_lr(reference)}): above "
-            f"it, though not far enough to be the cause on its own, and the loss shows {what}. "
+            f"The peak LR {fmt_lr(a.peak_lr)} is {ratio:.2f}x {basis} ({fmt_lr(reference)}): "
+            + ("above it" if ratio > 1 else "not below it by much")
+            + f", though not far enough to be the cause on its own, and the loss shows {what}. "
             "It may have contributed: a lower LR is the first thing to try if the instability repeats."
         ),
         evidence={

@@ -130,7 +130,8 @@ def check(ctx: Context, limits) -> list:
     flat = (
         f"{on.capitalize()} changed {vt.change:+.3f} over steps {vt.start_step:,}-{vt.end_step:,} "
         f"(slope {fmt_slope(vt.slope_per_1k, vt.end_step)}, give or take "
-        f"{fmt_slope(vt.slope_stderr_per_1k, vt.end_step, signed=False)}): flat within noise"
+        f"{fmt_slope(vt.slope_stderr_per_1k, vt.end_step, signed=False)}): "
+        + ("no fall beyond noise" if vt.change > 0 else "flat within noise")
     )
     if state == "annealed" or (state == "unknown" and ended):
         return [
