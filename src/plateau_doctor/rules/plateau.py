@@ -151,7 +151,11 @@ def check(ctx: Context, limits) -> list:
             )
         ]
     why = {
-        "high": "while the LR is still high: the steps are spent without progress",
+        "high": (
+            "at a constant LR: the steps are spent without progress"
+            if a.lr_state == "constant"
+            else "while the LR is still high: the steps are spent without progress"
+        ),
         "unknown": "; the log does not show where the LR schedule stands",
     }[state]
     val_fell = _val_fell_meanwhile(a, vt) if on == "train" else None
@@ -167,6 +171,7 @@ def check(ctx: Context, limits) -> list:
             message=(
                 flat + (", " if state == "high" else "") + why + ". No specific cause was found in "
                 "the log and config."
+                + _longer_stretch(fs, vt, on)
                 + _rests_on_train(a, on)
                 + (
                     f" But val, with too few evals for a trend of its own, fell {-val_fell:.3f} over "
@@ -181,15 +186,24 @@ def check(ctx: Context, limits) -> list:
     ]
 
 
+def _longer_stretch(fs, vt, on: str) -> str:
+    """Where the loss has been flat since before the trend's window, how long."""
+    if fs is None or fs[0] >= vt.start_step:
+        return ""
+    step, share, gain = fs
+    return (
+        f" The {on} loss has been within noise of this level since step {step:,} ({share:.0%} of "
+        f"the log), moving {-gain:+.3f} since."
+    )
+
+
 def _flat_fixes(a) -> list[str]:
     """At a constant LR a flat loss sits at that LR's noise floor: an anneal is what lowers it."""
     if a.lr_state == "constant":
         return [
             "decay the LR over the remaining steps (cosine or linear, to ~10% of its value): a "
             "loss flat at a constant LR sits at the noise floor of that LR, and an anneal lowers it",
-            "if an anneal does not move it, check the data and the config: "
-            + RULE.fix[0].lower()
-            + RULE.fix[1:],
+            "if an anneal does not move it: " + RULE.fix[0].lower() + RULE.fix[1:],
         ]
     return [RULE.fix]
 
