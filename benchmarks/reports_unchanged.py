@@ -118,7 +118,9 @@ def main() -> None:
         before = {p.name for p in args.directory.iterdir()}
         now = {p.name for p in fresh.iterdir()}
         differ = sorted(
-            name for name in before & now if (args.directory / name).read_bytes() != (fresh / name).read_bytes()
+            name
+            for name in before & now
+            if (args.directory / name).read_bytes() != (fresh / name).read_bytes()
         )
         for name in differ[:5]:
             diff = difflib.unified_diff(
