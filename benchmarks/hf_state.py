@@ -47,23 +47,29 @@ def write_state(path: Path, entries: int, seed: int = 0) -> None:
     path.write_text(json.dumps(state, indent=2))
 
 
+def measure(state: Path, runs: int) -> list[tuple[float, float, int, int]]:
+    """(diagnose s, json.load s, diagnose peak KiB, json.load peak KiB) of each round."""
+    rows = []
+    for n in range(runs):
+        tool_s, tool_kb = wall(tool_command() + ["diagnose", str(state), "--fail-on", "never"])
+        json_s, json_kb = wall([sys.executable, "-c", f"import json; json.load(open({str(state)!r}))"])
+        rows.append((tool_s, json_s, tool_kb, json_kb))
+        print(f"round {n + 1}: diagnose {tool_s:.2f}s, json.load {json_s:.2f}s", file=sys.stderr)
+    return rows
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
+    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for flag, default in (("--entries", 1_000_000), ("--runs", 3)):
+        options.add_argument(flag, type=int, default=default)
+    options.add_argument("--keep", action="store_true")
+    args = options.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="pd-hfstate-"))
+    state = scratch / "trainer_state.json"
+    write_state(state, args.entries)
+    print(f"{state}: {state.stat().st_size / 1e6:.0f} MB, {args.entries:,} entries", file=sys.stderr)
     try:
-        state = scratch / "trainer_state.json"
-        write_state(state, args.entries)
-        print(f"{state}: {state.stat().st_size / 1e6:.0f} MB, {args.entries:,} entries", file=sys.stderr)
-        rows = []
-        for n in range(args.runs):
-            tool_s, tool_kb = wall(tool_command() + ["diagnose", str(state), "--fail-on", "never"])
-            json_s, json_kb = wall([sys.executable, "-c", f"import json; json.load(open({str(state)!r}))"])
-            rows.append((tool_s, json_s, tool_kb, json_kb))
-            print(f"round {n + 1}: diagnose {tool_s:.2f}s, json.load {json_s:.2f}s", file=sys.stderr)
+        rows = measure(state, args.runs)
     finally:
         if args.keep:
             print(f"kept {scratch}", file=sys.stderr)
