@@ -353,7 +353,8 @@ def _join(blocks, n: int) -> bytes:
         pieces += [block, comma]
     pieces[-1] = np.full((n, 1), 10, np.uint8)
     matrix = np.concatenate(pieces, axis=1)
-    return matrix[matrix != 0].tobytes()
+    flat = matrix.ravel()
+    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
 
 
 def _arrow(kind, values, missing):
