@@ -127,7 +127,7 @@ def arrow_table(parsed: ParsedLog):
                 pa.LargeStringArray.from_buffers(len(kind), pa.py_buffer(offsets), pa.py_buffer(data))
             )
             continue
-        values, dtype = merged[name]
+        values, dtype = merged[name].take(), merged[name].dtype
         if dtype.kind == "O":  # booleans with gaps; all gaps is arrow's null type, as pandas gives
             missing = values == 2
             arrays.append(
@@ -154,20 +154,48 @@ CHUNK_ROWS = 65_536
 MAX_DECIMALS = 9  # floats with up to this many decimals are written without Python
 
 
+class Merged:
+    """One column of the long table, as pandas' concat of the two halves gives it (a column
+    missing from a half is NaN there: ints become floats, booleans objects, kept as codes 0
+    False, 1 True, 2 missing), held as its two halves: rows are gathered from them on demand,
+    so no column is ever copied whole."""
+
+    def __init__(self, parts: list, lengths: list[int], dtype, stored, fill) -> None:
+        self.parts, self.lengths, self.dtype, self.stored, self.fill = parts, lengths, dtype, stored, fill
+
+    def take(self, rows=None):
+        """Rows (indices into iteration rows then eval rows) of the column; all of them for None."""
+        import numpy as np
+
+        if rows is None:
+            return np.concatenate(
+                [
+                    np.full(n, self.fill, self.stored) if p is None else p
+                    for p, n in zip(self.parts, self.lengths, strict=True)
+                ]
+            )
+        out = np.empty(len(rows), self.stored)
+        in_iter = rows < self.lengths[0]
+        for part, where, at in (
+            (self.parts[0], in_iter, rows),
+            (self.parts[1], ~in_iter, rows - self.lengths[0]),
+        ):
+            out[where] = self.fill if part is None else part[at[where]]
+        return out
+
+
 def merged_columns(parsed: ParsedLog, columns: list[str]):
-    """(kind, {name: (values, dtype)}): the iteration rows then the eval rows of each column, as
-    pandas' concat of the two halves gives them (a column missing from a half is NaN there: ints
-    become floats, booleans objects, coded 0 False, 1 True, 2 missing); kind is 1 for an
-    iteration row, 0 for an eval. None for column types pandas alone decides."""
+    """(kind, {name: Merged}) for the long table's columns; kind is 1 for an iteration row, 0 for
+    an eval, iteration rows first. None for column types pandas alone decides."""
     import numpy as np
 
     halves = [
         (parsed.iter_table.arrays, len(parsed.iter_table), {"step": "iter"}),
         (parsed.eval_table.arrays, len(parsed.eval_table), {}),
     ]
-    n_iter, n_eval = halves[0][1], halves[1][1]
-    kind = np.concatenate([np.ones(n_iter, np.int8), np.zeros(n_eval, np.int8)])
-    merged: dict[str, tuple] = {}
+    lengths = [halves[0][1], halves[1][1]]
+    kind = np.concatenate([np.ones(lengths[0], np.int8), np.zeros(lengths[1], np.int8)])
+    merged: dict[str, Merged] = {}
     for name in columns:
         parts = []
         for arrays, _length, renamed in halves:
@@ -175,7 +203,7 @@ def merged_columns(parsed: ParsedLog, columns: list[str]):
             parts.append(None if values is None else np.asarray(values))
         present = [p for p in parts if p is not None]
         if not present:
-            merged[name] = (np.full(n_iter + n_eval, np.nan), np.dtype(np.float64))
+            merged[name] = Merged([None, None], lengths, np.dtype(np.float64), np.float64, np.nan)
             continue
         kinds = {p.dtype.kind for p in present}
         if not kinds <= {"i", "u", "f", "b"} or ("b" in kinds and len(kinds) > 1):
@@ -186,20 +214,12 @@ def merged_columns(parsed: ParsedLog, columns: list[str]):
                 dtype = np.dtype(object)
             elif dtype.kind in "iu":
                 dtype = np.dtype(np.float64)
-        if dtype.kind == "b":
-            merged[name] = (np.concatenate(present), dtype)
-        elif dtype.kind == "O":
-            filled = [
-                np.full(length, 2, np.int8) if p is None else p.astype(np.int8)
-                for p, (_, length, _) in zip(parts, halves, strict=True)
-            ]
-            merged[name] = (np.concatenate(filled), dtype)
+        if dtype.kind == "O":
+            stored, fill = np.int8, 2
         else:
-            filled = [
-                np.full(length, np.nan) if p is None else p.astype(dtype, copy=False)
-                for p, (_, length, _) in zip(parts, halves, strict=True)
-            ]
-            merged[name] = (np.concatenate(filled).astype(dtype, copy=False), dtype)
+            stored, fill = dtype, np.nan
+        cast = [None if p is None else p.astype(stored, copy=False) for p in parts]
+        merged[name] = Merged(cast, lengths, dtype, stored, fill)
     return kind, merged
 
 
@@ -212,7 +232,7 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
     if both is None:
         return None
     kind, merged = both
-    step, _ = merged["step"]
+    step = merged["step"].take()
     if step.dtype.kind == "f" and np.isnan(step).any():
         return None  # pandas puts NaN steps last in its own way
     order = np.lexsort((kind, step))
@@ -221,8 +241,8 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
         rows = order[start : start + CHUNK_ROWS]
         blocks = [_strings(np.array([b"eval", b"iter"])[kind[rows]])]
         for name in columns[1:]:
-            values, dtype = merged[name]
-            values = values[rows]
+            dtype = merged[name].dtype
+            values = merged[name].take(rows)
             if dtype.kind == "O":
                 blocks.append(_strings(np.array([b"False", b"True", b""])[values]))
             elif dtype.kind == "b":
