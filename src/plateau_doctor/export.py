@@ -36,13 +36,15 @@ def long_table(parsed: ParsedLog):
 
 
 def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes | None:
-    """CSV: one table with a `kind` column (iter/eval). JSON: {format, meta, iters, evals}.
-    Parquet: written straight to `output` (needs pyarrow); returns None then."""
-    import pandas as pd
-
+    """CSV: one table with a `kind` column (iter/eval), written by csv_writer in bulk (the text
+    pandas' to_csv gives, byte for byte; pandas itself only for a table of unusual column types).
+    JSON: {format, meta, iters, evals}. Parquet: written straight to `output` (needs pyarrow);
+    returns None then."""
     if to == "csv":
-        table = long_table(parsed)
-        return table.to_csv(index=False, na_rep="")
+        fast = long_csv(parsed, LONG_COLUMNS)
+        if fast is not None:
+            return fast
+        return long_table(parsed).to_csv(index=False, na_rep="")
     if to == "json":
 
         def rows(frame):
@@ -81,12 +83,311 @@ def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes 
         import pyarrow  # noqa: F401
     except ImportError:
         raise ValueError("parquet output needs pyarrow: pip install 'plateau-doctor[parquet]'") from None
-    frames = pd.concat(
-        [parsed.iters.assign(kind="iter").rename(columns={"iter": "step"}), parsed.evals.assign(kind="eval")],
-        ignore_index=True,
-        sort=False,
-    )
     out = io.BytesIO()
-    frames.to_parquet(out, index=False)
+    table = arrow_table(parsed)
+    if table is not None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, out)
+    else:
+        import pandas as pd
+
+        frames = pd.concat(
+            [
+                parsed.iters.assign(kind="iter").rename(columns={"iter": "step"}),
+                parsed.evals.assign(kind="eval"),
+            ],
+            ignore_index=True,
+            sort=False,
+        )
+        frames.to_parquet(out, index=False)
     write_atomically(output, out.getvalue())
     return None
+
+
+def arrow_table(parsed: ParsedLog):
+    """The parquet table from the numpy columns, without pandas: the columns, types and nulls
+    pandas' to_parquet writes for the concat of iteration and eval rows (NaN as null, `kind` a
+    large_string); None for column types pandas alone decides."""
+    import numpy as np
+    import pyarrow as pa
+
+    names = ["step" if n == "iter" else n for n in parsed.iter_table.arrays]
+    names += ["kind"] + [n for n in parsed.eval_table.arrays if n not in names]
+    both = merged_columns(parsed, [n for n in names if n != "kind"])
+    if both is None:
+        return None
+    kind, merged = both
+    arrays = []
+    for name in names:
+        if name == "kind":  # "iter" and "eval" are both four bytes
+            offsets = np.arange(len(kind) + 1, dtype=np.int64) * 4
+            data = np.array([b"eval", b"iter"])[kind].tobytes()
+            arrays.append(
+                pa.LargeStringArray.from_buffers(len(kind), pa.py_buffer(offsets), pa.py_buffer(data))
+            )
+            continue
+        values, dtype = merged[name].take(), merged[name].dtype
+        if dtype.kind == "O":  # booleans with gaps; all gaps is arrow's null type, as pandas gives
+            missing = values == 2
+            arrays.append(
+                pa.nulls(len(values)) if missing.all() else _arrow(pa.bool_(), values == 1, missing)
+            )
+        elif dtype.kind == "b":
+            arrays.append(_arrow(pa.bool_(), values, None))
+        elif dtype.kind == "f":
+            arrays.append(_arrow(pa.float64(), values.astype(np.float64, copy=False), np.isnan(values)))
+        else:
+            arrays.append(_arrow(pa.int64(), values.astype(np.int64, copy=False), None))
+    return pa.Table.from_arrays(arrays, names=names)  # pa.table() would import pandas to rule it out
+
+
+# -- CSV in bulk --------------------------------------------------------------------------------
+# pandas' to_csv formats each value in Python (~9 s for a 1M-line log). Here every column becomes
+# a matrix of bytes, a row per table row and NUL where a shorter value leaves room; the columns
+# side by side with the commas and the newline, the NULs dropped, are the file. The text is what
+# to_csv writes, byte for byte (tests/test_export.py holds them side by side): ints as ints, floats
+# as Python's repr (the shortest string that reads back the same double), NaN as "", booleans
+# True/False; a column's type is the one pandas' concat of the two halves would give it.
+
+CHUNK_ROWS = 65_536
+MAX_DECIMALS = 9  # floats with up to this many decimals are written without Python
+
+
+class Merged:
+    """One column of the long table, as pandas' concat of the two halves gives it (a column
+    missing from a half is NaN there: ints become floats, booleans objects, kept as codes 0
+    False, 1 True, 2 missing), held as its two halves: rows are gathered from them on demand,
+    so no column is ever copied whole."""
+
+    def __init__(self, parts: list, lengths: list[int], dtype, stored, fill) -> None:
+        self.parts, self.lengths, self.dtype, self.stored, self.fill = parts, lengths, dtype, stored, fill
+
+    def take(self, rows=None):
+        """Rows (indices into iteration rows then eval rows) of the column; all of them for None."""
+        import numpy as np
+
+        if rows is None:
+            return np.concatenate(
+                [
+                    np.full(n, self.fill, self.stored) if p is None else p
+                    for p, n in zip(self.parts, self.lengths, strict=True)
+                ]
+            )
+        out = np.empty(len(rows), self.stored)
+        in_iter = rows < self.lengths[0]
+        for part, where, at in (
+            (self.parts[0], in_iter, rows),
+            (self.parts[1], ~in_iter, rows - self.lengths[0]),
+        ):
+            out[where] = self.fill if part is None else part[at[where]]
+        return out
+
+
+def merged_columns(parsed: ParsedLog, columns: list[str]):
+    """(kind, {name: Merged}) for the long table's columns; kind is 1 for an iteration row, 0 for
+    an eval, iteration rows first. None for column types pandas alone decides."""
+    import numpy as np
+
+    halves = [
+        (parsed.iter_table.arrays, len(parsed.iter_table), {"step": "iter"}),
+        (parsed.eval_table.arrays, len(parsed.eval_table), {}),
+    ]
+    lengths = [halves[0][1], halves[1][1]]
+    kind = np.concatenate([np.ones(lengths[0], np.int8), np.zeros(lengths[1], np.int8)])
+    merged: dict[str, Merged] = {}
+    for name in columns:
+        parts = []
+        for arrays, _length, renamed in halves:
+            values = arrays.get(renamed.get(name, name))
+            parts.append(None if values is None else np.asarray(values))
+        present = [p for p in parts if p is not None]
+        if not present:
+            merged[name] = Merged([None, None], lengths, np.dtype(np.float64), np.float64, np.nan)
+            continue
+        kinds = {p.dtype.kind for p in present}
+        if not kinds <= {"i", "u", "f", "b"} or ("b" in kinds and len(kinds) > 1):
+            return None  # strings, objects, bool mixed with numbers: pandas decides
+        dtype = np.result_type(*present)
+        if len(present) < len(parts):  # missing in one half: NaN there, as pandas fills it
+            if dtype.kind == "b":
+                dtype = np.dtype(object)
+            elif dtype.kind in "iu":
+                dtype = np.dtype(np.float64)
+        if dtype.kind == "O":
+            stored, fill = np.int8, 2
+        else:
+            stored, fill = dtype, np.nan
+        cast = [None if p is None else p.astype(stored, copy=False) for p in parts]
+        merged[name] = Merged(cast, lengths, dtype, stored, fill)
+    return kind, merged
+
+
+def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
+    """The long table (LONG_COLUMNS, rows by step, eval before iter at one step) as CSV bytes;
+    None for a table whose column types this does not know (pandas writes those)."""
+    import numpy as np
+
+    both = merged_columns(parsed, columns[1:])
+    if both is None:
+        return None
+    kind, merged = both
+    step = merged["step"].take()
+    if step.dtype.kind == "f" and np.isnan(step).any():
+        return None  # pandas puts NaN steps last in its own way
+    order = np.lexsort((kind, step))
+    out = [(",".join(columns) + "\n").encode()]
+    for start in range(0, len(order), CHUNK_ROWS):  # in chunks: memory stays a few MB a column
+        rows = order[start : start + CHUNK_ROWS]
+        blocks = [_strings(np.array([b"eval", b"iter"])[kind[rows]])]
+        for name in columns[1:]:
+            dtype = merged[name].dtype
+            values = merged[name].take(rows)
+            if dtype.kind == "O":
+                blocks.append(_strings(np.array([b"False", b"True", b""])[values]))
+            elif dtype.kind == "b":
+                blocks.append(_strings(np.array([b"False", b"True"])[values.astype(np.int8)]))
+            elif dtype.kind in "iu":
+                blocks.append(_integers(values))
+            else:
+                blocks.append(_floats(values))
+        out.append(_join(blocks, len(rows)))
+    return b"".join(out)
+
+
+def _strings(values):
+    """Fixed-width bytes (NUL-padded) as a uint8 matrix."""
+    import numpy as np
+
+    width = max(values.dtype.itemsize, 1)
+    return np.frombuffer(values.astype(f"S{width}").tobytes(), np.uint8).reshape(len(values), width)
+
+
+def _digits(magnitude, width: int, out=None):
+    """Right-aligned decimal digits of non-negative int64s, NUL before the first digit
+    (0 is "0"), into `out` (a uint8 matrix of `width` columns) or a new matrix."""
+    import numpy as np
+
+    if out is None:
+        out = np.zeros((len(magnitude), width), np.uint8)
+    rest = magnitude.copy()
+    for column in range(width - 1, -1, -1):
+        digit = (rest % 10).astype(np.uint8) + 48
+        out[:, column] = digit if column == width - 1 else np.where(rest > 0, digit, 0)
+        rest //= 10
+    return out
+
+
+def _integers(values):
+    import numpy as np
+
+    values = values.astype(np.int64)
+    magnitude = np.abs(values)
+    width = len(str(int(magnitude.max()))) if len(values) else 1
+    matrix = np.zeros((len(values), width + 1), np.uint8)
+    _digits(magnitude, width, matrix[:, 1:])
+    rows = np.nonzero(values < 0)[0]
+    if len(rows):  # the sign right before the first digit
+        matrix[rows, width - _lengths(magnitude[rows])] = 45  # "-"
+    return matrix
+
+
+def _lengths(magnitude):
+    """Decimal digits of non-negative ints (0 has one)."""
+    import numpy as np
+
+    lengths = np.ones(len(magnitude), np.int64)
+    bound = 10
+    while True:
+        more = magnitude >= bound
+        if not more.any():
+            return lengths
+        lengths += more
+        bound *= 10
+
+
+def _floats(values):
+    """Python's repr of each float (NaN empty). A value that is exactly d <= MAX_DECIMALS decimal
+    places from a whole number, and in the range repr writes without an exponent, is written
+    from its digits; any other, by repr itself."""
+    import numpy as np
+
+    values = values.astype(np.float64, copy=False)
+    n = len(values)
+    where = np.nonzero(~np.isnan(values))[0]
+    if not len(where):
+        return np.zeros((n, 0), np.uint8)
+    present = values[where]
+    magnitude = np.abs(present)
+    plain = np.isfinite(present) & (((magnitude >= 1e-4) & (magnitude < 1e9)) | (present == 0))
+    decimals = np.full(len(present), -1, np.int64)
+    scaled = np.zeros(len(present), np.int64)  # the value x 10**MAX_DECIMALS, exactly
+    for d in range(MAX_DECIMALS + 1):
+        scale = 10.0**d
+        m = np.round(magnitude * scale)
+        # division is correctly rounded: m / 10**d is exactly float("<the d-decimal string>")
+        fits = (m / scale == magnitude) & plain & (decimals < 0)
+        decimals[fits] = d
+        scaled[fits] = m[fits].astype(np.int64) * 10 ** (MAX_DECIMALS - d)
+        if (decimals >= 0).sum() == plain.sum():
+            break
+    fast = decimals >= 0
+    shown = np.maximum(decimals, 1)  # at least one digit after the point: 3.0
+    places = int(shown.max())
+    whole = scaled // 10**MAX_DECIMALS
+    frac = (scaled % 10**MAX_DECIMALS) // 10 ** (MAX_DECIMALS - places)
+    int_width = len(str(int(whole.max())))
+    others = np.nonzero(~fast)[0]
+    text = None
+    if len(others):  # repr for the rest (inf, exponents, long fractions), in a block of its own
+        text = _strings(np.array([repr(float(v)) for v in present[others]], dtype="S"))
+    width = 1 + int_width + 1 + places + (0 if text is None else text.shape[1])
+    matrix = np.zeros((len(present), width), np.uint8)
+    _digits(whole, int_width, matrix[:, 1 : 1 + int_width])
+    negative = np.nonzero(np.signbit(present) & fast)[0]
+    if len(negative):
+        matrix[negative, int_width - _lengths(whole[negative])] = 45  # "-"
+    matrix[:, 1 + int_width] = 46  # "."
+    for column in range(places, 0, -1):
+        digit = (frac % 10).astype(np.uint8) + 48
+        matrix[:, 1 + int_width + column] = np.where(shown >= column, digit, 0)
+        frac //= 10
+    if text is not None:
+        matrix[~fast, : 2 + int_width + places] = 0
+        matrix[others, 2 + int_width + places :] = text
+    if len(where) == n:
+        return matrix
+    out = np.zeros((n, width), np.uint8)
+    out[where] = matrix
+    return out
+
+
+def _join(blocks, n: int) -> bytes:
+    """The columns side by side, a comma between them and a newline at the end of each row,
+    the NUL padding dropped."""
+    import numpy as np
+
+    comma = np.full((n, 1), 44, np.uint8)
+    pieces = []
+    for block in blocks:
+        pieces += [block, comma]
+    pieces[-1] = np.full((n, 1), 10, np.uint8)
+    matrix = np.concatenate(pieces, axis=1)
+    flat = matrix.ravel()
+    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
+
+
+def _arrow(kind, values, missing):
+    """An arrow array straight from a numpy vector's memory (pa.array() would import pandas to
+    check whether it was given a Series): nulls where `missing`, booleans as arrow's bitmap."""
+    import numpy as np
+    import pyarrow as pa
+
+    validity = None
+    if missing is not None and missing.any():
+        validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    if kind == pa.bool_():
+        data = pa.py_buffer(np.packbits(values.astype(bool), bitorder="little"))
+    else:
+        data = pa.py_buffer(np.ascontiguousarray(values))
+    return pa.Array.from_buffers(kind, len(values), [validity, data])

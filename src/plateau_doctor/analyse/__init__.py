@@ -123,7 +123,9 @@ def _rolling_median3(values: np.ndarray) -> np.ndarray:
     if len(values) < 3:
         return values.astype(float)
     out = values.astype(float).copy()
-    out[1:-1] = np.median(np.stack([values[:-2], values[1:-1], values[2:]]), axis=0)
+    a, b, c = out[:-2], out[1:-1], out[2:]
+    # the middle of three by min/max (np.median's result, NaN included, without its import of numpy.ma)
+    out[1:-1] = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
     return out
 
 

@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Iterable
 
 from ..model import ParsedLog
+from ..read import LogText
 from .hf_trainer_steps import (
     EVAL,
     MAX_STEP,
@@ -71,6 +72,20 @@ def sniff(lines: list[str]) -> int:
             if LOSS_VALUE_RE.search(text):  # a loss that is a number, not any 'loss' key
                 hits += 1
     return hits
+
+
+HEAD_LINES = 1000  # a stdout log's first non-blank line is within these; else read line by line
+
+
+def parse_source(source: LogText) -> ParsedLog:
+    """parse() of an opened log; a trainer_state.json is decoded whole, not split into lines
+    only for them to be joined again for json.loads (1M log_history entries are ~7M lines)."""
+    first = next((line.strip() for line in source.head(HEAD_LINES) if line.strip()), "")
+    if not (first == "{" or first.startswith('{"')):
+        return parse(source.lines)
+    text = "".join(str(memoryview(buf)[lo:hi], "utf-8", "replace") for buf, lo, hi in source.blocks())
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return _parse_state_text(text[:-1] if text.endswith("\n") else text, n_lines)
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
@@ -223,24 +238,28 @@ def _number(value: object) -> float:
 
 # -- trainer_state.json -------------------------------------------------------------------------
 def _parse_state(lines: list[str]) -> ParsedLog:
+    return _parse_state_text("\n".join(lines), len(lines))
+
+
+def _parse_state_text(text: str, n_lines: int) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     meta.loss_kind = "window_mean"
     try:
-        state = json.loads("\n".join(lines))
+        state = json.loads(text)
     except RecursionError:
         meta.notes.append("trainer_state.json is nested too deeply to read; nothing tabled")
-        return table.build(len(lines))
+        return table.build(n_lines)
     except ValueError as exc:
         meta.notes.append(f"trainer_state.json is not valid JSON ({exc}); nothing tabled")
-        return table.build(len(lines))
+        return table.build(n_lines)
     history = state.get("log_history", []) if isinstance(state, dict) else []
     if not isinstance(history, list):
         meta.notes.append("trainer_state.json: log_history is not a list; nothing tabled")
         history = []
-    skipped = 0
-    last_row = NO_STEP
-    for entry in history:
+    bulk = _bulk_history(history, table)
+    skipped, last_row = bulk if bulk is not None else (0, NO_STEP)
+    for entry in history if bulk is None else ():
         if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
             continue
         step = step_value(entry["step"])
@@ -273,7 +292,60 @@ def _parse_state(lines: list[str]) -> ParsedLog:
     epoch = _number(state.get("epoch", NAN)) if isinstance(state, dict) else NAN
     if math.isfinite(epoch) and epoch > 0:
         meta.epochs = epoch
-    return table.build(len(lines))
+    return table.build(n_lines)
+
+
+def _bulk_history(history: list, table: LossTableBuilder) -> tuple[int, int] | None:
+    """The log_history loop below, for the usual history, in bulk: every step a plain int in
+    range and every loss, learning_rate and grad_norm a plain number. The loss rows go to the
+    table in numpy blocks (add_iter_block: add_iter's rules), each eval row in its place between
+    them. (0 skipped, the last step with a row); None, with nothing added, for any other history
+    (the loop reads it entry by entry)."""
+    import numpy as np
+
+    rows = [e for e in history if isinstance(e, dict) and "train_runtime" not in e and "step" in e]
+    steps = [e["step"] for e in rows]
+    if not set(map(type, steps)) <= {int} or any(
+        not 0 <= s < MAX_STEP for s in (min(steps, default=0), max(steps, default=0))
+    ):
+        return None
+    losses = [e for e in rows if "loss" in e]
+    columns = (
+        [e["loss"] for e in losses],
+        [e.get("learning_rate", NAN) for e in losses],
+        [e.get("grad_norm", NAN) for e in losses],
+    )
+    if not all(set(map(type, values)) <= {float, int} for values in columns):
+        return None  # bools, strings, None, nested values: _number reads each
+    try:
+        loss, lr, grad_norm = (np.array(values, dtype=np.float64) for values in columns)
+    except OverflowError:  # an int beyond a float's range: _number makes it inf
+        return None
+    has_loss = np.array(["loss" in e for e in rows], dtype=bool)
+    iters = np.array(steps, dtype=np.int64)[has_loss]
+    loss_rows = np.flatnonzero(has_loss)  # index in rows of each loss row
+    table.meta.lr_logged = table.meta.lr_logged or bool((lr == lr).any())
+    done = 0  # loss rows added so far
+    last_row = NO_STEP
+    for k, entry in enumerate(rows):
+        if "eval_loss" not in entry:
+            continue
+        upto = int(np.searchsorted(loss_rows, k, side="right"))  # loss rows up to this entry's own
+        _add_iters(table, iters[done:upto], loss[done:upto], lr[done:upto], grad_norm[done:upto])
+        done = upto
+        table.add_eval(entry["step"], NAN, _number(entry["eval_loss"]), 0)
+        last_row = max(last_row, entry["step"])
+    _add_iters(table, iters[done:], loss[done:], lr[done:], grad_norm[done:])
+    if len(iters):
+        last_row = max(last_row, int(iters.max()))
+    return 0, last_row
+
+
+def _add_iters(table: LossTableBuilder, iters, loss, lr, grad_norm) -> None:
+    import numpy as np
+
+    zeros = np.zeros(len(iters), dtype=np.int64)  # no log line (line 0)
+    table.add_iter_block(iters, loss, zeros, time_ms=NAN, mfu=NAN, lr=lr, grad_norm=grad_norm)
 
 
 def _stop_flag(state: dict) -> bool:

@@ -200,12 +200,14 @@ class LossTableBuilder:
         loss: np.ndarray,
         lines: np.ndarray,
         *,
-        time_ms: np.ndarray,
-        mfu: np.ndarray,
-        lr: float = NAN,
+        time_ms: np.ndarray | float,
+        mfu: np.ndarray | float,
+        lr: np.ndarray | float = NAN,
+        grad_norm: np.ndarray | float = NAN,
     ) -> None:
-        """Many iteration rows at once (numpy vectors, in add_iter's order), with add_iter's
-        segment rule applied wherever the iteration number goes backwards inside the block."""
+        """Many iteration rows at once (numpy vectors, or one value for every row, in add_iter's
+        order), with add_iter's segment rule applied wherever the iteration number goes backwards
+        inside the block."""
         import numpy as np
 
         if not len(iters):
@@ -220,10 +222,8 @@ class LossTableBuilder:
             cols = self._iter
             cols["iter"].extend(iters[a:b], count)
             cols["loss"].extend(loss[a:b], count)
-            cols["time_ms"].extend(time_ms[a:b], count)
-            cols["mfu"].extend(mfu[a:b], count)
-            cols["lr"].extend(lr, count)
-            cols["grad_norm"].extend(NAN, count)
+            for name, values in (("time_ms", time_ms), ("mfu", mfu), ("lr", lr), ("grad_norm", grad_norm)):
+                cols[name].extend(values[a:b] if hasattr(values, "dtype") else values, count)
             cols["segment"].extend(self.segment, count)
             cols["line"].extend(lines[a:b], count)
             self.last_iter = int(iters[b - 1])
