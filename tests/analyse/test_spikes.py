@@ -181,3 +181,17 @@ def test_a_short_series_flags_neither_its_first_loss_nor_a_steep_descent_nor_a_m
     assert detect_spikes(range(6), [10.9, 9.5, 8.2, 7.6, 7.1, 6.8]) == []  # a run from scratch
     assert detect_spikes(range(6), [1.0, 1.1, 1.9, 1.0, 0.9, 1.05]) == []  # under 2x the others
     assert detect_spikes(range(4), [1.0, 5.0, 1.0, 1.0]) == []  # four points: too few to judge
+
+
+def test_a_short_series_high_point_on_the_way_down_is_the_descent_not_a_spike():
+    # a QLoRA train loss logged 16x (285, 161, 9.9, 5.4, 5.2, 5.0): 161 is below the loss before it
+    assert detect_spikes(range(6), [285.0, 161.2, 9.9, 5.4, 5.2, 5.0]) == []
+
+
+def test_a_short_curve_with_a_jump_that_persists_to_its_end_is_an_explosion():
+    # litgpt#628: 1.70, then 10-12 for every line to the end of a 9-line paste
+    losses = [1.70, 11.46, 11.75, 11.50, 11.48, 12.19, 10.02, 10.94, 10.55]
+    e = detect_explosion(range(1151, 1160), losses, min_run=3)
+    assert (e.start_iter, e.min_before, e.recovered) == (1152, 1.70, False) and e.ratio > 6
+    # the same jump that comes back down is no explosion
+    assert detect_explosion(range(9), [1.7, 11.5, 11.7, 1.8, 1.7, 1.6, 1.7, 1.6, 1.5], min_run=3) is None

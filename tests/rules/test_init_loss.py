@@ -123,3 +123,14 @@ def test_nanochat_validation_bpb_at_step_0_is_not_read_as_an_initial_loss_in_nat
     report = diagnose(str(path))
     assert report.format == "nanochat"
     assert not [f for f in report.findings if f.code == "PD103" and f.raised]
+
+
+def test_a_first_loss_above_any_vocabulary_that_training_brings_down_is_large_init_logits_not_a_bug():
+    # modded-nanogpt's Adam baseline starts at 15.99 (> ln 2^18 = 12.48) and reaches 3.34: the loss works
+    from pathlib import Path
+
+    wild = Path(__file__).resolve().parents[1] / "data" / "wild"
+    report = diagnose(str(wild / "modded_nanogpt_2024-10-29_optimizers_adam_baseline_CUT.log"))
+    [f] = [f for f in report.findings if f.code == "PD103"]
+    assert f.severity == "info" and "large initial logits" in f.title
+    assert f.evidence["lowest_early_loss"] < f.evidence["uniform_guess_loss"]

@@ -120,8 +120,8 @@ def _gross_outliers(
     it: np.ndarray, loss: np.ndarray, positions: np.ndarray, z_threshold: float
 ) -> list[Spike]:
     """In a short series, points at least GROSS_MIN_RATIO times the median of the others and
-    z_threshold robust sigmas (their MAD) above it. The first point is not judged: a run's first
-    loss is its highest by nature."""
+    z_threshold robust sigmas (their MAD) above it, and above the point before it. The first point
+    is not judged: a run's first loss is its highest by nature."""
     n = len(loss)
     if n < GROSS_MIN_POINTS:
         return []
@@ -131,7 +131,9 @@ def _gross_outliers(
         baseline = median(others)
         scale = max(MAD_TO_SIGMA * median(np.abs(others - baseline)), SIGMA_FLOOR)
         z = (loss[k] - baseline) / scale
-        if baseline > 0 and loss[k] >= GROSS_MIN_RATIO * baseline and z > z_threshold:
+        # only a rise counts: a loss below the one before it is the descent, however high
+        rose = loss[k] > loss[k - 1]
+        if rose and baseline > 0 and loss[k] >= GROSS_MIN_RATIO * baseline and z > z_threshold:
             spikes.append(Spike(int(it[k]), float(loss[k]), float(baseline), float(z), int(positions[k])))
     return spikes
 
@@ -191,6 +193,32 @@ def _block_medians(it: np.ndarray, loss: np.ndarray, positions: np.ndarray, limi
     return it[starts], medians, positions[starts]
 
 
+# A short curve's smoothing (a median of 5, its edges mirrored) swallows a jump that has only a
+# point or two before it (1.70, then 11.5, 11.8, ... in a 9-line paste). Below SHORT_CURVE points
+# the raw curve is also searched for a jump that persists: every loss from some point to the end at
+# least GROSS_MIN_RATIO times every loss before it. No healthy run does that, lucky batch or not.
+SHORT_CURVE = 20
+
+
+def _persistent_jump(
+    it: np.ndarray, loss: np.ndarray, positions: np.ndarray, min_run: int
+) -> Explosion | None:
+    n = len(loss)
+    for k in range(1, n - min_run + 1):
+        before, after = loss[:k], loss[k:]
+        if before.max() > 0 and after.min() >= GROSS_MIN_RATIO * before.max():
+            return Explosion(
+                start_iter=int(it[k]),
+                min_before=float(before.min()),
+                level_after=float(median(after)),
+                ratio=float(median(after) / before.min()),
+                recovered=False,
+                index=int(positions[k]),
+                end_iter=int(it[-1]),
+            )
+    return None
+
+
 def detect_explosion(
     iters, losses, ratio: float = 1.5, min_run: int = 5, min_rise: float = 0.1, abs_rise: float = 1.0
 ) -> Explosion | None:
@@ -210,6 +238,10 @@ def detect_explosion(
     n = len(loss)
     if n < min_run:
         return None
+    if n < SHORT_CURVE:
+        jump = _persistent_jump(it, loss, positions, min_run)
+        if jump is not None:
+            return jump
     width = max(5, n // 50) | 1
     smooth = centred_median(loss, width)
     running_min = np.minimum.accumulate(smooth)

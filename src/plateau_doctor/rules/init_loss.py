@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..model import RuleInfo, Threshold
 from .base import LIKELY, STRONG, Context, Skip, finding
 
@@ -57,6 +59,9 @@ def check(ctx: Context, limits) -> list:
     if expected is None:
         ceiling = math.log(LARGEST_PLAUSIBLE_VOCAB)
         if init > ceiling + limits.max_excess_nats:
+            lowest = _lowest_early_loss(a)
+            if lowest is not None and lowest < ceiling:
+                return [_large_init_logits(a, init, ceiling, lowest, f"ln {LARGEST_PLAUSIBLE_VOCAB:,}")]
             return [
                 finding(
                     RULE,
@@ -80,6 +85,9 @@ def check(ctx: Context, limits) -> list:
         return [Skip(RULE.code, "vocabulary size or init mode unknown")]
     excess = init - expected
     if excess > limits.max_excess_nats:
+        lowest = _lowest_early_loss(a)
+        if lowest is not None and lowest < expected:
+            return [_large_init_logits(a, init, expected, lowest, f"{a.log_name}({ctx.facts.vocab_size})")]
         severity, verb = "error", "above"
     elif -excess > limits.max_deficit_nats and finetune is not True:
         severity, verb = "warning", "below"
@@ -111,3 +119,45 @@ def check(ctx: Context, limits) -> list:
             fixes=[RULE.fix],
         )
     ]
+
+
+def _lowest_early_loss(a) -> float | None:
+    """The lowest finite loss (iteration or val) after the first point and within the first
+    EARLY_SHARE of the logged steps, or None. Large initial logits shrink within a few updates;
+    a loss computed wrong (scaled by the accumulation steps, say) stays off for the whole run and
+    comes down only as fast as training does."""
+    lows = []
+    for c in (a.iter_loss, a.val):
+        if len(c) < 2:
+            continue
+        span = c.steps[-1] - c.steps[0]
+        early = c.values[1:][c.steps[1:] <= c.steps[0] + EARLY_SHARE * span]
+        early = early[np.isfinite(early)]
+        if len(early):
+            lows.append(float(early.min()))
+    return min(lows) if lows else None
+
+
+EARLY_SHARE = 0.02  # of the logged steps: where large initial logits have shrunk already
+
+
+def _large_init_logits(a, init: float, reference: float, lowest: float, name: str):
+    """A first loss above a uniform guess that training then brought below it: the loss works,
+    the initial logits were large (an output layer or tied embedding initialised at a large
+    scale). Worth knowing, not a broken run."""
+    return finding(
+        RULE,
+        severity="info",
+        confidence=LIKELY,
+        line=a.init_loss_line,
+        title=f"Initial loss {init:.2f} is above {name} = {reference:.2f}: large initial logits",
+        message=(
+            f"The loss at step 0 is {init:.2f} nats, worse than a uniform guess ({name} = "
+            f"{reference:.2f}), and the first updates brought it down to {lowest:.2f}: the loss "
+            "itself works. "
+            "A fresh model scores above a uniform guess when its initial logits are large (an "
+            "output layer or tied embedding initialised at a large scale); a smaller output init "
+            "spares the first steps."
+        ),
+        evidence={"initial_loss": init, "uniform_guess_loss": reference, "lowest_early_loss": lowest},
+    )
