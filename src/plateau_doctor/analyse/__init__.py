@@ -803,12 +803,12 @@ class Analyses:
         """(is a fine-tune, why): pretrained weights named by init_from or the log, LoRA/PEFT
         settings, or a first loss no fresh language model gives; (False, why) for a run shown to
         start from scratch; (None, "") when the log cannot tell."""
-        meta, config = self.parsed.meta, self.config
+        meta = self.parsed.meta
         if self.init_from in PRETRAINED_INIT:
             return True, f"init_from={self.init_from}"
         if meta.finetune is not None:
             return meta.finetune, "the log says how the model was initialised"
-        adapters = sorted(k for k in config.values if k.lower().startswith(("lora", "peft", "adapter")))
+        adapters = self._adapter_settings
         if adapters:
             return True, f"adapter settings ({', '.join(adapters[:3])})"
         init = self.init_loss
@@ -838,7 +838,12 @@ class Analyses:
         settings. Such a fine-tune takes LRs ~10x a full one's."""
         if self.parsed.meta.trains_adapters is not None:
             return self.parsed.meta.trains_adapters
-        return any(k.lower().startswith(("lora", "peft", "adapter")) for k in self.config.values)
+        return bool(self._adapter_settings)
+
+    @cached_property
+    def _adapter_settings(self) -> list[str]:
+        """The config's LoRA / PEFT / adapter keys, sorted."""
+        return sorted(k for k in self.config.values if k.lower().startswith(("lora", "peft", "adapter")))
 
     @property
     def mode(self) -> str | None:

@@ -207,11 +207,12 @@ def _persistent_jump(
     for k in range(1, n - min_run + 1):
         before, after = loss[:k], loss[k:]
         if before.max() > 0 and after.min() >= GROSS_MIN_RATIO * before.max():
+            level = float(median(after))
             return Explosion(
                 start_iter=int(it[k]),
                 min_before=float(before.min()),
-                level_after=float(median(after)),
-                ratio=float(median(after) / before.min()),
+                level_after=level,
+                ratio=level / float(before.min()),
                 recovered=False,
                 index=int(positions[k]),
                 end_iter=int(it[-1]),
