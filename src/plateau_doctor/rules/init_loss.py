@@ -44,6 +44,14 @@ RULE = RuleInfo(
             "1.5 nats below ln(V) before any update means "
             "the model already knows the text: trained weights or leaked data",
         ),
+        Threshold(
+            "early_share",
+            0.02,
+            "of the logged steps",
+            "large initial logits shrink within the first updates: a first loss above ln(V) that "
+            "falls below it this early is the init's scale, not a loss computed wrong (which "
+            "stays off for the whole run)",
+        ),
     ),
     weight=1.3,
 )
@@ -59,7 +67,7 @@ def check(ctx: Context, limits) -> list:
     if expected is None:
         ceiling = math.log(LARGEST_PLAUSIBLE_VOCAB)
         if init > ceiling + limits.max_excess_nats:
-            lowest = _lowest_early_loss(a)
+            lowest = _lowest_early_loss(a, limits.early_share)
             if lowest is not None and lowest < ceiling:
                 return [_large_init_logits(a, init, ceiling, lowest, f"ln {LARGEST_PLAUSIBLE_VOCAB:,}")]
             return [
@@ -85,7 +93,7 @@ def check(ctx: Context, limits) -> list:
         return [Skip(RULE.code, "vocabulary size or init mode unknown")]
     excess = init - expected
     if excess > limits.max_excess_nats:
-        lowest = _lowest_early_loss(a)
+        lowest = _lowest_early_loss(a, limits.early_share)
         if lowest is not None and lowest < expected:
             return [_large_init_logits(a, init, expected, lowest, f"{a.log_name}({ctx.facts.vocab_size})")]
         severity, verb = "error", "above"
@@ -121,9 +129,9 @@ def check(ctx: Context, limits) -> list:
     ]
 
 
-def _lowest_early_loss(a) -> float | None:
+def _lowest_early_loss(a, early_share: float) -> float | None:
     """The lowest finite loss (iteration or val) after the first point and within the first
-    EARLY_SHARE of the logged steps, or None. Large initial logits shrink within a few updates;
+    early_share of the logged steps, or None. Large initial logits shrink within a few updates;
     a loss computed wrong (scaled by the accumulation steps, say) stays off for the whole run and
     comes down only as fast as training does."""
     lows = []
@@ -131,14 +139,11 @@ def _lowest_early_loss(a) -> float | None:
         if len(c) < 2:
             continue
         span = c.steps[-1] - c.steps[0]
-        early = c.values[1:][c.steps[1:] <= c.steps[0] + EARLY_SHARE * span]
+        early = c.values[1:][c.steps[1:] <= c.steps[0] + early_share * span]
         early = early[np.isfinite(early)]
         if len(early):
             lows.append(float(early.min()))
     return min(lows) if lows else None
-
-
-EARLY_SHARE = 0.02  # of the logged steps: where large initial logits have shrunk already
 
 
 def _large_init_logits(a, init: float, reference: float, lowest: float, name: str):
