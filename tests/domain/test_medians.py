@@ -86,6 +86,33 @@ def test_median_equals_numpy_median_for_odd_and_even_lengths(n):
         assert median(x) == np.median(x)
 
 
+def long_series(n):
+    """Series long enough for the bracketed median, shaped to mislead a strided sample."""
+    rng = np.random.default_rng(n)
+    yield rng.normal(size=n)
+    yield np.round(rng.normal(size=n), 2)  # few distinct values: the bracket holds many ties
+    yield np.sort(rng.normal(size=n))  # sorted either way: the sample sees every part
+    yield np.sort(rng.normal(size=n))[::-1].copy()
+    yield np.full(n, 2.5)
+    yield np.tile([1.0, 2.0, 3.0, 100.0], n // 4 + 1)[:n]  # periodic with the sample's stride
+    yield np.where(np.arange(n) % 1000 == 0, 9000.0, 300 + rng.random(n))  # post-eval iterations
+
+
+@pytest.mark.parametrize("n", [1 << 16, (1 << 16) + 1, 100_003, 1_000_000])
+def test_median_of_a_long_series_is_exactly_numpy_median(n):
+    for x in long_series(n):
+        assert median(x) == np.median(x)
+
+
+def test_median_of_a_long_series_falls_back_when_the_sample_misleads(monkeypatch):
+    import plateau_doctor.domain.medians as medians
+
+    monkeypatch.setattr(medians, "BRACKET_RANKS", 0)  # a bracket of one sample value
+    x = np.random.default_rng(3).normal(size=1 << 17)
+    assert medians._bracketed_median(x) is None
+    assert median(x) == np.median(x)
+
+
 def test_median_of_nothing_is_nan():
     assert np.isnan(median(np.empty(0)))
 

@@ -34,7 +34,9 @@ def curve(table: Columns, x: str, y: str) -> Curve:
     if table.empty:
         empty = np.empty(0)
         return Curve(empty, empty, empty.astype(int))
-    steps = table[x].astype(float, copy=False)
+    steps = table[x]
+    if steps.dtype.kind not in "iuf":
+        steps = steps.astype(float)
     values = table[y].astype(float, copy=False)
     keep = np.isfinite(values)
     lines = table["line"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain.medians import centred_median, median, median_of_rows, quantile_of_rows, trailing
+from ..domain.medians import CHUNK_VALUES, centred_median, median, median_of_rows, quantile_of_rows, trailing
 
 MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349
@@ -31,12 +31,20 @@ class Spike:
     index: int  # position in the arrays passed in
 
 
-def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _EveryPosition:
+    """The positions of a curve none of whose points was dropped: positions[k] is k, for an
+    index or an index vector, without an 8 MB vector of a million positions."""
+
+    def __getitem__(self, index):
+        return index
+
+
+def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray | _EveryPosition]:
     it = np.asarray(iters).ravel()
     loss = np.asarray(losses, dtype=float).ravel()
     finite = np.isfinite(loss)
     if finite.all():  # the usual case: no copies of a long curve
-        return it, loss, np.arange(len(loss))
+        return it, loss, _EveryPosition()
     positions = np.flatnonzero(finite)
     return it[positions], loss[positions], positions
 
@@ -44,18 +52,33 @@ def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray
 LONG_CURVE = 100_000
 
 
-def _previous_block_median(loss: np.ndarray, window: int) -> np.ndarray:
-    """For each point, the median of the last complete block of `window` points before its own
-    block; the first block uses the running median of what precedes each point."""
+def _previous_block_spikes(
+    loss: np.ndarray, window: int, scale: float, z_threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A million points: each point's baseline is the median of the last complete block of
+    `window` points before its own block (it lags by up to two windows, which a slow trend does
+    not notice); the first block uses the running median of what precedes each point. Judged a
+    chunk at a time, so no baseline or z vector as long as the curve is ever held.
+
+    Returns the positions of the points more than z_threshold above their baseline, their
+    baselines and their z."""
     n = len(loss)
     blocks = n // window
     medians = median_of_rows(loss[: blocks * window].reshape(blocks, window))
-    baseline = np.empty(n)
-    baseline[:window] = [median(loss[:j]) if j else np.nan for j in range(min(window, n))]
-    # points of block b >= 1 take the median of block b - 1; a partial last block, the last median
-    baseline[window : blocks * window] = np.repeat(medians[:-1], window)
-    baseline[blocks * window :] = medians[-1]
-    return baseline
+    first = np.array([median(loss[:j]) if j else np.nan for j in range(min(window, n))])
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(MIN_HISTORY, n, CHUNK_VALUES):
+        stop = min(n, start + CHUNK_VALUES)
+        index = np.arange(start, stop)
+        # points of block b >= 1 take the median of block b - 1; a partial last block, the last
+        block = np.minimum(index // window, blocks)
+        baseline = medians[np.maximum(block - 1, 0)]
+        early = index < window
+        baseline[early] = first[index[early]]
+        z = (loss[start:stop] - baseline) / scale
+        hits = np.flatnonzero(z > z_threshold)
+        found.append((hits + start, baseline[hits], z[hits]))
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
 
 
 def detect_spikes(
@@ -77,11 +100,8 @@ def detect_spikes(
     window = max(int(window), MIN_HISTORY)
 
     if sigma is not None and n > LONG_CURVE:
-        # A million points: the baseline is the median of the previous whole block of `window`
-        # points (it lags by up to two windows, which a slow trend does not notice), computed in
-        # one vectorised pass instead of a rolling median per point.
-        baseline = _previous_block_median(loss, window)
-        scale = float(sigma)
+        scale = float(np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR))
+        hits, baselines, zs = _previous_block_spikes(loss, window, scale, z_threshold)
     else:
         # Preceding windows: growing ones until `window` points exist, then a sliding one.
         baseline = trailing(loss, window, MIN_HISTORY, median_of_rows)
@@ -92,20 +112,15 @@ def detect_spikes(
             q75 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.75))
             q25 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.25))
             scale = (q75 - q25) / IQR_TO_SIGMA
-    scale = np.maximum(np.nan_to_num(scale, nan=SIGMA_FLOOR), SIGMA_FLOOR)
-
-    judged = slice(MIN_HISTORY, n)
-    z = (loss[judged] - baseline[judged]) / (scale[judged] if np.ndim(scale) else scale)
-    hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY  # Python objects only for the few spikes
+        scale = np.maximum(np.nan_to_num(scale, nan=SIGMA_FLOOR), SIGMA_FLOOR)
+        judged = slice(MIN_HISTORY, n)
+        z = (loss[judged] - baseline[judged]) / (scale[judged] if np.ndim(scale) else scale)
+        hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY
+        baselines, zs = baseline[hits], z[hits - MIN_HISTORY]
+    # Python objects only for the few spikes
     return [
-        Spike(
-            iter=int(it[k]),
-            loss=float(loss[k]),
-            baseline=float(baseline[k]),
-            z=float(z[k - MIN_HISTORY]),
-            index=int(positions[k]),
-        )
-        for k in hits
+        Spike(iter=int(it[k]), loss=float(loss[k]), baseline=float(b), z=float(zk), index=int(positions[k]))
+        for k, b, zk in zip(hits, baselines, zs, strict=True)
     ]
 
 

@@ -17,6 +17,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 CHUNK_VALUES = 1 << 18  # window values reduced at a time (2 MB of float64)
+# From this many values on, a median is selected from a bracket a sample finds (two passes of
+# comparisons) instead of partitioning them all: ~4x faster on a million iteration times, and
+# below it the partition is already well under a millisecond.
+BRACKET_MIN_VALUES = 1 << 16
+SAMPLE_VALUES = 4096  # the evenly spaced sample that brackets the middle
+# half-width of the bracket in sample ranks: a few standard deviations of a sample rank
+# (sqrt(SAMPLE_VALUES) / 2 = 32), so the middle falls outside it almost never
+BRACKET_RANKS = 128
 
 Reduce = Callable[[np.ndarray], np.ndarray]  # rows of windows -> one value per row
 
@@ -26,12 +34,51 @@ def median(values: np.ndarray) -> float:
     values = np.asarray(values, dtype=float).ravel()
     if not len(values):
         return float("nan")
+    if len(values) >= BRACKET_MIN_VALUES:
+        found = _bracketed_median(values)
+        if found is not None:
+            return found
     return float(median_of_rows(values[None, :])[0])
+
+
+def _bracketed_median(values: np.ndarray) -> float | None:
+    """The exact median of many values from the few between two sample quantiles: count the
+    values below the bracket, partition only those inside it. None when the middle is not inside
+    (a sample that misled); the caller then partitions everything. Same result as
+    median_of_rows, bit for bit: the same order statistics, combined the same way."""
+    n = len(values)
+    half = n // 2
+    lowest_needed = half if n % 2 else half - 1  # the even case needs the lower middle too
+    sample = np.sort(values[:: max(1, n // SAMPLE_VALUES)])
+    at = len(sample) * half // n
+    lo = sample[max(0, at - BRACKET_RANKS)]
+    hi = sample[min(len(sample) - 1, at + BRACKET_RANKS)]
+    below = int(np.count_nonzero(values < lo))
+    inside = values[(values >= lo) & (values <= hi)]
+    if below > lowest_needed or below + len(inside) <= half:
+        return None
+    part = np.partition(inside, half - below)
+    middle = part[half - below]
+    if n % 2:
+        return float(middle)
+    lower = part[: half - below].max()  # below <= half - 1: never empty
+    return float(0.5 * (middle + lower))
 
 
 def median_of_rows(rows: np.ndarray) -> np.ndarray:
     """np.median(rows, axis=1) for finite values: one partition at the upper middle; for an even
-    width the lower middle is the largest value below it."""
+    width the lower middle is the largest value below it. Many rows are reduced a chunk at a
+    time, so the partition's copy stays small (a million losses in blocks: 2 MB, not 8)."""
+    rows_per_chunk = max(1, CHUNK_VALUES // max(1, rows.shape[1]))
+    if len(rows) <= rows_per_chunk:
+        return _median_of_few_rows(rows)
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), rows_per_chunk):
+        out[start : start + rows_per_chunk] = _median_of_few_rows(rows[start : start + rows_per_chunk])
+    return out
+
+
+def _median_of_few_rows(rows: np.ndarray) -> np.ndarray:
     width = rows.shape[1]
     half = width // 2
     part = np.partition(rows, half, axis=1)

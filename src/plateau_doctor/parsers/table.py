@@ -105,11 +105,9 @@ class Column:
             return values if consume else values.copy()
         if len(self.tail):
             self._materialise(0)
-        if self.data is None:  # still one repeated value
-            value = self.constant[0]
-            if value == 0:
-                return np.zeros(self.filled, dtype=dtype)  # calloc: no page touched
-            return np.full(self.filled, value, dtype=dtype)
+        if self.data is None:  # still one repeated value: a read-only view of it, no memory
+            # (a million-row log that prints no LR would otherwise hold 8 MB of NaN)
+            return np.broadcast_to(np.array(self.constant[0], dtype=dtype), (self.filled,))
         values = self.data[: self.filled]
         return values if consume else values.copy()
 
