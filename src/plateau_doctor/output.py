@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 
 class OutputError(Exception):
@@ -45,6 +44,8 @@ def write_atomically(path: str, data: str | bytes) -> None:
         return
     directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
+        import tempfile  # only when writing a file: stdout needs none of it
+
         fd, tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from None
@@ -79,6 +80,8 @@ class AtomicText:
             return
         directory = os.path.dirname(os.path.abspath(path)) or "."
         try:
+            import tempfile
+
             fd, self.tmp = tempfile.mkstemp(prefix=".plateau-doctor-", dir=directory)
         except OSError as exc:
             raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from None

@@ -16,11 +16,9 @@ bad value with one did-you-mean. A CI job with a typo in its settings must fail,
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .resolve.files import ConfigError
 
@@ -46,6 +44,8 @@ class ToolSettings:
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """'; did you mean X?' for the closest choice, or '' when none is close. At most one."""
+    import difflib
+
     choices = list(choices)
     folded = {c.lower(): c for c in choices}
     match = difflib.get_close_matches(value.lower(), list(folded), n=1, cutoff=0.6)
@@ -61,25 +61,30 @@ def toml_module():
     return tomllib
 
 
-def find_pyproject(start: str | None = None) -> Path | None:
-    here = Path(start or os.getcwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+def find_pyproject(start: str | None = None) -> str | None:
+    """The nearest pyproject.toml in `start` (default: the working directory) or above it."""
+    folder = os.path.realpath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
             return candidate
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def load_tool_settings(config_file: str | None = None, start: str | None = None) -> ToolSettings:
-    path = Path(config_file) if config_file else find_pyproject(start)
+    path = str(config_file) if config_file else find_pyproject(start)
     if path is None:
         return ToolSettings()
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read()
     except FileNotFoundError:
-        raise ConfigError(str(path), "no such file") from None
+        raise ConfigError(path, "no such file") from None
     except OSError as exc:
-        raise ConfigError(str(path), f"cannot read settings: {exc.strerror or exc}") from None
+        raise ConfigError(path, f"cannot read settings: {exc.strerror or exc}") from None
     toml = toml_module()
     try:
         data = toml.loads(text)

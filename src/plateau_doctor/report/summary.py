@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -165,10 +164,14 @@ class SeedGroup:
 
     @property
     def mean(self) -> float:
+        import statistics  # seeds only: most sweeps have none
+
         return statistics.fmean(self.values)
 
     @property
     def sd(self) -> float:
+        import statistics
+
         return statistics.stdev(self.values)
 
     @property

@@ -16,7 +16,6 @@ import operator
 import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 MAX_CONFIG_BYTES = 4 << 20  # a training config is a few KB; refuse to read something huge
@@ -45,6 +44,8 @@ class ConfigFile:
 
 def load_config_file(path: str) -> ConfigFile:
     """Read a config file by its extension. Raises ConfigError with a one-line reason."""
+    from pathlib import Path  # here, not at the top: a diagnosis without --config never needs it
+
     p = Path(path)
     try:
         if p.is_dir():
