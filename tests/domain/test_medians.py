@@ -96,6 +96,8 @@ def long_series(n):
     yield np.full(n, 2.5)
     yield np.tile([1.0, 2.0, 3.0, 100.0], n // 4 + 1)[:n]  # periodic with the sample's stride
     yield np.where(np.arange(n) % 1000 == 0, 9000.0, 300 + rng.random(n))  # post-eval iterations
+    # a slowly drifting value printed to 0.01 (MFU): long runs of ties, a sample middle off by one
+    yield np.round(46 + np.cumsum(rng.normal(0, 0.001, n)), 2)
 
 
 @pytest.mark.parametrize("n", [1 << 16, (1 << 16) + 1, 100_003, 1_000_000])

@@ -432,15 +432,13 @@ class Analyses:
         train = self.train_eval if len(self.train_eval) else self.iter_loss
         if not self.train_val_comparable or len(val) < TREND_WINDOW_POINTS - 1 or not len(train):
             return None
-        ratios = [
-            train.value_near(step) / value
-            for step, value in zip(val.steps, val.values, strict=False)
-            if value > 0 and step > 0
-        ]
-        ratios = [r for r in ratios if np.isfinite(r)]
+        judged = (val.values > 0) & (val.steps > 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratios = train.values_near(val.steps[judged]) / val.values[judged]
+        ratios = ratios[np.isfinite(ratios)]
         if len(ratios) < TREND_WINDOW_POINTS - 1:
             return None
-        return float(median(np.array(ratios))), len(ratios)
+        return float(median(ratios)), len(ratios)
 
     # -- the learning rate -----------------------------------------------------------------
     @cached_property

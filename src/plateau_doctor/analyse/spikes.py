@@ -57,8 +57,9 @@ def _previous_block_spikes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A million points: each point's baseline is the median of the last complete block of
     `window` points before its own block (it lags by up to two windows, which a slow trend does
-    not notice); the first block uses the running median of what precedes each point. Judged a
-    chunk at a time, so no baseline or z vector as long as the curve is ever held.
+    not notice); the first block uses the running median of what precedes each point, a partial
+    last block the median of the last complete one. Judged a chunk of blocks at a time, so no
+    baseline or z vector as long as the curve is ever held.
 
     Returns the positions of the points more than z_threshold above their baseline, their
     baselines and their z."""
@@ -66,19 +67,25 @@ def _previous_block_spikes(
     blocks = n // window
     medians = median_of_rows(loss[: blocks * window].reshape(blocks, window))
     first = np.array([median(loss[:j]) if j else np.nan for j in range(min(window, n))])
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for start in range(MIN_HISTORY, n, CHUNK_VALUES):
-        stop = min(n, start + CHUNK_VALUES)
-        index = np.arange(start, stop)
-        # points of block b >= 1 take the median of block b - 1; a partial last block, the last
-        block = np.minimum(index // window, blocks)
-        baseline = medians[np.maximum(block - 1, 0)]
-        early = index < window
-        baseline[early] = first[index[early]]
-        z = (loss[start:stop] - baseline) / scale
-        hits = np.flatnonzero(z > z_threshold)
-        found.append((hits + start, baseline[hits], z[hits]))
+    found = [_above(loss[MIN_HISTORY:window], first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
+    rows_per_chunk = max(1, CHUNK_VALUES // window)
+    for row in range(1, blocks, rows_per_chunk):  # block b >= 1 against the median of block b - 1
+        stop = min(blocks, row + rows_per_chunk)
+        chunk = loss[row * window : stop * window].reshape(stop - row, window)
+        baseline = np.broadcast_to(medians[row - 1 : stop - 1, None], chunk.shape)
+        found.append(_above(chunk.ravel(), baseline.ravel(), scale, z_threshold, row * window))
+    tail = loss[blocks * window :]
+    found.append(_above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
+
+
+def _above(
+    loss: np.ndarray, baseline: np.ndarray, scale: float, z_threshold: float, offset: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions + offset, baselines, z) of the losses more than z_threshold above baseline."""
+    z = (loss - baseline) / scale
+    hits = np.flatnonzero(z > z_threshold)
+    return hits + offset, baseline[hits], z[hits]
 
 
 def detect_spikes(

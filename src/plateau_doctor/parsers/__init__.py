@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from ..model import ParsedLog
 from ..read import InputError, LogText
 from .formats import FORMATS
+from .lines import Sample
 
 SNIFF_LINES = 5000
 
@@ -26,6 +27,7 @@ class UnknownFormat(Exception):
 
 def detect(sample: list[str]) -> str | None:
     """The format with the most matching data lines in the sample, or None if nothing matches."""
+    sample = Sample(sample)  # every sniff cleans the same lines: once
     scores = {name: module.sniff(sample) for name, module in FORMATS.items()}
     best = max(scores, key=lambda name: scores[name])
     return best if scores[best] > 0 else None

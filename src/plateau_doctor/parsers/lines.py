@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 
 NAN = float("nan")
 
@@ -84,11 +85,26 @@ def _after_bars(raw: str) -> list[str]:
     return [p for p in out if p.strip()]
 
 
-def clean_pieces(lines) -> Iterator[str]:
+def clean_pieces(lines) -> Iterable[str]:
     """Every `\r` piece of every line, cleaned: what a format's sniffer looks at."""
+    if isinstance(lines, Sample):
+        return lines.pieces
+    return _clean_pieces(lines)
+
+
+def _clean_pieces(lines) -> Iterator[str]:
     for raw in lines:
         for piece in pieces(raw):
             yield clean_line(piece)
+
+
+class Sample(list):
+    """A log's first lines as detection shows them to every format's sniff: their cleaned
+    pieces are computed once, not once per format (a third of detecting a 5000-line sample)."""
+
+    @cached_property
+    def pieces(self) -> list[str]:
+        return list(_clean_pieces(self))
 
 
 # A line that stands for text left out of a paste: "...", "…", "[...]", "(... 200 lines omitted)",

@@ -145,10 +145,11 @@ def _gpt_py_loop(parsed: ParsedLog, extra_fields: bool) -> None:
 
 
 def _numeric_line(line: str) -> bool:
-    """An eval or iter line whose losses are numbers (the sniffer's test; the parser reads more)."""
-    m = EVAL_RE.match(line)
-    if m:
-        return numeric(m.group(2)) and numeric(m.group(3))
+    """An eval or iter line whose losses are numbers (the sniffer's test; the parser reads more).
+    Each pattern is anchored at its own first word: only that one is tried."""
+    if line.startswith("step"):
+        m = EVAL_RE.match(line)
+        return bool(m) and numeric(m.group(2)) and numeric(m.group(3))
     m = ITER_RE.match(line)
     return bool(m) and numeric(m.group(2))
 
