@@ -290,3 +290,21 @@ def test_discovery_on_a_pool_finds_what_it_finds_in_process(sweep_dir, monkeypat
     pooled = list(discover_runs([str(sweep_dir)]))
     assert pooled == in_process and len(pooled) == 6
     assert [p.sniffed for p in pooled] == [p.sniffed for p in in_process]
+
+
+def test_batches_spread_a_few_logs_over_every_worker_and_cap_a_sweep():
+    from plateau_doctor.sweep import MAX_BATCH, _batches, batch_size
+
+    assert batch_size(5, 2) == 1 and batch_size(None, 2) == 1
+    assert batch_size(10_000, 2) == MAX_BATCH
+    assert list(_batches(["a", "b", "-", "c", "d", "e"], 2)) == [["a", "b"], ["-"], ["c", "d"], ["e"]]
+
+
+def test_batched_pool_keeps_the_order_and_reads_stdin_here(monkeypatch):
+    import plateau_doctor.sweep as sweep
+
+    monkeypatch.setattr(sweep, "batch_size", lambda total, workers: 2)
+    paths = [str(p) for p in LOGS[:5]]
+    done = list(diagnose_each(paths, job(), jobs=2))
+    assert [report.path for _, report, _ in done] == paths
+    assert [position for position, _, _ in done] == list(range(len(paths)))

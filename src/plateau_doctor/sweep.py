@@ -7,13 +7,14 @@ Fault isolation: among several logs, one that cannot be read becomes a Report ca
 crosses the process boundary but Reports (an exception with a custom __init__ does not survive
 pickling, which is how one bad log used to kill the whole pool).
 
-Memory stays bounded: paths stream in from discovery, at most a few per worker are in flight, and
-what comes back is a Report (the loss tables stay in the worker).
+Memory stays bounded: paths stream in from discovery, at most a few batches per worker are in
+flight, and what comes back is a Report (the loss tables stay in the worker).
 
 Speed, for sweeps of thousands of small runs: format detection runs every parser's sniffer over
 a file's head and costs about as much as parsing a small log, so it is done once per file. The
 walk detects on every core (a pool), and a file whose detection saw exactly the lines parsing
-would detect on carries the answer to its worker (DiscoveredLog).
+would detect on carries the answer to its worker (DiscoveredLog). Workers take batches of paths
+and get the job once, so inter-process traffic is one message per batch, not per log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any
 from .model import ParsedLog, Report, RunFacts
 
 IN_FLIGHT_PER_WORKER = 4  # queued logs or batches per process: keeps the pool busy, memory bounded
+MAX_BATCH = 16  # logs per pool task: ~0.1 s of work for small runs, so the per-task message and
+# wake-up cost is amortised while a progress bar still moves several times a second
 DISCOVERY_BATCH = 32  # files sniffed per pool task: a sniff is ~2 ms, a task's round trip ~0.3 ms
 DISCOVERY_POOL_MIN = 64  # candidate files below which the walk sniffs in this process: starting
 # a pool (~0.1 s) costs more than it saves on a handful of files
@@ -327,6 +330,7 @@ def diagnose_each(
     """(position, report, plot) for every log, in the order given, each yielded as soon as it and
     every log before it are done; the same for --jobs 1 and --jobs N. A single log raises its
     error (the CLI prints it as one line); among several, a failure is a Report in its place."""
+    total = len(paths) if hasattr(paths, "__len__") else None
     paths = iter(paths)
     first = next(paths, None)
     if first is None:
@@ -340,7 +344,16 @@ def diagnose_each(
     if workers < 2:
         yield from _numbered(job(path) for path in paths)
         return
-    yield from _numbered(_pooled(paths, job, workers))
+    yield from _numbered(_pooled(paths, job, workers, batch_size(total, workers)))
+
+
+def batch_size(total: int | None, workers: int) -> int:
+    """Logs per pool task: enough that a sweep of thousands sends hundreds of messages, not
+    thousands, yet small enough that every worker gets its share of a few logs. Unknown totals
+    (a stream of paths) go one at a time."""
+    if not total:
+        return 1
+    return max(1, min(MAX_BATCH, total // (workers * IN_FLIGHT_PER_WORKER)))
 
 
 def _numbered(per_log: Iterable[list[tuple[Report, str | None]]]) -> Iterator[tuple[int, Report, str | None]]:
@@ -358,17 +371,34 @@ def _chain(first: str, second: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+_worker_job: DiagnoseJob | None = None  # this pool worker's job, set once by _install_job
+
+
+def _install_job(job: DiagnoseJob) -> None:
+    """Pool initializer: the job (inputs, rule settings) reaches each worker once, not pickled
+    with every task."""
+    global _worker_job
+    _worker_job = job
+
+
+def _diagnose_batch(paths: list[str]) -> list[list[tuple[Report, str | None]]]:
+    """One pool task: the installed job on each path."""
+    assert _worker_job is not None, "_install_job runs before any task"
+    return _worker_job.each(paths)
+
+
 def _pooled(
-    paths: Iterator[str], job: DiagnoseJob, workers: int
+    paths: Iterator[str], job: DiagnoseJob, workers: int, batch: int
 ) -> Iterator[list[tuple[Report, str | None]]]:
-    """A process pool fed a bounded window of paths; stdin ('-') is read in this process."""
+    """A process pool fed a bounded window of batches of paths; stdin ('-') is read in this
+    process."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_install_job, initargs=(job,)) as pool:
         yield from _in_order(
             pool,
-            job.each,
-            _batches(paths, 1),
+            _diagnose_batch,
+            _batches(paths, batch),
             workers * IN_FLIGHT_PER_WORKER,
             local=lambda batch: job.each(batch) if batch == ["-"] else None,
         )
