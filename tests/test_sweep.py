@@ -241,3 +241,70 @@ def test_discovery_finds_a_log_that_opens_with_a_long_training_script(tmp_path):
     script = "".join(f"x{i} = {i}  # the training script, echoed\n" for i in range(1500))
     (tmp_path / "run.txt").write_text(script + "=" * 100 + "\n" + log.read_text())
     assert list(discover_runs([str(tmp_path)])) == [str(tmp_path / "run.txt")]
+
+
+# -- speed: detection once per file ------------------------------
+
+
+def test_a_short_log_carries_the_format_discovery_detected_and_a_long_one_does_not(tmp_path):
+    from plateau_doctor.sweep import DISCOVERY_LINES, DiscoveredLog, format_to_parse
+
+    (tmp_path / "a_short.log").write_bytes(LOGS[0].read_bytes())
+    lines = LOGS[0].read_text().splitlines(keepends=True)
+    padding = ["# more output\n"] * DISCOVERY_LINES
+    (tmp_path / "b_long.log").write_text("".join(lines + padding))
+    (tmp_path / "c_preamble.log").write_text("".join(padding + lines))
+    short, long, preamble = discover_runs([str(tmp_path)])
+    assert isinstance(short, DiscoveredLog) and short.sniffed == "nanogpt"
+    assert long.sniffed is None  # detection saw 1,000 lines; parsing detects on 5,000
+    assert preamble.sniffed == "nanogpt"  # nothing in 1,000 lines: the second look saw 5,000
+    assert format_to_parse(short, "auto", None) == "nanogpt"
+    assert format_to_parse(long, "auto", None) == "auto"
+    assert format_to_parse(short, "csv", None) == "csv"  # --log-format still wins
+    assert format_to_parse(short, "auto", {"train": "loss"}) == "auto"  # and --columns
+    store = DiscoveredLog(str(tmp_path / "runs.db"), "nanogpt")  # a store's name: read by stores/
+    assert format_to_parse(store, "auto", None) == "auto"
+
+
+def test_a_log_parsed_with_the_discovered_format_gives_the_same_report(tmp_path):
+    import pickle
+
+    from plateau_doctor.report.json import render
+    from plateau_doctor.sweep import DiscoveredLog
+
+    path = str(LOGS[0])
+    found = pickle.loads(pickle.dumps(DiscoveredLog(path, "nanogpt")))  # as a worker gets it
+    assert found.sniffed == "nanogpt" and found == path
+    [(known, _)] = job()(found)
+    [(detected, _)] = job()(path)
+    assert type(known.path) is str and render([known]) == render([detected])
+
+
+def test_discovery_on_a_pool_finds_what_it_finds_in_process(sweep_dir, monkeypatch):
+    import plateau_doctor.sweep as sweep
+
+    in_process = list(discover_runs([str(sweep_dir)]))
+    monkeypatch.setattr(sweep, "DISCOVERY_POOL_MIN", 1)
+    monkeypatch.setattr(sweep, "DISCOVERY_BATCH", 2)
+    monkeypatch.setattr(sweep, "usable_cores", lambda: 2)
+    pooled = list(discover_runs([str(sweep_dir)]))
+    assert pooled == in_process and len(pooled) == 6
+    assert [p.sniffed for p in pooled] == [p.sniffed for p in in_process]
+
+
+def test_batches_spread_a_few_logs_over_every_worker_and_cap_a_sweep():
+    from plateau_doctor.sweep import MAX_BATCH, _batches, batch_size
+
+    assert batch_size(5, 2) == 1 and batch_size(None, 2) == 1
+    assert batch_size(10_000, 2) == MAX_BATCH
+    assert list(_batches(["a", "b", "-", "c", "d", "e"], 2)) == [["a", "b"], ["-"], ["c", "d"], ["e"]]
+
+
+def test_batched_pool_keeps_the_order_and_reads_stdin_here(monkeypatch):
+    import plateau_doctor.sweep as sweep
+
+    monkeypatch.setattr(sweep, "batch_size", lambda total, workers: 2)
+    paths = [str(p) for p in LOGS[:5]]
+    done = list(diagnose_each(paths, job(), jobs=2))
+    assert [report.path for _, report, _ in done] == paths
+    assert [position for position, _, _ in done] == list(range(len(paths)))

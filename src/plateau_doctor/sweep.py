@@ -7,23 +7,59 @@ Fault isolation: among several logs, one that cannot be read becomes a Report ca
 crosses the process boundary but Reports (an exception with a custom __init__ does not survive
 pickling, which is how one bad log used to kill the whole pool).
 
-Memory stays bounded: paths stream in from discovery, at most a few per worker are in flight, and
-what comes back is a Report (the loss tables stay in the worker).
+Memory stays bounded: paths stream in from discovery, at most a few batches per worker are in
+flight, and what comes back is a Report (the loss tables stay in the worker).
+
+Speed, for sweeps of thousands of small runs: format detection runs every parser's sniffer over
+a file's head and costs about as much as parsing a small log, so it is done once per file. The
+walk detects on every core (a pool), and a file whose detection saw exactly the lines parsing
+would detect on carries the answer to its worker (DiscoveredLog). Workers take batches of paths
+and get the job once, so inter-process traffic is one message per batch, not per log.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 from .model import ParsedLog, Report, RunFacts
 
-IN_FLIGHT_PER_WORKER = 4  # queued logs per process: keeps the pool busy, memory bounded
+IN_FLIGHT_PER_WORKER = 4  # queued logs or batches per process: keeps the pool busy, memory bounded
+MAX_BATCH = 16  # logs per pool task: ~0.1 s of work for small runs, so the per-task message and
+# wake-up cost is amortised while a progress bar still moves several times a second
+DISCOVERY_BATCH = 32  # files sniffed per pool task: a sniff is ~2 ms, a task's round trip ~0.3 ms
+DISCOVERY_POOL_MIN = 64  # candidate files below which the walk sniffs in this process: starting
+# a pool (~0.1 s) costs more than it saves on a handful of files
 DISCOVERY_LINES = 1000  # lines a file's head is sniffed on when walking a directory
 BINARY_PROBE_BYTES = 4096  # a text log has no NUL byte in its first block
 SKIPPED_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv"}
+
+
+class DiscoveredLog(str):
+    """A log path found under a directory, as a plain str everywhere, carrying the format the
+    walk detected when that detection saw the very lines `parse` detects on (the whole head of a
+    short file): the worker then parses with it instead of detecting again. None otherwise."""
+
+    sniffed: str | None
+
+    def __new__(cls, path: str, sniffed: str | None = None) -> DiscoveredLog:
+        found = super().__new__(cls, path)
+        found.sniffed = sniffed
+        return found
+
+    def __getnewargs__(self) -> tuple[str, str | None]:  # pickled to a worker with its format
+        return str(self), self.sniffed
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than exist)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def read_log(path: str, log_format: str = "auto", columns: dict | None = None) -> ParsedLog:
@@ -32,7 +68,7 @@ def read_log(path: str, log_format: str = "auto", columns: dict | None = None) -
     healthy run with no findings)."""
     from .api import parse
 
-    parsed = parse(path, log_format, columns)
+    parsed = parse(path, format_to_parse(path, log_format, columns), columns)
     require_rows(parsed, "<stdin>" if path in (None, "", "-") else path, log_format)
     return parsed
 
@@ -45,6 +81,18 @@ def read_runs(path: str, log_format: str = "auto", columns: dict | None = None) 
     from .api import split_runs
 
     return split_runs(path, read_log(path, log_format, columns), log_format, columns)
+
+
+def format_to_parse(path: str, log_format: str, columns: dict | None) -> str:
+    """The --log-format to parse `path` with: the format discovery detected on the lines
+    parse_source would detect on (same lines, same answer, half the sniffing), else log_format.
+    A store path (a log named *.db) keeps "auto": api.parse reads those through stores/."""
+    sniffed = getattr(path, "sniffed", None)
+    if log_format != "auto" or columns or sniffed is None:
+        return log_format
+    from .stores import is_store
+
+    return log_format if is_store(path) else sniffed
 
 
 def require_rows(parsed: ParsedLog, name: str, log_format: str) -> None:
@@ -69,6 +117,13 @@ def sniff_format(path: str, lines: int = DISCOVERY_LINES) -> str | None:
     A file whose first `lines` say nothing is looked at as far as `diagnose FILE` looks
     (parsers.SNIFF_LINES): modded-nanogpt logs open with the whole training script, well over a
     thousand lines, and a run that `diagnose FILE` reads must not be missed by `diagnose DIR`."""
+    return _detect_head(path, lines)[0]
+
+
+def _detect_head(path: str, lines: int) -> tuple[str | None, bool]:
+    """sniff_format, and whether detection saw what parse_source's head(SNIFF_LINES) holds: all
+    of a short file's head (fewer than `lines` lines: the end of the file or of read.HEAD_BYTES),
+    or the second, SNIFF_LINES look. Only then may parsing take the answer as its own."""
     from .parsers import SNIFF_LINES, detect
     from .read import InputError, open_log
 
@@ -77,13 +132,27 @@ def sniff_format(path: str, lines: int = DISCOVERY_LINES) -> str | None:
         try:
             sample = source.head(lines)
             found = detect(sample)
+            parse_sample = len(sample) < lines <= SNIFF_LINES
             if found is None and len(sample) >= lines and lines < SNIFF_LINES:
-                found = detect(source.head(SNIFF_LINES))
+                found, parse_sample = detect(source.head(SNIFF_LINES)), True
         finally:
             source.close()
     except InputError:
+        return None, False
+    return found, parse_sample
+
+
+def _sniffed(path: str) -> DiscoveredLog | None:
+    """The path as a DiscoveredLog when a parser recognises it, else None."""
+    found, parse_sample = _detect_head(path, DISCOVERY_LINES)
+    if found is None:
         return None
-    return found
+    return DiscoveredLog(path, found if parse_sample else None)
+
+
+def _sniff_batch(paths: list[str]) -> list[DiscoveredLog | None]:
+    """_sniffed of each path: one pool task of the walk."""
+    return [_sniffed(path) for path in paths]
 
 
 def discover_runs(paths: Iterable[str]) -> Iterator[str]:
@@ -97,17 +166,33 @@ def discover_runs(paths: Iterable[str]) -> Iterator[str]:
             yield path
 
 
-def _walk(root: str) -> Iterator[str]:
+def _walk(root: str) -> Iterator[DiscoveredLog]:
+    """The logs under root, in sorted order: the cheap checks here, the sniffing on every core
+    when there are enough candidates to pay for a pool."""
+    candidates = _candidates(root)
+    first = list(islice(candidates, DISCOVERY_POOL_MIN))
+    workers = usable_cores()
+    if len(first) < DISCOVERY_POOL_MIN or workers < 2:
+        found: Iterable[DiscoveredLog | None] = map(_sniffed, chain(first, candidates))
+        yield from (log for log in found if log is not None)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        batches = _batches(chain(first, candidates), DISCOVERY_BATCH)
+        for log in _in_order(pool, _sniff_batch, batches, workers * IN_FLIGHT_PER_WORKER):
+            if log is not None:
+                yield log
+
+
+def _candidates(root: str) -> Iterator[str]:
+    """The files under root that may be logs: not hidden, not in a skipped directory, regular
+    (a FIFO would block the walk), not binary; depth first in sorted order."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if (
-                not name.startswith(".")
-                and os.path.isfile(path)
-                and not _binary(path)
-                and sniff_format(path) is not None
-            ):
+            if not name.startswith(".") and os.path.isfile(path) and not _binary(path):
                 yield path
 
 
@@ -149,6 +234,10 @@ class DiagnoseJob:
         (InputError, ConfigError, ...)."""
         exams = examine_runs(path, self.inputs, self.settings)
         return [(exam.report, run_svg([exam]) if self.plot else None) for exam in exams]
+
+    def each(self, paths: list[str]) -> list[list[tuple[Report, str | None]]]:
+        """The job on each path: one pool task."""
+        return [self(path) for path in paths]
 
     def __call__(self, path: str) -> list[tuple[Report, str | None]]:
         """`run`, with any failure turned into a Report that carries it (one log among many)."""
@@ -218,7 +307,7 @@ def is_bad_input(exc: BaseException) -> bool:
 
 def failed(path: str, exc: BaseException) -> Report:
     """The Report of a log that could not be diagnosed: its path and the one-line reason."""
-    name = "<stdin>" if path in (None, "", "-") else path
+    name = "<stdin>" if path in (None, "", "-") else str(path)  # a DiscoveredLog as the str it is
     if is_bad_input(exc):
         message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
     else:
@@ -241,6 +330,7 @@ def diagnose_each(
     """(position, report, plot) for every log, in the order given, each yielded as soon as it and
     every log before it are done; the same for --jobs 1 and --jobs N. A single log raises its
     error (the CLI prints it as one line); among several, a failure is a Report in its place."""
+    total = len(paths) if hasattr(paths, "__len__") else None
     paths = iter(paths)
     first = next(paths, None)
     if first is None:
@@ -250,11 +340,20 @@ def diagnose_each(
         yield from _numbered([job.run(first)])
         return
     paths = _chain(first, second, paths)
-    workers = jobs or os.cpu_count() or 1
+    workers = jobs or usable_cores()
     if workers < 2:
         yield from _numbered(job(path) for path in paths)
         return
-    yield from _numbered(_pooled(paths, job, workers))
+    yield from _numbered(_pooled(paths, job, workers, batch_size(total, workers)))
+
+
+def batch_size(total: int | None, workers: int) -> int:
+    """Logs per pool task: enough that a sweep of thousands sends hundreds of messages, not
+    thousands, yet small enough that every worker gets its share of a few logs. Unknown totals
+    (a stream of paths) go one at a time."""
+    if not total:
+        return 1
+    return max(1, min(MAX_BATCH, total // (workers * IN_FLIGHT_PER_WORKER)))
 
 
 def _numbered(per_log: Iterable[list[tuple[Report, str | None]]]) -> Iterator[tuple[int, Report, str | None]]:
@@ -272,44 +371,101 @@ def _chain(first: str, second: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+_worker_job: DiagnoseJob | None = None  # this pool worker's job, set once by _install_job
+
+
+def _install_job(job: DiagnoseJob) -> None:
+    """Pool initializer: the job (inputs, rule settings) reaches each worker once, not pickled
+    with every task."""
+    global _worker_job
+    _worker_job = job
+
+
+def _diagnose_batch(paths: list[str]) -> list[list[tuple[Report, str | None]]]:
+    """One pool task: the installed job on each path."""
+    assert _worker_job is not None, "_install_job runs before any task"
+    return _worker_job.each(paths)
+
+
 def _pooled(
-    paths: Iterator[str], job: DiagnoseJob, workers: int
+    paths: Iterator[str], job: DiagnoseJob, workers: int, batch: int
 ) -> Iterator[list[tuple[Report, str | None]]]:
-    """A process pool fed a bounded window of paths; stdin ('-') is read in this process."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """A process pool fed a bounded window of batches of paths; stdin ('-') is read in this
+    process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_install_job, initargs=(job,)) as pool:
+        yield from _in_order(
+            pool,
+            _diagnose_batch,
+            _batches(paths, batch),
+            workers * IN_FLIGHT_PER_WORKER,
+            local=lambda batch: job.each(batch) if batch == ["-"] else None,
+        )
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of up to `size` items in order; stdin ('-') always alone, as it is read here."""
+    batch: list[str] = []
+    for item in items:
+        if item == "-":
+            if batch:
+                yield batch
+            yield [item]
+            batch = []
+            continue
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _in_order(
+    pool: Any,
+    task: Callable[[list[str]], list],
+    batches: Iterator[list[str]],
+    window: int,
+    local: Callable[[list[str]], list | None] = lambda batch: None,
+) -> Iterator:
+    """task(batch) on the pool for every batch, the results of each batch's items yielded in
+    order, as soon as that batch and every one before it are done; at most `window` batches in
+    flight or waiting to be yielded. `local(batch)` runs a batch here instead when it returns a
+    result (stdin, which only this process can read)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     pending: dict = {}  # future -> position
-    ready: dict[int, list[tuple[Report, str | None]]] = {}
+    ready: dict[int, list] = {}
     next_out = 0
-    window = workers * IN_FLIGHT_PER_WORKER
-    numbered = enumerate(paths)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        try:
-            exhausted = False
-            while True:
-                while not exhausted and len(pending) + len(ready) < window:
-                    item = next(numbered, None)
-                    if item is None:
-                        exhausted = True
-                        break
-                    position, path = item
-                    if path == "-":
-                        ready[position] = job(path)
-                    else:
-                        pending[pool.submit(job, path)] = position
-                while next_out in ready:
-                    yield ready.pop(next_out)
-                    next_out += 1
-                if not pending:
-                    if exhausted and not ready:
-                        return
-                    continue
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    ready[pending.pop(future)] = future.result()
-        finally:
-            for future in pending:  # an error or a closed consumer: drop what has not started
-                future.cancel()
+    numbered = enumerate(batches)
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) + len(ready) < window:
+                item = next(numbered, None)
+                if item is None:
+                    exhausted = True
+                    break
+                position, batch = item
+                here = local(batch)
+                if here is not None:
+                    ready[position] = here
+                else:
+                    pending[pool.submit(task, batch)] = position
+            while next_out in ready:
+                yield from ready.pop(next_out)
+                next_out += 1
+            if not pending:
+                if exhausted and not ready:
+                    return
+                continue
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                ready[pending.pop(future)] = future.result()
+    finally:
+        for future in pending:  # an error or a closed consumer: drop what has not started
+            future.cancel()
 
 
 class deadline:
