@@ -85,7 +85,14 @@ def parse_source(source: LogText) -> ParsedLog:
         return parse(source.lines)
     text = "".join(str(memoryview(buf)[lo:hi], "utf-8", "replace") for buf, lo, hi in source.blocks())
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    return _parse_state_text(text[:-1] if text.endswith("\n") else text, n_lines)
+    # decoded with its final newline, which json.loads skips: dropping it first would copy the
+    # whole text. An error's position counts it, though, so a document that fails is decoded
+    # again without it, for the message the line path (lines joined, no final newline) gives.
+    state, unreadable = _loads(text)
+    if unreadable and text.endswith("\n"):
+        state, unreadable = _loads(text[:-1])
+    del text  # ~150 MB for a million entries, freed before the history is tabled
+    return _table_state(state, unreadable, n_lines)
 
 
 def parse(lines: Iterable[str]) -> ParsedLog:
@@ -238,20 +245,25 @@ def _number(value: object) -> float:
 
 # -- trainer_state.json -------------------------------------------------------------------------
 def _parse_state(lines: list[str]) -> ParsedLog:
-    return _parse_state_text("\n".join(lines), len(lines))
+    return _table_state(*_loads("\n".join(lines)), len(lines))
 
 
-def _parse_state_text(text: str, n_lines: int) -> ParsedLog:
+def _loads(text: str) -> tuple[object, str]:
+    """The decoded document and ''; or None and the note saying why it could not be decoded."""
+    try:
+        return json.loads(text), ""
+    except RecursionError:
+        return None, "trainer_state.json is nested too deeply to read; nothing tabled"
+    except ValueError as exc:
+        return None, f"trainer_state.json is not valid JSON ({exc}); nothing tabled"
+
+
+def _table_state(state: object, unreadable: str, n_lines: int) -> ParsedLog:
     table = LossTableBuilder(NAME, TRAITS)
     meta = table.meta
     meta.loss_kind = "window_mean"
-    try:
-        state = json.loads(text)
-    except RecursionError:
-        meta.notes.append("trainer_state.json is nested too deeply to read; nothing tabled")
-        return table.build(n_lines)
-    except ValueError as exc:
-        meta.notes.append(f"trainer_state.json is not valid JSON ({exc}); nothing tabled")
+    if unreadable:
+        meta.notes.append(unreadable)
         return table.build(n_lines)
     history = state.get("log_history", []) if isinstance(state, dict) else []
     if not isinstance(history, list):
