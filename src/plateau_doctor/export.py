@@ -151,6 +151,9 @@ def arrow_table(parsed: ParsedLog):
 # True/False; a column's type is the one pandas' concat of the two halves would give it.
 
 CHUNK_ROWS = 65_536
+# Runs of one kind of row shorter than this on average are formatted together: each run costs
+# its own compaction call (~10 us), more than the NULs a short run saves.
+MIN_RUN_ROWS = 32
 MAX_DECIMALS = 9  # floats with up to this many decimals are written without Python
 
 
@@ -238,21 +241,76 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
     order = np.lexsort((kind, step))
     out = [(",".join(columns) + "\n").encode()]
     for start in range(0, len(order), CHUNK_ROWS):  # in chunks: memory stays a few MB a column
-        rows = order[start : start + CHUNK_ROWS]
-        blocks = [_strings(np.array([b"eval", b"iter"])[kind[rows]])]
-        for name in columns[1:]:
-            dtype = merged[name].dtype
-            values = merged[name].take(rows)
-            if dtype.kind == "O":
-                blocks.append(_strings(np.array([b"False", b"True", b""])[values]))
-            elif dtype.kind == "b":
-                blocks.append(_strings(np.array([b"False", b"True"])[values.astype(np.int8)]))
-            elif dtype.kind in "iu":
-                blocks.append(_integers(values))
-            else:
-                blocks.append(_floats(values))
-        out.append(_join(blocks, len(rows)))
+        out += _chunk_text(order[start : start + CHUNK_ROWS], kind, merged, columns)
     return b"".join(out)
+
+
+def _chunk_text(rows, kind, merged: dict[str, Merged], columns: list[str]) -> list[bytes]:
+    """The CSV text of `rows`, in order, in pieces. A column's block is as wide as its widest
+    value among the rows formatted together, and iteration and eval rows leave different columns
+    empty (an iteration row has no val_loss, an eval no time_ms): formatted together, every
+    iteration row carries NULs as wide as an eval's val_loss, and the reverse. So when the kinds
+    come in long runs (an eval every few hundred iterations), each kind is formatted on its own
+    and the runs are laid end to end."""
+    import numpy as np
+
+    kinds = kind[rows]
+    change = np.flatnonzero(kinds[1:] != kinds[:-1]) + 1
+    if not len(change) or len(change) > len(rows) // MIN_RUN_ROWS:
+        return [_compact(_row_matrix(rows, kind, merged, columns))]
+    matrices = [_row_matrix(rows[kinds == k], kind, merged, columns) for k in (0, 1)]
+    done = [0, 0]  # rows of each kind laid out so far
+    pieces = []
+    bounds = [0, *change.tolist(), len(rows)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        k = int(kinds[a])
+        pieces.append(_compact(matrices[k][done[k] : done[k] + b - a]))
+        done[k] += b - a
+    return pieces
+
+
+def _row_matrix(rows, kind, merged: dict[str, Merged], columns: list[str]):
+    """The rows as a uint8 matrix: each column's text NUL-padded to its block's width, a comma
+    after each but the last, a newline after that."""
+    import numpy as np
+
+    n = len(rows)
+    blocks = [_labels(kind[rows], [b"eval", b"iter"])]
+    for name in columns[1:]:
+        dtype = merged[name].dtype
+        values = merged[name].take(rows)
+        if dtype.kind == "O":
+            blocks.append(_labels(values, [b"False", b"True", b""]))
+        elif dtype.kind == "b":
+            blocks.append(_labels(values.astype(np.int8), [b"False", b"True"]))
+        elif dtype.kind in "iu":
+            blocks.append(_integers(values))
+        else:
+            blocks.append(_floats(values))
+    comma = np.full((n, 1), 44, np.uint8)
+    pieces = []
+    for block in blocks:
+        pieces += [block, comma]
+    pieces[-1] = np.full((n, 1), 10, np.uint8)
+    return np.concatenate(pieces, axis=1)
+
+
+def _compact(matrix) -> bytes:
+    """A row matrix as text: its bytes, the NUL padding dropped."""
+    import numpy as np
+
+    flat = matrix.ravel()
+    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
+
+
+def _labels(codes, labels: list[bytes]):
+    """labels[code] for each code, as a NUL-padded matrix as wide as the longest label used (a
+    column of empty labels takes no room)."""
+    import numpy as np
+
+    used = np.bincount(codes, minlength=len(labels)) > 0
+    width = max((len(label) for label, u in zip(labels, used, strict=True) if u), default=0)
+    return _strings(np.array(labels, dtype="S"))[:, :width][codes]
 
 
 def _strings(values):
@@ -287,8 +345,9 @@ def _integers(values):
     matrix = np.zeros((len(values), width + 1), np.uint8)
     _digits(magnitude, width, matrix[:, 1:])
     rows = np.nonzero(values < 0)[0]
-    if len(rows):  # the sign right before the first digit
-        matrix[rows, width - _lengths(magnitude[rows])] = 45  # "-"
+    if not len(rows):
+        return matrix[:, 1:]  # no sign to make room for
+    matrix[rows, width - _lengths(magnitude[rows])] = 45  # "-" right before the first digit
     return matrix
 
 
@@ -355,26 +414,13 @@ def _floats(values):
     if text is not None:
         matrix[~fast, : 2 + int_width + places] = 0
         matrix[others, 2 + int_width + places :] = text
+    if not len(negative):
+        matrix, width = matrix[:, 1:], width - 1  # no sign to make room for
     if len(where) == n:
         return matrix
     out = np.zeros((n, width), np.uint8)
     out[where] = matrix
     return out
-
-
-def _join(blocks, n: int) -> bytes:
-    """The columns side by side, a comma between them and a newline at the end of each row,
-    the NUL padding dropped."""
-    import numpy as np
-
-    comma = np.full((n, 1), 44, np.uint8)
-    pieces = []
-    for block in blocks:
-        pieces += [block, comma]
-    pieces[-1] = np.full((n, 1), 10, np.uint8)
-    matrix = np.concatenate(pieces, axis=1)
-    flat = matrix.ravel()
-    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
 
 
 def _arrow(kind, values, missing):
