@@ -82,6 +82,27 @@ def test_floats_below_the_exact_bound_are_python_repr() -> None:
         assert floats_text(values) == [b"" if v != v else repr(float(v)).encode() for v in values]
 
 
+def test_large_floats_with_many_decimals_are_python_repr() -> None:
+    """Past 2**50 / 10**d, round(x * 10**d) may land one off the digits repr writes though both
+    read back as x (151465607.63694063 came out as ...062): such values go to repr."""
+    rng = np.random.default_rng(23)
+    n = 20_000
+    magnitudes = 10.0 ** rng.uniform(math.log10(EXACT_BELOW), 9, n) * rng.choice([-1, 1], n)
+    printed = [float(f"{m:.{d}f}") for m, d in zip(magnitudes, rng.integers(0, 10, n), strict=True)]
+    edges = [EXACT_BELOW, 151465607.63694063, 38248087.19409999, 999999999.5, 123456789.1]
+    for values in (printed + edges, list(magnitudes)):
+        assert floats_text(values) == [repr(float(v)).encode() for v in values]
+    parsed = table(
+        {
+            "iter": np.arange(len(edges), dtype=np.int64),
+            "loss": np.array(edges),
+            "segment": np.zeros(5, np.int64),
+        },
+        {},
+    )
+    assert long_csv(parsed, LONG_COLUMNS) == pandas_csv(parsed)
+
+
 @pytest.mark.parametrize("empty", ["iters", "evals", "both"])
 def test_empty_halves(empty: str) -> None:
     iters = {

@@ -158,9 +158,9 @@ MIN_RUN_ROWS = 32
 MAX_DECIMALS = 9  # floats with up to this many decimals are written without Python
 # While x * 10**d is below 2**50, a double is within 2**-52 of it relative, under a quarter unit:
 # round(x * 10**d) is then the d-decimal string that reads back as x, if one does, and
-# _decimal_places' one test at 10**MAX_DECIMALS is exact for magnitudes below EXACT_BELOW.
+# _decimal_places' tests are exact. Past it, a float times 10**d may round to a neighbour.
 EXACT_SCALED = 2.0**50
-EXACT_BELOW = EXACT_SCALED / 10**MAX_DECIMALS
+EXACT_BELOW = EXACT_SCALED / 10**MAX_DECIMALS  # magnitudes settled by the one test at 10**9
 LOW_DIGITS = 5  # _trailing_zeros reads digits five at a time from a table of 10**5 entries
 LOW_SPAN = 10**LOW_DIGITS
 ZERO = 48  # "0"
@@ -441,7 +441,9 @@ def _decimal_places(magnitude, plain):
     and K / 10**9 == x. Conversely if K / 10**9 == x, then for every d' that K's trailing zeros
     allow, K / 10**(9 - d') is an integer that reads back as x by the same bound. So the test
     passes exactly when some d does, and the fewest decimals are 9 less K's trailing zeros.
-    Larger magnitudes try d = 0, 1, ... in turn."""
+    Larger magnitudes try d = 0, 1, ... in turn while x * 10**d stays below EXACT_SCALED; one
+    that needs more decimals is left to repr (the digits round() gives there may differ from
+    repr's in the last place: 151465607.63694063 would read 151465607.63694062)."""
     import numpy as np
 
     decimals = np.full(len(magnitude), -1, np.int64)
@@ -455,6 +457,7 @@ def _decimal_places(magnitude, plain):
     rest = np.nonzero(plain & ~small)[0]
     for d in range(MAX_DECIMALS + 1):
         scale = 10.0**d
+        rest = rest[magnitude[rest] * scale < EXACT_SCALED]  # past it, repr writes the value
         if not len(rest):
             break
         rounded = np.round(magnitude[rest] * scale)
