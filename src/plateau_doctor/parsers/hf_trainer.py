@@ -312,37 +312,47 @@ def _bulk_history(history: list, table: LossTableBuilder) -> tuple[int, int] | N
     range and every loss, learning_rate and grad_norm a plain number. The loss rows go to the
     table in numpy blocks (add_iter_block: add_iter's rules), each eval row in its place between
     them. (0 skipped, the last step with a row); None, with nothing added, for any other history
-    (the loop reads it entry by entry)."""
+    (the loop reads it entry by entry).
+
+    One pass reads each entry's fields: json.loads leaves a million dicts scattered in memory,
+    and a comprehension per field walked all of them again (0.74 s against 0.60 s of CPU for a
+    million entries; map() with itemgetter per field was no faster)."""
     import numpy as np
 
-    rows = [e for e in history if isinstance(e, dict) and "train_runtime" not in e and "step" in e]
-    steps = [e["step"] for e in rows]
+    steps: list = []  # of every tabled entry: all must be plain ints
+    loss_steps: list = []  # the steps of the entries with a loss
+    loss: list = []
+    lr: list = []
+    grad_norm: list = []
+    evals: list[tuple[int, dict]] = []  # (loss rows up to and including it, the entry)
+    for entry in history:
+        if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
+            continue
+        step = entry["step"]
+        steps.append(step)
+        if "loss" in entry:
+            loss_steps.append(step)
+            loss.append(entry["loss"])
+            lr.append(entry.get("learning_rate", NAN))
+            grad_norm.append(entry.get("grad_norm", NAN))
+        if "eval_loss" in entry:
+            evals.append((len(loss), entry))
     if not set(map(type, steps)) <= {int} or any(
         not 0 <= s < MAX_STEP for s in (min(steps, default=0), max(steps, default=0))
     ):
         return None
-    losses = [e for e in rows if "loss" in e]
-    columns = (
-        [e["loss"] for e in losses],
-        [e.get("learning_rate", NAN) for e in losses],
-        [e.get("grad_norm", NAN) for e in losses],
-    )
+    columns = (loss, lr, grad_norm)
     if not all(set(map(type, values)) <= {float, int} for values in columns):
         return None  # bools, strings, None, nested values: _number reads each
     try:
         loss, lr, grad_norm = (np.array(values, dtype=np.float64) for values in columns)
     except OverflowError:  # an int beyond a float's range: _number makes it inf
         return None
-    has_loss = np.array(["loss" in e for e in rows], dtype=bool)
-    iters = np.array(steps, dtype=np.int64)[has_loss]
-    loss_rows = np.flatnonzero(has_loss)  # index in rows of each loss row
+    iters = np.array(loss_steps, dtype=np.int64)
     table.meta.lr_logged = table.meta.lr_logged or bool((lr == lr).any())
     done = 0  # loss rows added so far
     last_row = NO_STEP
-    for k, entry in enumerate(rows):
-        if "eval_loss" not in entry:
-            continue
-        upto = int(np.searchsorted(loss_rows, k, side="right"))  # loss rows up to this entry's own
+    for upto, entry in evals:
         _add_iters(table, iters[done:upto], loss[done:upto], lr[done:upto], grad_norm[done:upto])
         done = upto
         table.add_eval(entry["step"], NAN, _number(entry["eval_loss"]), 0)
