@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from plateau_doctor.api import parse
-from plateau_doctor.export import LONG_COLUMNS, long_csv, long_table
+from plateau_doctor.export import EXACT_BELOW, LONG_COLUMNS, _floats, long_csv, long_table
 from plateau_doctor.model import Columns, LogMeta, ParsedLog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,45 @@ def test_awkward_floats_ints_and_steps() -> None:
         "line": np.array([1, 2, 3, 4], np.int64),
     }
     parsed = table(iters, evals)
+    assert long_csv(parsed, LONG_COLUMNS) == pandas_csv(parsed)
+
+
+def floats_text(values: list[float]) -> list[bytes]:
+    """What _floats writes for each value, its NUL padding dropped."""
+    matrix = _floats(np.asarray(values, dtype=np.float64))
+    return [bytes(row[row != 0]) for row in matrix]
+
+
+def test_floats_below_the_exact_bound_are_python_repr() -> None:
+    """Below EXACT_BELOW one test at 10**9 decides a value's decimals (_decimal_places): values
+    as a log prints them (d decimals, read back) and arbitrary doubles must all come out as repr."""
+    rng = np.random.default_rng(17)
+    n = 20_000
+    magnitudes = 10.0 ** rng.uniform(-6, math.log10(EXACT_BELOW), n) * rng.choice([-1, 1], n)
+    printed = [float(f"{m:.{d}f}") for m, d in zip(magnitudes, rng.integers(0, 13, n), strict=True)]
+    edges = [np.nextafter(EXACT_BELOW, 0), 1e-4, np.nextafter(1e-4, 0), 0.0, -0.0, math.nan, -math.inf]
+    for values in (printed + edges, list(magnitudes)):
+        assert floats_text(values) == [b"" if v != v else repr(float(v)).encode() for v in values]
+
+
+def test_large_floats_with_many_decimals_are_python_repr() -> None:
+    """Past 2**50 / 10**d, round(x * 10**d) may land one off the digits repr writes though both
+    read back as x (151465607.63694063 came out as ...062): such values go to repr."""
+    rng = np.random.default_rng(23)
+    n = 20_000
+    magnitudes = 10.0 ** rng.uniform(math.log10(EXACT_BELOW), 9, n) * rng.choice([-1, 1], n)
+    printed = [float(f"{m:.{d}f}") for m, d in zip(magnitudes, rng.integers(0, 10, n), strict=True)]
+    edges = [EXACT_BELOW, 151465607.63694063, 38248087.19409999, 999999999.5, 123456789.1]
+    for values in (printed + edges, list(magnitudes)):
+        assert floats_text(values) == [repr(float(v)).encode() for v in values]
+    parsed = table(
+        {
+            "iter": np.arange(len(edges), dtype=np.int64),
+            "loss": np.array(edges),
+            "segment": np.zeros(5, np.int64),
+        },
+        {},
+    )
     assert long_csv(parsed, LONG_COLUMNS) == pandas_csv(parsed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 
@@ -151,7 +152,18 @@ def arrow_table(parsed: ParsedLog):
 # True/False; a column's type is the one pandas' concat of the two halves would give it.
 
 CHUNK_ROWS = 65_536
+# Runs of one kind of row shorter than this on average are formatted together: each run costs
+# its own compaction call (~10 us), more than the NULs a short run saves.
+MIN_RUN_ROWS = 32
 MAX_DECIMALS = 9  # floats with up to this many decimals are written without Python
+# While x * 10**d is below 2**50, a double is within 2**-52 of it relative, under a quarter unit:
+# round(x * 10**d) is then the d-decimal string that reads back as x, if one does, and
+# _decimal_places' tests are exact. Past it, a float times 10**d may round to a neighbour.
+EXACT_SCALED = 2.0**50
+EXACT_BELOW = EXACT_SCALED / 10**MAX_DECIMALS  # magnitudes settled by the one test at 10**9
+LOW_DIGITS = 5  # _trailing_zeros reads digits five at a time from a table of 10**5 entries
+LOW_SPAN = 10**LOW_DIGITS
+ZERO = 48  # "0"
 
 
 class Merged:
@@ -174,8 +186,13 @@ class Merged:
                     for p, n in zip(self.parts, self.lengths, strict=True)
                 ]
             )
-        out = np.empty(len(rows), self.stored)
         in_iter = rows < self.lengths[0]
+        for half, every in ((0, in_iter.all()), (1, not in_iter.any())):
+            if every:  # rows of one half only (long_csv formats each kind on its own)
+                part = self.parts[half]
+                at = rows - self.lengths[0] if half else rows
+                return np.full(len(rows), self.fill, self.stored) if part is None else part[at]
+        out = np.empty(len(rows), self.stored)
         for part, where, at in (
             (self.parts[0], in_iter, rows),
             (self.parts[1], ~in_iter, rows - self.lengths[0]),
@@ -238,21 +255,76 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
     order = np.lexsort((kind, step))
     out = [(",".join(columns) + "\n").encode()]
     for start in range(0, len(order), CHUNK_ROWS):  # in chunks: memory stays a few MB a column
-        rows = order[start : start + CHUNK_ROWS]
-        blocks = [_strings(np.array([b"eval", b"iter"])[kind[rows]])]
-        for name in columns[1:]:
-            dtype = merged[name].dtype
-            values = merged[name].take(rows)
-            if dtype.kind == "O":
-                blocks.append(_strings(np.array([b"False", b"True", b""])[values]))
-            elif dtype.kind == "b":
-                blocks.append(_strings(np.array([b"False", b"True"])[values.astype(np.int8)]))
-            elif dtype.kind in "iu":
-                blocks.append(_integers(values))
-            else:
-                blocks.append(_floats(values))
-        out.append(_join(blocks, len(rows)))
+        out += _chunk_text(order[start : start + CHUNK_ROWS], kind, merged, columns)
     return b"".join(out)
+
+
+def _chunk_text(rows, kind, merged: dict[str, Merged], columns: list[str]) -> list[bytes]:
+    """The CSV text of `rows`, in order, in pieces. A column's block is as wide as its widest
+    value among the rows formatted together, and iteration and eval rows leave different columns
+    empty (an iteration row has no val_loss, an eval no time_ms): formatted together, every
+    iteration row carries NULs as wide as an eval's val_loss, and the reverse. So when the kinds
+    come in long runs (an eval every few hundred iterations), each kind is formatted on its own
+    and the runs are laid end to end."""
+    import numpy as np
+
+    kinds = kind[rows]
+    change = np.flatnonzero(kinds[1:] != kinds[:-1]) + 1
+    if not len(change) or len(change) > len(rows) // MIN_RUN_ROWS:
+        return [_compact(_row_matrix(rows, kind, merged, columns))]
+    matrices = [_row_matrix(rows[kinds == k], kind, merged, columns) for k in (0, 1)]
+    done = [0, 0]  # rows of each kind laid out so far
+    pieces = []
+    bounds = [0, *change.tolist(), len(rows)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        k = int(kinds[a])
+        pieces.append(_compact(matrices[k][done[k] : done[k] + b - a]))
+        done[k] += b - a
+    return pieces
+
+
+def _row_matrix(rows, kind, merged: dict[str, Merged], columns: list[str]):
+    """The rows as a uint8 matrix: each column's text NUL-padded to its block's width, a comma
+    after each but the last, a newline after that."""
+    import numpy as np
+
+    n = len(rows)
+    blocks = [_labels(kind[rows], [b"eval", b"iter"])]
+    for name in columns[1:]:
+        dtype = merged[name].dtype
+        values = merged[name].take(rows)
+        if dtype.kind == "O":
+            blocks.append(_labels(values, [b"False", b"True", b""]))
+        elif dtype.kind == "b":
+            blocks.append(_labels(values.astype(np.int8), [b"False", b"True"]))
+        elif dtype.kind in "iu":
+            blocks.append(_integers(values))
+        else:
+            blocks.append(_floats(values))
+    comma = np.full((n, 1), 44, np.uint8)
+    pieces = []
+    for block in blocks:
+        pieces += [block, comma]
+    pieces[-1] = np.full((n, 1), 10, np.uint8)
+    return np.concatenate(pieces, axis=1)
+
+
+def _compact(matrix) -> bytes:
+    """A row matrix as text: its bytes, the NUL padding dropped."""
+    import numpy as np
+
+    flat = matrix.ravel()
+    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
+
+
+def _labels(codes, labels: list[bytes]):
+    """labels[code] for each code, as a NUL-padded matrix as wide as the longest label used (a
+    column of empty labels takes no room)."""
+    import numpy as np
+
+    used = np.bincount(codes, minlength=len(labels)) > 0
+    width = max((len(label) for label, u in zip(labels, used, strict=True) if u), default=0)
+    return _strings(np.array(labels, dtype="S"))[:, :width][codes]
 
 
 def _strings(values):
@@ -270,11 +342,12 @@ def _digits(magnitude, width: int, out=None):
 
     if out is None:
         out = np.zeros((len(magnitude), width), np.uint8)
-    rest = magnitude.copy()
+    rest = magnitude
     for column in range(width - 1, -1, -1):
-        digit = (rest % 10).astype(np.uint8) + 48
+        quotient = rest // 10  # `%` and divmod are ~3x slower than `//` by a constant in numpy
+        digit = (rest - quotient * 10 + ZERO).astype(np.uint8)
         out[:, column] = digit if column == width - 1 else np.where(rest > 0, digit, 0)
-        rest //= 10
+        rest = quotient
     return out
 
 
@@ -287,8 +360,9 @@ def _integers(values):
     matrix = np.zeros((len(values), width + 1), np.uint8)
     _digits(magnitude, width, matrix[:, 1:])
     rows = np.nonzero(values < 0)[0]
-    if len(rows):  # the sign right before the first digit
-        matrix[rows, width - _lengths(magnitude[rows])] = 45  # "-"
+    if not len(rows):
+        return matrix[:, 1:]  # no sign to make room for
+    matrix[rows, width - _lengths(magnitude[rows])] = 45  # "-" right before the first digit
     return matrix
 
 
@@ -314,67 +388,108 @@ def _floats(values):
 
     values = values.astype(np.float64, copy=False)
     n = len(values)
-    where = np.nonzero(~np.isnan(values))[0]
-    if not len(where):
+    missing = np.isnan(values)
+    where = None if not missing.any() else np.nonzero(~missing)[0]
+    present = values if where is None else values[where]
+    if not len(present):
         return np.zeros((n, 0), np.uint8)
-    present = values[where]
     magnitude = np.abs(present)
-    plain = np.isfinite(present) & (((magnitude >= 1e-4) & (magnitude < 1e9)) | (present == 0))
-    decimals = np.full(len(present), -1, np.int64)
-    scaled = np.zeros(len(present), np.int64)  # the value x 10**MAX_DECIMALS, exactly
-    for d in range(MAX_DECIMALS + 1):
-        scale = 10.0**d
-        m = np.round(magnitude * scale)
-        # division is correctly rounded: m / 10**d is exactly float("<the d-decimal string>")
-        fits = (m / scale == magnitude) & plain & (decimals < 0)
-        decimals[fits] = d
-        scaled[fits] = m[fits].astype(np.int64) * 10 ** (MAX_DECIMALS - d)
-        if (decimals >= 0).sum() == plain.sum():
-            break
+    # the range repr writes without an exponent (NaN and inf fall outside it)
+    plain = ((magnitude >= 1e-4) & (magnitude < 1e9)) | (magnitude == 0)
+    decimals, scaled = _decimal_places(magnitude, plain)
     fast = decimals >= 0
     shown = np.maximum(decimals, 1)  # at least one digit after the point: 3.0
     places = int(shown.max())
     whole = scaled // 10**MAX_DECIMALS
-    frac = (scaled % 10**MAX_DECIMALS) // 10 ** (MAX_DECIMALS - places)
+    frac = (scaled - whole * 10**MAX_DECIMALS) // 10 ** (MAX_DECIMALS - places)
     int_width = len(str(int(whole.max())))
     others = np.nonzero(~fast)[0]
     text = None
     if len(others):  # repr for the rest (inf, exponents, long fractions), in a block of its own
         text = _strings(np.array([repr(float(v)) for v in present[others]], dtype="S"))
-    width = 1 + int_width + 1 + places + (0 if text is None else text.shape[1])
-    matrix = np.zeros((len(present), width), np.uint8)
-    _digits(whole, int_width, matrix[:, 1 : 1 + int_width])
     negative = np.nonzero(np.signbit(present) & fast)[0]
+    sign = 1 if len(negative) else 0  # a column for "-" only when some value needs it
+    width = sign + int_width + 1 + places + (0 if text is None else text.shape[1])
+    matrix = np.zeros((len(present), width), np.uint8)
+    _digits(whole, int_width, matrix[:, sign : sign + int_width])
     if len(negative):
         matrix[negative, int_width - _lengths(whole[negative])] = 45  # "-"
-    matrix[:, 1 + int_width] = 46  # "."
+    point = sign + int_width
+    matrix[:, point] = 46  # "."
     for column in range(places, 0, -1):
-        digit = (frac % 10).astype(np.uint8) + 48
-        matrix[:, 1 + int_width + column] = np.where(shown >= column, digit, 0)
-        frac //= 10
+        quotient = frac // 10
+        digit = (frac - quotient * 10 + ZERO).astype(np.uint8)
+        matrix[:, point + column] = digit if column == 1 else np.where(shown >= column, digit, 0)
+        frac = quotient
     if text is not None:
-        matrix[~fast, : 2 + int_width + places] = 0
-        matrix[others, 2 + int_width + places :] = text
-    if len(where) == n:
+        matrix[others, : point + 1 + places] = 0
+        matrix[others, point + 1 + places :] = text
+    if where is None:
         return matrix
     out = np.zeros((n, width), np.uint8)
     out[where] = matrix
     return out
 
 
-def _join(blocks, n: int) -> bytes:
-    """The columns side by side, a comma between them and a newline at the end of each row,
-    the NUL padding dropped."""
+def _decimal_places(magnitude, plain):
+    """(d, the value x 10**MAX_DECIMALS as an int) of each `plain` magnitude x: d the fewest
+    decimals, at most MAX_DECIMALS, for which round(x * 10**d) / 10**d == x (division is correctly
+    rounded, so that is float("<the d-decimal string>") == x); d is -1 where none does.
+
+    Below EXACT_BELOW one test at MAX_DECIMALS settles it. If some d-decimal integer k reads back
+    as x, then x * 10**9 lies within K * 2**-52 < 0.25 of K = k * 10**(9 - d), so round() gives K
+    and K / 10**9 == x. Conversely if K / 10**9 == x, then for every d' that K's trailing zeros
+    allow, K / 10**(9 - d') is an integer that reads back as x by the same bound. So the test
+    passes exactly when some d does, and the fewest decimals are 9 less K's trailing zeros.
+    Larger magnitudes try d = 0, 1, ... in turn while x * 10**d stays below EXACT_SCALED; one
+    that needs more decimals is left to repr (the digits round() gives there may differ from
+    repr's in the last place: 151465607.63694063 would read 151465607.63694062)."""
     import numpy as np
 
-    comma = np.full((n, 1), 44, np.uint8)
-    pieces = []
-    for block in blocks:
-        pieces += [block, comma]
-    pieces[-1] = np.full((n, 1), 10, np.uint8)
-    matrix = np.concatenate(pieces, axis=1)
-    flat = matrix.ravel()
-    return np.compress(flat != 0, flat).tobytes()  # twice as fast as matrix[matrix != 0] here
+    decimals = np.full(len(magnitude), -1, np.int64)
+    scaled = np.zeros(len(magnitude), np.int64)
+    small = plain & (magnitude < EXACT_BELOW)
+    scale = 10.0**MAX_DECIMALS
+    rounded = np.round(magnitude * scale)
+    fits = np.nonzero(small & (rounded / scale == magnitude))[0]
+    scaled[fits] = rounded[fits]
+    decimals[fits] = MAX_DECIMALS - _trailing_zeros(scaled[fits])
+    rest = np.nonzero(plain & ~small)[0]
+    for d in range(MAX_DECIMALS + 1):
+        scale = 10.0**d
+        rest = rest[magnitude[rest] * scale < EXACT_SCALED]  # past it, repr writes the value
+        if not len(rest):
+            break
+        rounded = np.round(magnitude[rest] * scale)
+        fit = rounded / scale == magnitude[rest]
+        decimals[rest[fit]] = d
+        scaled[rest[fit]] = rounded[fit].astype(np.int64) * 10 ** (MAX_DECIMALS - d)
+        rest = rest[~fit]
+    return decimals, scaled
+
+
+def _trailing_zeros(numbers):
+    """Trailing decimal zeros of non-negative int64s, at most MAX_DECIMALS (0 has that many): of
+    the low LOW_DIGITS digits from a table, then of the next ones if those are all zeros."""
+    import numpy as np
+
+    table = _zeros_table()
+    high = numbers // LOW_SPAN
+    low = numbers - high * LOW_SPAN
+    high -= high // LOW_SPAN * LOW_SPAN  # the next LOW_DIGITS digits
+    return np.where(low == 0, np.minimum(LOW_DIGITS + table[high], MAX_DECIMALS), table[low])
+
+
+@functools.cache
+def _zeros_table():
+    """Trailing decimal zeros of 0 .. LOW_SPAN - 1 (LOW_DIGITS for 0), as int8."""
+    import numpy as np
+
+    numbers = np.arange(LOW_SPAN)
+    zeros = np.zeros(LOW_SPAN, np.int8)
+    for k in range(1, LOW_DIGITS + 1):
+        zeros += numbers % 10**k == 0
+    return zeros
 
 
 def _arrow(kind, values, missing):

@@ -36,6 +36,11 @@ def history_cases() -> dict[str, list]:
         "eval_first": [{"eval_loss": 4.0, "step": 0}, {"loss": 3.0, "step": 1}],
         "summary_and_junk": plain[:5] + [{"train_runtime": 5.0, "step": 59}, [1, 2], {"loss": 1.0}],
         "only_evals": [{"eval_loss": 2.0, "step": s} for s in (1, 2, 3)],
+        # entries the table skips between the rows: evals must still land between the right ones
+        "junk_between_rows": plain[:3]
+        + [[1], {"loss": 9.0}, {"eval_loss": 2.0, "step": 3}, "x", {"loss": 2.0, "eval_loss": 1.0, "step": 4}]
+        + [{"train_runtime": 1.0, "loss": 3.0, "eval_loss": 0.5, "step": 5}, {"step": 6}]
+        + [{**e, "step": e["step"] + 5} for e in plain[3:9]],
         "empty": [],
         # not plain: the loop reads these (the bulk path must step aside, not misread them)
         "bool_loss": [{"loss": True, "step": 1}, {"loss": 2.0, "step": 2}],

@@ -107,6 +107,23 @@ def test_broken_trainer_state_json_gives_an_empty_table_with_a_note():
     assert log.iters.empty and "not valid JSON" in log.meta.notes[0]
 
 
+def test_trainer_state_read_whole_gives_the_line_path_notes(tmp_path):
+    """parse_source decodes the file with its final newline; an error's position must still be the
+    one the line path (lines joined, no final newline) reports."""
+    from plateau_doctor.read import open_log
+
+    whole = json.dumps(STATE, indent=2)
+    for text in (whole, whole[: len(whole) // 2], whole + "\n}", "{" + "[" * 100_000):
+        for ending in ("", "\n", "\n\n"):
+            path = tmp_path / "trainer_state.json"
+            path.write_text(text + ending)
+            from_file = hf_trainer.parse_source(open_log(str(path)))
+            from_lines = hf_trainer.parse(path.read_text().splitlines())
+            assert from_file.meta.notes == from_lines.meta.notes, (text[:40], ending)
+            assert from_file.iters.equals(from_lines.iters)
+            assert from_file.meta.n_lines == from_lines.meta.n_lines
+
+
 def test_real_stdout_logs_parse_every_dict(real_log):
     expected = {  # file: (loss dicts, eval dicts) as counted with grep
         "real_50_hf_trainer_deberta_xxl_normal.log": (35, 9),
