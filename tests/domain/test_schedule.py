@@ -109,6 +109,26 @@ def test_logged_lr_trend_warmup_then_cosine_has_no_doublings():
         assert trend.peak_region_iter == pytest.approx(700, abs=2)
 
 
+def _doublings_one_by_one(lrs: np.ndarray) -> int:
+    """The definition, value by value: a doubling of the minimum since the last one."""
+    doublings, reference = 0, float(lrs[0])
+    for value in lrs[1:]:
+        if value >= 2.0 * reference:
+            doublings, reference = doublings + 1, float(value)
+        else:
+            reference = min(reference, float(value))
+    return doublings
+
+
+@pytest.mark.parametrize("period", [3, 700, 4000])
+def test_logged_lr_trend_counts_the_doublings_of_a_long_cyclic_schedule_one_by_one(period):
+    # cyclic and restarted schedules double once per cycle, across the search's growing spans
+    iters = np.arange(50_000)
+    lrs = 1e-5 + 3e-4 * np.abs(np.sin(iters / period))
+    trend = logged_lr_trend(iters, lrs, warmup_iters=0)
+    assert trend.doublings == _doublings_one_by_one(lrs) > 0
+
+
 def test_logged_lr_trend_uses_known_warmup_and_skips_non_finite():
     iters = np.arange(10)
     lrs = np.array([1e-4, 2e-4, 3e-4, 3e-4, 3e-4, np.nan, 6e-4, 6e-4, 1.2e-3, 1.2e-3])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain.medians import CHUNK_VALUES, centred_median, median, median_of_rows, quantile_of_rows, trailing
+from ..domain.medians import CHUNK_VALUES, centred_median, median, median_of_rows, quartiles_of_rows, trailing
 
 MAD_TO_SIGMA = 1.4826
 IQR_TO_SIGMA = 1.349
@@ -111,13 +111,12 @@ def detect_spikes(
         hits, baselines, zs = _previous_block_spikes(loss, window, scale, z_threshold)
     else:
         # Preceding windows: growing ones until `window` points exist, then a sliding one.
-        baseline = trailing(loss, window, MIN_HISTORY, median_of_rows)
         if sigma is not None:
+            baseline = trailing(loss, window, MIN_HISTORY, median_of_rows)
             scale = float(sigma)
         else:
             # robust spread of the same window: interquartile range / 1.349 (a gaussian's IQR)
-            q75 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.75))
-            q25 = trailing(loss, window, MIN_HISTORY, quantile_of_rows(0.25))
+            q25, baseline, q75 = trailing(loss, window, MIN_HISTORY, quartiles_of_rows).T
             scale = (q75 - q25) / IQR_TO_SIGMA
         scale = np.maximum(np.nan_to_num(scale, nan=SIGMA_FLOOR), SIGMA_FLOOR)
         judged = slice(MIN_HISTORY, n)

@@ -218,16 +218,22 @@ def device_named_in(text: str) -> Device | None:
         return None
 
 
+# Each table name and its model number as a word, compiled once: every comment line of a log is
+# asked whether it names a GPU, and building ~20 patterns each time cost more than the question.
+_MODEL_WORDS = tuple(
+    (name, re.compile(rf"(?<![a-z0-9]){re.escape(name.split()[-1].lower())}(?![a-z0-9])"))
+    for name in GPU_MEMORY_GB
+)
+
+
 def _known_name(text: str) -> str | None:
     """The longest table name whose model number appears in `text` as a word ('4070' in
     'GeForce RTX 4070 Ti' -> 'RTX 4070'; 'A10' does not match 'A100')."""
     lowered = text.lower()
     best = None
-    for name in GPU_MEMORY_GB:
-        model = name.split()[-1].lower()
-        if re.search(rf"(?<![a-z0-9]){re.escape(model)}(?![a-z0-9])", lowered):
-            if best is None or len(name) > len(best):
-                best = name
+    for name, model_word in _MODEL_WORDS:
+        if model_word.search(lowered) and (best is None or len(name) > len(best)):
+            best = name
     return best
 
 

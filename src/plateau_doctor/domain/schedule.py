@@ -168,6 +168,41 @@ def _first_peak_index(lrs: np.ndarray) -> int:
     return len(lrs) - 1
 
 
+# Values looked at per step when searching for the next doubling; doubled while none is found, so
+# a search costs about the distance it covers, and a million-value series takes milliseconds.
+DOUBLING_SEARCH_VALUES = 1024
+
+
+def _count_doublings(lr: np.ndarray, floor: float) -> int:
+    """How many times the LR reaches twice its minimum since the last doubling (the first value
+    is the first reference; each doubling becomes the next). One vectorised search per doubling:
+    a cyclic schedule doubles a few times per cycle, a monotone one never."""
+    doublings, start = 0, 0
+    while start < len(lr) - 1:
+        found = _next_doubling(lr, start, floor)
+        if found is None:
+            return doublings
+        doublings, start = doublings + 1, found
+    return doublings
+
+
+def _next_doubling(lr: np.ndarray, start: int, floor: float) -> int | None:
+    """The first index after `start` whose LR is at least twice the minimum of lr[start:index]."""
+    reference = lr[start]
+    looked = start + 1
+    span = DOUBLING_SEARCH_VALUES
+    while looked < len(lr):
+        stop = min(len(lr), looked + span)
+        # the reference each value meets: the minimum of everything before it since `start`
+        before = np.minimum.accumulate(np.concatenate(([reference], lr[looked : stop - 1])))
+        hits = np.flatnonzero(lr[looked:stop] >= 2.0 * np.maximum(before, floor))
+        if len(hits):
+            return looked + int(hits[0])
+        reference = min(reference, float(lr[looked:stop].min()))
+        looked, span = stop, 2 * span
+    return None
+
+
 def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | None:
     """Summarise a printed LR series; None when it has no finite values.
 
@@ -194,14 +229,7 @@ def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | N
     floor = max(float(lr.max()) * 1e-6, 1e-30)  # an LR decayed to 0 must not divide by zero
     max_ratio = float(np.max(after / np.maximum(running_min, floor)))
 
-    doublings, reference = 0, float(after[0])
-    for value in after[1:]:
-        if value >= 2.0 * max(reference, floor):
-            doublings += 1
-            reference = float(value)
-        else:
-            reference = min(reference, float(value))
-
+    doublings = _count_doublings(after, floor)
     peak_index = int(np.argmax(lr))
     return LoggedLR(
         first=float(lr[0]),
