@@ -54,7 +54,9 @@ def _bracketed_median(values: np.ndarray) -> float | None:
     while len(values) >= BRACKET_MIN_VALUES:
         sample = np.sort(values[:: max(1, len(values) // SAMPLE_VALUES)])
         at = len(sample) * upper // len(values)
-        tied = _tied_middle(values, np.unique(sample), sample[at], lower, upper)
+        # the distinct values of a sorted sample (np.unique would import numpy.ma, ~7 ms)
+        distinct = sample[np.concatenate(([True], sample[1:] != sample[:-1]))]
+        tied = _tied_middle(values, distinct, sample[at], lower, upper)
         if tied is not None:
             return tied
         lo = sample[max(0, at - BRACKET_RANKS)]

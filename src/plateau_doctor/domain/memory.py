@@ -218,23 +218,18 @@ def device_named_in(text: str) -> Device | None:
         return None
 
 
-# Each table name and its model number as a word, compiled once: every comment line of a log is
-# asked whether it names a GPU, and building ~20 patterns each time cost more than the question.
-_MODEL_WORDS = tuple(
-    (name, re.compile(rf"(?<![a-z0-9]){re.escape(name.split()[-1].lower())}(?![a-z0-9])"))
-    for name in GPU_MEMORY_GB
-)
+# Each table name by its model number ('RTX 4070' by '4070'), and one pattern finding any of them as
+# a word, compiled once: every comment line of a log is asked whether it names a GPU.
+_NAME_OF_MODEL = {name.split()[-1].lower(): name for name in GPU_MEMORY_GB}
+_MODEL_WORD = re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, _NAME_OF_MODEL)) + r")(?![a-z0-9])")
 
 
 def _known_name(text: str) -> str | None:
     """The longest table name whose model number appears in `text` as a word ('4070' in
     'GeForce RTX 4070 Ti' -> 'RTX 4070'; 'A10' does not match 'A100')."""
-    lowered = text.lower()
-    best = None
-    for name, model_word in _MODEL_WORDS:
-        if model_word.search(lowered) and (best is None or len(name) > len(best)):
-            best = name
-    return best
+    found = set(_MODEL_WORD.findall(text.lower()))
+    # the first of the longest in table order, whatever order the text names them in
+    return max((name for model, name in _NAME_OF_MODEL.items() if model in found), key=len, default=None)
 
 
 # -- fitting a run onto a device ----------------------------------------------------------------
