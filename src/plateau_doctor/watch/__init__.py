@@ -52,15 +52,7 @@ def run_watch(
     try:
         with view:
             for data in chunks(source, poll_seconds, timeout, events):
-                log.waiting = bool(events) and events[-1] == "waiting"
-                if data:
-                    log.feed(data)
-                elif data is not None:  # b"": the file was rotated or truncated
-                    log.end_of_file(events[-1] if events else None)
-                if data is None or len(data) < CHUNK:
-                    _on_new_lines(log, diagnosis, view)  # caught up with the writer
-                else:  # a backlog: diagnose once it is read
-                    view.refresh(log, diagnosis)
+                take(data, log, diagnosis, view, events)
             log.end_of_file()
             _on_new_lines(log, diagnosis, view, force=True)
     except KeyboardInterrupt:  # Ctrl-C: report on what was read
@@ -79,6 +71,21 @@ def run_watch(
     out.write(render([report], color=color, width=0 if plain else width(out)))
     out.flush()
     return 1 if any(f.severity == "error" for f in report.findings) else 0
+
+
+def take(data: bytes | None, log: LiveLog, diagnosis: Diagnosis, view, events: list[str]) -> None:
+    """What watch does with each thing `chunks` yields (benchmarks/watch.py drives it too): feed
+    the bytes, and re-diagnose once the reader has caught up with the writer (a read shorter
+    than CHUNK, or nothing new); a backlog is read through first."""
+    log.waiting = bool(events) and events[-1] == "waiting"
+    if data:
+        log.feed(data)
+    elif data is not None:  # b"": the file was rotated or truncated
+        log.end_of_file(events[-1] if events else None)
+    if data is None or len(data) < CHUNK:
+        _on_new_lines(log, diagnosis, view)  # caught up with the writer
+    else:  # a backlog: diagnose once it is read
+        view.refresh(log, diagnosis)
 
 
 def _final_table(log: LiveLog, name: str) -> ParsedLog:
