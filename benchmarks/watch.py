@@ -155,8 +155,9 @@ def memory_child(path: Path) -> None:
     samples = [(0, rss_mb())]
     for data in bursts(path):
         take(data, log, diagnosis, view, [])
-        if log.n_lines >= samples[-1][0] + SAMPLE_EVERY:
+        if log.n_lines >= len(samples) * SAMPLE_EVERY:
             samples.append((log.n_lines, rss_mb()))
+    samples.append((log.n_lines, rss_mb()))  # at the end
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
     print(json.dumps({"samples": samples, "peak_mb": peak, "diagnoses": len(diagnosis.seconds)}))
 
