@@ -235,7 +235,8 @@ class NanoGPTParser:
 
     # -- output -----------------------------------------------------------------------------
     def snapshot(self) -> ParsedLog:
-        """The table so far (a copy); parsing can go on afterwards."""
+        """The table so far (read-only views, see LossTableBuilder.snapshot); parsing can go on
+        afterwards."""
         meta = copy.deepcopy(self.meta)
         block = self._echo_block()
         if block is not None and block not in self._seen_echo:  # an echo still being printed

@@ -5,8 +5,11 @@ No Python object per row: single rows land in `array` columns (8 bytes a number)
 rows from the vectorised nanoGPT scanner are copied into one preallocated numpy vector per column.
 `build()` hands those vectors over without copying them (a million-row log is never held
 twice) and applies the resume rule: when a step appears again (a resumed run re-evaluates at its
-checkpoint step), the row from the later segment wins. `snapshot()` copies instead, so a live
-parser can go on.
+checkpoint step), the row from the later segment wins. `snapshot()` hands out read-only views of
+the same vectors, so a live parser can go on and `watch` pays nothing per snapshot for the rows it
+already has: rows are only ever appended past a snapshot's end, a vector outgrown is replaced
+(snapshots keep the old one), and the one write into a row already handed out (a checkpoint flag)
+goes to a copy.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Column:
     single run) the column only remembers that number and a count.
     """
 
-    __slots__ = ("typecode", "tail", "data", "filled", "constant", "reserve")
+    __slots__ = ("typecode", "tail", "data", "filled", "constant", "reserve", "shared")
 
     def __init__(self, typecode: str) -> None:
         self.typecode = typecode
@@ -63,18 +66,16 @@ class Column:
         self.filled = 0  # rows in data (or in the constant run)
         self.constant: tuple | None = None  # (value,) while the column is one repeated value
         self.reserve = 0  # rows to allocate room for at the first block
+        self.shared = 0  # rows of data that a snapshot's view holds: never written again
 
     def __len__(self) -> int:
         return self.filled + len(self.tail)
 
     def extend(self, values: np.ndarray | float, count: int) -> None:
         """Append a block: a vector of `count` values, or one value repeated `count` times."""
-        if not hasattr(values, "dtype") and self.data is None and not len(self.tail):
-            if not self.filled:
-                self.constant = (values,)
-            if _same(self.constant[0], values):
-                self.filled += count
-                return
+        if not hasattr(values, "dtype") and self._stays_constant(values):
+            self.filled += count
+            return
         self._materialise(count)
         self.data[self.filled : self.filled + count] = values
         self.filled += count
@@ -93,23 +94,58 @@ class Column:
             self.tail[-1] = value
         elif self.filled:
             self._materialise(0)
+            if self.filled <= self.shared:  # a snapshot holds this row: copy on write
+                self.data = self._moved(len(self.data))
             self.data[self.filled - 1] = value
 
-    def to_numpy(self, consume: bool = False) -> np.ndarray:
-        """The whole column as one vector; `consume` hands the memory over instead of copying."""
+    def to_numpy(self) -> np.ndarray:
+        """The whole column as one vector, its memory handed over: nothing may be added after."""
         import numpy as np
 
         dtype = NUMPY_TYPES[self.typecode]
         if self.data is None and self.constant is None:  # one by one only (most parsers)
-            values = np.frombuffer(self.tail, dtype=dtype) if len(self.tail) else np.empty(0, dtype)
-            return values if consume else values.copy()
+            return np.frombuffer(self.tail, dtype=dtype) if len(self.tail) else np.empty(0, dtype)
         if len(self.tail):
             self._materialise(0)
         if self.data is None:  # still one repeated value: a read-only view of it, no memory
-            # (a million-row log that prints no LR would otherwise hold 8 MB of NaN)
-            return np.broadcast_to(np.array(self.constant[0], dtype=dtype), (self.filled,))
+            return _repeated(self.constant[0], dtype, self.filled)
+        return self.data[: self.filled]
+
+    def view(self) -> np.ndarray:
+        """The rows so far as a read-only vector, not copied, that later rows never change (a
+        snapshot's). Rows added one by one since the last view are moved into `data` first."""
+        import numpy as np
+
+        dtype = NUMPY_TYPES[self.typecode]
+        if self._stays_constant():
+            return _repeated(self.constant[0], dtype, self.filled)
+        if self.data is None and not len(self.tail):
+            return np.empty(0, dtype)
+        self._materialise(0)
         values = self.data[: self.filled]
-        return values if consume else values.copy()
+        values.flags.writeable = False
+        self.shared = self.filled
+        return values
+
+    def _stays_constant(self, value: float | None = None) -> bool:
+        """While the column has no `data`: are all its rows so far (and `value`, if given) one
+        repeated value? If so, the rows added one by one join that constant run."""
+        if self.data is not None:
+            return False
+        if self.constant is not None:
+            first = self.constant[0]
+        elif len(self.tail):
+            first = self.tail[0]
+        elif value is not None:
+            first = value
+        else:
+            return False  # no rows at all
+        if (value is not None and not _same(first, value)) or not all(_same(first, v) for v in self.tail):
+            return False
+        self.constant = (first,)
+        self.filled += len(self.tail)
+        self.tail = array(self.typecode)
+        return True
 
     def _materialise(self, extra: int) -> None:
         """Make sure `data` holds every row so far (tail included) with room for `extra` more."""
@@ -122,14 +158,29 @@ class Column:
                 data[: self.filled] = self.constant[0]
                 self.constant = None
             self.data = data
-        elif need > len(self.data):
-            grown = np.empty(max(need, len(self.data) * 3 // 2), dtype=self.data.dtype)
-            grown[: self.filled] = self.data[: self.filled]
-            self.data = grown
+        elif need > len(self.data):  # outgrown: a new vector (snapshots keep the old one)
+            self.data = self._moved(max(need, len(self.data) * 3 // 2))
         if len(self.tail):
             self.data[self.filled : self.filled + len(self.tail)] = np.frombuffer(self.tail, self.data.dtype)
             self.filled += len(self.tail)
             self.tail = array(self.typecode)
+
+    def _moved(self, capacity: int) -> np.ndarray:
+        """The filled rows in a fresh vector of `capacity` rows, which no snapshot holds."""
+        import numpy as np
+
+        fresh = np.empty(capacity, dtype=self.data.dtype)
+        fresh[: self.filled] = self.data[: self.filled]
+        self.shared = 0
+        return fresh
+
+
+def _repeated(value: float, dtype: str, rows: int) -> np.ndarray:
+    """One value `rows` times, as a read-only view of a single number: no memory per row (a
+    million-row log that prints no LR would otherwise hold 8 MB of NaN)."""
+    import numpy as np
+
+    return np.broadcast_to(np.array(value, dtype=dtype), (rows,))
 
 
 def _same(a: float, b: float) -> bool:
@@ -271,9 +322,9 @@ class LossTableBuilder:
         cols = self._eval
         return list(
             zip(
-                cols["step"].to_numpy()[start:].tolist(),
-                cols["train_loss"].to_numpy()[start:].tolist(),
-                cols["val_loss"].to_numpy()[start:].tolist(),
+                cols["step"].view()[start:].tolist(),
+                cols["train_loss"].view()[start:].tolist(),
+                cols["val_loss"].view()[start:].tolist(),
                 strict=False,
             )
         )
@@ -290,8 +341,9 @@ class LossTableBuilder:
         return self._frames(n_lines, self.meta, consume=True)
 
     def snapshot(self, n_lines: int, meta: LogMeta | None = None) -> ParsedLog:
-        """The table so far, copied: the builder can go on growing (`watch`). `meta`, if given,
-        is a copy of self.meta the caller completed."""
+        """The table so far as read-only views of the columns, not copied: the builder can go on
+        growing (`watch`), and rows it adds later never show in this snapshot. `meta`, if
+        given, is a copy of self.meta the caller completed."""
         return self._frames(n_lines, meta or copy.deepcopy(self.meta), consume=False)
 
     def _frames(self, n_lines: int, meta: LogMeta, consume: bool) -> ParsedLog:
@@ -318,8 +370,8 @@ class LossTableBuilder:
         import numpy as np
 
         starts = sorted({0, *self.fresh})
-        segments = np.concatenate([self._iter["segment"].to_numpy(), self._eval["segment"].to_numpy()])
-        lines = np.concatenate([self._iter["line"].to_numpy(), self._eval["line"].to_numpy()])
+        segments = np.concatenate([self._iter["segment"].view(), self._eval["segment"].view()])
+        lines = np.concatenate([self._iter["line"].view(), self._eval["line"].view()])
         run = np.searchsorted(np.array(starts), segments, side="right") - 1
         spans = []
         for index in range(len(starts)):
@@ -332,21 +384,25 @@ class LossTableBuilder:
 def _table(columns: dict[str, Column], key: str, consume: bool, first_segment: int = 0) -> Columns:
     """The rows from `first_segment` on, with the resume rule applied: for a repeated step keep
     the last row, and sort by step. With `consume` the columns' own vectors are handed over, so a
-    big log is never held twice; otherwise they are copied."""
-    keys = columns[key].to_numpy(consume)
+    big log is never held twice; otherwise read-only views of them (Column.view)."""
+    keys = _column(columns[key], consume)
     if first_segment:
         import numpy as np
 
-        later = np.flatnonzero(columns["segment"].to_numpy(False) >= first_segment)
+        later = np.flatnonzero(columns["segment"].view() >= first_segment)
         keep = _later_segment_wins(keys[later])
         keep = later if keep is None else later[keep]
     else:
         keep = _later_segment_wins(keys)
     arrays = {}
     for name, column in columns.items():
-        values = keys if name == key else column.to_numpy(consume)
+        values = keys if name == key else _column(column, consume)
         arrays[name] = values if keep is None else values[keep]
     return Columns(arrays)
+
+
+def _column(column: Column, consume: bool) -> np.ndarray:
+    return column.to_numpy() if consume else column.view()
 
 
 def _later_segment_wins(keys: np.ndarray) -> np.ndarray | None:

@@ -159,7 +159,13 @@ class LiveLog:
 
 @dataclass
 class Diagnosis:
-    """The options every re-diagnosis uses, and the latest result."""
+    """The options every re-diagnosis uses, and the latest result.
+
+    Only the latest report is kept, and without its examination (the loss table and analyses
+    `api.diagnose` leaves on a report for notebooks): a report kept with it would hold that
+    snapshot's columns, and a column outgrown since is a vector watch no longer needs. The
+    report and its examination refer to each other, so dropping the report alone would leave
+    them to the cyclic collector, which the CLI runs rarely (__main__)."""
 
     name: str
     config: str | None
@@ -171,18 +177,18 @@ class Diagnosis:
     seconds: list[float] = field(default_factory=list)  # how long each re-diagnosis took
 
     def run(self, parsed: ParsedLog, final: bool = False) -> Report | None:
-        from ..api import diagnose
+        from ..api import examine
         from ..resolve.files import ConfigError
 
         started = time.perf_counter()
         try:
-            self.report = diagnose(
+            self.report = examine(
                 self.name,
                 self.config,
                 overrides=self.overrides,
                 dataset_tokens=self.dataset_tokens,
                 parsed=parsed,
-            )
+            ).report
             self.error = None
             self.lines = parsed.meta.n_lines
         except (ConfigError, InputError):
