@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from plateau_doctor.watch.follow import follow_file
@@ -257,3 +258,52 @@ def test_a_forced_format_that_reads_nothing_is_an_error_naming_the_detected_one(
             timeout=0.1,
             out=io.StringIO(),
         )
+
+
+def _bulk_log(first: int, last: int, eval_every: int) -> bytes:
+    """train.py's own lines (the vectorised scanner's) for iterations first..last-1, an eval
+    before every `eval_every`-th."""
+    lines = []
+    for it in range(first, last):
+        if it % eval_every == 0:
+            lines.append(f"step {it}: train loss {4 - it / 1e4:.4f}, val loss {4.1 - it / 1e4:.4f}")
+        lines.append(f"iter {it}: loss {4 - it / 1e4:.4f}, time 50.00ms, mfu 30.00%")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_snapshot_is_read_only_views_that_later_rows_never_change():
+    live = LiveLog()
+    # the first eval's checkpoint flag makes the column more than one repeated value
+    head = _bulk_log(0, 3000, 500).replace(b"\niter 0:", b"\nsaving checkpoint to out\niter 0:", 1)
+    live.feed(head + b"step 3000: train loss 3.7000, val loss 3.8000\n")
+    snapshot = live.snapshot()
+    iters, evals = snapshot.iter_table.arrays, snapshot.eval_table.arrays
+    before = {name: values.copy() for name, values in {**iters, **evals}.items()}
+    assert not any(values.flags.writeable for values in {**iters, **evals}.values())
+    # a checkpoint flag lands on the eval row the snapshot already holds; then enough rows to
+    # outgrow every column's vector
+    live.feed(b"saving checkpoint to out\n" + _bulk_log(3001, 30000, 500))
+    live.end_of_file()
+    final = live.snapshot(final=True)
+    for name, values in {**iters, **evals}.items():
+        np.testing.assert_array_equal(values, before[name], err_msg=name)
+    assert snapshot.eval_table["checkpoint_saved"].tolist() == [True] + [False] * 6  # the flag
+    # written after the snapshot went to a copy
+    assert final.eval_table["checkpoint_saved"][len(snapshot.eval_table) - 1]
+
+
+def test_watch_reports_what_diagnose_reports_on_the_same_file():
+    from plateau_doctor.api import diagnose
+    from plateau_doctor.report.json import render
+    from plateau_doctor.watch.live import Diagnosis
+
+    text = OVERFIT.read_bytes()
+    live = LiveLog()
+    diagnosis = Diagnosis(str(OVERFIT), None, {}, None)
+    for start in range(0, len(text), 4096):  # as a follower reads it: chunks cut mid-line
+        live.feed(text[start : start + 4096])
+        if live.new_evals():
+            diagnosis.run(live.snapshot())
+    live.end_of_file()
+    diagnosis.run(live.snapshot(final=True), final=True)
+    assert render([diagnosis.report]) == render([diagnose(str(OVERFIT))])
