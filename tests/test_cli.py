@@ -214,6 +214,14 @@ def test_text_report_is_plain_when_piped():
     assert "\x1b[" not in out and "PD201" in out
 
 
+def test_parquet_export_without_output_is_one_usage_line_not_an_internal_error():
+    done = run("parse", str(OVERFIT), "--to", "parquet")
+    assert done.returncode == 2
+    assert done.stderr.decode().strip().splitlines() == [
+        "plateau-doctor: --to parquet writes a binary file: give it --output FILE"
+    ]
+
+
 def test_parquet_export_needs_pyarrow_and_says_so_or_writes_the_table(tmp_path):
     target = tmp_path / "table.parquet"
     done = run("parse", str(OVERFIT), "--to", "parquet", "--output", str(target))

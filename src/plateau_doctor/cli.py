@@ -336,6 +336,8 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
         from .sweep import read_log
 
         output = kw.get("output")
+        if to == "parquet":  # said before the log is read, not after (a big log takes a while)
+            _check_parquet_output(output)
         refuse_overwriting_inputs(output, [log])
         parsed = read_log(log, _log_format(kw.get("log_format") or "auto"), _columns(kw.get("columns")))
         data = export_table(parsed, to, output)
@@ -344,6 +346,16 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
         return 0
 
     return guard(work, debug)
+
+
+def _check_parquet_output(output: str | None) -> None:
+    """Parquet is a binary file: it needs --output and pyarrow (an optional extra)."""
+    import importlib.util
+
+    if output is None:
+        raise UsageError("--to parquet writes a binary file: give it --output FILE")
+    if importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--to parquet needs pyarrow: pip install 'plateau-doctor[parquet]'")
 
 
 @app.command()
