@@ -263,3 +263,50 @@ def test_forecast_run_end_refuses_without_config_or_length_or_when_done():
     assert "max_iters" in forecast_run_end(steps, values, config, None, 0.01).reason
     done = forecast_run_end(steps, values, config, 5000, 0.01)
     assert done.kind == "done" and report_entry(done)["val_loss"] is None
+
+
+@pytest.mark.parametrize("cells", [1, 7, 9600])
+def test_weighted_picks_are_rng_choice_and_leave_the_generator_where_choice_does(cells):
+    from plateau_doctor.analyse.anneal_forecast import _weighted_picks
+
+    weight = np.random.default_rng(cells).random(cells) ** 4
+    weight /= weight.sum()
+    ours, numpy_s = np.random.default_rng(0), np.random.default_rng(0)
+    np.testing.assert_array_equal(
+        _weighted_picks(ours, weight, 20000), numpy_s.choice(cells, 20000, p=weight)
+    )
+    assert ours.random() == numpy_s.random()  # the draws after it are the same too
+
+
+def test_weights_choice_refuses_are_refused_the_same_way():
+    from plateau_doctor.analyse.anneal_forecast import _weighted_picks
+
+    with pytest.raises(ValueError):
+        _weighted_picks(np.random.default_rng(0), np.array([0.5, 0.6]), 10)
+
+
+def test_runs_with_one_config_share_its_sampled_schedule_read_only_with_the_same_forecast():
+    from plateau_doctor.analyse.anneal_forecast import NanoGPTSchedule
+
+    args = (1e-3, 200, 10000, 1e-4, True)
+    steps = np.arange(250, 6001, 250)
+    values = law_curve(cosine(), steps)
+    first = forecast_curve(steps, values, NanoGPTSchedule(args), 10000, point_noise=0.002)
+    again = forecast_curve(steps, values, NanoGPTSchedule(args), 10000, point_noise=0.002)
+    uncached = forecast_curve(steps, values, cosine(), 10000, point_noise=0.002)
+    assert sample_schedule(NanoGPTSchedule(args), 10001) is sample_schedule(NanoGPTSchedule(args), 10001)
+    assert not sample_schedule(NanoGPTSchedule(args), 10001).eta.flags.writeable
+    for result in (again, uncached):
+        assert (result.predicted, result.low, result.high) == (first.predicted, first.low, first.high)
+
+
+def test_schedules_that_differ_only_as_written_numbers_are_not_shared():
+    from plateau_doctor.analyse.anneal_forecast import NanoGPTSchedule
+
+    assert (
+        NanoGPTSchedule((0.0, 0, 10, 0.0, True)).cache_key
+        != NanoGPTSchedule((-0.0, 0, 10, 0.0, True)).cache_key
+    )
+    assert (
+        NanoGPTSchedule((1, 0, 10, 0.0, True)).cache_key != NanoGPTSchedule((1.0, 0, 10, 0.0, True)).cache_key
+    )

@@ -26,7 +26,7 @@ from ..domain.schedule import (
 )
 from ..limits import Limits
 from ..model import ParsedLog, ResolvedConfig, RunFacts
-from .anneal_forecast import CurveForecast, CurveRefusal, forecast_curve
+from .anneal_forecast import CurveForecast, CurveRefusal, NanoGPTSchedule, forecast_curve
 from .curves import Curve, binned, curve
 from .forecast import Forecast, ForecastRefusal, fit_power_law
 from .grad_norm import GradNorms, logged_grad_norms
@@ -565,8 +565,8 @@ class Analyses:
         if self.schedule_settings is None:
             return None
         lr, warmup, decay_iters, min_lr, decay = self.schedule_settings
-        args = (lr, warmup, int(round(decay_iters * stretch)), min_lr, decay)
-        return lambda iters: nanogpt_lr(np.asarray(iters), *args)
+        # hashable, unlike a closure: the runs of a sweep share its sampled schedule and areas
+        return NanoGPTSchedule((lr, warmup, int(round(decay_iters * stretch)), min_lr, decay))
 
     @property
     def forecast_fitted_on(self) -> str:
