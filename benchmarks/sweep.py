@@ -52,7 +52,9 @@ def main() -> None:
     try:
         if args.runs_dir:
             sweep = args.runs_dir.resolve()
-            args.runs = sum(1 for _ in sweep.glob("*/train.log"))
+            if (sweep / "runs").is_dir():  # the directory --keep printed: its runs are below
+                sweep = sweep / "runs"
+            args.runs = sum(1 for _ in sweep.rglob("train.log"))
         else:
             sweep = tmp / "runs"
             sweep.mkdir()
