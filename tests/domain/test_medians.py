@@ -10,7 +10,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from plateau_doctor.domain.medians import (
     centred_median,
     median,
+    median_of_prefixes,
     median_of_rows,
+    quartiles_of_prefixes,
     quartiles_of_rows,
     sliding,
     trailing,
@@ -72,6 +74,18 @@ def test_quartiles_of_rows_are_bit_for_bit_np_quantile_and_the_median(width):
         assert np.array_equal(quartiles[:, 0], np.quantile(rows, 0.25, axis=1))
         assert np.array_equal(quartiles[:, 1], median_of_rows(rows))
         assert np.array_equal(quartiles[:, 2], np.quantile(rows, 0.75, axis=1))
+
+
+@pytest.mark.parametrize(
+    "of_prefixes, reduce", [(median_of_prefixes, median_of_rows), (quartiles_of_prefixes, quartiles_of_rows)]
+)
+def test_growing_windows_at_once_are_bit_for_bit_one_window_at_a_time(of_prefixes, reduce):
+    # trailing's first windows come from one sort; spikes compare against them, so not even the
+    # last digit may move (ties, both parities of width, a window of one)
+    for x in curves():
+        for first, stop in [(1, 2), (1, 60), (5, 50), (10, 11), (2, 9)]:
+            one_by_one = np.array([reduce(x[None, :i])[0] for i in range(first, stop)])
+            assert np.array_equal(of_prefixes(x, first, stop), one_by_one)
 
 
 def test_trailing_excludes_the_point_itself():

@@ -159,12 +159,71 @@ def trailing(values: np.ndarray, window: int, min_count: int, reduce: Reduce) ->
     values = np.asarray(values, dtype=float)
     n = len(values)
     out = np.full((n, *_reduced_shape(reduce)), np.nan)
-    for i in range(max(min_count, 1), min(window, n)):  # growing windows at the start
-        out[i] = reduce(values[None, :i])[0]
+    first, stop = max(min_count, 1), min(window, n)  # growing windows at the start
+    of_prefixes = OF_PREFIXES.get(reduce)
+    if of_prefixes is not None and stop > first:
+        out[first:stop] = of_prefixes(values, first, stop)
+    else:
+        for i in range(first, stop):
+            out[i] = reduce(values[None, :i])[0]
     if n > window:
         # the window before point i is values[i - window:i]: the (i - window)-th window of values[:-1]
         out[window:] = sliding(values[:-1], window, reduce)
     return out
+
+
+def median_of_prefixes(values: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """median_of_rows(values[None, :i])[0] for i = first .. stop - 1 (first >= 1), bit for bit,
+    from one sort: the same order statistics, combined by the same arithmetic."""
+    lengths, ordered = _sorted_prefixes(values, first, stop)
+    rows, half = np.arange(len(lengths)), lengths // 2
+    middle = ordered[rows, half]
+    lower = ordered[rows, np.maximum(half - 1, 0)]  # the largest value of the lower half
+    return np.where(lengths % 2 == 1, middle, 0.5 * (middle + lower))
+
+
+def quartiles_of_prefixes(values: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """quartiles_of_rows(values[None, :i])[0] for i = first .. stop - 1 (first >= 1), bit for
+    bit: each prefix's own positions and interpolation, gathered from one sort."""
+    lengths, ordered = _sorted_prefixes(values, first, stop)
+    rows, half = np.arange(len(lengths)), lengths // 2
+    upper = ordered[rows, half]
+    middle = np.where(lengths % 2 == 1, upper, 0.5 * (upper + ordered[rows, np.maximum(half - 1, 0)]))
+    return np.column_stack(
+        [
+            _interpolated_prefixes(ordered, lengths, 0.25),
+            middle,
+            _interpolated_prefixes(ordered, lengths, 0.75),
+        ]
+    )
+
+
+def _sorted_prefixes(values: np.ndarray, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths, rows): row k holds values[:first + k] sorted, padded with +inf, which sorts
+    last, so each prefix's order statistics sit at its own ranks. One sort of a small matrix
+    instead of a partition per growing window (~40 numpy calls per curve)."""
+    lengths = np.arange(first, stop)
+    width = stop - 1
+    padded = np.where(np.arange(width)[None, :] < lengths[:, None], values[None, :width], np.inf)
+    return lengths, np.sort(padded, axis=1)
+
+
+def _interpolated_prefixes(ordered: np.ndarray, lengths: np.ndarray, q: float) -> np.ndarray:
+    """_interpolated of each prefix row at its own width (lengths), elementwise: the same
+    position, fraction and branch np.quantile takes for that width."""
+    position = (lengths - 1) * q
+    lower = np.floor(position).astype(int)
+    fraction = position - lower
+    rows = np.arange(len(lengths))
+    a, b = ordered[rows, lower], ordered[rows, np.minimum(lower + 1, lengths - 1)]
+    return np.where(fraction >= 0.5, b - (b - a) * (1 - fraction), a + (b - a) * fraction)
+
+
+# reduce -> the same reduction of every growing prefix at once (trailing's first windows)
+OF_PREFIXES: dict[Reduce, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    median_of_rows: median_of_prefixes,
+    quartiles_of_rows: quartiles_of_prefixes,
+}
 
 
 def _reduced_shape(reduce: Reduce) -> tuple[int, ...]:
