@@ -209,7 +209,9 @@ def device_named_in(text: str) -> Device | None:
     """The GPU a piece of prose names ('on 1 node of 8X A100 40GB', 'on an RTX 4070 (12 GB)'),
     or None: only GPUs of the table count, so an unrelated size in the text names nothing, and
     words that are paths or file names (`logs/h200_run.log`) name no GPU."""
-    prose = " ".join(word for word in text.split() if not any(c in word for c in "/_\\"))
+    prose = " ".join(
+        word for word in text.split() if "/" not in word and "_" not in word and "\\" not in word
+    )
     if _known_name(prose) is None:
         return None
     try:
@@ -228,6 +230,8 @@ def _known_name(text: str) -> str | None:
     """The longest table name whose model number appears in `text` as a word ('4070' in
     'GeForce RTX 4070 Ti' -> 'RTX 4070'; 'A10' does not match 'A100')."""
     found = set(_MODEL_WORD.findall(text.lower()))
+    if not found:  # most comments name no model number: no need to go through the table
+        return None
     # the first of the longest in table order, whatever order the text names them in
     return max((name for model, name in _NAME_OF_MODEL.items() if model in found), key=len, default=None)
 
