@@ -239,6 +239,29 @@ def test_parquet_export_needs_pyarrow_and_says_so_or_writes_the_table(tmp_path):
     assert (table["kind"] == "eval").sum() == 21
 
 
+ARROW_POOL = r"""
+import sys
+from plateau_doctor.cli import main
+sys.argv = ["plateau-doctor", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    import pyarrow
+    print(pyarrow.default_memory_pool().backend_name)
+"""
+
+
+@pytest.mark.parametrize("chosen, used", [(None, "system"), ("mimalloc", "mimalloc")])
+def test_parquet_export_writes_with_the_c_allocator_unless_the_user_chose_one(tmp_path, chosen, used):
+    pytest.importorskip("pyarrow")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    args = [str(OVERFIT), "--to", "parquet", "--output", str(tmp_path / "t.parquet")]
+    done = subprocess.run([sys.executable, "-c", ARROW_POOL, "parse", *args], capture_output=True, env=env)
+    assert done.stdout.decode().split() == [used], done.stderr.decode()
+
+
 HEAVY_IMPORTS = r"""
 import sys
 from plateau_doctor.cli import main

@@ -338,6 +338,11 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
         output = kw.get("output")
         if to == "parquet":  # said before the log is read, not after (a big log takes a while)
             _check_parquet_output(output)
+            # This process builds one table, writes it and exits: arrow's default allocator
+            # (mimalloc) maps fresh arenas for it whose page faults a one-shot writer never
+            # amortises; with the C library's malloc the 1M-line log's table is built and written
+            # in ~0.25 s instead of ~0.45 s. A pool the user chose is kept.
+            os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         refuse_overwriting_inputs(output, [log])
         parsed = read_log(log, _log_format(kw.get("log_format") or "auto"), _columns(kw.get("columns")))
         data = export_table(parsed, to, output)
