@@ -136,14 +136,14 @@ def reference_forecast(monkeypatch, *args, **kwargs):
     """forecast_curve with the reference predict and fit in place of the fast ones."""
     with monkeypatch.context() as patch:
         patch.setattr(af._Mixture, "predict", reference_predict)
-        if hasattr(af, "_fit_decays"):
-            patch.setattr(af, "_fit_decays", reference_fit_decays)
+        patch.setattr(af, "_fit_many", reference_fit_each_decay)
         return forecast_curve(*args, **kwargs)
 
 
-def reference_fit_decays(x1, y, gain_grid, s2_by_decay):
-    fits = [reference_fit_many(x1, y[None, :] + gain_grid[:, None] * s2[None, :]) for s2 in s2_by_decay]
-    return tuple(np.stack(part) for part in zip(*fits, strict=False))
+def reference_fit_each_decay(x1, y):
+    """The fit as it was: one reference_fit_many per decay (y: (decays, gains, points))."""
+    fits = [reference_fit_many(x1, part) for part in y]
+    return tuple(np.stack(part) for part in zip(*fits, strict=True))
 
 
 def cases():
@@ -271,8 +271,9 @@ def test_fit_many_is_bit_for_bit_the_reference():
     rng = np.random.default_rng(5)
     for n, groups, series in ((6, 48, 40), (200, 48, 40), (30, 200, 1), (30, 200, 200), (2, 3, 4)):
         x = (np.linspace(0.1, 1.0, n)[None, :]) ** -np.geomspace(0.05, 3.0, groups)[:, None]
-        y = rng.normal(2.0, 0.5, (series, n)) + rng.random((series, 1)) * x[rng.integers(groups)]
-        assert_same_bits(_fit_many(x, y), reference_fit_many(x, y))
+        y = rng.normal(2.0, 0.5, (5, series, n)) + rng.random((5, series, 1)) * x[rng.integers(groups)]
+        assert_same_bits(_fit_many(x, y[0]), reference_fit_many(x, y[0]))
+        assert_same_bits(_fit_many(x, y), reference_fit_each_decay(x, y))  # a stack in one pass
 
 
 def test_percentiles_are_np_percentiles_bit_for_bit():

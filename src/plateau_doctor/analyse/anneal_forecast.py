@@ -490,11 +490,8 @@ def forecast_curve(
     areas = schedule_areas(schedule, settings.momentum_decays)
     s1_scale, s2_scale = float(areas.s1_at(reference)), areas.peak
     x1 = np.maximum(areas.s1_at(s) / s1_scale, 1e-12)[None, :] ** -alphas[:, None]  # (G, n)
-    fits = [
-        _fit_many(x1, y[None, :] + gain_grid[:, None] * (areas.s2_at(decay, s) / s2_scale)[None, :])
-        for decay in settings.momentum_decays
-    ]  # per lam: L0, A, SSE, each (K, G)
-    level, amplitude, sse = (np.stack(part) for part in zip(*fits, strict=False))  # (D, K, G)
+    s2 = np.stack([areas.s2_at(decay, s) / s2_scale for decay in settings.momentum_decays])  # (D, n)
+    level, amplitude, sse = _fit_many(x1, y + gain_grid[None, :, None] * s2[:, None, :])  # (D, K, G)
 
     n = len(s)
     best = np.unravel_index(int(np.argmin(sse)), sse.shape)
