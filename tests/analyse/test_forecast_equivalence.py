@@ -262,7 +262,8 @@ def test_draws_with_nan_inf_and_zeros_keep_np_percentiles_answer(mixtures):
     negative_zero = replace(zero, level=np.full(cells, -0.0))
     for changed in (replace(mixture, level=level), zero, negative_zero):
         steps = [changed.schedule.n_steps, 5000]
-        assert_same_bits(changed.predict(steps), reference_predict(changed, steps))
+        with np.errstate(invalid="ignore"):  # inf - inf in the change from the reference step
+            assert_same_bits(changed.predict(steps), reference_predict(changed, steps))
 
 
 def test_fit_many_is_bit_for_bit_the_reference():

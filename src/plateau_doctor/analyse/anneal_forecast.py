@@ -431,8 +431,8 @@ def _sorted_picks(rng: np.random.Generator, weight: np.ndarray, size: int) -> tu
 
 
 def _weighted_picks(rng: np.random.Generator, weight: np.ndarray, size: int) -> np.ndarray:
-    """rng.choice(len(weight), size=size, p=weight): the same indices and the same draws taken
-    from rng, three times faster (see _sorted_picks)."""
+    """_sorted_picks' picks in the draws' own order: rng.choice(len(weight), size=size, p=weight),
+    the same indices and the same draws taken from rng (the tests hold it to choice)."""
     picks, order = _sorted_picks(rng, weight, size)
     unsorted = np.empty_like(picks)
     unsorted[order] = picks
