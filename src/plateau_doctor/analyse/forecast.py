@@ -57,7 +57,11 @@ def _finite_positive_sorted(steps, values) -> tuple[np.ndarray, np.ndarray]:
 
 def _fit_many(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best (L, A) with L >= 0, A >= 0 for y ~ L + A * x, for every curve in x and every series
-    in y at once. x: (G, n) regressors (one row per alpha); y: (B, n). Returns L, A, SSE as (B, G).
+    in y at once. x: (G, n) regressors (one row per alpha); y: (B, n), or a stack of such
+    (..., B, n), fitted in one pass: each series' numbers are the same as alone (its sums are
+    row sums, its products with x one matrix product per (B, n) block, the rest elementwise), and
+    one pass saves the ~40 numpy calls per block that dominate for small blocks. Returns L, A,
+    SSE as (..., B, G).
 
     The constrained optimum of a convex 2-variable problem lies either inside the box or on one
     of its edges, so trying the free solution and both edge solutions and keeping the best
@@ -65,8 +69,8 @@ def _fit_many(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     """
     n = x.shape[1]
     sx, sxx = x.sum(axis=1), (x * x).sum(axis=1)  # (G,)
-    sy, syy = y.sum(axis=1)[:, None], (y * y).sum(axis=1)[:, None]  # (B, 1)
-    sxy = y @ x.T  # (B, G)
+    sy, syy = y.sum(axis=-1)[..., None], (y * y).sum(axis=-1)[..., None]  # (..., B, 1)
+    sxy = y @ x.T  # (..., B, G): numpy's matmul calls one BLAS product per (B, n) block
 
     def sse(level, amp):
         return syy - 2 * level * sy - 2 * amp * sxy + n * level**2 + 2 * level * amp * sx + amp**2 * sxx
@@ -86,10 +90,15 @@ def _fit_many(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         (np.zeros_like(sxy), amp_through_zero),
     ]
     errors = [np.where(free_ok, sse(*candidates[0]), np.inf), sse(*candidates[1]), sse(*candidates[2])]
-    best = np.argmin(np.stack(errors), axis=0)
-    level = np.choose(best, [c[0] for c in candidates])
-    amp = np.choose(best, [c[1] for c in candidates])
-    return level, amp, np.choose(best, errors)
+    # argmin over a last axis of 3 and selection by np.where: the same choice, ~0.2 ms less than
+    # argmin over a first axis and np.choose for a forecast's 9,600 cells
+    best = np.argmin(np.stack(errors, axis=-1), axis=-1)
+    first, second = best == 0, best == 1
+
+    def chosen(options):
+        return np.where(first, options[0], np.where(second, options[1], options[2]))
+
+    return chosen([c[0] for c in candidates]), chosen([c[1] for c in candidates]), chosen(errors)
 
 
 def fit_power_law(
