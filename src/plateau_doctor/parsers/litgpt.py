@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "litgpt"
@@ -49,7 +49,7 @@ PARAMS_RE = re.compile(r"^(Total|Number of trainable|Number of non-trainable) pa
 def sniff(lines: list[str]) -> int:
     """Count LitGPT train and val lines."""
     hits = 0
-    for line in clean_pieces(lines):
+    for line in as_sample(lines).starting("Epoch ", "iter ", "step "):
         if line.startswith("Epoch "):
             hits += EPOCH_RE.match(line) is not None
         elif line.startswith(("iter ", "step ")):

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from ..model import LogMeta, ParsedLog
 from ..read import LogText
-from .lines import NAN, clean_line, clean_pieces, is_elision, numeric, pieces, to_float
+from .lines import NAN, as_sample, clean_line, is_elision, numeric, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
@@ -94,17 +94,21 @@ PROGRAM_PREFIXES = (
     "WARNING: using slow",
 )
 # Lines that open a run: after data rows they mean a new run (resume or a second run) starts.
+# The starts of the step and iter lines sniff counts.
+DATA_STARTS = ("step ", "iter ")
 RUN_START_PREFIXES = ("Overriding config with", "tokens per iteration", "Initializing", "Resuming training")
 
 
 def sniff(lines: list[str]) -> int:
     """Count nanoGPT step/iter lines in a sample."""
-    hits = 0
-    for line in clean_pieces(lines):
-        if line.startswith(("step ", "iter ")) and _numeric_line(line):
-            hits += 1
-        elif "(Step " in line and EP_STEP_RE.search(line):
-            hits += 1
+    sample = as_sample(lines)
+    hits = sum(_numeric_line(line) for line in sample.starting(*DATA_STARTS))
+    # the book's eval line is searched for anywhere in a piece (often after a tqdm bar): only the
+    # pieces holding its "(Step " can be one, and those counted above are not counted again
+    for line in sample.containing("(Step "):
+        hits += (
+            not (line.startswith(DATA_STARTS) and _numeric_line(line)) and EP_STEP_RE.search(line) is not None
+        )
     return hits
 
 
