@@ -7,6 +7,7 @@ list, the two kinds of argument it gets."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -26,7 +27,7 @@ SHARED_LOGS = Path(os.environ.get("PLATEAU_DOCTOR_SHARED_LOGS") or ROOT.parent /
 LOG_FOLDERS = (ROOT / "tests" / "data", ROOT / "examples" / "logs", SHARED_LOGS)
 HEADS = (1000, 5000)  # what `diagnose DIR` sniffs, and what `diagnose FILE` does
 DRESSED_LINES = 400  # of each real log, dressed: enough for every format's data lines to show
-FUZZ_SAMPLES = 300
+FUZZ_SAMPLES = 600
 FUZZ_SEED = 20261205  # fixed: a failure names a sample that can be made again
 
 
@@ -76,6 +77,7 @@ OTHER_FORMATS = [
     "Iter 10: Train loss 2.662, Learning Rate 1.000e-05, It/sec 0.490",
     "Iter 1: Val loss 2.936, Val took 5.265s",
     "10    2.662 ▼  1.000e-05",
+    "20    2.701 ▲  1.000e-05",
     "Step 1 | loss:2.0853 lr:2e-05 tokens_per_second_per_gpu:57.83 ",
     "1|2|Loss: 1.8718:   2%|▏         | 2/101 [00:05<04:07,  2.50s/it]",
     "Epoch 1 | iter 1 step 0 | loss train: 3.724, val: n/a | iter time: 45.73 ms",
@@ -124,13 +126,28 @@ WORDS = [
     "{", "}", "{'", "'loss': ", "'eval_loss': ", '"log_history"', '"loss":', "_", "[rank0]: ", "# ",
     "\x1b[0m", "2024-05-01 12:00:00 ", BAR, "٣", "", "",
 ]  # fmt: skip
+# what a printed value may be made of, good or garbled: number parts, nan/inf, units, separators
+VALUE_PARTS = [
+    "0", "12", "1.5", ".5", ".", "-", "+", "e", "E-3", "nan", "NaN", "inf", "Infinity", "in", "na", "x",
+    "_", "5", ",", " ", "|", " BPC", " bpc", " bits", " bit", "bits", "BPCx", "\n", "%", "ms", "n/a", "٣",
+]  # fmt: skip
 TOKEN_RE = re.compile(r"(\s+|[:,|()/'{}]|(?<=\d)(?=[a-z]))")  # cut between words, numbers, marks
+NUMBER_RE = re.compile(r"[-+]?\d[\d.eE+-]*")
 MAX_EDITS = 3
+MAX_VALUE_PARTS = 3
+
+
+def fuzz_value(rng: random.Random) -> str:
+    return "".join(rng.choice(VALUE_PARTS) for _ in range(rng.randint(1, MAX_VALUE_PARTS)))
 
 
 def fuzz_line(rng: random.Random) -> str:
-    """A line of some format with up to MAX_EDITS of its tokens replaced, dropped or added to."""
-    tokens = [t for t in TOKEN_RE.split(rng.choice(OTHER_FORMATS)) if t]
+    """A line of some format with its values garbled at random and up to MAX_EDITS of its tokens
+    replaced, dropped or added to."""
+    line = NUMBER_RE.sub(
+        lambda m: fuzz_value(rng) if rng.random() < 1 / 3 else m.group(), rng.choice(OTHER_FORMATS)
+    )
+    tokens = [t for t in TOKEN_RE.split(line) if t]
     for _ in range(rng.randint(0, MAX_EDITS)):
         i = rng.randrange(len(tokens))
         edit = rng.randrange(3)
@@ -183,3 +200,19 @@ def test_the_random_lines_reach_every_sniffer():
         for name, sniff in SNIFFERS.items():
             counted[name] += sniff(sample)
     assert [name for name, hits in counted.items() if hits == 0] == []
+
+
+LOSS_TAILS = ["", ",", ", time 1.00ms", " BPC", " bits, mfu 1%", " bit", "\n", "\nx", " x", "|"]
+
+
+def test_nanogpts_one_match_iter_test_agrees_with_the_old_two_on_every_short_loss():
+    """Every loss of up to three VALUE_PARTS, each line as it is (not cleaned: the pattern's
+    equivalence does not rest on the cleaning)."""
+    from sniff_reference import _nanogpt_numeric_line
+
+    from plateau_doctor.parsers.nanogpt import ITER_SNIFF_RE
+
+    for value in itertools.product(VALUE_PARTS, repeat=MAX_VALUE_PARTS):
+        for tail in LOSS_TAILS:
+            line = "iter 5: loss " + "".join(value) + tail
+            assert (ITER_SNIFF_RE.match(line) is not None) == _nanogpt_numeric_line(line), line
