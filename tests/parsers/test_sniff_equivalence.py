@@ -82,6 +82,7 @@ OTHER_FORMATS = [
     "1|2|Loss: 1.8718:   2%|▏         | 2/101 [00:05<04:07,  2.50s/it]",
     "Epoch 1 | iter 1 step 0 | loss train: 3.724, val: n/a | iter time: 45.73 ms",
     "iter 1152 step 144: loss 11.4630, iter time: 1234.56ms (optimizer.step)",
+    "iter 1760 | step 220: loss 1.5947, iter time: 263.85 ms (optimizer.step)",
     "iter 100: val loss 3.5000, val time: 1234.56 ms",
     "Ep 1 (Step 000150): Train loss 4.319, Val loss 4.003",
     '{"_step": 0, "train/loss": 10.9}',

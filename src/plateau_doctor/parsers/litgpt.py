@@ -40,6 +40,9 @@ EPOCH_RE = re.compile(
 )
 ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
 VAL_RE = re.compile(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
+# A line ITER_RE matches holds "step ", one VAL_RE matches ": val loss ": nanoGPT's iter lines
+# (`iter 10: loss 3.1462, ...`), which start like LitGPT's, hold neither and skip both patterns.
+ITER_WORD, VAL_WORD = "step ", ": val loss "
 FINAL_RE = re.compile(r"^Final evaluation \| val loss: " + NUMBER)
 ITER_TIME_RE = re.compile(r"iter time: ?([\d.]{1,30}) ?ms")
 STOP_RE = re.compile(r"^(?:Number of epochs \d{1,9}|Max time \([\d.]{1,20}m\)) reached, stopping training")
@@ -52,7 +55,7 @@ def sniff(lines: list[str]) -> int:
     for line in as_sample(lines).starting("Epoch ", "iter ", "step "):
         if line.startswith("Epoch "):
             hits += EPOCH_RE.match(line) is not None
-        elif line.startswith(("iter ", "step ")):
+        elif ITER_WORD in line or VAL_WORD in line:
             hits += ITER_RE.match(line) is not None or VAL_RE.match(line) is not None
     return hits
 
