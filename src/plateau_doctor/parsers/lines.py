@@ -157,9 +157,12 @@ class Sample(list):
     def containing(self, needle: str) -> list[str]:
         """The pieces that hold needle, in sample order, each once."""
         text = self._text
-        if text.count(_checked(needle, PIECE_SEP)) * FEW_OCCURRENCES > len(self.pieces):
+        at = text.find(_checked(needle, PIECE_SEP))
+        if at == -1:
+            return []
+        if text.count(needle, at) * FEW_OCCURRENCES > len(self.pieces):
             return [piece for piece in self.pieces if needle in piece]
-        found, at = [], text.find(needle)
+        found = []
         while at != -1:
             start, end = text.rfind(PIECE_SEP, 0, at) + 1, text.find(PIECE_SEP, at)
             end = len(text) if end == -1 else end
