@@ -51,7 +51,8 @@ def sniff(lines: list[str]) -> int:
     hits = 0
     for line in as_sample(lines).starting("step:", "validate step:"):
         if line.startswith("step:"):
-            hits += STEP_RE.match(line) is not None and "memory:" in line
+            # the word first: modded-nanogpt's `step:N/M` lines lack it and skip the pattern
+            hits += "memory:" in line and STEP_RE.match(line) is not None
         elif line.startswith("validate step:"):
             hits += VALIDATE_RE.match(line) is not None
     return hits
