@@ -1,9 +1,9 @@
 """Detection's shortcuts change no count: every format's sniff gives the same number as its frozen
 pre-shortcut version (sniff_reference) on every real log we have (its first 1000 and 5000 lines),
 on those logs dressed the ways launchers and terminals dress lines (rank tags, timestamps, `\\r`
-screen updates, ANSI colours, tqdm bars, other formats' lines mixed in) and on random lines built
-from the words the sniffers look for. Each sniff is called with a detection Sample and with a plain
-list, the two kinds of argument it gets."""
+screen updates, ANSI colours, tqdm bars, other formats' lines mixed in) and on other formats' lines
+with their values garbled and words changed at random. Each sniff is called with one Sample shared
+by all formats, as detect() does, and with a plain list: the two kinds of argument it gets."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ def head(path: Path, lines: int) -> list[str] | None:
 def differences(sample: list[str]) -> list[str]:
     """Where the new sniffers (given a Sample and a plain list) or detect() differ from the old."""
     old = {name: SNIFFERS[name](list(sample)) for name in FORMATS}
+    shared = Sample(sample)
     found = []
     for name, module in FORMATS.items():
-        for kind, argument in (("Sample", Sample(sample)), ("list", list(sample))):
+        for kind, argument in (("Sample", shared), ("list", list(sample))):
             new = module.sniff(argument)
             if new != old[name]:
                 found.append(f"{name} on a {kind}: {new} != {old[name]}")

@@ -99,9 +99,9 @@ def _clean_pieces(lines) -> Iterator[str]:
             yield clean_line(piece)
 
 
-# Joins the cleaned pieces into one text that C-speed substring search answers for all of them at
-# once: no piece holds a `\r` (pieces() splits at every one, clean_line only deletes), so an
-# occurrence of a needle without one lies inside a single piece.
+# Joins the cleaned pieces into one text that one C-speed substring search answers for all of them:
+# no piece holds a `\r` (pieces() splits at every one, clean_line only deletes), so an occurrence
+# of a needle without one lies inside a single piece.
 PIECE_SEP = "\r"
 # The raw lines' separator: head() splits at it, and a needle without one cannot span two lines.
 RAW_SEP = "\n"
@@ -146,7 +146,7 @@ class Sample(list):
     def starting(self, *prefixes: str) -> list[str]:
         """The pieces that start with one of the (non-empty) prefixes, in sample order."""
         index = self._by_first_char
-        firsts = {_checked(prefix, "")[0] for prefix in prefixes}
+        firsts = {_checked(prefix, PIECE_SEP)[0] for prefix in prefixes}
         buckets = [index[first] for first in firsts if first in index]
         if not buckets:
             return []
@@ -182,7 +182,7 @@ class Sample(list):
 def _checked(needle: str, separator: str) -> str:
     """needle, if it is not empty (which every line and no joined text holds) and cannot span two
     joined lines."""
-    if not needle or (separator and separator in needle):
+    if not needle or separator in needle:
         raise ValueError(f"cannot search joined lines for {needle!r}")
     return needle
 

@@ -57,7 +57,7 @@ def sniff(lines: list[str]) -> int:
     hits = 0
     for line in sample.starting("Iter "):
         hits += TRAIN_RE.match(line) is not None or VAL_RE.match(line) is not None
-    # a UI row starts with a digit (never "Iter ") and holds an arrow: without one, no piece is
+    # a UI row starts with a digit (never "Iter ") and holds an arrow: with no arrow anywhere, none is
     rows = sample.pieces if sample.mentions("▼") or sample.mentions("▲") else []
     for line in rows:
         if line[:1].isdigit() and ("▼" in line or "▲" in line):
