@@ -5,7 +5,7 @@ tqdm bars with a line glued behind them, and what must be left alone."""
 import pytest
 
 from plateau_doctor.parsers import detect, parse_lines
-from plateau_doctor.parsers.lines import clean_line, pieces, rank_tag
+from plateau_doctor.parsers.lines import Sample, as_sample, clean_line, pieces, rank_tag
 
 LINE = "step 250: train loss 1.9747, val loss 2.0779"
 
@@ -145,3 +145,41 @@ def test_a_real_excerpt_ending_in_an_elision_is_not_called_a_stopped_run(shared_
     assert not [f for f in report.findings if f.raised]
     [f] = [f for f in report.findings if f.code == "PD104"]
     assert f.evidence["excerpt"] is True
+
+
+SAMPLE_LINES = [
+    "iter 1: loss 2.0",
+    "",
+    "  step 1: train loss 2.0, val loss 2.1\riter 2: loss 1.9",
+    "[rank0]: iteration 5 | step: 3\n(Step 4) iteration",
+    "stepping\r\r\x1b[0m",
+    "siter iteration iteration",
+    "Iter 3",
+]
+
+
+@pytest.mark.parametrize("prefixes", [("iter ",), ("step",), ("step ", "iter "), ("s", "si", "I"), ("x",)])
+def test_a_sample_gives_the_pieces_starting_with_prefixes_in_order(prefixes):
+    expected = [p for p in Sample(SAMPLE_LINES).pieces if p.startswith(prefixes)]
+    assert Sample(SAMPLE_LINES).starting(*prefixes) == expected
+    assert as_sample(SAMPLE_LINES).starting(*prefixes) == expected
+
+
+@pytest.mark.parametrize("needle", ["iteration", "(Step 4)", "step", "x", "▼", "1: loss", "2.0"])
+def test_a_sample_gives_the_pieces_holding_a_word_in_order_once(needle):
+    sample = Sample(SAMPLE_LINES * 10)  # over FEW_OCCURRENCES pieces in ten, and under
+    expected = [p for p in sample.pieces if needle in p]
+    assert Sample(SAMPLE_LINES * 10).containing(needle) == expected
+    assert Sample(SAMPLE_LINES[:4] + ["x"] * 100).containing(needle) == [
+        p for p in Sample(SAMPLE_LINES[:4] + ["x"] * 100).pieces if needle in p
+    ]
+    assert sample.mentions(needle) == bool(expected)
+    assert sample.raw_mentions(needle) == any(needle in line for line in sample)
+
+
+@pytest.mark.parametrize("needle", ["", "a\rb"])
+def test_a_sample_refuses_words_that_joined_text_cannot_answer_for(needle):
+    with pytest.raises(ValueError):
+        Sample(SAMPLE_LINES).mentions(needle)
+    with pytest.raises(ValueError):
+        Sample(SAMPLE_LINES).starting("")

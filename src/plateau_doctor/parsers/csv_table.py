@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
+from .lines import as_sample
 from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, _normalise, auto_columns, cell_value, fill_table, names, role_of
 
@@ -42,7 +43,8 @@ def sniff(lines: list[str]) -> int:
     if not fits:
         if _long_columns(header):
             return _sniff_long(lines[start + 1 :], delimiter, header)
-        found = _pipe_header(lines)
+        # a markdown header starts with '|': without one in any line, no need to look for it
+        found = _pipe_header(lines) if as_sample(lines).raw_mentions("|") else None
         if found is None:
             return 0
         columns = auto_columns(found[1])

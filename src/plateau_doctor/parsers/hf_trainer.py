@@ -45,7 +45,7 @@ from .hf_trainer_steps import (
     resolve,
     step_value,
 )
-from .lines import NAN, clean_line, pieces, to_float
+from .lines import NAN, as_sample, clean_line, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "hf_trainer"
@@ -62,10 +62,13 @@ RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
 
 def sniff(lines: list[str]) -> int:
     """Count printed loss/eval_loss dicts, or the loss entries of a trainer_state.json."""
-    if any('"log_history"' in line for line in lines):
-        return sum(line.count('"loss":') + line.count('"eval_loss":') for line in lines)
+    sample = as_sample(lines)
+    if sample.raw_mentions('"log_history"'):
+        return sum(line.count('"loss":') + line.count('"eval_loss":') for line in sample)
+    if not sample.raw_mentions("{'"):  # the test below of each line, for all of them at once
+        return 0
     hits = 0
-    for raw in lines:
+    for raw in sample:
         if "{'" not in raw:
             continue
         for text in DICT_RE.findall(raw):

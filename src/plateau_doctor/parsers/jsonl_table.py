@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
-from .lines import NumberedLines, clean_line
+from .lines import NumberedLines, as_sample, clean_line
 from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, auto_columns, fill_table, is_json_object, names
 
@@ -26,9 +26,12 @@ MAPPING_ROWS = 1000
 
 def sniff(lines: list[str]) -> int:
     """Count lines that are JSON objects with a loss-like key."""
+    sample = as_sample(lines)
+    if not sample.raw_mentions("{"):  # clean_line only deletes: no '{' in a line, none after it
+        return 0
     hits = 0
-    for raw in lines:
-        line = clean_line(raw)
+    for raw in sample:
+        line = clean_line(raw) if "{" in raw else ""
         if line.startswith("{") and (obj := is_json_object(line)) is not None:
             columns = auto_columns(_flatten(obj))
             hits += any(role in columns for role in LOSS_ROLES)

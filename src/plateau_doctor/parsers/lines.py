@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from functools import cached_property
@@ -98,13 +99,97 @@ def _clean_pieces(lines) -> Iterator[str]:
             yield clean_line(piece)
 
 
+# Joins the cleaned pieces into one text that one C-speed substring search answers for all of them:
+# no piece holds a `\r` (pieces() splits at every one, clean_line only deletes), so an occurrence
+# of a needle without one lies inside a single piece.
+PIECE_SEP = "\r"
+# The raw lines' separator: head() splits at it, and a needle without one cannot span two lines.
+RAW_SEP = "\n"
+# containing() walks the occurrences of a needle one find() at a time, which pays when they are
+# few (a nanoGPT log's one "tokens per iteration" line); past one piece in this many, a plain
+# filter of every piece is cheaper.
+FEW_OCCURRENCES = 8
+
+
 class Sample(list):
     """A log's first lines as detection shows them to every format's sniff: their cleaned
-    pieces are computed once, not once per format (a third of detecting a 5000-line sample)."""
+    pieces are computed once, not once per format (a third of detecting a 5000-line sample).
+    Most sniffs count only pieces with a given start or word; they ask for those (starting,
+    containing, mentions) instead of each testing every piece in Python, which cost a nanoGPT
+    sample's detection ~0.02 ms per format."""
 
     @cached_property
     def pieces(self) -> list[str]:
         return list(_clean_pieces(self))
+
+    @cached_property
+    def _by_first_char(self) -> dict[str, list[int]]:
+        """The positions of the pieces, by first character: a search of the joined text costs as
+        much as testing every piece, a lookup here next to nothing."""
+        index: dict[str, list[int]] = {}
+        for position, piece in enumerate(self.pieces):
+            first = piece[:1]
+            if first in index:
+                index[first].append(position)
+            else:
+                index[first] = [position]
+        return index
+
+    @cached_property
+    def _text(self) -> str:
+        return PIECE_SEP.join(self.pieces)
+
+    @cached_property
+    def _raw_text(self) -> str:
+        return RAW_SEP.join(self)
+
+    def starting(self, *prefixes: str) -> list[str]:
+        """The pieces that start with one of the (non-empty) prefixes, in sample order."""
+        index = self._by_first_char
+        firsts = {_checked(prefix, PIECE_SEP)[0] for prefix in prefixes}
+        buckets = [index[first] for first in firsts if first in index]
+        if not buckets:
+            return []
+        positions = buckets[0] if len(buckets) == 1 else sorted(itertools.chain(*buckets))
+        pieces = self.pieces
+        return [piece for i in positions if (piece := pieces[i]).startswith(prefixes)]
+
+    def containing(self, needle: str) -> list[str]:
+        """The pieces that hold needle, in sample order, each once."""
+        text = self._text
+        at = text.find(_checked(needle, PIECE_SEP))
+        if at == -1:
+            return []
+        if text.count(needle, at) * FEW_OCCURRENCES > len(self.pieces):
+            return [piece for piece in self.pieces if needle in piece]
+        found = []
+        while at != -1:
+            start, end = text.rfind(PIECE_SEP, 0, at) + 1, text.find(PIECE_SEP, at)
+            end = len(text) if end == -1 else end
+            found.append(text[start:end])
+            at = text.find(needle, end)
+        return found
+
+    def mentions(self, needle: str) -> bool:
+        """Does any piece hold needle?"""
+        return _checked(needle, PIECE_SEP) in self._text
+
+    def raw_mentions(self, needle: str) -> bool:
+        """Does any raw (uncleaned) line hold needle?"""
+        return _checked(needle, RAW_SEP) in self._raw_text
+
+
+def _checked(needle: str, separator: str) -> str:
+    """needle, if it is not empty (which every line and no joined text holds) and cannot span two
+    joined lines."""
+    if not needle or separator in needle:
+        raise ValueError(f"cannot search joined lines for {needle!r}")
+    return needle
+
+
+def as_sample(lines: Iterable[str]) -> Sample:
+    """lines as a Sample: detection's own, or a sniff's plain list made into one."""
+    return lines if isinstance(lines, Sample) else Sample(lines)
 
 
 # A line that stands for text left out of a paste: "...", "…", "[...]", "(... 200 lines omitted)",

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "litgpt"
@@ -40,6 +40,9 @@ EPOCH_RE = re.compile(
 )
 ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
 VAL_RE = re.compile(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
+# A line ITER_RE matches holds "step ", one VAL_RE matches ": val loss ": nanoGPT's iter lines
+# (`iter 10: loss 3.1462, ...`), which start like LitGPT's, hold neither and are not tried.
+ITER_WORD, VAL_WORD = "step ", ": val loss "
 FINAL_RE = re.compile(r"^Final evaluation \| val loss: " + NUMBER)
 ITER_TIME_RE = re.compile(r"iter time: ?([\d.]{1,30}) ?ms")
 STOP_RE = re.compile(r"^(?:Number of epochs \d{1,9}|Max time \([\d.]{1,20}m\)) reached, stopping training")
@@ -48,11 +51,13 @@ PARAMS_RE = re.compile(r"^(Total|Number of trainable|Number of non-trainable) pa
 
 def sniff(lines: list[str]) -> int:
     """Count LitGPT train and val lines."""
-    hits = 0
-    for line in clean_pieces(lines):
-        if line.startswith("Epoch "):
-            hits += EPOCH_RE.match(line) is not None
-        elif line.startswith(("iter ", "step ")):
+    sample = as_sample(lines)
+    hits = sum(EPOCH_RE.match(line) is not None for line in sample.starting("Epoch "))
+    # only the pieces holding one of the words can match ITER_RE or VAL_RE; each is tried once
+    tried = sample.containing(ITER_WORD)
+    tried += [line for line in sample.containing(VAL_WORD) if ITER_WORD not in line]
+    for line in tried:
+        if line.startswith(("iter ", "step ")):
             hits += ITER_RE.match(line) is not None or VAL_RE.match(line) is not None
     return hits
 

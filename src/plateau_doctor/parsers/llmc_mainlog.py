@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
+from .lines import NAN, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
@@ -35,8 +35,8 @@ FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+)")
 def sniff(lines: list[str]) -> int:
     """Count `s:N trl:X` / `s:N tel:X` lines."""
     hits = 0
-    for line in clean_pieces(lines):
-        m = LINE_RE.match(line) if line.startswith("s:") else None
+    for line in as_sample(lines).starting("s:"):
+        m = LINE_RE.match(line)
         if m and m.group(2) != "eval" and numeric(m.group(3)):
             hits += 1
     return hits

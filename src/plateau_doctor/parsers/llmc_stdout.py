@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
@@ -51,7 +51,7 @@ BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\
 def sniff(lines: list[str]) -> int:
     """Count llm.c train-step lines (`step N/M | loss X ...`) and `val loss X` lines."""
     hits = 0
-    for line in clean_pieces(lines):
+    for line in as_sample(lines).starting("step", "val loss "):
         if line.startswith("step"):
             hits += _step_match(line) is not None
         elif line.startswith("val loss "):

@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "megatron"
@@ -59,12 +59,16 @@ EXIT_MARK = "exiting program"
 
 def sniff(lines: list[str]) -> int:
     """Count Megatron iteration lines and validation lines."""
+    sample = as_sample(lines)
     hits = 0
-    for line in clean_pieces(lines):
-        if "iteration" in line and "|" in line:
+    # the word can be anywhere in an iteration line: only the pieces holding it are tested for it
+    for line in sample.containing("iteration"):
+        if "|" in line:
             hits += ITERATION_RE.search(line) is not None or VALIDATION_RE.match(line) is not None
         elif line.startswith("validation"):
             hits += VALIDATION_RE.match(line) is not None
+    for line in sample.starting("validation"):  # those without the word, not counted above
+        hits += "iteration" not in line and VALIDATION_RE.match(line) is not None
     return hits
 
 

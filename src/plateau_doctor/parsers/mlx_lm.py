@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "mlx_lm"
@@ -53,11 +53,14 @@ UI_ITERS_RE = re.compile(r"batch · iters\s+\d{1,9} · (\d[\d,]{0,20})")
 
 def sniff(lines: list[str]) -> int:
     """Count `Iter N: Train loss` / `Iter N: Val loss` lines and rich-UI rows."""
+    sample = as_sample(lines)
     hits = 0
-    for line in clean_pieces(lines):
-        if line.startswith("Iter "):
-            hits += TRAIN_RE.match(line) is not None or VAL_RE.match(line) is not None
-        elif line[:1].isdigit() and ("▼" in line or "▲" in line):
+    for line in sample.starting("Iter "):
+        hits += TRAIN_RE.match(line) is not None or VAL_RE.match(line) is not None
+    # a UI row starts with a digit (never "Iter ") and holds an arrow: with no arrow anywhere, none is
+    rows = sample.pieces if sample.mentions("▼") or sample.mentions("▲") else []
+    for line in rows:
+        if line[:1].isdigit() and ("▼" in line or "▲" in line):
             hits += UI_TRAIN_RE.match(line) is not None
     return hits
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
+from .lines import NAN, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
@@ -40,8 +40,8 @@ Pending = list[tuple[int, float, float, int]]
 def sniff(lines: list[str]) -> int:
     """Count `step:N/M ...` lines that carry a loss or a train time."""
     hits = 0
-    for line in clean_pieces(lines):
-        m = STEP_RE.match(line) if line.startswith("step:") else None
+    for line in as_sample(lines).starting("step:"):
+        m = STEP_RE.match(line)
         if m and numeric(m.group(3).split(":", 1)[1]):  # the first value is a number
             hits += 1
     return hits

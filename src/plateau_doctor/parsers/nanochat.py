@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, numeric, to_float
+from .lines import NAN, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
@@ -44,8 +44,8 @@ RANK_RE = re.compile(r"^\[rank (\d+)\]")
 def sniff(lines: list[str]) -> int:
     """Count nanochat train lines (`step 00004/21400 (0.02%) | loss: ...`) and val-bpb lines."""
     hits = 0
-    for line in clean_pieces(lines):
-        if line.startswith(("step ", "Step ")) and _numeric_line(line):
+    for line in as_sample(lines).starting("step ", "Step "):
+        if _numeric_line(line):
             hits += 1
     return hits
 

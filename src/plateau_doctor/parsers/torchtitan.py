@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "torchtitan"
@@ -49,9 +49,10 @@ STARTS_AT_RE = re.compile(r"^Training starts at step (\d{1,15})")
 def sniff(lines: list[str]) -> int:
     """Count torchtitan step and validate lines."""
     hits = 0
-    for line in clean_pieces(lines):
+    for line in as_sample(lines).starting("step:", "validate step:"):
         if line.startswith("step:"):
-            hits += STEP_RE.match(line) is not None and "memory:" in line
+            # the word first: modded-nanogpt's `step:N/M` lines lack it and skip the pattern
+            hits += "memory:" in line and STEP_RE.match(line) is not None
         elif line.startswith("validate step:"):
             hits += VALIDATE_RE.match(line) is not None
     return hits

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, clean_pieces, to_float
+from .lines import NAN, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "torchtune"
@@ -45,15 +45,13 @@ EPOCHS_RE = re.compile(r"^epochs: (\d{1,9})$")
 
 def sniff(lines: list[str]) -> int:
     """Count metric-logger lines holding a loss and tqdm `epoch|step|Loss:` descriptions."""
+    sample = as_sample(lines)
     hits = 0
-    for line in clean_pieces(lines):
-        if line.startswith("Step "):
-            m = STEP_RE.match(line)
-            hits += m is not None and any(
-                key in ("loss", "val_loss") for key, _ in FIELD_RE.findall(m.group(2))
-            )
-        elif line[:1].isdigit() and "|Loss: " in line:
-            hits += TQDM_RE.match(line) is not None
+    for line in sample.starting("Step "):
+        m = STEP_RE.match(line)
+        hits += m is not None and any(key in ("loss", "val_loss") for key, _ in FIELD_RE.findall(m.group(2)))
+    for line in sample.containing("|Loss: "):  # a bar's description starts with a digit, never "Step "
+        hits += line[:1].isdigit() and TQDM_RE.match(line) is not None
     return hits
 
 
