@@ -1,7 +1,8 @@
 """The format sniffers as they were before detection was made cheaper (commit e48d4ee), frozen
 with the patterns they used, so test_sniff_equivalence can show the new ones count the same lines
 for every input. Helpers the change did not touch (csv's header and cell reading, the tables'
-column mapping) are imported; everything a sniffer's count depends on and that changed is here."""
+column mapping) are imported; everything a sniffer's count depends on and that changed is here.
+A change that means to count differently changes the frozen copy with it, in the same commit."""
 
 from __future__ import annotations
 
