@@ -42,9 +42,8 @@ def test_real_logs_as_pandas_writes_them(log: Path) -> None:
 def test_chunks_formatted_on_several_threads_give_the_same_text(monkeypatch) -> None:
     # many small chunks, each on one of four threads: the text must still be in order
     monkeypatch.setattr("plateau_doctor.export.CHUNK_ROWS", 37)
-    monkeypatch.setattr("plateau_doctor.sweep.usable_cores", lambda: 4)
     parsed = parse(str(ROOT / "examples" / "logs" / "h200_shakespeare_char_overfit_default.log"))
-    assert long_csv(parsed, LONG_COLUMNS) == pandas_csv(parsed)
+    assert long_csv(parsed, LONG_COLUMNS, threads=4) == pandas_csv(parsed)
 
 
 def test_awkward_floats_ints_and_steps() -> None:

@@ -333,7 +333,7 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
                 + _did_you_mean(to, ("csv", "json", "parquet"))
             )
         from .export import export_table
-        from .sweep import read_log
+        from .sweep import read_log, usable_cores
 
         output = kw.get("output")
         if to == "parquet":  # said before the log is read, not after (a big log takes a while)
@@ -345,7 +345,7 @@ def parse_command(log: str, to: str, debug: bool, **kw) -> int:
             os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         refuse_overwriting_inputs(output, [log])
         parsed = read_log(log, _log_format(kw.get("log_format") or "auto"), _columns(kw.get("columns")))
-        data = export_table(parsed, to, output)
+        data = export_table(parsed, to, output, threads=usable_cores())
         if data is not None:
             write(data, output)
         return 0

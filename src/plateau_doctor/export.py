@@ -37,13 +37,13 @@ def long_table(parsed: ParsedLog):
     return table.reindex(columns=LONG_COLUMNS).sort_values(["step", "kind"], kind="stable")
 
 
-def export_table(parsed: ParsedLog, to: str, output: str | None) -> str | bytes | None:
+def export_table(parsed: ParsedLog, to: str, output: str | None, threads: int = 1) -> str | bytes | None:
     """CSV: one table with a `kind` column (iter/eval), written by csv_writer in bulk (the text
     pandas' to_csv gives, byte for byte; pandas itself only for a table of unusual column types).
     JSON: {format, meta, iters, evals}. Parquet: written straight to `output` (needs pyarrow);
     returns None then."""
     if to == "csv":
-        fast = long_csv(parsed, LONG_COLUMNS)
+        fast = long_csv(parsed, LONG_COLUMNS, threads)
         if fast is not None:
             return fast
         return long_table(parsed).to_csv(index=False, na_rep="")
@@ -241,7 +241,7 @@ def merged_columns(parsed: ParsedLog, columns: list[str]):
     return kind, merged
 
 
-def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
+def long_csv(parsed: ParsedLog, columns: list[str], threads: int = 1) -> bytes | None:
     """The long table (LONG_COLUMNS, rows by step, eval before iter at one step) as CSV bytes;
     None for a table whose column types this does not know (pandas writes those)."""
     import numpy as np
@@ -257,18 +257,19 @@ def long_csv(parsed: ParsedLog, columns: list[str]) -> bytes | None:
     out = [(",".join(columns) + "\n").encode()]
     # in chunks: the temporaries of formatting stay a few MB a column
     chunks = [order[start : start + CHUNK_ROWS] for start in range(0, len(order), CHUNK_ROWS)]
-    for pieces in _chunk_texts(chunks, kind, merged, columns):
+    for pieces in _chunk_texts(chunks, kind, merged, columns, threads):
         out += pieces
     return b"".join(out)
 
 
-def _chunk_texts(chunks: list, kind, merged: dict[str, Merged], columns: list[str]) -> Iterator[list[bytes]]:
-    """_chunk_text of each chunk, in order; on every core when there are several: most of the
-    formatting is numpy arithmetic on whole columns, which runs without the GIL, so threads
-    share it (1M rows: ~0.38 s -> ~0.26 s on 2 cores). The text is the same either way."""
-    from .sweep import usable_cores
-
-    workers = min(len(chunks), usable_cores())
+def _chunk_texts(
+    chunks: list, kind, merged: dict[str, Merged], columns: list[str], threads: int
+) -> Iterator[list[bytes]]:
+    """_chunk_text of each chunk, in order; on up to `threads` threads when there are several
+    (the CLI gives it the usable cores): most of the formatting is numpy arithmetic on whole
+    columns, which runs without the GIL, so threads share it (1M rows: ~0.38 s -> ~0.26 s on 2
+    cores). The text is the same either way."""
+    workers = min(len(chunks), threads)
     if workers < 2:
         yield from (_chunk_text(rows, kind, merged, columns) for rows in chunks)
         return
