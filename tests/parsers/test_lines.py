@@ -2,10 +2,14 @@
 (shapes from real logs: torchrun, srun, torchtitan's and torchtune's loggers, glog, DeepSpeed),
 tqdm bars with a line glued behind them, and what must be left alone."""
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from plateau_doctor.parsers import detect, parse_lines
-from plateau_doctor.parsers.lines import Sample, as_sample, clean_line, pieces, rank_tag
+from plateau_doctor.parsers.lines import LazyRegex, Sample, as_sample, clean_line, pieces, rank_tag
 
 LINE = "step 250: train loss 1.9747, val loss 2.0779"
 
@@ -183,3 +187,33 @@ def test_a_sample_refuses_words_that_joined_text_cannot_answer_for(needle):
         Sample(SAMPLE_LINES).mentions(needle)
     with pytest.raises(ValueError):
         Sample(SAMPLE_LINES).starting("")
+
+
+def test_a_lazy_regex_compiles_at_its_first_use_and_then_is_the_pattern():
+    lazy = LazyRegex(r"^iter (\d+)", re.IGNORECASE)
+    assert "compiled" not in vars(lazy)
+    assert lazy.match("ITER 12").group(1) == "12"
+    expected = re.compile(r"^iter (\d+)", re.IGNORECASE)
+    assert lazy.compiled is expected  # re's own cache: the very same pattern object
+    assert (lazy.pattern, lazy.flags) == (expected.pattern, expected.flags)
+    assert lazy.findall("iter 1 iter 2") == ["1"]
+    with pytest.raises(AttributeError):
+        lazy.__reduce_ex_hook__  # noqa: B018 - dunder probes are not passed to the pattern
+
+
+def test_importing_the_parsers_compiles_no_format_pattern():
+    """Every format module is imported for detection; their patterns wait for a log that needs
+    them (a module-level re.compile would cost every run ~0.1 ms a pattern)."""
+    code = (
+        "import re, plateau_doctor.parsers.formats as f, plateau_doctor.parsers.lines as lines\n"
+        "from plateau_doctor.parsers.lines import LazyRegex\n"
+        "found = [(m.NAME, k) for m in f.FORMATS.values() for k, v in vars(m).items()\n"
+        "         if v is not getattr(lines, k, None)  # the shared clean-up's, used by every log\n"
+        "         and (isinstance(v, re.Pattern) or (isinstance(v, LazyRegex) and 'compiled' in vars(v)))]\n"
+        "lazy = sum(isinstance(v, LazyRegex) for m in f.FORMATS.values() for v in vars(m).values())\n"
+        "print(found, lazy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    compiled, lazy = out.rsplit(" ", 1)
+    assert compiled == "[]"
+    assert int(lazy) > 50

@@ -14,11 +14,10 @@ are the `|` lines under its header.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..model import ParsedLog
-from .lines import as_sample
+from .lines import LazyRegex, as_sample
 from .table import LossTableBuilder
 from .tabular import LOSS_ROLES, _normalise, auto_columns, cell_value, fill_table, names, role_of
 
@@ -31,7 +30,7 @@ DELIMITERS = (",", "\t", ";")
 
 # a markdown table's separator row: `|:---:|---|`
 SEPARATOR_CELL = frozenset("-: ")
-CARD_STEPS_RE = re.compile(r"^- training_steps: (\d{1,15})$")
+CARD_STEPS_RE = LazyRegex(r"^- training_steps: (\d{1,15})$")
 
 
 def sniff(lines: list[str]) -> int:

@@ -26,7 +26,6 @@ import ast
 import itertools
 import json
 import math
-import re
 import warnings
 from collections.abc import Iterable
 
@@ -45,19 +44,19 @@ from .hf_trainer_steps import (
     resolve,
     step_value,
 )
-from .lines import NAN, as_sample, clean_line, pieces, to_float
+from .lines import NAN, LazyRegex, as_sample, clean_line, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "hf_trainer"
 TRAITS = {"eval_kind": "fixed"}  # Trainer.evaluate() runs over the whole eval_dataset every time
 DETECTION_ORDER = 60  # breaks ties in detection: lower wins (formats.py)
 
-DICT_RE = re.compile(r"\{'[^{}]*\}")
-LOSS_VALUE_RE = re.compile(
+DICT_RE = LazyRegex(r"\{'[^{}]*\}")
+LOSS_VALUE_RE = LazyRegex(
     r"'(?:eval_)?loss':\s*'?[-+]?(?:\d|\.\d|nan\b|inf)"
 )  # some versions quote the numbers
-PAIR_RE = re.compile(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
-RANK_RE = re.compile(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
+PAIR_RE = LazyRegex(r"'([^']+)':\s*(?:'([^']*)'|(?:tensor\()?([^,}()]+))")
+RANK_RE = LazyRegex(r"^\s*(?:\[rank(\d+)\]:|(\d{1,4}):\s)")
 
 
 def sniff(lines: list[str]) -> int:

@@ -37,20 +37,20 @@ import math
 import re
 from array import array
 
-from .lines import NAN
+from .lines import NAN, LazyRegex
 
-PARAMS_RE = re.compile(r"Number of trainable parameters = (\d[\d,]{0,23})\b")
-TOTAL_STEPS_RE = re.compile(r"Total optimization steps = (\d[\d,]{0,23})\b")
+PARAMS_RE = LazyRegex(r"Number of trainable parameters = (\d[\d,]{0,23})\b")
+TOTAL_STEPS_RE = LazyRegex(r"Total optimization steps = (\d[\d,]{0,23})\b")
 # `logging_steps=10,` (TrainingArguments repr), `Logging steps = 10`, `logging_steps: 10`
-LOGGING_STEPS_RE = re.compile(r"\blogging[_ ]steps\s*[=:]\s*(\d{1,15})(?:\.0*)?(?![\d.eE])", re.IGNORECASE)
-LOGGING_OFF_RE = re.compile(
+LOGGING_STEPS_RE = LazyRegex(r"\blogging[_ ]steps\s*[=:]\s*(\d{1,15})(?:\.0*)?(?![\d.eE])", re.IGNORECASE)
+LOGGING_OFF_RE = LazyRegex(
     r"\blogging_first_step\s*[=:]\s*True\b|\blogging_strategy\s*[=:]\s*"
     r"['\"]?(?:IntervalStrategy\.)?(?:epoch|no)\b",
     re.IGNORECASE,
 )
-RESUME_RE = re.compile(r"Continuing training from (?:checkpoint|global step)")
+RESUME_RE = LazyRegex(r"Continuing training from (?:checkpoint|global step)")
 # a tqdm bar's `count/total [elapsed<`: `34/204 [01:03<05:30, 1.94s/it]`
-BAR_RE = re.compile(r"(\d{1,18})/(\d{1,18}) \[[\d:]{4,12}<")
+BAR_RE = LazyRegex(r"(\d{1,18})/(\d{1,18}) \[[\d:]{4,12}<")
 STEP_KEYS = ("step", "global_step")
 MAX_STEP = 2**53  # larger "steps" are corruption: they would not fit the int64 table
 

@@ -9,6 +9,32 @@ from functools import cached_property
 
 NAN = float("nan")
 
+
+class LazyRegex:
+    """A regular expression compiled the first time it is used.
+
+    Detection imports every format's module, but a log is parsed by one format: compiling the
+    other formats' patterns at import was ~6 ms of a small diagnosis's ~190 ms, for patterns that
+    never run. After the first use each method (`match`, `search`, ...) is the compiled
+    pattern's own bound method, kept on this object, so a hot loop pays nothing extra.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    @cached_property
+    def compiled(self) -> re.Pattern:
+        return re.compile(*self._source)
+
+    def __getattr__(self, name: str):
+        # reached only for a name not kept yet: the first use of `match`, `pattern`, ...
+        if name.startswith("__"):  # copy and pickle probe for hooks: this is not a pattern's
+            raise AttributeError(name)
+        value = getattr(self.compiled, name)
+        setattr(self, name, value)
+        return value
+
+
 # ANSI colour/cursor sequences (wandb footers, rich/tqdm output) and C0 controls other than tab.
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f]")
 

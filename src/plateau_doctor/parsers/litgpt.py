@@ -23,11 +23,10 @@ parameters mean an adapter or LoRA fine-tune of a pretrained model.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "litgpt"
@@ -35,18 +34,18 @@ TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
 DETECTION_ORDER = 110  # breaks ties in detection: lower wins (formats.py)
 
 NUMBER = r"([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
-EPOCH_RE = re.compile(
+EPOCH_RE = LazyRegex(
     r"^Epoch (\d{1,9}) \| iter (\d{1,15}) step \d{1,15} \| loss train: " + NUMBER + r",(.*)$"
 )
-ITER_RE = re.compile(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
-VAL_RE = re.compile(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
+ITER_RE = LazyRegex(r"^iter (\d{1,15}) \|? ?step \d{1,15}: loss " + NUMBER + r", (iter time:.*)$")
+VAL_RE = LazyRegex(r"^(?:iter|step) (\d{1,15}): val loss " + NUMBER + r", val time:")
 # A line ITER_RE matches holds "step ", one VAL_RE matches ": val loss ": nanoGPT's iter lines
 # (`iter 10: loss 3.1462, ...`), which start like LitGPT's, hold neither and are not tried.
 ITER_WORD, VAL_WORD = "step ", ": val loss "
-FINAL_RE = re.compile(r"^Final evaluation \| val loss: " + NUMBER)
-ITER_TIME_RE = re.compile(r"iter time: ?([\d.]{1,30}) ?ms")
-STOP_RE = re.compile(r"^(?:Number of epochs \d{1,9}|Max time \([\d.]{1,20}m\)) reached, stopping training")
-PARAMS_RE = re.compile(r"^(Total|Number of trainable|Number of non-trainable) parameters: (\d[\d,]{0,23})$")
+FINAL_RE = LazyRegex(r"^Final evaluation \| val loss: " + NUMBER)
+ITER_TIME_RE = LazyRegex(r"iter time: ?([\d.]{1,30}) ?ms")
+STOP_RE = LazyRegex(r"^(?:Number of epochs \d{1,9}|Max time \([\d.]{1,20}m\)) reached, stopping training")
+PARAMS_RE = LazyRegex(r"^(Total|Number of trainable|Number of non-trainable) parameters: (\d[\d,]{0,23})$")
 
 
 def sniff(lines: list[str]) -> int:

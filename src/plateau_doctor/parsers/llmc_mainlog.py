@@ -13,11 +13,10 @@ is appended to on resume, so steps can repeat: the table's later-segment-wins ru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, numeric, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_mainlog"
@@ -28,8 +27,8 @@ DETECTION_ORDER = 40  # breaks ties in detection: lower wins (formats.py)
 
 # Bounded step digits (corruption must not overflow the float table); fields start after a space
 # (a long run of word characters would otherwise be rescanned from every position).
-LINE_RE = re.compile(r"^s:(\d{1,15}) (trl|tel|eval):(\S+)(.*)$")
-FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+)")
+LINE_RE = LazyRegex(r"^s:(\d{1,15}) (trl|tel|eval):(\S+)(.*)$")
+FIELD_RE = LazyRegex(r"(?<!\S)(\w+):(\S+)")
 
 
 def sniff(lines: list[str]) -> int:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "llmc_stdout"
@@ -34,18 +34,18 @@ DETECTION_ORDER = 30  # breaks ties in detection: lower wins (formats.py)
 # Numbers are bounded in length: a 400-digit "step" is corruption, and it would overflow the table.
 # The searched patterns start only where a number starts ((?<![\d.])) and MFU's text stops at the
 # next '%': otherwise a long run of digits would be rescanned from every position (quadratic time).
-STEP_RE = re.compile(
+STEP_RE = LazyRegex(
     r"^step\s+(\d{1,15})(?:/(\d{1,15}))?\s*[:|]\s*(?:train )?loss\s+(-?[\d.]+|-?nan|-?inf)(.*)$"
 )
-NORM_RE = re.compile(r"\bnorm\s+(\S+)")
-LR_RE = re.compile(r"\blr\s+(\S+)")
-MS_RE = re.compile(r"(?<![\d.])([\d.]+)\s*ms\b")
-MFU_RE = re.compile(r"(?<![\d.-])(-?[\d.]+)%[^|%]*MFU")
-VAL_RE = re.compile(
+NORM_RE = LazyRegex(r"\bnorm\s+(\S+)")
+LR_RE = LazyRegex(r"\blr\s+(\S+)")
+MS_RE = LazyRegex(r"(?<![\d.])([\d.]+)\s*ms\b")
+MFU_RE = LazyRegex(r"(?<![\d.-])(-?[\d.]+)%[^|%]*MFU")
+VAL_RE = LazyRegex(
     r"^val loss\s+(-?(?=\.?\d)[\d.]+(?:[eE][-+]?\d+)?|-?nan|-?inf)(?!\S)"
 )  # a number, not prose
-NUM_PARAMS_RE = re.compile(r"^num_parameters: (\d{1,18})\b")
-BATCH_RE = re.compile(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\b")
+NUM_PARAMS_RE = LazyRegex(r"^num_parameters: (\d{1,18})\b")
+BATCH_RE = LazyRegex(r"num_processes=(\d{1,9}) and total_batch_size=(\d{1,18})\b")
 
 
 def sniff(lines: list[str]) -> int:

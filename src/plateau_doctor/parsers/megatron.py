@@ -38,20 +38,20 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "megatron"
 TRAITS = {"eval_kind": "resampled", "loss_kind": "window_mean"}
 DETECTION_ORDER = 80  # breaks ties in detection: lower wins (formats.py)
 
-ITERATION_RE = re.compile(r"(?:^|\|\s*)iteration\s+(\d{1,15})\s*/\s*(\d{1,15})\s*\|")
-VALIDATION_RE = re.compile(r"^(validation\S{0,40}) (?:loss|results) at (.{1,200}?)\s*\|(.*)$")
-AT_ITERATION_RE = re.compile(r"^iteration (\d{1,15})(?: on (\w+) set)?$")
-ARG_RE = re.compile(r"^(\w{1,80}) \.{2,60} (.*)$")
-WORLD_RE = re.compile(r"^using world size: (\d{1,9})")
-VOCAB_RE = re.compile(r"^padded vocab \(size: \d{1,12}\) with \d{1,12} dummy tokens \(new size: (\d{1,12})\)")
-LOADED_RE = re.compile(r"^successfully loaded checkpoint from .{0,4000}? at iteration (\d{1,15})$")
+ITERATION_RE = LazyRegex(r"(?:^|\|\s*)iteration\s+(\d{1,15})\s*/\s*(\d{1,15})\s*\|")
+VALIDATION_RE = LazyRegex(r"^(validation\S{0,40}) (?:loss|results) at (.{1,200}?)\s*\|(.*)$")
+AT_ITERATION_RE = LazyRegex(r"^iteration (\d{1,15})(?: on (\w+) set)?$")
+ARG_RE = LazyRegex(r"^(\w{1,80}) \.{2,60} (.*)$")
+WORLD_RE = LazyRegex(r"^using world size: (\d{1,9})")
+VOCAB_RE = LazyRegex(r"^padded vocab \(size: \d{1,12}\) with \d{1,12} dummy tokens \(new size: (\d{1,12})\)")
+LOADED_RE = LazyRegex(r"^successfully loaded checkpoint from .{0,4000}? at iteration (\d{1,15})$")
 # the first of these fields that the line holds is the training loss
 LOSS_KEYS = ("lm loss", "lm_loss", "loss")
 EXIT_MARK = "exiting program"

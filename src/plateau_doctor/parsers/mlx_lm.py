@@ -25,30 +25,29 @@ its LR is constant by design (lr_by_design), where the later trainer prints the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "mlx_lm"
 TRAITS = {"loss_kind": "window_mean", "finetune": True}
 DETECTION_ORDER = 90  # breaks ties in detection: lower wins (formats.py)
 
-TRAIN_RE = re.compile(r"^Iter (\d{1,15}): Train loss (\S+?),(.*)$")
-VAL_RE = re.compile(r"^Iter (\d{1,15}): Val loss (\S+?),")
-LR_RE = re.compile(r"\bLearning Rate (\S+?),")
-IT_SEC_RE = re.compile(r"\bIt/sec ([\d.]{1,30})")
-ITERS_RE = re.compile(r"^Starting training\.\.\., iters: (\d{1,15})")
-PARAMS_RE = re.compile(r"^Trainable parameters: ([\d.]{1,12})% \([\d.]{1,20}M/([\d.]{1,20})M\)")
+TRAIN_RE = LazyRegex(r"^Iter (\d{1,15}): Train loss (\S+?),(.*)$")
+VAL_RE = LazyRegex(r"^Iter (\d{1,15}): Val loss (\S+?),")
+LR_RE = LazyRegex(r"\bLearning Rate (\S+?),")
+IT_SEC_RE = LazyRegex(r"\bIt/sec ([\d.]{1,30})")
+ITERS_RE = LazyRegex(r"^Starting training\.\.\., iters: (\d{1,15})")
+PARAMS_RE = LazyRegex(r"^Trainable parameters: ([\d.]{1,12})% \([\d.]{1,20}M/([\d.]{1,20})M\)")
 # LoRA / DoRA train a few percent of the weights at most; a full fine-tune trains them all
 ADAPTER_MAX_TRAINABLE_PERCENT = 10.0
-NODE_RE = re.compile(r"^Node \d{1,6} of (\d{1,6})")
+NODE_RE = LazyRegex(r"^Node \d{1,6} of (\d{1,6})")
 # the rich UI (cli_ui.TrainUI): rows under the `iter   train_loss` header
-UI_TRAIN_RE = re.compile(r"^(\d{1,15})\s+(\S+) [▼▲]\s")
-UI_VAL_RE = re.compile(r"^(\d{1,15})\s+val (\S+)\s")
-UI_ITERS_RE = re.compile(r"batch · iters\s+\d{1,9} · (\d[\d,]{0,20})")
+UI_TRAIN_RE = LazyRegex(r"^(\d{1,15})\s+(\S+) [▼▲]\s")
+UI_VAL_RE = LazyRegex(r"^(\d{1,15})\s+val (\S+)\s")
+UI_ITERS_RE = LazyRegex(r"batch · iters\s+\d{1,9} · (\d[\d,]{0,20})")
 
 
 def sniff(lines: list[str]) -> int:

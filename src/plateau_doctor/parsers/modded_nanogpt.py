@@ -16,11 +16,10 @@ evals still carry the val curve.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, numeric, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "modded_nanogpt"
@@ -30,8 +29,8 @@ DETECTION_ORDER = 20  # breaks ties in detection: lower wins (formats.py)
 # Step numbers are bounded (a 400-digit "step" is corruption, not a step; it would overflow the
 # float table). A field starts at a word start only, so a long run of word characters costs
 # linear, not quadratic, time.
-STEP_RE = re.compile(r"^step:(\d{1,15})/(\d{1,15})\s+(\w+:\S+.*)$")
-FIELD_RE = re.compile(r"(?<!\S)(\w+):(\S+?)(?:ms)?(?=\s|$)")
+STEP_RE = LazyRegex(r"^step:(\d{1,15})/(\d{1,15})\s+(\w+:\S+.*)$")
+FIELD_RE = LazyRegex(r"(?<!\S)(\w+):(\S+?)(?:ms)?(?=\s|$)")
 
 # (step, loss, train_time_ms, line) of train lines not yet handed to the table
 Pending = list[tuple[int, float, float, int]]

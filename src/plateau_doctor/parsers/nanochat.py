@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, numeric, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, numeric, to_float
 from .table import LossTableBuilder
 
 NAME = "nanochat"
@@ -30,15 +30,15 @@ DETECTION_ORDER = 50  # breaks ties in detection: lower wins (formats.py)
 
 # Step numbers and counts are bounded in length (a 400-digit number is corruption and would
 # overflow the table) and counts start with a digit (a lone ',' is no number).
-STEP_RE = re.compile(r"^step (\d{1,15})(?:/(\d{1,15}))? \([\d.]+%\) \| loss: (\S+)(.*)$")
-EVAL_RE = re.compile(r"^Step (\d{1,15})(?:/\d+)?\s*[|,]\s*(.*)$")
-VAL_BPB_RE = re.compile(r"Validation bpb:\s*(\S+)", re.IGNORECASE)
-TRAIN_BPB_RE = re.compile(r"Train bpb:\s*([^\s|]+)", re.IGNORECASE)
-FIELD_KEY_RE = re.compile(r"[\w/ ]+")
-PARAMS_RE = re.compile(r"^(?:Number of parameters|total)\s*:\s*(\d[\d,]{0,23})$")
-VOCAB_RE = re.compile(r"^Vocab size: (\d[\d,]{0,23})\b")
-BATCH_RE = re.compile(r"^Total batch size (\d[\d,]{0,23}) =>")
-RANK_RE = re.compile(r"^\[rank (\d+)\]")
+STEP_RE = LazyRegex(r"^step (\d{1,15})(?:/(\d{1,15}))? \([\d.]+%\) \| loss: (\S+)(.*)$")
+EVAL_RE = LazyRegex(r"^Step (\d{1,15})(?:/\d+)?\s*[|,]\s*(.*)$")
+VAL_BPB_RE = LazyRegex(r"Validation bpb:\s*(\S+)", re.IGNORECASE)
+TRAIN_BPB_RE = LazyRegex(r"Train bpb:\s*([^\s|]+)", re.IGNORECASE)
+FIELD_KEY_RE = LazyRegex(r"[\w/ ]+")
+PARAMS_RE = LazyRegex(r"^(?:Number of parameters|total)\s*:\s*(\d[\d,]{0,23})$")
+VOCAB_RE = LazyRegex(r"^Vocab size: (\d[\d,]{0,23})\b")
+BATCH_RE = LazyRegex(r"^Total batch size (\d[\d,]{0,23}) =>")
+RANK_RE = LazyRegex(r"^\[rank (\d+)\]")
 
 
 def sniff(lines: list[str]) -> int:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from ..model import LogMeta, ParsedLog
 from ..read import LogText
-from .lines import NAN, NUMERIC_START, as_sample, clean_line, is_elision, numeric, pieces, to_float
+from .lines import NAN, NUMERIC_START, LazyRegex, as_sample, clean_line, is_elision, numeric, pieces, to_float
 from .table import LossTableBuilder
 
 NAME = "nanogpt"
@@ -45,12 +45,12 @@ BLOCK = 1 << 17
 # Forks that print losses in bits per character add a unit after each value ("loss 6.1854 BPC").
 UNIT_WORD = r"\s+(?:BPC|bpc|bits?)"
 UNIT = r"(?:" + UNIT_WORD + r")?"
-EVAL_RE = re.compile(
+EVAL_RE = LazyRegex(
     r"^step\s+(\d{1,15})\s*[:|]\s*train loss\s+([^\s,|]+)" + UNIT + r",?\s*\|?\s*val loss\s+(\S+)"
 )
 # the LLMs-from-scratch book's eval line, searched for: it is often glued to a tqdm bar
-EP_STEP_RE = re.compile(r"\bEp (\d{1,6}) \(Step (\d{1,15})\): Train loss ([^\s,]+), Val loss (\S+)")
-ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)" + UNIT + r"(?:,|$)(.*)")
+EP_STEP_RE = LazyRegex(r"\bEp (\d{1,6}) \(Step (\d{1,15})\): Train loss ([^\s,]+), Val loss (\S+)")
+ITER_RE = LazyRegex(r"^iter (\d{1,15}): loss (\S+?)" + UNIT + r"(?:,|$)(.*)")
 # sniff's test of an iter line in one match, twice as fast as ITER_RE and numeric(loss), with the
 # same answer for every line:
 # - numeric(loss) is a lookahead where the loss starts. The start is fixed (the digits before
@@ -61,28 +61,28 @@ ITER_RE = re.compile(r"^iter (\d{1,15}): loss (\S+?)" + UNIT + r"(?:,|$)(.*)")
 #   of non-space characters from the loss holds a "," after its first character, or else is
 #   followed by the line's end ($) or by a unit word and then "," or the end. That is what the
 #   lazy form accepts: its "," can only be inside the run, its `$` and unit only after all of it.
-ITER_SNIFF_RE = re.compile(
+ITER_SNIFF_RE = LazyRegex(
     r"^iter \d{1,15}: loss (?=(?i:" + NUMERIC_START.pattern + r"))\S[^\s,]*(?:,|$|" + UNIT_WORD + r"(?:,|$))"
 )
-BITS_RE = re.compile(r"\d\s+(?:BPC|bpc|bits?)\b")
+BITS_RE = LazyRegex(r"\d\s+(?:BPC|bpc|bits?)\b")
 # anchored at word starts, with the colon optional as a unit: no quadratic backtracking on a
 # long garbled tail
-FIELD_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*(?::\s*)?(-?[0-9.eE+-]+|nan|inf|-inf)")
-TOKENS_RE = re.compile(
+FIELD_RE = LazyRegex(r"(?<![A-Za-z_])([A-Za-z_]+)\s*(?::\s*)?(-?[0-9.eE+-]+|nan|inf|-inf)")
+TOKENS_RE = LazyRegex(
     r"^(?:tokens per iteration will be|total number of tokens per iteration):?\s*(\d[\d,]{0,23})"
 )
-VOCAB_RE = re.compile(
+VOCAB_RE = LazyRegex(
     r"^(?:found )?vocab_size = (\d+)|^defaulting to vocab_size of GPT-2 to (\d+)"
     r"|^forcing vocab_size=(\d+)"
 )
-PARAMS_RE = re.compile(r"^number of parameters: (\d{1,12}(?:\.\d{1,6})?)M")
-DECAYED_RE = re.compile(r"^num (non-)?decayed parameter tensors: \d+, with (\d[\d,]{0,23}) parameters")
-OVERRIDE_RE = re.compile(r"^Overriding: (\w+) = (.*)$")
-CONFIG_FILE_RE = re.compile(r"^Overriding config with (.+):$")
-DROPOUT_RE = re.compile(r"^overriding dropout rate to (\S+)")
+PARAMS_RE = LazyRegex(r"^number of parameters: (\d{1,12}(?:\.\d{1,6})?)M")
+DECAYED_RE = LazyRegex(r"^num (non-)?decayed parameter tensors: \d+, with (\d[\d,]{0,23}) parameters")
+OVERRIDE_RE = LazyRegex(r"^Overriding: (\w+) = (.*)$")
+CONFIG_FILE_RE = LazyRegex(r"^Overriding config with (.+):$")
+DROPOUT_RE = LazyRegex(r"^overriding dropout rate to (\S+)")
 # Forks that change the LR during the run print it on a line of its own (`LINESEARCH LR: 0.0039`,
 # `lr = 3e-4`); it holds for the iterations that follow.
-LR_LINE_RE = re.compile(
+LR_LINE_RE = LazyRegex(
     r"^(?:[A-Za-z_!]+ )?(?:lr|LR|learning[ _]rate)\s*[:=]\s*(-?[0-9.]+(?:[eE][-+]?\d+)?)\s*$"
 )
 

@@ -24,26 +24,25 @@ not restricted to rank 0; the repeats of a step collapse into one row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "torchtitan"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch"}
 DETECTION_ORDER = 70  # breaks ties in detection: lower wins (formats.py)
 
-STEP_RE = re.compile(r"^step:\s*(\d{1,15})\s+loss:\s*(\S+)(.*)$")
-VALIDATE_RE = re.compile(r"^validate step:\s*(\d{1,15})\s+loss:\s*(\S+)")
-GRAD_NORM_RE = re.compile(r"\bgrad_norm:\s*(\S+)")
-MFU_RE = re.compile(r"\bmfu:\s*([\d.]{1,20})%")
-PARAMS_RE = re.compile(r"size: (\d[\d,]{0,23}) total parameters")
-TOTAL_STEPS_RE = re.compile(r"\btotal steps (\d{1,15})\b")
-TOKENS_PER_STEP_RE = re.compile(r"\b(\d{1,18}) tokens per train step\b")
-BATCH_RE = re.compile(r"\bglobal batch size (\d{1,12}), sequence length (\d{1,9})\b")
-STARTS_AT_RE = re.compile(r"^Training starts at step (\d{1,15})")
+STEP_RE = LazyRegex(r"^step:\s*(\d{1,15})\s+loss:\s*(\S+)(.*)$")
+VALIDATE_RE = LazyRegex(r"^validate step:\s*(\d{1,15})\s+loss:\s*(\S+)")
+GRAD_NORM_RE = LazyRegex(r"\bgrad_norm:\s*(\S+)")
+MFU_RE = LazyRegex(r"\bmfu:\s*([\d.]{1,20})%")
+PARAMS_RE = LazyRegex(r"size: (\d[\d,]{0,23}) total parameters")
+TOTAL_STEPS_RE = LazyRegex(r"\btotal steps (\d{1,15})\b")
+TOKENS_PER_STEP_RE = LazyRegex(r"\b(\d{1,18}) tokens per train step\b")
+BATCH_RE = LazyRegex(r"\bglobal batch size (\d{1,12}), sequence length (\d{1,9})\b")
+STARTS_AT_RE = LazyRegex(r"^Training starts at step (\d{1,15})")
 
 
 def sniff(lines: list[str]) -> int:

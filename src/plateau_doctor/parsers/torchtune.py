@@ -22,25 +22,24 @@ finetune True.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..model import ParsedLog
-from .lines import NAN, NumberedLines, as_sample, to_float
+from .lines import NAN, LazyRegex, NumberedLines, as_sample, to_float
 from .table import LossTableBuilder
 
 NAME = "torchtune"
 TRAITS = {"eval_kind": "fixed", "loss_kind": "micro_batch", "finetune": True}
 DETECTION_ORDER = 100  # breaks ties in detection: lower wins (formats.py)
 
-STEP_RE = re.compile(r"^Step (\d{1,15}) \| (\S.*)$")
-FIELD_RE = re.compile(r"(?<!\S)([\w/.-]{1,80}):(\S{1,40})(?!\S)")
-TQDM_RE = re.compile(
+STEP_RE = LazyRegex(r"^Step (\d{1,15}) \| (\S.*)$")
+FIELD_RE = LazyRegex(r"(?<!\S)([\w/.-]{1,80}):(\S{1,40})(?!\S)")
+TQDM_RE = LazyRegex(
     r"^(\d{1,6})\|(\d{1,15})\|Loss: ([-+]?(?:[\d.]{1,30}(?:[eE][-+]?\d{1,3})?|nan|inf))"
     r"(?::\s+\d{1,3}%\|[^|]{0,200}\|\s*(\d{1,15})/(\d{1,15}))?"
 )
-VALIDATION_RE = re.compile(r"^Validation loss: (\S+)")
-EPOCHS_RE = re.compile(r"^epochs: (\d{1,9})$")
+VALIDATION_RE = LazyRegex(r"^Validation loss: (\S+)")
+EPOCHS_RE = LazyRegex(r"^epochs: (\d{1,9})$")
 
 
 def sniff(lines: list[str]) -> int:
