@@ -472,6 +472,20 @@ def test_strict_lines_really_take_the_block_path():
     assert scan.iters.tolist() == [0, 1]
 
 
+def test_the_allocator_is_settled_once_before_the_first_big_block_and_never_for_a_small_log(monkeypatch):
+    from plateau_doctor.parsers import nanogpt_fast
+
+    calls = []
+    monkeypatch.setattr(nanogpt_fast, "settle_allocator", lambda: calls.append(1))
+    small = "".join(it(i) + "\n" for i in range(100))
+    nanogpt.parse_source(LogText("t", io.BytesIO(small.encode())))
+    assert calls == []
+    big = "".join(it(i) + "\n" for i in range(24_000))  # ~4 blocks
+    parsed = nanogpt.parse_source(LogText("t", io.BytesIO(big.encode())))
+    assert calls == [1]
+    assert len(parsed.iter_table) == 24_000
+
+
 @pytest.mark.parametrize(
     "line, step, train, val",
     [
