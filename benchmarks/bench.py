@@ -14,7 +14,8 @@ alike, and the table shows the median of the per-round ratios:
                extracting the same fields (iter, loss, time, mfu; step, train, val)
   diagnose     `plateau-doctor diagnose LOG`, the whole process, against that mawk; its peak RSS
   after parse  the diagnosis of the parsed table (api.diagnose(parsed=...)), as a share of
-               parse + diagnosis in one process
+               parse + diagnosis in one process, with the rules already loaded as the command
+               line loads them before it reads the log (their loading is shown on its own line)
   csv/parquet  `plateau-doctor parse LOG --to csv|parquet --output FILE` against mawk
   start-up     `--version` / `--help` against `python -c "import typer, rich"` (the CLI libraries'
                floor; `import click, rich.console` where typer is not installed), and
@@ -79,15 +80,21 @@ num non-decayed parameter tensors: 25, with 19,200 parameters
 using fused AdamW: True
 compiling the model... (takes a ~minute)"""
 
-# Runs in a fresh interpreter: imports first (not timed), then the parse, then diagnose. Neither
-# needs pandas (the loss table is numpy; DataFrames are built only on request).
+# Runs in a fresh interpreter, in the order `plateau-doctor diagnose` works: imports, then the
+# rules loaded (the command line checks --select/--ignore and the settings file against them
+# before it reads the log; timed on its own), then the parse, then the diagnosis. None of it needs
+# pandas (the loss table is numpy; DataFrames are built only on request).
 WORKER = r"""
 import json, sys, time
 import numpy
 import plateau_doctor.api as api
+from plateau_doctor.rules import load_rules
+started = time.perf_counter()
+load_rules()
+rules_s = time.perf_counter() - started
 started = time.perf_counter()
 parsed = api.parse(sys.argv[1])
-result = {"parse_s": time.perf_counter() - started, "rows": len(parsed.iter_table)}
+result = {"parse_s": time.perf_counter() - started, "rows": len(parsed.iter_table), "rules_s": rules_s}
 started = time.perf_counter()
 try:
     api.diagnose(sys.argv[1], parsed=parsed)
@@ -287,6 +294,11 @@ def report(rows: list[dict], n_lines: int, size: int) -> tuple[str, dict[str, fl
         f"{'peak RSS, diagnose (whole process)':<38} {rss:>6.0f}MB  {'':<26} {'':>8}  "
         f"{'':>6}  {'<= 100MB':>7}  {_ok(rss <= 100)}"
     )
+    rules_s = median(rows, "rules_s")
+    if rules_s is not None:
+        lines.append(
+            f"{'loading the rules (before the parse)':<38} {_s(rules_s):>8}  once per process, log size apart"
+        )
     lines.append("")
     lines.append(f"median of {len(rows)} rounds; each ratio is taken within one round.")
     for flag in ("--version", "--help"):
