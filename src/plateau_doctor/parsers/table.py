@@ -73,6 +73,11 @@ class Column:
 
     def extend(self, values: np.ndarray | float, count: int) -> None:
         """Append a block: a vector of `count` values, or one value repeated `count` times."""
+        data = self.data
+        if data is not None and not self.tail and self.filled + count <= len(data):  # the usual case
+            data[self.filled : self.filled + count] = values
+            self.filled += count
+            return
         if not hasattr(values, "dtype") and self._stays_constant(values):
             self.filled += count
             return
@@ -140,11 +145,14 @@ class Column:
             first = value
         else:
             return False  # no rows at all
-        if (value is not None and not _same(first, value)) or not all(_same(first, v) for v in self.tail):
+        if value is not None and not _same(first, value):
             return False
+        if self.tail:  # rows added one by one since: they join the run if they repeat it too
+            if not all(_same(first, v) for v in self.tail):
+                return False
+            self.filled += len(self.tail)
+            self.tail = array(self.typecode)
         self.constant = (first,)
-        self.filled += len(self.tail)
-        self.tail = array(self.typecode)
         return True
 
     def _materialise(self, extra: int) -> None:
@@ -261,12 +269,14 @@ class LossTableBuilder:
 
         if not len(iters):
             return
-        drops = np.flatnonzero(iters[1:] < iters[:-1]) + 1
-        bounds = [0, *drops.tolist(), len(iters)]
+        bounds = [0, len(iters)]
+        if len(iters) > 1 and (iters[1:] < iters[:-1]).any():  # rare: a restart inside the block
+            bounds[1:1] = (np.flatnonzero(iters[1:] < iters[:-1]) + 1).tolist()
         for a, b in zip(bounds, bounds[1:], strict=False):
-            if self.last_iter is not None and int(iters[a]) < self.last_iter:
+            first = int(iters[a])
+            if self.last_iter is not None and first < self.last_iter:
                 self.new_segment()
-            self._note_start(int(iters[a]), int(lines[a]))
+            self._note_start(first, int(lines[a]))
             count = b - a
             cols = self._iter
             cols["iter"].extend(iters[a:b], count)
