@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from plateau_doctor.analyse.timing import iteration_timing
 
@@ -32,6 +33,21 @@ def test_median_mfu_ignores_iterations_without_a_measurement():
         iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), np.full(8, np.nan)).median_mfu_percent
         is None
     )
+
+
+@pytest.mark.parametrize(
+    "mfu",
+    [
+        [np.nan, np.nan, 30.0, 34.0, 31.0, 33.0, 32.0, 35.0],  # placeholders first: read as a view
+        [30.0, np.nan, 34.0, 31.0, np.inf, 33.0, 32.0, 35.0],  # gaps anywhere: the finite ones
+        [30.0, 34.0, 31.0, 33.0, 32.0, 35.0, np.nan, -np.inf],  # gaps at the end
+    ],
+)
+def test_median_mfu_is_np_median_of_the_finite_values_wherever_the_gaps_are(mfu):
+    values = np.array(mfu)
+    timing = iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), values)
+    assert timing.median_mfu_percent == np.median(values[np.isfinite(values)])
+    assert np.array_equal(values, np.array(mfu), equal_nan=True)  # the input is left as it was
 
 
 def test_post_eval_iterations_are_found_when_steps_are_out_of_order():

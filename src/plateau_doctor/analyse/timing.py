@@ -35,7 +35,8 @@ def iteration_timing(
     finite = np.isfinite(times)
     evals = np.asarray(eval_steps)
     is_eval = _is_one_of(steps, evals[evals > 0]) & finite
-    normal = finite & ~is_eval & (steps != steps.min())
+    first_iter = steps.min()
+    normal = finite & ~is_eval & (steps != first_iter)
     if not normal.any():
         return None
     median = finite_median(times[normal])
@@ -45,7 +46,7 @@ def iteration_timing(
         int(normal.sum()),
         excess,
         int(is_eval.sum()),
-        int(steps.min()),
+        int(first_iter),
         int(steps.max()),
         n_timed=int(finite.sum()),
         log_interval=_median_gap(steps),
@@ -57,7 +58,7 @@ def _median_gap(steps: np.ndarray) -> float:
     if len(steps) < 2:
         return 1.0
     gaps = np.diff(steps)
-    if gaps.min() == gaps.max():  # the usual case, a fixed log_interval: no median to sort for
+    if (gaps == gaps[0]).all():  # the usual case, a fixed log_interval: no median to sort for
         return float(gaps[0])
     return float(finite_median(gaps))
 
@@ -67,9 +68,12 @@ def _finite_median(values: np.ndarray | None) -> float | None:
         return None
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    if not finite.any():
+    first = int(finite.argmax()) if len(values) else 0  # the first finite value (0: none)
+    if not len(values) or not finite[first]:
         return None
-    return finite_median(values if finite.all() else values[finite])
+    if finite[first:].all():  # the usual gap: nanoGPT's -100% placeholders before MFU is measured
+        return finite_median(values[first:])  # a view: no copy of a million values
+    return finite_median(values[finite])
 
 
 def _is_one_of(steps: np.ndarray, wanted: np.ndarray) -> np.ndarray:
