@@ -23,6 +23,9 @@ def test_log_interval_is_the_median_gap_between_logged_iterations():
     assert iteration_timing(np.arange(0, 500, 10), np.full(50, 5.0), np.array([])).log_interval == 10.0
     steps = np.array([0, 10, 20, 30, 31, 40, 50, 60])
     assert iteration_timing(steps, np.full(8, 5.0), np.array([])).log_interval == 10.0
+    # the first and last gaps agree, the others do not: still a median, not the first gap
+    steps = np.array([0, 10, 40, 70, 80])
+    assert iteration_timing(steps, np.full(5, 5.0), np.array([])).log_interval == 20.0
 
 
 def test_median_mfu_ignores_iterations_without_a_measurement():
@@ -48,6 +51,10 @@ def test_median_mfu_is_np_median_of_the_finite_values_wherever_the_gaps_are(mfu)
     timing = iteration_timing(np.arange(8), np.full(8, 5.0), np.array([]), values)
     assert timing.median_mfu_percent == np.median(values[np.isfinite(values)])
     assert np.array_equal(values, np.array(mfu), equal_nan=True)  # the input is left as it was
+
+
+def test_a_single_mfu_value_is_its_own_median():
+    assert iteration_timing(np.arange(5), np.full(5, 2.0), np.array([]), 30.0).median_mfu_percent == 30.0
 
 
 def test_post_eval_iterations_are_found_when_steps_are_out_of_order():

@@ -2,6 +2,8 @@
 (shapes from real logs: torchrun, srun, torchtitan's and torchtune's loggers, glog, DeepSpeed),
 tqdm bars with a line glued behind them, and what must be left alone."""
 
+import copy
+import pickle
 import re
 import subprocess
 import sys
@@ -197,8 +199,18 @@ def test_a_lazy_regex_compiles_at_its_first_use_and_then_is_the_pattern():
     assert lazy.compiled is expected  # re's own cache: the very same pattern object
     assert (lazy.pattern, lazy.flags) == (expected.pattern, expected.flags)
     assert lazy.findall("iter 1 iter 2") == ["1"]
-    with pytest.raises(AttributeError):
-        lazy.__reduce_ex_hook__  # noqa: B018 - dunder probes are not passed to the pattern
+
+
+@pytest.mark.parametrize("used", [False, True])
+def test_a_lazy_regex_survives_copy_and_pickle_as_a_lazy_regex(used):
+    """copy and pickle probe for dunder hooks; handed on to the pattern they recursed (copy,
+    pickle) or turned the object into a compiled pattern (deepcopy)."""
+    lazy = LazyRegex(r"^step (\d+)")
+    if used:
+        lazy.match("step 1")
+    for clone in (copy.copy(lazy), copy.deepcopy(lazy), pickle.loads(pickle.dumps(lazy))):
+        assert type(clone) is LazyRegex
+        assert clone.match("step 42").group(1) == "42"
 
 
 def test_importing_the_parsers_compiles_no_format_pattern():

@@ -66,7 +66,7 @@ def _median_gap(steps: np.ndarray) -> float:
 def _finite_median(values: np.ndarray | None) -> float | None:
     if values is None:
         return None
-    values = np.asarray(values, dtype=float)
+    values = np.asarray(values, dtype=float).ravel()
     finite = np.isfinite(values)
     first = int(finite.argmax()) if len(values) else 0  # the first finite value (0: none)
     if not len(values) or not finite[first]:
