@@ -153,3 +153,12 @@ def test_nanogpt_lr_stays_between_zero_and_peak_for_any_schedule(it, warmup, dec
     assert nanogpt_lr(np.array([it]), peak, warmup, decay, peak * min_share, old_warmup=old)[
         0
     ] == pytest.approx(lr)
+
+
+def test_a_logged_lr_read_out_of_step_order_is_summarised_as_in_order():
+    iters = np.arange(0, 3_000, 10)
+    lrs = nanogpt_lr(iters, 6e-4, 200, 3_000, 6e-5)
+    shuffle = np.random.default_rng(3).permutation(len(iters))
+    assert logged_lr_trend(iters[shuffle], lrs[shuffle], warmup_iters=200) == logged_lr_trend(
+        iters, lrs, warmup_iters=200
+    )

@@ -64,11 +64,15 @@ def binned(c: Curve, bins: int = BINS) -> Curve:
         return c
     edges = np.linspace(c.steps[0], c.steps[-1], bins + 1)
     idx = np.clip(np.searchsorted(edges, c.steps, side="right") - 1, 0, bins - 1)
+    # step-sorted (the usual case): each bin is one slice, found by a binary search, instead of
+    # a pass over every point per bin (a million iterations: 40 passes of three masks each)
+    in_order = bool(np.all(idx[1:] >= idx[:-1]))
+    bounds = np.searchsorted(idx, np.arange(bins + 1)).tolist() if in_order else None
     steps, values, lines = [], [], []
     for b in range(bins):
-        mask = idx == b
-        if mask.any():
-            steps.append(float(median(c.steps[mask])))
-            values.append(float(median(c.values[mask])))
-            lines.append(int(c.lines[mask][-1]))
+        points = slice(bounds[b], bounds[b + 1]) if in_order else idx == b
+        if c.steps[points].size:
+            steps.append(float(median(c.steps[points])))
+            values.append(float(median(c.values[points])))
+            lines.append(int(c.lines[points][-1]))
     return Curve(np.array(steps), np.array(values), np.array(lines))

@@ -217,8 +217,9 @@ def logged_lr_trend(iters, lrs, warmup_iters: int | None = None) -> LoggedLR | N
     it, lr = it[keep], lr[keep]
     if len(lr) == 0:
         return None
-    order = np.argsort(it, kind="stable")
-    it, lr = it[order], lr[order]
+    if not np.all(it[1:] >= it[:-1]):  # printed in step order, as usual: already sorted
+        order = np.argsort(it, kind="stable")
+        it, lr = it[order], lr[order]
 
     if warmup_iters is not None and np.any(it >= warmup_iters):
         start = int(np.argmax(it >= warmup_iters))
