@@ -124,6 +124,26 @@ def test_trainer_state_read_whole_gives_the_line_path_notes(tmp_path):
             assert from_file.meta.n_lines == from_lines.meta.n_lines
 
 
+def test_a_state_of_many_blocks_with_bad_bytes_reads_as_its_decoded_lines(tmp_path):
+    """Read whole, the state is decoded once from the blocks' bytes and its lines counted per
+    block: the same text and line count as decoding it line by line, across block boundaries,
+    with invalid UTF-8, multibyte characters and CRLF endings."""
+    from plateau_doctor.read import open_log
+
+    history = [{"loss": 2.0 + i / 1e5, "step": i + 1, "note": "é—" * (i % 7)} for i in range(30_000)]
+    text = json.dumps({**STATE, "log_history": history}, indent=2, ensure_ascii=False)
+    raw = text.replace('"note": "é', '"note": "\udcff', 5).encode("utf-8", "surrogateescape")
+    for ending in (b"", b"\r\n"):
+        path = tmp_path / "trainer_state.json"
+        path.write_bytes(raw.replace(b"\n", b"\r\n") + ending if ending else raw)
+        from_file = hf_trainer.parse_source(open_log(str(path)))
+        from_lines = hf_trainer.parse(path.read_bytes().decode("utf-8", "replace").splitlines())
+        assert len(from_file.iters) == 30_000
+        assert from_file.iters.equals(from_lines.iters)
+        assert from_file.meta.n_lines == from_lines.meta.n_lines
+        assert from_file.meta.notes == from_lines.meta.notes
+
+
 def test_real_stdout_logs_parse_every_dict(real_log):
     expected = {  # file: (loss dicts, eval dicts) as counted with grep
         "real_50_hf_trainer_deberta_xxl_normal.log": (35, 9),
