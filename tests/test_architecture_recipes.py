@@ -58,6 +58,7 @@ def test_the_add_a_format_recipe_is_a_working_format(package):
     module = formats["example_trainer"]
     lines = ["epoch 1 step 10 loss 2.50", "epoch 1 step 20 loss 2.41 val 2.60", "a line of prose"]
     assert module.sniff(lines) == 2
+    assert module.sniff([*lines, "[rank0]: epoch 1 step 30 loss 2.30", "epoch 1 step 40 loss nan"]) == 3
     parsed = module.parse(lines)
     assert list(parsed.iters["loss"]) == [2.5, 2.41] and list(parsed.evals["val_loss"]) == [2.6]
     assert parsed.meta.eval_kind == "fixed"
