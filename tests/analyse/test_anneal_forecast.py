@@ -265,10 +265,18 @@ def test_forecast_run_end_refuses_without_config_or_length_or_when_done():
     assert done.kind == "done" and report_entry(done)["val_loss"] is None
 
 
+def _weighted_picks(rng: np.random.Generator, weight: np.ndarray, size: int) -> np.ndarray:
+    """_sorted_picks' picks in the draws' own order, to hold against rng.choice."""
+    from plateau_doctor.analyse.anneal_forecast import _sorted_picks
+
+    counts, order = _sorted_picks(rng, weight, size)
+    picks = np.empty(size, dtype=np.int64)
+    picks[order] = np.repeat(np.arange(len(counts)), counts)
+    return picks
+
+
 @pytest.mark.parametrize("cells", [1, 7, 9600])
 def test_weighted_picks_are_rng_choice_and_leave_the_generator_where_choice_does(cells):
-    from plateau_doctor.analyse.anneal_forecast import _weighted_picks
-
     weight = np.random.default_rng(cells).random(cells) ** 4
     weight /= weight.sum()
     ours, numpy_s = np.random.default_rng(0), np.random.default_rng(0)
@@ -279,8 +287,6 @@ def test_weighted_picks_are_rng_choice_and_leave_the_generator_where_choice_does
 
 
 def test_weights_choice_refuses_are_refused_the_same_way():
-    from plateau_doctor.analyse.anneal_forecast import _weighted_picks
-
     with pytest.raises(ValueError):
         _weighted_picks(np.random.default_rng(0), np.array([0.5, 0.6]), 10)
 

@@ -431,15 +431,6 @@ def _sorted_picks(rng: np.random.Generator, weight: np.ndarray, size: int) -> tu
     return np.diff(below, prepend=0, append=size), order
 
 
-def _weighted_picks(rng: np.random.Generator, weight: np.ndarray, size: int) -> np.ndarray:
-    """_sorted_picks' picks in the draws' own order: rng.choice(len(weight), size=size, p=weight),
-    the same indices and the same draws taken from rng (the tests hold it to choice)."""
-    counts, order = _sorted_picks(rng, weight, size)
-    picks = np.empty(size, dtype=np.int64)
-    picks[order] = np.repeat(np.arange(len(counts)), counts)
-    return picks
-
-
 def forecast_curve(
     steps,
     losses,

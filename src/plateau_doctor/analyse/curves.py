@@ -71,8 +71,9 @@ def binned(c: Curve, bins: int = BINS) -> Curve:
     steps, values, lines = [], [], []
     for b in range(bins):
         points = slice(bounds[b], bounds[b + 1]) if in_order else idx == b
-        if c.steps[points].size:
-            steps.append(float(median(c.steps[points])))
+        in_bin = c.steps[points]
+        if in_bin.size:
+            steps.append(float(median(in_bin)))
             values.append(float(median(c.values[points])))
             lines.append(int(c.lines[points][-1]))
     return Curve(np.array(steps), np.array(values), np.array(lines))

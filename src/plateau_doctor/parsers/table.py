@@ -270,8 +270,9 @@ class LossTableBuilder:
         if not len(iters):
             return
         bounds = [0, len(iters)]
-        if len(iters) > 1 and (iters[1:] < iters[:-1]).any():  # rare: a restart inside the block
-            bounds[1:1] = (np.flatnonzero(iters[1:] < iters[:-1]) + 1).tolist()
+        drops = iters[1:] < iters[:-1]
+        if drops.any():  # rare: a restart inside the block
+            bounds[1:1] = (np.flatnonzero(drops) + 1).tolist()
         for a, b in zip(bounds, bounds[1:], strict=False):
             first = int(iters[a])
             if self.last_iter is not None and first < self.last_iter:
