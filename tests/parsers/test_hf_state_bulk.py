@@ -64,3 +64,21 @@ def test_bulk_table_is_the_loop_table(name: str, monkeypatch: pytest.MonkeyPatch
             assert mine[key].dtype == theirs[key].dtype, key
             assert np.array_equal(mine[key], theirs[key], equal_nan=True), key
     assert fast.meta == slow.meta
+
+
+def test_bulk_history_allocates_each_column_once_and_keeps_line_zero_without_a_row_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plateau_doctor.parsers import table
+
+    def no_growth(self, capacity: int):
+        raise AssertionError("a column was copied to grow")
+
+    monkeypatch.setattr(table.Column, "_moved", no_growth)
+    history = [{"loss": 3.0 - i / 1e4, "learning_rate": 1e-4, "step": i} for i in range(1, 5001)]
+    for step in (1000, 2000, 3000, 4000):  # evals cut the rows into five blocks
+        history.insert(step, {"eval_loss": 2.5, "step": step})
+    parsed = hf_trainer._parse_state(json.dumps({"log_history": history}, indent=2).split("\n"))
+    lines = parsed.iter_table["line"]
+    assert len(lines) == 5000 and not lines.any()
+    assert lines.strides == (0,)  # one stored zero, viewed 5000 times

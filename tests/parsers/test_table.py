@@ -83,3 +83,19 @@ def test_runs_from_scratch_pasted_one_after_another_leave_the_last_one_and_its_r
         "2 runs that start from step 0; the report is about the last one, from line 6" in n
         for n in parsed.meta.notes
     )
+
+
+def test_a_block_given_one_line_number_for_every_row_is_the_block_given_that_number_per_row():
+    from plateau_doctor.parsers.table import LossTableBuilder
+
+    iters = np.array([5, 6, 7, 2, 3], dtype=np.int64)  # a restart inside the block
+    loss = np.array([3.0, 2.9, 2.8, 3.1, 3.0])
+    tables = []
+    for lines in (0, np.zeros(5, dtype=np.int64)):
+        builder = LossTableBuilder("test", {})
+        builder.add_iter_block(iters, loss, lines, time_ms=np.nan, mfu=np.nan)
+        tables.append(builder.build(0).iter_table)
+    scalar, vector = tables
+    for key in vector.arrays:
+        assert np.array_equal(scalar[key], vector[key], equal_nan=True), key
+        assert scalar[key].dtype == vector[key].dtype, key

@@ -85,8 +85,14 @@ def parse_source(source: LogText) -> ParsedLog:
     first = next((line.strip() for line in source.head(HEAD_LINES) if line.strip()), "")
     if not (first == "{" or first.startswith('{"')):
         return parse(source.lines)
-    text = "".join(str(memoryview(buf)[lo:hi], "utf-8", "replace") for buf, lo, hi in source.blocks())
-    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    pieces: list[str] = []
+    newlines = 0  # counted in the bytes, block by block: a third of the time of str.count on the text
+    for buf, lo, hi in source.blocks():
+        pieces.append(str(memoryview(buf)[lo:hi], "utf-8", "replace"))
+        newlines += buf.count(b"\n", lo, hi)  # decoding keeps every newline byte as it is
+    text = "".join(pieces)
+    del pieces
+    n_lines = newlines + (0 if text.endswith("\n") else 1)
     # decoded with its final newline, which json.loads skips: dropping it first would copy the
     # whole text. An error's position counts it, though, so a document that fails is decoded
     # again without it, for the message the line path (lines joined, no final newline) gives.
@@ -351,6 +357,7 @@ def _bulk_history(history: list, table: LossTableBuilder) -> tuple[int, int] | N
     except OverflowError:  # an int beyond a float's range: _number makes it inf
         return None
     iters = np.array(loss_steps, dtype=np.int64)
+    table.reserve_iters(len(iters))  # the columns are allocated once, never copied to grow
     table.meta.lr_logged = table.meta.lr_logged or bool((lr == lr).any())
     done = 0  # loss rows added so far
     last_row = NO_STEP
@@ -366,10 +373,8 @@ def _bulk_history(history: list, table: LossTableBuilder) -> tuple[int, int] | N
 
 
 def _add_iters(table: LossTableBuilder, iters, loss, lr, grad_norm) -> None:
-    import numpy as np
-
-    zeros = np.zeros(len(iters), dtype=np.int64)  # no log line (line 0)
-    table.add_iter_block(iters, loss, zeros, time_ms=NAN, mfu=NAN, lr=lr, grad_norm=grad_norm)
+    # line 0: no log line (one repeated number, which the table keeps without a row each)
+    table.add_iter_block(iters, loss, 0, time_ms=NAN, mfu=NAN, lr=lr, grad_norm=grad_norm)
 
 
 def _stop_flag(state: dict) -> bool:

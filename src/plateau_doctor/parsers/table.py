@@ -255,7 +255,7 @@ class LossTableBuilder:
         self,
         iters: np.ndarray,
         loss: np.ndarray,
-        lines: np.ndarray,
+        lines: np.ndarray | int,
         *,
         time_ms: np.ndarray | float,
         mfu: np.ndarray | float,
@@ -263,8 +263,8 @@ class LossTableBuilder:
         grad_norm: np.ndarray | float = NAN,
     ) -> None:
         """Many iteration rows at once (numpy vectors, or one value for every row, in add_iter's
-        order), with add_iter's segment rule applied wherever the iteration number goes backwards
-        inside the block."""
+        order; `lines` too, for rows that have no log line), with add_iter's segment rule applied
+        wherever the iteration number goes backwards inside the block."""
         import numpy as np
 
         if not len(iters):
@@ -277,7 +277,7 @@ class LossTableBuilder:
             first = int(iters[a])
             if self.last_iter is not None and first < self.last_iter:
                 self.new_segment()
-            self._note_start(first, int(lines[a]))
+            self._note_start(first, int(lines[a]) if hasattr(lines, "dtype") else lines)
             count = b - a
             cols = self._iter
             cols["iter"].extend(iters[a:b], count)
@@ -285,7 +285,7 @@ class LossTableBuilder:
             for name, values in (("time_ms", time_ms), ("mfu", mfu), ("lr", lr), ("grad_norm", grad_norm)):
                 cols[name].extend(values[a:b] if hasattr(values, "dtype") else values, count)
             cols["segment"].extend(self.segment, count)
-            cols["line"].extend(lines[a:b], count)
+            cols["line"].extend(lines[a:b] if hasattr(lines, "dtype") else lines, count)
             self.last_iter = int(iters[b - 1])
             self.rows_in_segment += count
 
