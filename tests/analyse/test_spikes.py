@@ -195,3 +195,31 @@ def test_a_short_curve_with_a_jump_that_persists_to_its_end_is_an_explosion():
     assert (e.start_iter, e.min_before, e.recovered) == (1152, 1.70, False) and e.ratio > 6
     # the same jump that comes back down is no explosion
     assert detect_explosion(range(9), [1.7, 11.5, 11.7, 1.8, 1.7, 1.6, 1.7, 1.6, 1.5], min_run=3) is None
+
+
+def test_long_curve_spikes_carry_the_previous_blocks_median_and_its_z_at_every_chunk_edge():
+    from plateau_doctor.analyse.spikes import LONG_CURVE, MIN_HISTORY, SPIKE_WINDOW
+    from plateau_doctor.domain.medians import CHUNK_VALUES
+
+    rng = np.random.default_rng(5)
+    n = 3 * CHUNK_VALUES + 777  # several chunks of blocks and a partial last block
+    assert n > LONG_CURVE
+    loss = np.round(3.0 + 0.05 * rng.standard_normal(n), 4)
+    chunk_rows = CHUNK_VALUES // SPIKE_WINDOW
+    planted = [SPIKE_WINDOW + 3, chunk_rows * SPIKE_WINDOW, chunk_rows * SPIKE_WINDOW - 1, n - 5, n - 800]
+    planted += rng.integers(SPIKE_WINDOW, n, 20).tolist()
+    loss[planted] += 1.0
+    found = detect_spikes(np.arange(n), loss, sigma=0.05)
+    blocks = n // SPIKE_WINDOW
+    medians = np.median(loss[: blocks * SPIKE_WINDOW].reshape(blocks, SPIKE_WINDOW), axis=1)
+    expected = []
+    for k in range(MIN_HISTORY, n):
+        block = k // SPIKE_WINDOW
+        if block == 0:
+            continue  # the first block's running baseline is another test's
+        baseline = medians[min(block, blocks) - 1]
+        z = (loss[k] - baseline) / 0.05
+        if z > 6.0:
+            expected.append((k, float(baseline), float(z)))
+    got = [(s.index, s.baseline, s.z) for s in found if s.index >= SPIKE_WINDOW]
+    assert got == expected and len(got) >= 20

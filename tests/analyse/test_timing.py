@@ -62,3 +62,64 @@ def test_post_eval_iterations_are_found_when_steps_are_out_of_order():
     times = np.array([900.0, 50.0, 50.0, 50.0, 150.0, 50.0])
     timing = iteration_timing(iters, times, np.array([40]))
     assert timing.evals_timed == 1 and timing.eval_excess_ms == 100.0
+
+
+def reference_timing(steps, times, evals, mfu):
+    """The definition, in plain numpy: what iteration_timing's fast paths must give."""
+    finite = np.isfinite(times)
+    is_eval = np.isin(steps, evals[evals > 0]) & finite
+    normal = finite & ~is_eval & (steps != steps.min())
+    if not normal.any():
+        return None
+    median = float(np.median(times[normal]))
+    gaps = np.diff(steps)
+    mfu_finite = mfu[np.isfinite(mfu)]
+    return (
+        median,
+        int(normal.sum()),
+        float(np.clip(times[is_eval] - median, 0, None).sum()),
+        int(is_eval.sum()),
+        int(steps.min()),
+        int(steps.max()),
+        int(finite.sum()),
+        float(np.median(gaps)) if len(gaps) else 1.0,
+        float(np.median(mfu_finite)) if len(mfu_finite) else None,
+    )
+
+
+@pytest.mark.parametrize(
+    "layout", ["fixed gap", "irregular increasing", "shuffled", "repeated steps", "one row"]
+)
+def test_timing_is_its_definition_for_every_layout_of_steps(layout):
+    rng = np.random.default_rng(7)
+    for case in range(60):
+        n = 1 if layout == "one row" else int(rng.integers(2, 400))
+        gap = int(rng.integers(1, 20))
+        steps = np.arange(int(rng.integers(0, 3)), n * gap + 3, gap)[:n]
+        if layout == "irregular increasing":
+            steps = np.cumsum(rng.integers(1, 30, n))
+        elif layout == "shuffled":
+            steps = rng.permutation(steps)
+        elif layout == "repeated steps":
+            steps = np.sort(rng.integers(0, max(2, n // 2), n))
+        times = rng.choice([5.0, 5.5, 6.0, 250.0], n)
+        times[rng.random(n) < 0.1] = np.nan
+        mfu = np.where(rng.random(n) < 0.2, np.nan, rng.choice([30.0, 31.0, 33.5], n))
+        evals = rng.choice(np.concatenate([steps, [0, -1, 10**6]]), int(rng.integers(0, 12)))
+        timing = iteration_timing(steps, times, evals, mfu)
+        expected = reference_timing(steps, times, evals, mfu)
+        if expected is None:
+            assert timing is None, (layout, case)
+            continue
+        got = (
+            timing.median_iter_ms,
+            timing.n_normal,
+            timing.eval_excess_ms,
+            timing.evals_timed,
+            timing.first_iter,
+            timing.last_iter,
+            timing.n_timed,
+            timing.log_interval,
+            timing.median_mfu_percent,
+        )
+        assert got == expected, (layout, case)

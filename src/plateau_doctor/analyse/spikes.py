@@ -72,8 +72,9 @@ def _previous_block_spikes(
     for row in range(1, blocks, rows_per_chunk):  # block b >= 1 against the median of block b - 1
         stop = min(blocks, row + rows_per_chunk)
         chunk = loss[row * window : stop * window].reshape(stop - row, window)
-        baseline = np.broadcast_to(medians[row - 1 : stop - 1, None], chunk.shape)
-        found.append(_above(chunk.ravel(), baseline.ravel(), scale, z_threshold, row * window))
+        z = (chunk - medians[row - 1 : stop - 1, None]) / scale  # _above's z, by rows of a block
+        hits = np.flatnonzero(z > z_threshold)
+        found.append((hits + row * window, medians[row - 1 + hits // window], z.ravel()[hits]))
     tail = loss[blocks * window :]
     found.append(_above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))

@@ -32,35 +32,46 @@ def iteration_timing(
     times = np.asarray(times_ms, dtype=float)
     if not len(steps):
         return None
+    gaps = np.diff(steps)
+    # the usual log: every log_interval-th iteration, in order; then a row is found by a binary
+    # search, the first and last are the ends, and the only row at the first step is row 0 (a
+    # million-row log re-diagnosed at every eval by `watch` saves five passes over its rows)
+    fixed_gap = len(gaps) > 0 and gaps[0] > 0 and bool((gaps == gaps[0]).all())
     finite = np.isfinite(times)
     evals = np.asarray(eval_steps)
-    is_eval = _is_one_of(steps, evals[evals > 0]) & finite
-    first_iter = steps.min()
-    normal = finite & ~is_eval & (steps != first_iter)
-    if not normal.any():
+    evals = evals[evals > 0]
+    if fixed_gap:
+        first_iter, last_iter = steps[0], steps[-1]
+        is_eval = rows_at(steps, evals)
+        is_eval &= finite
+        normal = finite & ~is_eval
+        normal[0] = False
+    else:
+        first_iter, last_iter = steps.min(), steps.max()
+        increasing = bool((gaps > 0).all())
+        is_eval = (rows_at(steps, evals) if increasing else np.isin(steps, evals)) & finite
+        normal = finite & ~is_eval & (steps != first_iter)
+    n_normal = int(np.count_nonzero(normal))
+    if not n_normal:
         return None
     median = finite_median(times[normal])
     excess = float(np.clip(times[is_eval] - median, 0, None).sum())
     return IterationTiming(
         median,
-        int(normal.sum()),
+        n_normal,
         excess,
-        int(is_eval.sum()),
+        int(np.count_nonzero(is_eval)),
         int(first_iter),
-        int(steps.max()),
-        n_timed=int(finite.sum()),
-        log_interval=_median_gap(steps),
+        int(last_iter),
+        n_timed=int(np.count_nonzero(finite)),
+        log_interval=float(gaps[0]) if fixed_gap else _median_gap(gaps),
         median_mfu_percent=_finite_median(mfu_percent),
     )
 
 
-def _median_gap(steps: np.ndarray) -> float:
-    if len(steps) < 2:
-        return 1.0
-    gaps = np.diff(steps)
-    if (gaps == gaps[0]).all():  # the usual case, a fixed log_interval: no median to sort for
-        return float(gaps[0])
-    return float(finite_median(gaps))
+def _median_gap(gaps: np.ndarray) -> float:
+    """The median gap between logged iterations (1 for a single row)."""
+    return float(finite_median(gaps)) if len(gaps) else 1.0
 
 
 def _finite_median(values: np.ndarray | None) -> float | None:
@@ -76,14 +87,17 @@ def _finite_median(values: np.ndarray | None) -> float | None:
     return finite_median(values[finite])
 
 
-def _is_one_of(steps: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """np.isin for the usual case, steps already increasing: a binary search per wanted step
-    instead of a sort of a million steps."""
-    if len(steps) < 2 or not bool(np.all(steps[1:] > steps[:-1])):
-        return np.isin(steps, wanted)
+def rows_at(steps: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """np.isin(steps, wanted) for increasing steps: a binary search per wanted step instead of a
+    sort of a million steps."""
+    mask = np.zeros(len(steps), dtype=bool)
+    mask[positions_of(steps, wanted)] = True
+    return mask
+
+
+def positions_of(steps: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The rows of increasing `steps` whose step is one of `wanted`, ascending, each once."""
     at = np.searchsorted(steps, wanted)
     found = at < len(steps)
-    at = at[found][steps[at[found]] == wanted[found]]
-    mask = np.zeros(len(steps), dtype=bool)
-    mask[at] = True
-    return mask
+    at = np.sort(at[found][steps[at[found]] == wanted[found]])
+    return at[np.concatenate(([True], at[1:] != at[:-1]))] if len(at) else at
