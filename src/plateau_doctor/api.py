@@ -16,6 +16,7 @@ from .read import open_log
 
 if TYPE_CHECKING:
     from .analyse import Analyses
+    from .analyse.live import LiveMemo
 
 
 def parse(path: str | None, log_format: str = "auto", columns: dict[str, str] | None = None) -> ParsedLog:
@@ -124,8 +125,11 @@ def examine(
     settings=None,
     parsed: ParsedLog | None = None,
     columns: dict[str, str] | None = None,
+    live: LiveMemo | None = None,
 ) -> Examination:
-    """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses)."""
+    """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses).
+    `live`: one per growing log, handed to each of its diagnoses (watch), which then read only
+    the rows added since the one before (analyse/live.py); the result is the same."""
     from .analyse import Analyses
     from .analyse.thresholds import analysis_limits
     from .report.verdict import write_verdict
@@ -139,7 +143,7 @@ def examine(
     dataset = dataset_size(dataset_tokens, data_dir, resolved, resolved.is_known(), parsed.meta.vocab_size)
     facts = compute_facts(parsed, resolved, dataset)
     overrides_of_analyses = settings.thresholds.get("ANALYSES") if settings is not None else None
-    analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses))
+    analyses = Analyses(parsed, resolved, facts, analysis_limits(overrides_of_analyses), live)
     fill_analysed_facts(facts, analyses)
     outcome = run_rules(Context(parsed, resolved, facts, analyses), settings)
     notes = list(parsed.meta.notes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +44,9 @@ from .spikes import (
 from .thresholds import analysis_limits
 from .timing import IterationTiming, iteration_timing
 from .trend import Trend, fit_trend
+
+if TYPE_CHECKING:
+    from .live import LiveMemo
 
 __all__ = ["Analyses", "Curve", "Gap", "Pinned"]
 
@@ -130,13 +134,20 @@ def _rolling_median3(values: np.ndarray) -> np.ndarray:
 
 
 class Analyses:
-    """Every shared computation about one run, computed on first use."""
+    """Every shared computation about one run, computed on first use. `live`: what earlier
+    diagnoses of the same growing log read (watch's; see analyse/live.py)."""
 
     def __init__(
-        self, parsed: ParsedLog, config: ResolvedConfig, facts: RunFacts, limits: Limits | None = None
+        self,
+        parsed: ParsedLog,
+        config: ResolvedConfig,
+        facts: RunFacts,
+        limits: Limits | None = None,
+        live: LiveMemo | None = None,
     ) -> None:
         self.parsed, self.config, self.facts = parsed, config, facts
         self.limits = limits or analysis_limits()
+        self.live = live
         self.notes: list[str] = []
 
     # -- the curves ------------------------------------------------------------------------
@@ -854,7 +865,8 @@ class Analyses:
         iters = self.parsed.iter_table
         if iters.empty:
             return None
-        return iteration_timing(iters["iter"], iters["time_ms"], self.parsed.eval_table["step"], iters["mfu"])
+        timing = self.live.timing if self.live else iteration_timing
+        return timing(iters["iter"], iters["time_ms"], self.parsed.eval_table["step"], iters["mfu"])
 
     @cached_property
     def grad_norms(self) -> GradNorms | None:

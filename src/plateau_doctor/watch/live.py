@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import ParsedLog, Report
 from ..parsers.nanogpt import BLOCK
 from ..read import InputError, LineBuffer, decode_run
+
+if TYPE_CHECKING:
+    from ..analyse.live import LiveMemo
 
 SAMPLE_LINES = 5000  # lines kept for format detection, as parsers.SNIFF_LINES
 DECIDE_HITS = 2  # data lines of one format before a live log is taken to be that format
@@ -157,6 +161,12 @@ class LiveLog:
 # -- diagnosis ----------------------------------------------------------------------------------
 
 
+def _new_memo() -> LiveMemo:
+    from ..analyse.live import LiveMemo  # numpy: imported when a diagnosis is, not before
+
+    return LiveMemo()
+
+
 @dataclass
 class Diagnosis:
     """The options every re-diagnosis uses, and the latest result.
@@ -175,6 +185,9 @@ class Diagnosis:
     error: str | None = None
     lines: int = -1  # log lines the report covers
     seconds: list[float] = field(default_factory=list)  # how long each re-diagnosis took
+    # what the re-diagnoses carry from one to the next (analyse/live.py): it holds the columns of
+    # the latest snapshot, and of an outgrown one only until the next re-diagnosis
+    memo: LiveMemo = field(default_factory=_new_memo)
 
     def run(self, parsed: ParsedLog, final: bool = False) -> Report | None:
         from ..api import examine
@@ -188,6 +201,7 @@ class Diagnosis:
                 overrides=self.overrides,
                 dataset_tokens=self.dataset_tokens,
                 parsed=parsed,
+                live=self.memo,
             ).report
             self.error = None
             self.lines = parsed.meta.n_lines

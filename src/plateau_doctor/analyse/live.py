@@ -1,0 +1,181 @@
+"""Analyses of a loss table that grows while it is watched: each diagnosis reads only the rows
+added since the one before.
+
+`watch` re-diagnoses a live log at every eval. Near a million rows, an analysis that passes over
+every row costs milliseconds each time, while the rows since the last eval are a thousand. A
+LiveMemo, kept by watch for its log and handed to each diagnosis (api.examine), holds what these
+analyses have read; every other command diagnoses without one and reads the whole table.
+
+LiveTiming is iteration_timing this way (~12 ms of a ~45 ms re-diagnosis at a million rows): it
+keeps the normal iterations' times and the finite MFUs as domain.sorted_counts, the rows of
+post-eval iterations and the count of timed rows, and adds the new rows to them. Its result is
+iteration_timing's, bit for bit (tests compare them over random growths); whenever the table is
+not the rows already read plus new ones, or its steps stop advancing by one fixed gap, it reads
+the table again from the start, and for any other layout it is iteration_timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..domain.sorted_counts import SortedCounts
+from .timing import IterationTiming, iteration_timing, positions_of, rows_at
+
+
+class LiveTiming:
+    """Call it as iteration_timing, with the same table each time, grown."""
+
+    def __init__(self) -> None:
+        self._read: _Read | None = None
+
+    def __call__(
+        self,
+        iters: np.ndarray,
+        times_ms: np.ndarray,
+        eval_steps: np.ndarray,
+        mfu_percent: np.ndarray | None = None,
+    ) -> IterationTiming | None:
+        steps = np.asarray(iters).ravel()
+        times = np.asarray(times_ms, dtype=float).ravel()
+        evals = np.asarray(eval_steps).ravel()
+        evals = evals[evals > 0]
+        mfu = None if mfu_percent is None else np.asarray(mfu_percent, dtype=float).ravel()
+        read = self._read
+        if read is None or not read.grown_into(steps, times, evals, mfu):
+            read = _Read.start(steps, times, evals, mfu)
+            if read is not None and not read.grown_into(steps, times, evals, mfu):
+                read = None  # not one fixed gap from start to end
+        self._read = read
+        if read is None:
+            return iteration_timing(steps, times, evals, mfu)
+        read.add(steps, times, evals, mfu)
+        return read.timing()
+
+
+@dataclass
+class _Read:
+    """What has been read of the table: the columns as they were (views; a later table must begin
+    with exactly these rows), the eval steps, and the running tallies."""
+
+    steps: np.ndarray
+    times: np.ndarray
+    mfu: np.ndarray | None
+    evals: np.ndarray
+    gap: int  # every step is the previous one plus this
+    normal: SortedCounts  # times of the rows neither the first nor at an eval step
+    eval_rows: np.ndarray  # rows at an eval step with a finite time, ascending
+    timed: int  # rows with a finite time
+    mfus: SortedCounts | None  # the finite MFU values
+
+    @classmethod
+    def start(cls, steps, times, evals, mfu) -> _Read | None:
+        """The tallies of rows 0 and 1 (then `add` reads the rest); None unless the table is in
+        step order with a fixed gap, the layout followed here."""
+        if len(steps) < 2 or len(times) != len(steps) or (mfu is not None and len(mfu) != len(steps)):
+            return None
+        gap = steps[1] - steps[0]
+        if gap <= 0:
+            return None
+        first_two = times[:2]
+        finite = np.isfinite(first_two)
+        at_eval = rows_at(steps[:2], evals) & finite
+        normal = finite & ~at_eval
+        normal[0] = False  # the first iteration (compilation) is never a normal one
+        return cls(
+            steps=steps[:2],
+            times=times[:2],
+            mfu=None if mfu is None else mfu[:2],
+            evals=evals,
+            gap=int(gap),
+            normal=SortedCounts(first_two[normal]),
+            eval_rows=np.flatnonzero(at_eval),
+            timed=int(np.count_nonzero(finite)),
+            mfus=None if mfu is None else SortedCounts(mfu[:2][np.isfinite(mfu[:2])]),
+        )
+
+    def grown_into(self, steps, times, evals, mfu) -> bool:
+        """Does the table begin with the rows read, every new step one gap after the one before,
+        and the eval steps with the ones read?"""
+        n = len(self.steps)
+        if len(steps) < n or len(times) != len(steps) or (mfu is None) != (self.mfu is None):
+            return False
+        if mfu is not None and len(mfu) != len(steps):
+            return False
+        if not (_same_rows(self.steps, steps) and _same_rows(self.times, times)):
+            return False
+        if mfu is not None and not _same_rows(self.mfu, mfu):
+            return False
+        if len(evals) < len(self.evals) or not np.array_equal(evals[: len(self.evals)], self.evals):
+            return False
+        new = steps[n - 1 :]
+        return len(new) < 2 or bool((new[1:] - new[:-1] == self.gap).all())
+
+    def add(self, steps, times, evals, mfu) -> None:
+        """Read the rows and eval steps that are new since the last call."""
+        n = len(self.steps)
+        seen = len(self.evals)
+        self.steps, self.times, self.evals = steps, times, evals
+        if mfu is not None:
+            new_mfu = mfu[n:]
+            self.mfus.add(new_mfu[np.isfinite(new_mfu)])
+            self.mfu = mfu
+        # a new eval step may fall on a row read before (a trainer that logs the eval after the
+        # iteration): that row becomes a post-eval one, and no longer a normal one
+        earlier = positions_of(steps[:n], evals[seen:])
+        earlier = earlier[np.isfinite(times[earlier]) & ~np.isin(earlier, self.eval_rows)]
+        if len(earlier):
+            self.normal.remove(times[earlier[earlier > 0]])  # row 0 never was a normal one
+            self.eval_rows = np.sort(np.concatenate([self.eval_rows, earlier]))
+        new_times = times[n:]
+        finite = np.isfinite(new_times)
+        at_eval = rows_at(steps[n:], evals) & finite
+        self.normal.add(new_times[finite & ~at_eval])
+        self.eval_rows = np.concatenate([self.eval_rows, np.flatnonzero(at_eval) + n])
+        self.timed += int(np.count_nonzero(finite))
+
+    def timing(self) -> IterationTiming | None:
+        if not len(self.normal):
+            return None
+        median = self.normal.median()
+        excess = float(np.clip(self.times[self.eval_rows] - median, 0, None).sum())
+        return IterationTiming(
+            median,
+            len(self.normal),
+            excess,
+            len(self.eval_rows),
+            int(self.steps[0]),
+            int(self.steps[-1]),
+            n_timed=self.timed,
+            log_interval=float(self.gap),
+            median_mfu_percent=self.mfus.median() if self.mfus else None,
+        )
+
+
+def _same_rows(read: np.ndarray, table: np.ndarray) -> bool:
+    """Does `table` begin with the rows of `read`, bit for bit? A view of the same memory is: the
+    loss table never rewrites a row that a snapshot holds (parsers/table.py, Column.view), and
+    `read` keeps that memory from being reused. Otherwise the rows are compared."""
+    n = len(read)
+    if len(table) < n or table.dtype != read.dtype:
+        return False
+    if not n:
+        return True
+    if table.strides == read.strides and _address(table) == _address(read):
+        return True
+    if read.strides == table.strides == (0,):  # one value repeated (a column the log never prints)
+        return _same_rows(read[:1].copy(), table[:1].copy())
+    bits = np.dtype(f"u{read.dtype.itemsize}")
+    return bool(np.array_equal(read.view(bits), table[:n].view(bits)))
+
+
+def _address(values: np.ndarray) -> int:
+    return values.__array_interface__["data"][0]
+
+
+@dataclass
+class LiveMemo:
+    """What the diagnoses of one growing log carry from one to the next."""
+
+    timing: LiveTiming = field(default_factory=LiveTiming)

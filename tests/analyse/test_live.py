@@ -1,0 +1,105 @@
+"""LiveTiming follows a growing table: at every call its result must be iteration_timing's of the
+whole table, bit for bit, whatever the growth, the evals and the layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plateau_doctor.analyse.live import LiveTiming
+from plateau_doctor.analyse.timing import iteration_timing
+
+
+def growing_log(rng: np.random.Generator, n: int, gap: int, first: int):
+    """Columns of a log that prints times to 0.01 ms and MFU to 0.01%, with the gaps a run has:
+    a compile-time first iteration, -100% MFU placeholders, a few unmeasured times."""
+    steps = first + gap * np.arange(n)
+    times = np.round(rng.normal(300.0, 4.0, n), 2)
+    times[0] = 60_000.0
+    times[rng.random(n) < 0.02] = np.nan
+    mfu = np.round(rng.normal(40.0, 0.5, n), 2)
+    mfu[: min(n, 5)] = np.nan
+    return steps, times, mfu
+
+
+def same(live, whole) -> bool:
+    return live == whole  # dataclass equality: every field, floats compared exactly
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_live_timing_is_iteration_timing_of_the_whole_table_at_every_growth(seed):
+    rng = np.random.default_rng(seed)
+    n, gap, first = 3000, int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    steps, times, mfu = growing_log(rng, n, gap, first)
+    # evals every 250 steps; some printed before their iteration, some after it (an eval at a
+    # step already read), one at the first step
+    eval_steps = sorted([*range(first, first + gap * n, 250 * gap), first + 1])
+    eval_steps.append(first + 250 * gap)  # a step evaluated again, much later (a resume)
+    eval_steps.append(first + gap * (n - 1) - 3 * gap // 2)  # between two logged steps, or on one
+    # the builder's way: one buffer, read-only views of its first rows (the same memory each call)
+    buffers = [np.array(column) for column in (steps, times, mfu)]
+    live = LiveTiming()
+    rows, evals_printed = 2, 0
+    while rows < n:
+        rows = min(n, rows + int(rng.integers(1, 400)))
+        # printed before its iteration (nanoGPT), or well after it: then it falls on a row read
+        printed_up_to = steps[rows - 1] + (gap if rng.random() < 0.5 else -100 * gap)
+        while evals_printed < len(eval_steps) and eval_steps[evals_printed] <= printed_up_to:
+            evals_printed += 1
+        views = [b[:rows] for b in buffers]
+        for view in views:
+            view.flags.writeable = False
+        evals = np.array(eval_steps[:evals_printed], dtype=np.int64)
+        use_copies = rng.random() < 0.3  # a table copied since (the column outgrew its buffer)
+        args = [v.copy() for v in views] if use_copies else views
+        assert same(
+            live(args[0], args[1], evals, args[2]), iteration_timing(args[0], args[1], evals, args[2])
+        )
+
+
+def test_live_timing_starts_over_when_the_rows_it_read_are_not_the_tables_first():
+    rng = np.random.default_rng(1)
+    steps, times, mfu = growing_log(rng, 2000, 1, 0)
+    live = LiveTiming()
+    evals = np.array([500, 1000])
+    live(steps[:1500], times[:1500], evals, mfu[:1500])
+    resumed = times.copy()
+    resumed[1000:] += 50.0  # a resume rewrote rows already read
+    assert same(live(steps, resumed, evals, mfu), iteration_timing(steps, resumed, evals, mfu))
+    shorter = slice(0, 800)  # fewer rows than read
+    assert same(
+        live(steps[shorter], times[shorter], evals, mfu[shorter]),
+        iteration_timing(steps[shorter], times[shorter], evals, mfu[shorter]),
+    )
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        np.array([0, 10, 20, 25, 40, 50, 60, 70]),  # a gap that changes
+        np.array([0, 10, 20, 30, 20, 30, 40, 50]),  # a restart: steps go back
+        np.array([5, 5, 6, 7, 8, 9, 10, 11]),  # a repeated step
+        np.array([7]),
+    ],
+)
+def test_live_timing_of_other_layouts_is_iteration_timing(steps):
+    times = np.linspace(10.0, 17.0, len(steps))
+    mfu = np.full(len(steps), 30.0)
+    live = LiveTiming()
+    for evals in (np.array([20]), np.array([20, 40]), np.array([20, 40, 60])):
+        assert same(live(steps, times, evals, mfu), iteration_timing(steps, times, evals, mfu))
+
+
+def test_live_timing_reads_a_column_the_log_never_prints_and_no_mfu():
+    steps = np.arange(0, 5000, 10)
+    times = np.full(len(steps), 250.0)
+    never = np.broadcast_to(np.array(np.nan), (len(steps),))  # the table's repeated-value column
+    live = LiveTiming()
+    for rows in (100, 2000, 5000 // 10):
+        view = np.broadcast_to(np.array(np.nan), (rows,))
+        assert same(
+            live(steps[:rows], times[:rows], np.array([1000]), view),
+            iteration_timing(steps[:rows], times[:rows], np.array([1000]), view),
+        )
+    assert live(steps, times, np.array([]), None) == iteration_timing(steps, times, np.array([]), None)
+    assert never.strides == (0,)
