@@ -154,12 +154,16 @@ class ParsedLog:
 
 @dataclass
 class ConfigValue:
+    """One config key's value and where it came from."""
+
     value: Any
     source: str  # default | config:<path> | log-echo | log-override | --set
 
 
 @dataclass
 class ResolvedConfig:
+    """The run's config, each key from the strongest source that sets it, and what disagreed."""
+
     values: dict[str, ConfigValue]
     mismatches: list[dict[str, Any]] = field(default_factory=list)  # --config vs what the log says
     unknown: list[str] = field(default_factory=list)  # keys set by code we did not evaluate
@@ -251,6 +255,8 @@ class RunFacts:
 
 @dataclass
 class Finding:
+    """What one rule found (or ruled out): the claim, the numbers behind it and the fix."""
+
     code: str
     category: str
     severity: str

@@ -32,6 +32,8 @@ ANALYSES = "analyses"  # [tool.plateau-doctor.thresholds.analyses]: the shared a
 
 @dataclass
 class ToolSettings:
+    """The tool's settings as read from [tool.plateau-doctor] or a --config-file, checked."""
+
     fail_on: str | None = None
     format: str | None = None
     select: list[str] = field(default_factory=list)

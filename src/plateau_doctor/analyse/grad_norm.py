@@ -42,6 +42,8 @@ class GradNormAround:
 
 @dataclass(frozen=True)
 class GradNorms:
+    """The gradient norms a log prints."""
+
     steps: np.ndarray  # iterations with a finite logged norm
     values: np.ndarray
 

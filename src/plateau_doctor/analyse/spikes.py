@@ -24,6 +24,8 @@ SPIKE_WINDOW = 50  # preceding losses a spike's baseline is the median of
 
 @dataclass(frozen=True)
 class Spike:
+    """An iteration loss far above the median of the losses before it."""
+
     iter: int
     loss: float
     baseline: float  # median of the preceding window
@@ -162,6 +164,8 @@ def _gross_outliers(
 
 @dataclass(frozen=True)
 class NonFinite:
+    """The first NaN or inf loss, and how many there are."""
+
     first_iter: int
     first_index: int
     count: int  # non-finite losses (nan, inf)
@@ -187,6 +191,8 @@ def first_non_finite(iters, losses) -> NonFinite | None:
 
 @dataclass(frozen=True)
 class Explosion:
+    """The smoothed loss leaving its running minimum and staying above it."""
+
     start_iter: int  # first iter of the run above the threshold
     min_before: float  # running minimum of the smoothed curve when it took off
     level_after: float  # median of the smoothed curve over that run above the threshold

@@ -13,6 +13,8 @@ from ..domain.medians import median as finite_median
 
 @dataclass(frozen=True)
 class IterationTiming:
+    """How long iterations take, what evals add to them, and the MFU."""
+
     median_iter_ms: float  # over iterations that are neither the first nor right after an eval
     n_normal: int  # how many such iterations the median rests on
     eval_excess_ms: float  # time the post-eval iterations took beyond the median, summed

@@ -38,6 +38,8 @@ UNIFIED_MEMORY_SHARE = 0.75  # of an Apple M-series machine's memory the GPU may
 
 @dataclass(frozen=True)
 class GPTShape:
+    """The sizes of a nanoGPT GPT that its memory depends on."""
+
     n_layer: int
     n_head: int
     n_embd: int
@@ -117,6 +119,8 @@ def training_memory(
 
 @dataclass(frozen=True)
 class Device:
+    """A GPU (or unified-memory machine) and its memory."""
+
     name: str
     memory_gib: float
     unified: bool = False  # Apple silicon: memory shared with the CPU and the OS

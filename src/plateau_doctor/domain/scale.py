@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ParamCount:
+    """A GPT's parameter count, as nanoGPT prints it and in all."""
+
     printed_style: int  # what nanoGPT prints as `number of parameters`: everything except wpe
     total: int  # including the position embedding wpe
 

@@ -89,6 +89,8 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Reference:
+    """A published run's loss curve and the recipe that produced it."""
+
     key: str
     title: str
     recipe: Recipe

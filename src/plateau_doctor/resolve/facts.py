@@ -32,6 +32,8 @@ NANOGPT_DEFAULT_VOCAB = 50304  # train.py: "defaulting to vocab_size of GPT-2 to
 
 @dataclass
 class DatasetSize:
+    """How many tokens the training data holds, and how that is known."""
+
     tokens: int | None  # None: looked like a stock dataset but is not (see note)
     source: str
     note: str | None = None

@@ -35,6 +35,8 @@ class ConfigError(Exception):
 
 @dataclass
 class ConfigFile:
+    """A config file's values, read without running it."""
+
     path: str
     values: dict[str, Any]
     unknown: list[str] = field(default_factory=list)

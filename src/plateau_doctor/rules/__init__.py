@@ -40,6 +40,8 @@ class RuleDefinitionError(Exception):
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule module: its documentation and its check."""
+
     info: RuleInfo
     check: Callable[[Context, Limits], list]
 
@@ -146,6 +148,8 @@ NEEDS_A_LOG = "judges the loss curves: it needs a training log"
 
 @dataclass
 class RuleOutcome:
+    """What a rule run gives: the findings, the rules that skipped, the rules that ran."""
+
     findings: list[Finding]  # ranked, consequences folded into their causes
     skipped: list[Skip]
     checked: list[str]

@@ -50,12 +50,16 @@ TRAINS_NOTHING = "the plan trains nothing (eval_only=True)"
 
 @dataclass
 class Skip:
+    """A rule that could not judge this run, and why."""
+
     code: str
     reason: str
 
 
 @dataclass
 class Context:
+    """Everything a rule reads: the loss table, the config, the run facts and the analyses."""
+
     parsed: ParsedLog
     config: ResolvedConfig
     facts: RunFacts

@@ -144,6 +144,8 @@ class Alignment:
 
 @dataclass
 class Schedule:
+    """A compared run's LR schedule, as its config or log tells."""
+
     length: int | None  # iterations over which the LR decays (or max_iters)
     constant: bool  # the LR does not decay
     last: int | None  # last iteration reached
