@@ -129,7 +129,9 @@ def examine(
 ) -> Examination:
     """`diagnose`, keeping the intermediate results (loss table, config, facts, analyses).
     `live`: one per growing log, handed to each of its diagnoses (watch), which then read only
-    the rows added since the one before (analyse/live.py); the result is the same."""
+    the rows added since the one before (analyse/live.py); the result is the same. The tables
+    must be snapshots of one growing table (LossTableBuilder's): rows are added, or rewritten
+    into new memory, never changed in place."""
     from .analyse import Analyses
     from .analyse.thresholds import analysis_limits
     from .report.verdict import write_verdict

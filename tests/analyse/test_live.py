@@ -103,3 +103,54 @@ def test_live_timing_reads_a_column_the_log_never_prints_and_no_mfu():
         )
     assert live(steps, times, np.array([]), None) == iteration_timing(steps, times, np.array([]), None)
     assert never.strides == (0,)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        np.array([9, 5, 1], dtype=np.uint64),  # going down: the differences wrap around
+        np.array([1, -(2**63)], dtype=np.int64),  # past 2**63: wraps to a positive gap
+        np.array([0.0, 2.5, 5.0]),  # float steps: compared as floats, the gap is no count
+        np.array([False, True]),
+        np.array([2**62, 2**62 + 2**61, 2**63 - 1], dtype=np.int64),
+    ],
+)
+def test_timing_of_steps_whose_differences_mislead_is_the_definition(steps):
+    times = np.arange(1.0, len(steps) + 1)
+    evals = np.array([], dtype=np.int64)
+    expected = reference_timing_of(steps, times)
+    assert iteration_timing(steps, times, evals) == expected
+    assert LiveTiming()(steps, times, evals) == expected
+
+
+def reference_timing_of(steps, times):
+    """The old code's reading, in plain numpy, for tables without evals or MFU."""
+    finite = np.isfinite(times)
+    normal = finite & (steps != steps.min())
+    if not normal.any():
+        return None
+    gaps = np.diff(steps)
+    interval = float(gaps[0]) if (gaps == gaps[0]).all() else float(np.median(gaps))
+    from plateau_doctor.analyse.timing import IterationTiming
+
+    return IterationTiming(
+        float(np.median(times[normal])),
+        int(normal.sum()),
+        0.0,
+        0,
+        int(steps.min()),
+        int(steps.max()),
+        n_timed=int(finite.sum()),
+        log_interval=interval,
+        median_mfu_percent=None,
+    )
+
+
+def test_live_timing_with_float_eval_steps_is_iteration_timing():
+    start = 2**53 - 4  # integers a float eval step can no longer tell apart
+    steps = np.arange(start, start + 10, dtype=np.int64)
+    times = np.arange(10, dtype=float) + 100
+    evals = np.array([float(2**53)])
+    live = LiveTiming()
+    for rows in (5, 10):
+        assert live(steps[:rows], times[:rows], evals) == iteration_timing(steps[:rows], times[:rows], evals)

@@ -75,9 +75,11 @@ class _Read:
         step order with a fixed gap, the layout followed here."""
         if len(steps) < 2 or len(times) != len(steps) or (mfu is not None and len(mfu) != len(steps)):
             return None
-        gap = steps[1] - steps[0]
-        if gap <= 0:
+        if steps.dtype.kind not in "iu" or evals.dtype.kind not in "iu":
+            return None  # float steps are compared as floats, and the gap is not a count
+        if not steps[1] > steps[0]:
             return None
+        gap = steps[1] - steps[0]
         first_two = times[:2]
         finite = np.isfinite(first_two)
         at_eval = rows_at(steps[:2], evals) & finite
@@ -107,10 +109,18 @@ class _Read:
             return False
         if mfu is not None and not _same_rows(self.mfu, mfu):
             return False
-        if len(evals) < len(self.evals) or not np.array_equal(evals[: len(self.evals)], self.evals):
+        if evals.dtype.kind not in "iu" or len(evals) < len(self.evals):
+            return False
+        if not np.array_equal(evals[: len(self.evals)], self.evals):
             return False
         new = steps[n - 1 :]
-        return len(new) < 2 or bool((new[1:] - new[:-1] == self.gap).all())
+        if len(new) < 2:
+            return True
+        # every new step one gap after the one before, the ends checked in Python integers (a
+        # difference that wrapped around repeats the gap in numpy)
+        return bool((new[1:] - new[:-1] == self.gap).all()) and (
+            int(new[-1]) - int(new[0]) == self.gap * (len(new) - 1)
+        )
 
     def add(self, steps, times, evals, mfu) -> None:
         """Read the rows and eval steps that are new since the last call."""

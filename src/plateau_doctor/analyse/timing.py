@@ -38,7 +38,7 @@ def iteration_timing(
     # the usual log: every log_interval-th iteration, in order; then a row is found by a binary
     # search, the first and last are the ends, and the only row at the first step is row 0 (a
     # million-row log re-diagnosed at every eval by `watch` saves five passes over its rows)
-    fixed_gap = len(gaps) > 0 and gaps[0] > 0 and bool((gaps == gaps[0]).all())
+    fixed_gap = _fixed_gap(steps, gaps)
     increasing = fixed_gap or bool((gaps > 0).all())
     log_interval = float(gaps[0]) if fixed_gap else _median_gap(gaps)
     del gaps  # 8 MB at a million rows: freed before the times are copied (the peak RSS)
@@ -73,9 +73,22 @@ def iteration_timing(
     )
 
 
+def _fixed_gap(steps: np.ndarray, gaps: np.ndarray) -> bool:
+    """Integer steps that rise by one positive gap from row to row. The ends are checked in
+    Python integers too: a difference that wrapped around (uint64 steps going down, int64 ones
+    past 2**63) can repeat the same gap in numpy."""
+    if steps.dtype.kind not in "iu" or not len(gaps) or not gaps[0] > 0 or not bool((gaps == gaps[0]).all()):
+        return False
+    return int(steps[-1]) - int(steps[0]) == int(gaps[0]) * len(gaps)
+
+
 def _median_gap(gaps: np.ndarray) -> float:
     """The median gap between logged iterations (1 for a single row)."""
-    return float(finite_median(gaps)) if len(gaps) else 1.0
+    if not len(gaps):
+        return 1.0
+    if (gaps == gaps[0]).all():  # one gap: itself, also where a median of two would overflow
+        return float(gaps[0])
+    return float(finite_median(gaps))
 
 
 def _finite_median(values: np.ndarray | None) -> float | None:

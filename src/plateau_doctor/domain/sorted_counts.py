@@ -6,7 +6,9 @@ that only grows, updated by what is added instead of partitioned again.
 milliseconds, while the rows since the last eval are a thousand. Printed numbers repeat (times to
 0.01 ms, MFU to 0.01%), so the distinct values are few (a thousand for a million iteration
 times): adding to them and finding a rank in their running counts costs microseconds. Values
-that do not repeat still work, at a cost that grows with their number.
+that do not repeat still work, at a cost that grows with their number. Equal values are one
+distinct value, -0.0 and 0.0 included: a median that lands on a zero may differ from
+medians.median's in its sign (which zero a partition puts in the middle is arbitrary too).
 """
 
 from __future__ import annotations
