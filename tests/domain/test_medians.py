@@ -155,3 +155,18 @@ def test_median_of_nothing_is_nan():
 def test_median_of_rows_equals_numpy_median_along_rows(width):
     rows = np.random.default_rng(width).normal(size=(40, width))
     np.testing.assert_array_equal(median_of_rows(rows), np.median(rows, axis=1))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.r_[np.full(40_000, 1.0), np.full(40_000, 2.0)],  # two values, the middle between them
+        # whole-ms times whose middle falls between two printed values, each held ~250k times
+        np.round(np.random.default_rng(3).normal(250.5, 1.0, 618_356)),
+    ],
+    ids=["two-values", "rounded-times"],
+)
+def test_a_bracket_that_keeps_every_value_ends_in_a_partition_not_a_loop(values):
+    from plateau_doctor.domain.medians import median
+
+    assert median(values) == np.median(values)

@@ -65,6 +65,8 @@ def _bracketed_median(values: np.ndarray) -> float | None:
         inside = values[(values >= lo) & (values <= hi)]
         if below > lower or below + len(inside) <= upper:
             return None
+        if len(inside) == len(values):  # the bracket kept everything (few distinct values near
+            break  # the middle, and two of them in it): partition these rather than loop forever
         values, lower, upper = inside, lower - below, upper - below
     part = np.partition(values, (lower, upper))
     if lower == upper:
