@@ -93,16 +93,15 @@ def test_live_timing_of_other_layouts_is_iteration_timing(steps):
 def test_live_timing_reads_a_column_the_log_never_prints_and_no_mfu():
     steps = np.arange(0, 5000, 10)
     times = np.full(len(steps), 250.0)
-    never = np.broadcast_to(np.array(np.nan), (len(steps),))  # the table's repeated-value column
     live = LiveTiming()
-    for rows in (100, 2000, 5000 // 10):
-        view = np.broadcast_to(np.array(np.nan), (rows,))
+    for rows in (100, 300, len(steps)):
+        # the table's repeated-value column: a new stride-0 view at every snapshot
+        never = np.broadcast_to(np.array(np.nan), (rows,))
         assert same(
-            live(steps[:rows], times[:rows], np.array([1000]), view),
-            iteration_timing(steps[:rows], times[:rows], np.array([1000]), view),
+            live(steps[:rows], times[:rows], np.array([1000]), never),
+            iteration_timing(steps[:rows], times[:rows], np.array([1000]), never),
         )
     assert live(steps, times, np.array([]), None) == iteration_timing(steps, times, np.array([]), None)
-    assert never.strides == (0,)
 
 
 @pytest.mark.parametrize(
@@ -154,3 +153,63 @@ def test_live_timing_with_float_eval_steps_is_iteration_timing():
     live = LiveTiming()
     for rows in (5, 10):
         assert live(steps[:rows], times[:rows], evals) == iteration_timing(steps[:rows], times[:rows], evals)
+
+
+def long_noisy_curve(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A micro-batch loss past LONG_CURVE points, printed to 4 decimals, with spikes planted."""
+    steps = np.arange(n) * 10
+    loss = np.round(3.0 + 2.0 * np.exp(-np.arange(n) / 30_000) + rng.normal(0, 0.05, n), 4)
+    loss[rng.integers(0, n, 40)] += rng.uniform(0.2, 1.5, 40)
+    return steps, loss
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_live_spikes_are_detect_spikes_of_the_whole_curve_at_every_growth(seed):
+    from plateau_doctor.analyse.live import LiveSpikes
+    from plateau_doctor.analyse.spikes import LONG_CURVE, detect_spikes
+
+    rng = np.random.default_rng(seed)
+    steps, loss = growing = long_noisy_curve(rng, LONG_CURVE + 60_000)
+    buffers = [np.array(column) for column in growing]
+    live = LiveSpikes()
+    rows = LONG_CURVE - 5_000  # short first: detect_spikes' other path, then the long one
+    while rows < len(loss):
+        rows = min(len(loss), rows + int(rng.integers(1, 9_000)))
+        sigma = float(rng.choice([0.05, 0.04, 0.06, np.nan]))  # it moves with the tail
+        args = [b[:rows] for b in buffers] if rng.random() < 0.7 else [b[:rows].copy() for b in buffers]
+        assert live(*args, sigma=sigma) == detect_spikes(*args, sigma=sigma)
+    assert len(live(steps, loss, sigma=0.05)) >= 20
+
+
+def test_live_spikes_start_over_when_the_curve_changes_and_step_aside_for_a_nan():
+    from plateau_doctor.analyse.live import LiveSpikes
+    from plateau_doctor.analyse.spikes import LONG_CURVE, detect_spikes
+
+    rng = np.random.default_rng(9)
+    steps, loss = long_noisy_curve(rng, LONG_CURVE + 20_000)
+    live = LiveSpikes()
+    n = LONG_CURVE + 10_000
+    assert live(steps[:n], loss[:n], sigma=0.05) == detect_spikes(steps[:n], loss[:n], sigma=0.05)
+    rewritten = loss.copy()
+    rewritten[5_000:5_100] += 1.0  # a resume rewrote rows already read
+    assert live(steps, rewritten, sigma=0.05) == detect_spikes(steps, rewritten, sigma=0.05)
+    with_nan = rewritten.copy()
+    with_nan[-3] = np.nan
+    assert live(steps, with_nan, sigma=0.05) == detect_spikes(steps, with_nan, sigma=0.05)
+    assert live(steps, loss, sigma=0.05, window=80) == detect_spikes(steps, loss, sigma=0.05, window=80)
+    live = LiveSpikes()
+    live(steps[:n], loss[:n], sigma=0.05)
+    nan_in_new_rows = loss.copy()
+    nan_in_new_rows[n + 5] = np.nan
+    nan_in_new_rows[n + 500] += 2.0  # a spike after it: its position counts finite points only
+    assert live(steps, nan_in_new_rows, sigma=0.05) == detect_spikes(steps, nan_in_new_rows, sigma=0.05)
+    assert live(steps, loss, sigma=None) == detect_spikes(steps, loss, sigma=None)
+
+
+def test_timing_of_narrow_integer_steps_out_of_order_is_the_definition():
+    # int8 differences wrap around: 120 - (-116) looks like a rise
+    steps = np.array([100, 120, -116, -100], dtype=np.int8)
+    times = np.array([1.0, 2.0, 50.0, 3.0])
+    timing = iteration_timing(steps, times, np.array([120]))
+    assert (timing.evals_timed, timing.n_normal) == (1, 2)
+    assert LiveTiming()(steps, times, np.array([120])) == timing

@@ -53,3 +53,10 @@ def test_sorted_counts_median_of_many_values_is_the_bracketed_median(size, decim
     counts = SortedCounts(values[: size // 2])
     counts.add(values[size // 2 :])
     assert counts.median() == median(values)
+
+
+def test_sorted_counts_takes_a_tied_middle_of_many_values_as_it_is():
+    from plateau_doctor.domain.medians import median
+
+    values = np.full(70_000, 1.7e308)  # two equal middles whose sum overflows
+    assert SortedCounts(values).median() == median(values) == 1.7e308

@@ -94,8 +94,9 @@ def test_a_block_given_one_line_number_for_every_row_is_the_block_given_that_num
     for lines in (0, np.zeros(5, dtype=np.int64)):
         builder = LossTableBuilder("test", {})
         builder.add_iter_block(iters, loss, lines, time_ms=np.nan, mfu=np.nan)
-        tables.append(builder.build(0).iter_table)
-    scalar, vector = tables
+        tables.append(builder.build(0))
+    scalar, vector = (parsed.iter_table for parsed in tables)
+    assert tables[0].meta == tables[1].meta  # what the first rows noted: runs, starts
     for key in vector.arrays:
         assert np.array_equal(scalar[key], vector[key], equal_nan=True), key
         assert scalar[key].dtype == vector[key].dtype, key

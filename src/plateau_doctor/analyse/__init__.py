@@ -669,7 +669,8 @@ class Analyses:
     def spikes(self) -> list[Spike]:
         if len(self.iter_loss) < GROSS_MIN_POINTS:
             return []
-        return detect_spikes(
+        detect = self.live.spikes if self.live else detect_spikes
+        return detect(
             self.iter_loss.steps,
             self.iter_loss.values,
             sigma=self.sigma.sigma if self.sigma else None,

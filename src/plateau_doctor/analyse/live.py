@@ -9,9 +9,12 @@ analyses have read; every other command diagnoses without one and reads the whol
 LiveTiming is iteration_timing this way (~12 ms of a ~45 ms re-diagnosis at a million rows): it
 keeps the normal iterations' times and the finite MFUs as domain.sorted_counts, the rows of
 post-eval iterations and the count of timed rows, and adds the new rows to them. Its result is
-iteration_timing's, bit for bit (tests compare them over random growths); whenever the table is
-not the rows already read plus new ones, or its steps stop advancing by one fixed gap, it reads
-the table again from the start, and for any other layout it is iteration_timing.
+iteration_timing's, bit for bit (tests compare them over random growths; a median that lands on
+a zero may differ in its sign, see sorted_counts); whenever the table is not the rows already
+read plus new ones (rows are compared, or taken as unchanged where they are the same memory: a
+LossTableBuilder never rewrites a row a snapshot holds), or its steps stop advancing by one fixed
+gap, it reads the table again from the start, and for any other layout it is iteration_timing. LiveSpikes is
+the spike detector's long-curve path this way (~8 ms): see its docstring.
 """
 
 from __future__ import annotations
@@ -20,7 +23,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..domain.medians import CHUNK_VALUES, median_of_rows
 from ..domain.sorted_counts import SortedCounts
+from .spikes import (
+    LONG_CURVE,
+    MIN_HISTORY,
+    SPIKE_WINDOW,
+    EveryPosition,
+    Spike,
+    above,
+    detect_spikes,
+    first_block_baselines,
+    spike_list,
+    spike_scale,
+)
 from .timing import IterationTiming, iteration_timing, positions_of, rows_at
 
 
@@ -47,10 +63,11 @@ class LiveTiming:
             read = _Read.start(steps, times, evals, mfu)
             if read is not None and not read.grown_into(steps, times, evals, mfu):
                 read = None  # not one fixed gap from start to end
-        self._read = read
+        self._read = None  # kept again only once its tallies are whole
         if read is None:
             return iteration_timing(steps, times, evals, mfu)
         read.add(steps, times, evals, mfu)
+        self._read = read
         return read.timing()
 
 
@@ -163,6 +180,95 @@ class _Read:
         )
 
 
+class LiveSpikes:
+    """Call it as detect_spikes, with the same curve each time, grown. It follows a long curve
+    judged against a given sigma (a micro-batch loss past LONG_CURVE points, watch's case): each
+    point's baseline is the median of the block before its own, so a complete block's median
+    never changes, and a block holds a spike only if its highest point does (z is that point's
+    excess over the baseline divided by one positive scale, which keeps the order). It keeps
+    the block medians and each block's highest excess, and judges only the blocks whose highest
+    excess is a spike at today's sigma, the first block and the partial last one."""
+
+    def __init__(self) -> None:
+        self._read: _BlocksRead | None = None
+
+    def __call__(
+        self, iters, losses, sigma: float | None = None, z_threshold: float = 6.0, window: int = SPIKE_WINDOW
+    ) -> list[Spike]:
+        it = np.asarray(iters).ravel()
+        loss = np.asarray(losses, dtype=float).ravel()
+        width = max(int(window), MIN_HISTORY)
+        if sigma is None or len(loss) <= LONG_CURVE or len(it) != len(loss):
+            self._read = None
+            return detect_spikes(iters, losses, sigma, z_threshold, window)
+        read = self._read
+        if read is None or not read.grown_into(it, loss, width):
+            read = _BlocksRead.start(it, loss, width)
+        self._read = None  # kept again only once it is whole
+        if read is None:  # a curve with a non-finite point: detect_spikes drops it first
+            return detect_spikes(iters, losses, sigma, z_threshold, window)
+        read.add(it, loss)
+        self._read = read
+        return read.spikes(spike_scale(sigma), z_threshold)
+
+
+@dataclass
+class _BlocksRead:
+    """A long, finite curve as read so far: its complete blocks' medians and highest excesses."""
+
+    it: np.ndarray
+    loss: np.ndarray
+    window: int
+    first: np.ndarray  # the first block's baselines (running medians)
+    medians: np.ndarray  # of each complete block
+    peaks: np.ndarray  # block b >= 1: its highest loss minus block b - 1's median (peaks[0] unused)
+
+    @classmethod
+    def start(cls, it, loss, window) -> _BlocksRead | None:
+        if not np.isfinite(loss).all():
+            return None
+        empty = np.empty(0)
+        return cls(it[:0], loss[:0], window, first_block_baselines(loss, window), empty, empty)
+
+    def grown_into(self, it, loss, window) -> bool:
+        n = len(self.loss)
+        return (
+            window == self.window
+            and len(loss) >= n
+            and _same_rows(self.it, it)
+            and _same_rows(self.loss, loss)
+            and bool(np.isfinite(loss[n:]).all())
+        )
+
+    def add(self, it, loss) -> None:
+        w = self.window
+        done, blocks = len(self.medians), len(loss) // w
+        self.it, self.loss = it, loss
+        if blocks == done:
+            return
+        medians = median_of_rows(loss[done * w : blocks * w].reshape(blocks - done, w))
+        self.medians = np.concatenate([self.medians, medians])
+        peaks = [np.full(max(0, 1 - done), -np.inf)]  # block 0 is judged against `first`
+        rows_per_chunk = max(1, CHUNK_VALUES // w)
+        for row in range(max(1, done), blocks, rows_per_chunk):
+            stop = min(blocks, row + rows_per_chunk)
+            chunk = loss[row * w : stop * w].reshape(stop - row, w)
+            peaks.append((chunk - self.medians[row - 1 : stop - 1, None]).max(axis=1))
+        self.peaks = np.concatenate([self.peaks, *peaks])
+
+    def spikes(self, scale: float, z_threshold: float) -> list[Spike]:
+        w, loss, blocks = self.window, self.loss, len(self.medians)
+        found = [above(loss[MIN_HISTORY:w], self.first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
+        for b in np.flatnonzero(self.peaks / scale > z_threshold).tolist():
+            z = (loss[b * w : (b + 1) * w] - self.medians[b - 1]) / scale  # detect_spikes' z
+            hits = np.flatnonzero(z > z_threshold)
+            found.append((hits + b * w, np.full(len(hits), self.medians[b - 1]), z[hits]))
+        tail = loss[blocks * w :]
+        found.append(above(tail, np.full(len(tail), self.medians[-1]), scale, z_threshold, blocks * w))
+        hits, baselines, zs = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return spike_list(self.it, loss, EveryPosition(), hits, baselines, zs)
+
+
 def _same_rows(read: np.ndarray, table: np.ndarray) -> bool:
     """Does `table` begin with the rows of `read`, bit for bit? A view of the same memory is: the
     loss table never rewrites a row that a snapshot holds (parsers/table.py, Column.view), and
@@ -189,3 +295,4 @@ class LiveMemo:
     """What the diagnoses of one growing log carry from one to the next."""
 
     timing: LiveTiming = field(default_factory=LiveTiming)
+    spikes: LiveSpikes = field(default_factory=LiveSpikes)

@@ -33,7 +33,7 @@ class Spike:
     index: int  # position in the arrays passed in
 
 
-class _EveryPosition:
+class EveryPosition:
     """The positions of a curve none of whose points was dropped: positions[k] is k, for an
     index or an index vector, without an 8 MB vector of a million positions."""
 
@@ -41,12 +41,12 @@ class _EveryPosition:
         return index
 
 
-def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray | _EveryPosition]:
+def _finite_positions(iters, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray | EveryPosition]:
     it = np.asarray(iters).ravel()
     loss = np.asarray(losses, dtype=float).ravel()
     finite = np.isfinite(loss)
     if finite.all():  # the usual case: no copies of a long curve
-        return it, loss, _EveryPosition()
+        return it, loss, EveryPosition()
     positions = np.flatnonzero(finite)
     return it[positions], loss[positions], positions
 
@@ -68,8 +68,8 @@ def _previous_block_spikes(
     n = len(loss)
     blocks = n // window
     medians = median_of_rows(loss[: blocks * window].reshape(blocks, window))
-    first = np.array([median(loss[:j]) if j else np.nan for j in range(min(window, n))])
-    found = [_above(loss[MIN_HISTORY:window], first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
+    first = first_block_baselines(loss, window)
+    found = [above(loss[MIN_HISTORY:window], first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
     rows_per_chunk = max(1, CHUNK_VALUES // window)
     for row in range(1, blocks, rows_per_chunk):  # block b >= 1 against the median of block b - 1
         stop = min(blocks, row + rows_per_chunk)
@@ -78,11 +78,11 @@ def _previous_block_spikes(
         hits = np.flatnonzero(z > z_threshold)
         found.append((hits + row * window, medians[row - 1 + hits // window], z.ravel()[hits]))
     tail = loss[blocks * window :]
-    found.append(_above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
+    found.append(above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
 
 
-def _above(
+def above(
     loss: np.ndarray, baseline: np.ndarray, scale: float, z_threshold: float, offset: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positions + offset, baselines, z) of the losses more than z_threshold above baseline."""
@@ -110,7 +110,7 @@ def detect_spikes(
     window = max(int(window), MIN_HISTORY)
 
     if sigma is not None and n > LONG_CURVE:
-        scale = float(np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR))
+        scale = spike_scale(sigma)
         hits, baselines, zs = _previous_block_spikes(loss, window, scale, z_threshold)
     else:
         # Preceding windows: growing ones until `window` points exist, then a sliding one.
@@ -126,11 +126,25 @@ def detect_spikes(
         z = (loss[judged] - baseline[judged]) / (scale[judged] if np.ndim(scale) else scale)
         hits = np.flatnonzero(z > z_threshold) + MIN_HISTORY
         baselines, zs = baseline[hits], z[hits - MIN_HISTORY]
-    # Python objects only for the few spikes
+    return spike_list(it, loss, positions, hits, baselines, zs)
+
+
+def spike_list(it, loss, positions, hits, baselines, zs) -> list[Spike]:
+    """Python objects only for the few spikes."""
     return [
         Spike(iter=int(it[k]), loss=float(loss[k]), baseline=float(b), z=float(zk), index=int(positions[k]))
         for k, b, zk in zip(hits, baselines, zs, strict=True)
     ]
+
+
+def spike_scale(sigma: float) -> float:
+    """The per-batch sigma a long curve's z is measured in, floored."""
+    return float(np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR))
+
+
+def first_block_baselines(loss: np.ndarray, window: int) -> np.ndarray:
+    """The first block's baselines on a long curve: the running median of what precedes each point."""
+    return np.array([median(loss[:j]) if j else np.nan for j in range(min(window, len(loss)))])
 
 
 # Too few losses for a causal baseline: only a gross outlier is a spike, judged against all the

@@ -39,7 +39,8 @@ def iteration_timing(
     # search, the first and last are the ends, and the only row at the first step is row 0 (a
     # million-row log re-diagnosed at every eval by `watch` saves five passes over its rows)
     fixed_gap = _fixed_gap(steps, gaps)
-    increasing = fixed_gap or bool((gaps > 0).all())
+    # compared, not subtracted: a difference of narrow or extreme integers can wrap around
+    increasing = fixed_gap or bool(np.all(steps[1:] > steps[:-1]))
     log_interval = float(gaps[0]) if fixed_gap else _median_gap(gaps)
     del gaps  # 8 MB at a million rows: freed before the times are copied (the peak RSS)
     finite = np.isfinite(times)

@@ -1,5 +1,6 @@
 """A multiset of numbers kept as its distinct values and their counts: the exact median of a series
-that only grows, updated by what is added instead of partitioned again.
+that changes by a few values at a time, updated by what is added or taken out instead of
+partitioned again.
 
 `watch` re-diagnoses a log at every eval; near a million rows, each median over all of them
 (medians.median: a sample, a few passes of comparisons, a copy of the selected values) costs
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .medians import BRACKET_MIN_VALUES
+
 
 class SortedCounts:
     """Finite values as distinct values (ascending) and how often each occurs."""
@@ -29,7 +32,7 @@ class SortedCounts:
         return self.size
 
     def add(self, values: np.ndarray) -> None:
-        """Add each of `values` (finite) once."""
+        """Add each of `values` once; they must be finite (a NaN equals nothing, not even itself)."""
         new, counts = _distinct(values)
         if not len(new):
             return
@@ -71,7 +74,9 @@ class SortedCounts:
         lower = upper if self.size % 2 else upper - 1
         ends = np.cumsum(self.counts)  # the value at rank r is the first whose end exceeds r
         a, b = self.values[np.searchsorted(ends, [lower, upper], side="right")]
-        return float(b) if lower == upper else float(0.5 * (b + a))
+        if lower == upper or (a == b and self.size >= BRACKET_MIN_VALUES):
+            return float(b)  # medians.median of this many takes a tied middle as it is (no a + b)
+        return float(0.5 * (b + a))
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

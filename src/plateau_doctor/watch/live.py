@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from ..analyse.live import LiveMemo
 from ..model import ParsedLog, Report
 from ..parsers.nanogpt import BLOCK
 from ..read import InputError, LineBuffer, decode_run
-
-if TYPE_CHECKING:
-    from ..analyse.live import LiveMemo
 
 SAMPLE_LINES = 5000  # lines kept for format detection, as parsers.SNIFF_LINES
 DECIDE_HITS = 2  # data lines of one format before a live log is taken to be that format
@@ -161,12 +158,6 @@ class LiveLog:
 # -- diagnosis ----------------------------------------------------------------------------------
 
 
-def _new_memo() -> LiveMemo:
-    from ..analyse.live import LiveMemo  # numpy: imported when a diagnosis is, not before
-
-    return LiveMemo()
-
-
 @dataclass
 class Diagnosis:
     """The options every re-diagnosis uses, and the latest result.
@@ -187,7 +178,7 @@ class Diagnosis:
     seconds: list[float] = field(default_factory=list)  # how long each re-diagnosis took
     # what the re-diagnoses carry from one to the next (analyse/live.py): it holds the columns of
     # the latest snapshot, and of an outgrown one only until the next re-diagnosis
-    memo: LiveMemo = field(default_factory=_new_memo)
+    memo: LiveMemo = field(default_factory=LiveMemo)
 
     def run(self, parsed: ParsedLog, final: bool = False) -> Report | None:
         from ..api import examine
