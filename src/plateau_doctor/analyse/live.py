@@ -8,13 +8,14 @@ analyses have read; every other command diagnoses without one and reads the whol
 
 LiveTiming is iteration_timing this way (~12 ms of a ~45 ms re-diagnosis at a million rows): it
 keeps the normal iterations' times and the finite MFUs as domain.sorted_counts, the rows of
-post-eval iterations and the count of timed rows, and adds the new rows to them. Its result is
-iteration_timing's, bit for bit (tests compare them over random growths; a median that lands on
-a zero may differ in its sign, see sorted_counts); whenever the table is not the rows already
-read plus new ones (rows are compared, or taken as unchanged where they are the same memory: a
-LossTableBuilder never rewrites a row a snapshot holds), or its steps stop advancing by one fixed
-gap, it reads the table again from the start, and for any other layout it is iteration_timing. LiveSpikes is
-the spike detector's long-curve path this way (~8 ms): see its docstring.
+post-eval iterations and the count of timed rows, and adds the new rows to them. LiveSpikes is the
+spike detector's long-curve path this way (~8 ms; see its docstring). Each gives the whole
+table's result, bit for bit (tests compare them over random growths; a median that lands on a
+zero may differ in its sign, see sorted_counts). Whenever the table is not the rows already read
+plus new ones (rows are compared, or taken as unchanged where they are the same memory: a
+LossTableBuilder never rewrites a row a snapshot holds), or its layout is not the one followed
+(steps rising by one fixed gap; a finite curve past LONG_CURVE points with a sigma), it reads the
+table again from the start, or leaves it to the whole-table function.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class LiveTiming:
     """Call it as iteration_timing, with the same table each time, grown."""
 
     def __init__(self) -> None:
-        self._read: _Read | None = None
+        self._read: _TimingRead | None = None
 
     def __call__(
         self,
@@ -60,7 +61,7 @@ class LiveTiming:
         mfu = None if mfu_percent is None else np.asarray(mfu_percent, dtype=float).ravel()
         read = self._read
         if read is None or not read.grown_into(steps, times, evals, mfu):
-            read = _Read.start(steps, times, evals, mfu)
+            read = _TimingRead.start(steps, times, evals, mfu)
             if read is not None and not read.grown_into(steps, times, evals, mfu):
                 read = None  # not one fixed gap from start to end
         self._read = None  # kept again only once its tallies are whole
@@ -72,7 +73,7 @@ class LiveTiming:
 
 
 @dataclass
-class _Read:
+class _TimingRead:
     """What has been read of the table: the columns as they were (views; a later table must begin
     with exactly these rows), the eval steps, and the running tallies."""
 
@@ -87,7 +88,7 @@ class _Read:
     mfus: SortedCounts | None  # the finite MFU values
 
     @classmethod
-    def start(cls, steps, times, evals, mfu) -> _Read | None:
+    def start(cls, steps, times, evals, mfu) -> _TimingRead | None:
         """The tallies of rows 0 and 1 (then `add` reads the rest); None unless the table is in
         step order with a fixed gap, the layout followed here."""
         if len(steps) < 2 or len(times) != len(steps) or (mfu is not None and len(mfu) != len(steps)):
