@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..domain.medians import CHUNK_VALUES, median_of_rows
+from ..domain.medians import median_of_rows
 from ..domain.sorted_counts import SortedCounts
 from .spikes import (
     LONG_CURVE,
@@ -32,13 +32,14 @@ from .spikes import (
     SPIKE_WINDOW,
     EveryPosition,
     Spike,
-    above,
+    block_ranges,
     detect_spikes,
     first_block_baselines,
+    judged_blocks,
     spike_list,
     spike_scale,
 )
-from .timing import IterationTiming, iteration_timing, positions_of, rows_at
+from .timing import IterationTiming, iteration_timing, positions_of, rows_at, spans
 
 
 class LiveTiming:
@@ -89,30 +90,24 @@ class _TimingRead:
 
     @classmethod
     def start(cls, steps, times, evals, mfu) -> _TimingRead | None:
-        """The tallies of rows 0 and 1 (then `add` reads the rest); None unless the table is in
-        step order with a fixed gap, the layout followed here."""
+        """Nothing read yet (`add` reads the table); None unless the table may be in the layout
+        followed here: integer steps rising by one fixed gap (grown_into checks every one)."""
         if len(steps) < 2 or len(times) != len(steps) or (mfu is not None and len(mfu) != len(steps)):
             return None
         if steps.dtype.kind not in "iu" or evals.dtype.kind not in "iu":
             return None  # float steps are compared as floats, and the gap is not a count
         if not steps[1] > steps[0]:
             return None
-        gap = steps[1] - steps[0]
-        first_two = times[:2]
-        finite = np.isfinite(first_two)
-        at_eval = rows_at(steps[:2], evals) & finite
-        normal = finite & ~at_eval
-        normal[0] = False  # the first iteration (compilation) is never a normal one
         return cls(
-            steps=steps[:2],
-            times=times[:2],
-            mfu=None if mfu is None else mfu[:2],
-            evals=evals,
-            gap=int(gap),
-            normal=SortedCounts(first_two[normal]),
-            eval_rows=np.flatnonzero(at_eval),
-            timed=int(np.count_nonzero(finite)),
-            mfus=None if mfu is None else SortedCounts(mfu[:2][np.isfinite(mfu[:2])]),
+            steps=steps[:0],
+            times=times[:0],
+            mfu=None if mfu is None else mfu[:0],
+            evals=evals[:0],
+            gap=int(steps[1] - steps[0]),
+            normal=SortedCounts(),
+            eval_rows=np.empty(0, dtype=np.int64),
+            timed=0,
+            mfus=None if mfu is None else SortedCounts(),
         )
 
     def grown_into(self, steps, times, evals, mfu) -> bool:
@@ -131,14 +126,8 @@ class _TimingRead:
             return False
         if not np.array_equal(evals[: len(self.evals)], self.evals):
             return False
-        new = steps[n - 1 :]
-        if len(new) < 2:
-            return True
-        # every new step one gap after the one before, the ends checked in Python integers (a
-        # difference that wrapped around repeats the gap in numpy)
-        return bool((new[1:] - new[:-1] == self.gap).all()) and (
-            int(new[-1]) - int(new[0]) == self.gap * (len(new) - 1)
-        )
+        new = steps[max(n - 1, 0) :]  # the new steps and the last one read
+        return len(new) < 2 or (bool((new[1:] - new[:-1] == self.gap).all()) and spans(new, self.gap))
 
     def add(self, steps, times, evals, mfu) -> None:
         """Read the rows and eval steps that are new since the last call."""
@@ -159,7 +148,10 @@ class _TimingRead:
         new_times = times[n:]
         finite = np.isfinite(new_times)
         at_eval = rows_at(steps[n:], evals) & finite
-        self.normal.add(new_times[finite & ~at_eval])
+        normal = finite & ~at_eval
+        if n == 0:
+            normal[:1] = False  # the first iteration (compilation) is never a normal one
+        self.normal.add(new_times[normal])
         self.eval_rows = np.concatenate([self.eval_rows, np.flatnonzero(at_eval) + n])
         self.timed += int(np.count_nonzero(finite))
 
@@ -250,24 +242,23 @@ class _BlocksRead:
         medians = median_of_rows(loss[done * w : blocks * w].reshape(blocks - done, w))
         self.medians = np.concatenate([self.medians, medians])
         peaks = [np.full(max(0, 1 - done), -np.inf)]  # block 0 is judged against `first`
-        rows_per_chunk = max(1, CHUNK_VALUES // w)
-        for row in range(max(1, done), blocks, rows_per_chunk):
-            stop = min(blocks, row + rows_per_chunk)
+        for row, stop in block_ranges(max(1, done), blocks, w):
             chunk = loss[row * w : stop * w].reshape(stop - row, w)
             peaks.append((chunk - self.medians[row - 1 : stop - 1, None]).max(axis=1))
         self.peaks = np.concatenate([self.peaks, *peaks])
 
     def spikes(self, scale: float, z_threshold: float) -> list[Spike]:
-        w, loss, blocks = self.window, self.loss, len(self.medians)
-        found = [above(loss[MIN_HISTORY:w], self.first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
-        for b in np.flatnonzero(self.peaks / scale > z_threshold).tolist():
-            z = (loss[b * w : (b + 1) * w] - self.medians[b - 1]) / scale  # detect_spikes' z
-            hits = np.flatnonzero(z > z_threshold)
-            found.append((hits + b * w, np.full(len(hits), self.medians[b - 1]), z[hits]))
-        tail = loss[blocks * w :]
-        found.append(above(tail, np.full(len(tail), self.medians[-1]), scale, z_threshold, blocks * w))
-        hits, baselines, zs = (np.concatenate(parts) for parts in zip(*found, strict=True))
-        return spike_list(self.it, loss, EveryPosition(), hits, baselines, zs)
+        candidates = np.flatnonzero(self.peaks / scale > z_threshold).tolist()
+        hits, baselines, zs = judged_blocks(
+            self.loss,
+            self.window,
+            self.first,
+            self.medians,
+            ((b, b + 1) for b in candidates),
+            scale,
+            z_threshold,
+        )
+        return spike_list(self.it, self.loss, EveryPosition(), hits, baselines, zs)
 
 
 def _same_rows(read: np.ndarray, table: np.ndarray) -> bool:

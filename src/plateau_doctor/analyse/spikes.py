@@ -8,6 +8,7 @@ never counts as one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,24 +66,44 @@ def _previous_block_spikes(
 
     Returns the positions of the points more than z_threshold above their baseline, their
     baselines and their z."""
-    n = len(loss)
-    blocks = n // window
+    blocks = len(loss) // window
     medians = median_of_rows(loss[: blocks * window].reshape(blocks, window))
     first = first_block_baselines(loss, window)
-    found = [above(loss[MIN_HISTORY:window], first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
+    return judged_blocks(loss, window, first, medians, block_ranges(1, blocks, window), scale, z_threshold)
+
+
+def block_ranges(first_row: int, blocks: int, window: int) -> Iterator[tuple[int, int]]:
+    """(row, stop) ranges of block rows from first_row on, a chunk of CHUNK_VALUES values each."""
     rows_per_chunk = max(1, CHUNK_VALUES // window)
-    for row in range(1, blocks, rows_per_chunk):  # block b >= 1 against the median of block b - 1
-        stop = min(blocks, row + rows_per_chunk)
+    for row in range(first_row, blocks, rows_per_chunk):
+        yield row, min(blocks, row + rows_per_chunk)
+
+
+def judged_blocks(
+    loss: np.ndarray,
+    window: int,
+    first: np.ndarray,
+    medians: np.ndarray,
+    ranges: Iterable[tuple[int, int]],
+    scale: float,
+    z_threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_previous_block_spikes' answer, the block medians known: the first block against its
+    running medians (`first`), the block rows of `ranges` (row >= 1) each against the median of
+    the block before, the partial last block against the last complete one's."""
+    found = [_above(loss[MIN_HISTORY:window], first[MIN_HISTORY:], scale, z_threshold, MIN_HISTORY)]
+    for row, stop in ranges:
         chunk = loss[row * window : stop * window].reshape(stop - row, window)
         z = (chunk - medians[row - 1 : stop - 1, None]) / scale  # _above's z, by rows of a block
         hits = np.flatnonzero(z > z_threshold)
         found.append((hits + row * window, medians[row - 1 + hits // window], z.ravel()[hits]))
+    blocks = len(medians)
     tail = loss[blocks * window :]
-    found.append(above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
+    found.append(_above(tail, np.full(len(tail), medians[-1]), scale, z_threshold, blocks * window))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
 
 
-def above(
+def _above(
     loss: np.ndarray, baseline: np.ndarray, scale: float, z_threshold: float, offset: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positions + offset, baselines, z) of the losses more than z_threshold above baseline."""

@@ -35,13 +35,16 @@ def iteration_timing(
     if not len(steps):
         return None
     gaps = np.diff(steps)
-    # the usual log: every log_interval-th iteration, in order; then a row is found by a binary
-    # search, the first and last are the ends, and the only row at the first step is row 0 (a
-    # million-row log re-diagnosed at every eval by `watch` saves five passes over its rows)
-    fixed_gap = _fixed_gap(steps, gaps)
+    one_gap = len(gaps) > 0 and bool((gaps == gaps[0]).all())
+    # the usual log: integer steps every log_interval-th iteration, in order; then a row is found
+    # by a binary search, the first and last are the ends, and the only row at the first step is
+    # row 0 (a million-row log re-diagnosed at every eval by `watch` saves five passes over it)
+    fixed_gap = one_gap and steps.dtype.kind in "iu" and gaps[0] > 0 and spans(steps, gaps[0])
     # compared, not subtracted: a difference of narrow or extreme integers can wrap around
     increasing = fixed_gap or bool(np.all(steps[1:] > steps[:-1]))
-    log_interval = float(gaps[0]) if fixed_gap else _median_gap(gaps)
+    # the median gap between logged iterations (1 for a single row; one gap is itself, also where
+    # a median of two would overflow)
+    log_interval = float(gaps[0]) if one_gap else float(finite_median(gaps)) if len(gaps) else 1.0
     del gaps  # 8 MB at a million rows: freed before the times are copied (the peak RSS)
     finite = np.isfinite(times)
     evals = np.asarray(eval_steps)
@@ -74,22 +77,11 @@ def iteration_timing(
     )
 
 
-def _fixed_gap(steps: np.ndarray, gaps: np.ndarray) -> bool:
-    """Integer steps that rise by one positive gap from row to row. The ends are checked in
-    Python integers too: a difference that wrapped around (uint64 steps going down, int64 ones
-    past 2**63) can repeat the same gap in numpy."""
-    if steps.dtype.kind not in "iu" or not len(gaps) or not gaps[0] > 0 or not bool((gaps == gaps[0]).all()):
-        return False
-    return int(steps[-1]) - int(steps[0]) == int(gaps[0]) * len(gaps)
-
-
-def _median_gap(gaps: np.ndarray) -> float:
-    """The median gap between logged iterations (1 for a single row)."""
-    if not len(gaps):
-        return 1.0
-    if (gaps == gaps[0]).all():  # one gap: itself, also where a median of two would overflow
-        return float(gaps[0])
-    return float(finite_median(gaps))
+def spans(steps: np.ndarray, gap) -> bool:
+    """Do integer steps that all differ by `gap` in numpy really do so? Their ends are compared
+    in Python integers: a difference that wrapped around (uint64 steps going down, int64 ones
+    past 2**63) repeats the same gap in numpy."""
+    return int(steps[-1]) - int(steps[0]) == int(gap) * (len(steps) - 1)
 
 
 def _finite_median(values: np.ndarray | None) -> float | None:

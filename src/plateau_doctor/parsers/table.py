@@ -282,10 +282,16 @@ class LossTableBuilder:
             cols = self._iter
             cols["iter"].extend(iters[a:b], count)
             cols["loss"].extend(loss[a:b], count)
-            for name, values in (("time_ms", time_ms), ("mfu", mfu), ("lr", lr), ("grad_norm", grad_norm)):
+            per_row = (
+                ("time_ms", time_ms),
+                ("mfu", mfu),
+                ("lr", lr),
+                ("grad_norm", grad_norm),
+                ("line", lines),
+            )
+            for name, values in per_row:
                 cols[name].extend(values[a:b] if hasattr(values, "dtype") else values, count)
             cols["segment"].extend(self.segment, count)
-            cols["line"].extend(lines[a:b] if hasattr(lines, "dtype") else lines, count)
             self.last_iter = int(iters[b - 1])
             self.rows_in_segment += count
 
